@@ -1,0 +1,20 @@
+//! CertSentry's domain: the types every other crate speaks, and the rules
+//! that decide what a valid monitor, status page or API key is.
+//!
+//! Nothing here performs I/O. Rules that need the outside world (does this
+//! host resolve to a private address? does this environment exist?) are
+//! split so that the pure part lives here and the caller supplies the facts.
+
+pub mod apikey;
+pub mod audit;
+pub mod errors;
+pub mod id;
+pub mod monitor;
+pub mod net;
+pub mod org;
+pub mod plan;
+pub mod status_page;
+pub mod time;
+
+pub use errors::FieldErrors;
+pub use id::{ApiKeyId, AuditId, EnvironmentId, MonitorId, OrgId, StatusPageId};

@@ -1,0 +1,208 @@
+//! Public status pages (the HTML rendering comes later; this is the model).
+
+use serde::{Deserialize, Serialize};
+
+use crate::errors::FieldErrors;
+use crate::id::{MonitorId, OrgId, StatusPageId};
+use crate::time::Millis;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusPageMonitor {
+    pub monitor_id: MonitorId,
+    pub public_label: String,
+    pub show_target: bool,
+    pub show_cert_health: bool,
+}
+
+/// A validated page definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPageSpec {
+    pub slug: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// In display order.
+    pub monitors: Vec<StatusPageMonitor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPage {
+    pub id: StatusPageId,
+    pub org_id: OrgId,
+    pub spec: StatusPageSpec,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusPageMonitorInput {
+    pub monitor_id: Option<String>,
+    pub public_label: Option<String>,
+    pub show_target: Option<bool>,
+    pub show_cert_health: Option<bool>,
+    // Echoed from a GET response; display order is the array order.
+    #[serde(default)]
+    #[allow(dead_code)]
+    sort_order: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusPageInput {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub monitors: Option<Vec<StatusPageMonitorInput>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    created_at: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    updated_at: Option<serde::de::IgnoredAny>,
+}
+
+/// 3-40 characters of lowercase letters, digits and inner hyphens.
+pub fn is_valid_slug(slug: &str) -> bool {
+    (3..=40).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+/// Validates a page. Whether each monitor belongs to the organization is
+/// for the caller to check against the store.
+pub fn validate_status_page(input: &StatusPageInput) -> Result<StatusPageSpec, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let slug = match input.slug.as_deref() {
+        None => {
+            errors.add("slug", "is required");
+            String::new()
+        }
+        Some(s) if !is_valid_slug(s) => {
+            errors.add(
+                "slug",
+                "must be 3-40 lowercase letters, digits and inner hyphens",
+            );
+            String::new()
+        }
+        Some(s) => s.to_string(),
+    };
+    let title = match input.title.as_deref().map(str::trim) {
+        None => {
+            errors.add("title", "is required");
+            String::new()
+        }
+        Some(t) if t.is_empty() || t.chars().count() > 80 => {
+            errors.add("title", "must be 1-80 characters");
+            String::new()
+        }
+        Some(t) => t.to_string(),
+    };
+    let description = input.description.as_deref().map(str::trim).and_then(|d| {
+        if d.chars().count() > 300 {
+            errors.add("description", "at most 300 characters");
+            None
+        } else if d.is_empty() {
+            None
+        } else {
+            Some(d.to_string())
+        }
+    });
+    let mut monitors: Vec<StatusPageMonitor> = Vec::new();
+    match &input.monitors {
+        None => errors.add("monitors", "is required"),
+        Some(list) if list.is_empty() || list.len() > 20 => {
+            errors.add("monitors", "must list 1-20 monitors")
+        }
+        Some(list) => {
+            for (i, item) in list.iter().enumerate() {
+                let field = format!("monitors[{i}]");
+                let Some(monitor_id) = item.monitor_id.as_deref() else {
+                    errors.add(format!("{field}.monitorId"), "is required");
+                    continue;
+                };
+                let label = item.public_label.as_deref().map(str::trim).unwrap_or("");
+                if label.is_empty() || label.chars().count() > 100 {
+                    errors.add(format!("{field}.publicLabel"), "must be 1-100 characters");
+                    continue;
+                }
+                if monitors.iter().any(|m| m.monitor_id.as_str() == monitor_id) {
+                    errors.add(format!("{field}.monitorId"), "monitor listed twice");
+                    continue;
+                }
+                monitors.push(StatusPageMonitor {
+                    monitor_id: MonitorId::from_string(monitor_id),
+                    public_label: label.to_string(),
+                    show_target: item.show_target.unwrap_or(false),
+                    show_cert_health: item.show_cert_health.unwrap_or(true),
+                });
+            }
+        }
+    }
+    errors.into_result()?;
+    Ok(StatusPageSpec {
+        slug,
+        title,
+        description,
+        enabled: input.enabled.unwrap_or(true),
+        monitors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: serde_json::Value) -> StatusPageInput {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn slugs() {
+        for ok in ["acme", "a-b", "abc", "status-2026"] {
+            assert!(is_valid_slug(ok), "{ok}");
+        }
+        for bad in ["ab", "-abc", "abc-", "Acme", "ac me", &"a".repeat(41)] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seed_example_and_defaults() {
+        let spec = validate_status_page(&parse(serde_json::json!({
+            "slug": "acme", "title": "Acme status",
+            "monitors": [{ "monitorId": "cmb1xk2lq0001v8d3", "publicLabel": "Website" }]
+        })))
+        .unwrap();
+        assert!(spec.enabled);
+        assert!(!spec.monitors[0].show_target && spec.monitors[0].show_cert_health);
+    }
+
+    #[test]
+    fn page_rules() {
+        let errors = validate_status_page(&parse(serde_json::json!({
+            "slug": "A", "title": "x".repeat(81), "description": "d".repeat(301), "monitors": []
+        })))
+        .unwrap_err();
+        for field in ["slug", "title", "description", "monitors"] {
+            assert!(errors.get(field).is_some(), "{field}: {errors}");
+        }
+        let dup = validate_status_page(&parse(serde_json::json!({
+            "slug": "acme", "title": "t",
+            "monitors": [
+                { "monitorId": "cmb1xk2lq0001v8d3", "publicLabel": "a" },
+                { "monitorId": "cmb1xk2lq0001v8d3", "publicLabel": "b" }
+            ]
+        })))
+        .unwrap_err();
+        assert!(dup.get("monitors[1].monitorId").is_some());
+    }
+}

@@ -1,0 +1,40 @@
+//! Query and page shapes shared by the trait's callers and backends.
+
+use certsentry_domain::monitor::{Monitor, MonitorKind};
+use certsentry_domain::time::Millis;
+use certsentry_domain::MonitorId;
+
+/// One page of a cursor-paginated list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Id to pass as the next `cursor`; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /monitors`: oldest first, after `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct MonitorQuery {
+    pub kind: Option<MonitorKind>,
+    pub enabled: Option<bool>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// `GET /audit-logs`: newest first, before `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub since: Option<Millis>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// What a sync will do, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct SyncChanges {
+    pub create: Vec<Monitor>,
+    pub update: Vec<Monitor>,
+    pub delete: Vec<MonitorId>,
+}
