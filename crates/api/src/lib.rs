@@ -1,1 +1,111 @@
+//! CertSentry's HTTP API.
+//!
+//! Each module under `/api/v1` exposes its own `router()`; [`app`] merges
+//! them behind the key middleware and adds the anonymous endpoints
+//! (`/healthz`, `/metrics`, `/api/v1/openapi.json`).
 
+pub mod audit_logs;
+pub mod auth;
+pub mod environments;
+pub mod error;
+pub mod metrics;
+pub mod monitors;
+pub mod openapi;
+pub mod query;
+pub mod ratelimit;
+pub mod state;
+pub mod status_pages;
+pub mod sync;
+pub mod targets;
+pub mod testing;
+pub mod views;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, put};
+use axum::{Json, Router, middleware};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub use error::{ApiError, ApiResult};
+pub use state::{ApiConfig, AppState};
+
+/// Request bodies above this are refused with `invalid_input`.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How often batched API-key last-use times are written.
+const TOUCH_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(monitors::router())
+        .route("/monitors/sync", put(sync::sync))
+        .merge(environments::router())
+        .merge(status_pages::router())
+        .merge(audit_logs::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/api/v1/openapi.json", get(openapi::serve_document))
+        .nest("/api/v1", v1)
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("No such endpoint.".into())
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let body = json!({"error": {"code": "method_not_allowed", "message": "This endpoint does not support that method."}});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body))
+}
+
+/// `GET /healthz`: `{ok, version, database, uptimeSeconds}`; 503 if the store is unreachable.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let database_ok = state.store.ping().await.is_ok();
+    let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "ok": database_ok,
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": state.store.backend(),
+        "uptimeSeconds": state.started.elapsed().as_secs(),
+    });
+    (status, Json(body))
+}
+
+/// Writes batched API-key last-use times until the process ends.
+async fn flush_key_touches(state: AppState) {
+    let mut tick = tokio::time::interval(TOUCH_FLUSH_INTERVAL);
+    loop {
+        tick.tick().await;
+        flush_touches_once(&state).await;
+    }
+}
+
+async fn flush_touches_once(state: &AppState) {
+    let touches = state.keys.take_touches();
+    if let Err(e) = state.store.touch_api_keys(&touches).await {
+        tracing::warn!(error = %e, "could not record API key last use");
+    }
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests and
+/// writes pending key last-use times.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let flusher = tokio::spawn(flush_key_touches(state.clone()));
+    let result = axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    flusher.abort();
+    flush_touches_once(&state).await;
+    result
+}

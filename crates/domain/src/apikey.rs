@@ -1,6 +1,6 @@
 //! API keys: `csk_` + 40 random base62 characters, stored only as SHA-256.
 
-use rand::Rng;
+use rand::RngExt;
 use rand::distr::Alphanumeric;
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -12,6 +12,7 @@ use crate::net;
 use crate::plan::Plan;
 use crate::time::Millis;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MonitorKind {
@@ -39,6 +40,7 @@ impl MonitorKind {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
@@ -57,6 +59,7 @@ impl HttpMethod {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeywordMode {
@@ -65,6 +68,7 @@ pub enum KeywordMode {
 }
 
 /// The monitor's overall state, kept current by the check engine.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MonitorStatus {
@@ -159,6 +163,7 @@ pub struct Monitor {
 }
 
 /// `{name, value}` as sent; `value: null` keeps the stored value.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderInput {
@@ -178,6 +183,7 @@ where
 /// A monitor as a client sends it (create, update, or one item of a sync).
 /// Unknown fields are refused so that typos surface; the read-only fields of
 /// a GET response are accepted and ignored, so a fetched monitor can be sent back.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MonitorInput {
@@ -209,24 +215,31 @@ pub struct MonitorInput {
     // Read-only response fields, ignored on input.
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     id: Option<IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     created_at: Option<IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     updated_at: Option<IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     last_status: Option<IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     ssl_not_after: Option<IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     domain_expiry: Option<IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     heartbeat_token: Option<IgnoredAny>,
 }
 
@@ -881,6 +894,17 @@ fn validate_headers(
         });
     }
     out
+}
+
+
+/// The secret in a heartbeat monitor's ping URL.
+pub fn new_heartbeat_token() -> String {
+    use rand::RngExt;
+    rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub struct StatusPage {
     pub updated_at: Millis,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusPageMonitorInput {
@@ -45,9 +46,11 @@ pub struct StatusPageMonitorInput {
     // Echoed from a GET response; display order is the array order.
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     sort_order: Option<serde::de::IgnoredAny>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusPageInput {
@@ -58,12 +61,15 @@ pub struct StatusPageInput {
     pub monitors: Option<Vec<StatusPageMonitorInput>>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     id: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     created_at: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     updated_at: Option<serde::de::IgnoredAny>,
 }
 

@@ -1,0 +1,186 @@
+//! Bearer-key authentication.
+//!
+//! Keys are looked up by SHA-256. A verified key (with its organization and
+//! plan) is cached for one second: requests never wait on the database for
+//! a known key, and a revocation takes effect within a second. Last-use
+//! times are collected in memory and written in batches by a background task.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use certsentry_domain::apikey::{self, ApiKey};
+use certsentry_domain::audit::Actor;
+use certsentry_domain::org::Org;
+use certsentry_domain::plan::Plan;
+use certsentry_domain::time::now_ms;
+use certsentry_domain::{ApiKeyId, OrgId};
+use dashmap::DashMap;
+
+use crate::error::ApiError;
+use crate::ratelimit::Class;
+use crate::state::AppState;
+
+/// How long a key lookup is trusted; bounds how late a revocation bites.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+const MAX_CACHED_KEYS: usize = 50_000;
+
+/// The authenticated caller, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: ApiKeyId,
+    pub key_name: String,
+    pub org: Org,
+    pub plan: Plan,
+}
+
+impl Caller {
+    pub fn org_id(&self) -> &OrgId {
+        &self.org.id
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor { id: self.key_id.to_string(), name: self.key_name.clone() }
+    }
+}
+
+#[derive(Clone)]
+enum Lookup {
+    Valid { key: ApiKey, org: Org },
+    /// Unknown or revoked.
+    Rejected(&'static str),
+}
+
+struct CachedLookup {
+    lookup: Lookup,
+    fetched: Instant,
+}
+
+#[derive(Default)]
+pub struct KeyCache {
+    entries: DashMap<String, CachedLookup>,
+    /// Last-use times not yet written.
+    pending_touches: DashMap<ApiKeyId, i64>,
+}
+
+impl KeyCache {
+    fn get_fresh(&self, hash: &str) -> Option<Lookup> {
+        let entry = self.entries.get(hash)?;
+        (entry.fetched.elapsed() < KEY_CACHE_TTL).then(|| entry.lookup.clone())
+    }
+
+    fn put(&self, hash: String, lookup: Lookup) {
+        if self.entries.len() >= MAX_CACHED_KEYS {
+            // Random bad keys must not grow memory without bound.
+            self.entries.retain(|_, v| matches!(v.lookup, Lookup::Valid { .. }));
+        }
+        self.entries.insert(hash, CachedLookup { lookup, fetched: Instant::now() });
+    }
+
+    /// Drains the last-use times gathered since the previous call.
+    pub fn take_touches(&self) -> Vec<(ApiKeyId, i64)> {
+        let keys: Vec<ApiKeyId> = self.pending_touches.iter().map(|e| e.key().clone()).collect();
+        keys.into_iter()
+            .filter_map(|k| self.pending_touches.remove(&k))
+            .collect()
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("Missing API key: send Authorization: Bearer csk_...".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("Malformed Authorization header.".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::Unauthorized("Malformed Authorization header: expected Bearer csk_...".into()))?;
+    if !apikey::is_well_formed(token) {
+        return Err(ApiError::Unauthorized("Malformed API key.".into()));
+    }
+    Ok(token)
+}
+
+async fn lookup(state: &AppState, token: &str) -> Result<Lookup, ApiError> {
+    let hash = apikey::hash_key(token);
+    if let Some(hit) = state.keys.get_fresh(&hash) {
+        return Ok(hit);
+    }
+    let lookup = match state.store.find_api_key_by_hash(&hash).await? {
+        None => Lookup::Rejected("Unknown API key."),
+        Some(key) if key.revoked_at.is_some() => Lookup::Rejected("This API key has been revoked."),
+        Some(key) => match state.store.get_org(&key.org_id).await? {
+            Some(org) => Lookup::Valid { key, org },
+            None => Lookup::Rejected("Unknown API key."),
+        },
+    };
+    state.keys.put(hash, lookup.clone());
+    Ok(lookup)
+}
+
+fn class_of(method: &Method) -> Class {
+    if method == Method::GET || method == Method::HEAD {
+        Class::Read
+    } else {
+        Class::Write
+    }
+}
+
+/// Middleware for `/api/v1`: authenticate, authorize, rate-limit, then
+/// stamp the rate-limit headers on whatever the handler answers.
+pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let token = match bearer_token(req.headers()) {
+        Ok(token) => token.to_string(),
+        Err(e) => return e.into_response(),
+    };
+    let (key, org) = match lookup(&state, &token).await {
+        Ok(Lookup::Valid { key, org }) => (key, org),
+        Ok(Lookup::Rejected(why)) => return ApiError::Unauthorized(why.into()).into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let Some(plan) = state.config.plans.get(&org.plan).cloned() else {
+        tracing::error!(org = %org.id, plan = %org.plan, "organization has a plan that is not configured");
+        return ApiError::Forbidden(format!("The organization's plan \"{}\" is not configured on this server.", org.plan))
+            .into_response();
+    };
+    if !plan.api_access {
+        return ApiError::Forbidden(format!(
+            "The {} plan does not include API access. Upgrade to Starter or higher.",
+            plan.display_name
+        ))
+        .into_response();
+    }
+    let class = class_of(req.method());
+    if class == Class::Write && key.read_only {
+        return ApiError::Forbidden("This API key is read-only.".into()).into_response();
+    }
+    state.keys.pending_touches.insert(key.id.clone(), now_ms());
+
+    let limit = match class {
+        Class::Read => plan.reads_per_minute,
+        Class::Write => plan.writes_per_minute,
+    };
+    let decision = state.limiter.check(&key.id, class, limit);
+    let mut response = if decision.allowed {
+        req.extensions_mut().insert(Arc::new(Caller {
+            key_id: key.id,
+            key_name: key.name,
+            org,
+            plan,
+        }));
+        next.run(req).await
+    } else {
+        ApiError::RateLimited { retry_after: decision.retry_after }.into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_at));
+    response
+}

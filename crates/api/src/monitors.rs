@@ -1,0 +1,252 @@
+//! `/api/v1/monitors`: list, create, retrieve, update (full replace), delete.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use certsentry_domain::FieldErrors;
+use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::monitor::{
+    Monitor, MonitorInput, MonitorKind, MonitorRejection, MonitorSpec, MonitorStatus, ValidationContext,
+    new_heartbeat_token, validate_monitor,
+};
+use certsentry_domain::time::now_ms;
+use certsentry_domain::MonitorId;
+use certsentry_store::{MonitorQuery, StoreError};
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::query::QueryParams;
+use crate::state::AppState;
+use crate::targets::check_resolved_target;
+use crate::views::{ErrorBody, MonitorEnvelope, MonitorList, MonitorView, Ok};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/monitors", get(list).post(create))
+        .route("/monitors/{id}", get(retrieve).patch(update).delete(remove))
+}
+
+/// Runs every rule on a monitor definition, the ones needing I/O included
+/// (environment ownership, where the target resolves).
+pub async fn prepare_monitor(
+    state: &AppState,
+    caller: &Caller,
+    input: &MonitorInput,
+    existing: Option<&MonitorSpec>,
+) -> Result<MonitorSpec, MonitorRejection> {
+    let context = ValidationContext {
+        regions: &state.config.regions,
+        plan: &caller.plan,
+        allow_private_targets: state.config.allow_private_targets,
+        existing,
+    };
+    let spec = validate_monitor(input, &context)?;
+    let mut errors = FieldErrors::new();
+    if let Some(env) = &spec.environment_id {
+        let unchanged = existing.is_some_and(|e| e.environment_id.as_ref() == Some(env));
+        if !unchanged {
+            match state.store.get_environment(caller.org_id(), env).await {
+                Ok(Some(_)) => {}
+                Ok(None) => errors.add("environmentId", "no such environment in this organization"),
+                Err(e) => {
+                    tracing::error!(error = %e, "environment lookup failed");
+                    errors.add("environmentId", "could not be checked; try again");
+                }
+            }
+        }
+    }
+    if let Err(message) = check_resolved_target(&spec, state.config.allow_private_targets).await {
+        errors.add("target", message);
+    }
+    errors.into_result().map_err(MonitorRejection::Invalid)?;
+    Ok(spec)
+}
+
+fn rejection_to_error(rejection: MonitorRejection) -> ApiError {
+    match rejection {
+        MonitorRejection::Invalid(details) => ApiError::validation(details),
+        MonitorRejection::PlanLimit(message) => ApiError::PlanLimit(message),
+    }
+}
+
+/// The seed's wording: "The Starter plan allows 10 monitors. Upgrade to add more."
+pub fn monitor_quota_message(caller: &Caller) -> String {
+    format!(
+        "The {} plan allows {} monitors. Upgrade to add more.",
+        caller.plan.display_name, caller.plan.max_monitors
+    )
+}
+
+pub fn external_id_conflict(external_id: Option<&str>) -> ApiError {
+    ApiError::Conflict(format!(
+        "A monitor with externalId \"{}\" already exists.",
+        external_id.unwrap_or_default()
+    ))
+}
+
+pub fn new_monitor(caller: &Caller, spec: MonitorSpec) -> Monitor {
+    let now = now_ms();
+    Monitor {
+        id: MonitorId::generate(),
+        org_id: caller.org_id().clone(),
+        heartbeat_token: (spec.kind == MonitorKind::Heartbeat).then(new_heartbeat_token),
+        spec,
+        last_status: MonitorStatus::Unknown,
+        ssl_not_after: None,
+        domain_expiry: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub fn monitor_audit(caller: &Caller, action: &str, monitor: &Monitor, via: Option<&str>) -> AuditEvent {
+    let mut metadata = json!({ "label": monitor.spec.label, "kind": monitor.spec.kind.as_str() });
+    if let Some(external_id) = &monitor.spec.external_id {
+        metadata["externalId"] = json!(external_id);
+    }
+    if let Some(via) = via {
+        metadata["via"] = json!(via);
+    }
+    AuditEvent::new(caller.org_id(), &caller.actor(), action, "monitor", monitor.id.as_str(), metadata)
+}
+
+/// List monitors, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/monitors", tag = "monitors",
+    params(
+        ("kind" = Option<String>, Query, description = "standard, tcp or heartbeat"),
+        ("enabled" = Option<bool>, Query, description = "true or false"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1-100. Defaults to 50."),
+        ("cursor" = Option<String>, Query, description = "A previous response's nextCursor"),
+    ),
+    responses((status = 200, body = MonitorList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+    mut params: QueryParams,
+) -> ApiResult<Json<MonitorList>> {
+    let query = MonitorQuery {
+        kind: params.choice("kind", "standard, tcp or heartbeat", MonitorKind::parse),
+        enabled: params.bool("enabled"),
+        limit: params.limit("limit", 1, 100, 50),
+        cursor: params.cursor(),
+    };
+    params.finish()?;
+    let page = state.store.list_monitors(caller.org_id(), &query).await?;
+    Ok(Json(MonitorList {
+        monitors: page.items.iter().map(MonitorView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Create a monitor.
+#[utoipa::path(
+    post, path = "/api/v1/monitors", tag = "monitors", request_body = MonitorInput,
+    responses(
+        (status = 201, body = MonitorEnvelope),
+        (status = 400, description = "invalid_input (unreadable body) or plan_limit", body = ErrorBody),
+        (status = 409, description = "conflict: duplicate externalId", body = ErrorBody),
+        (status = 422, description = "invalid_input with details", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+    ApiJson(input): ApiJson<MonitorInput>,
+) -> ApiResult<(StatusCode, Json<MonitorEnvelope>)> {
+    let spec = prepare_monitor(&state, &caller, &input, None).await.map_err(rejection_to_error)?;
+    let monitor = new_monitor(&caller, spec);
+    let audit = monitor_audit(&caller, "monitor.create", &monitor, None);
+    match state.store.create_monitor(&monitor, caller.plan.max_monitors, &audit).await {
+        Ok(()) => {}
+        Err(StoreError::QuotaExceeded { .. }) => return Err(ApiError::PlanLimit(monitor_quota_message(&caller))),
+        Err(StoreError::Conflict(_)) => return Err(external_id_conflict(monitor.spec.external_id.as_deref())),
+        Err(e) => return Err(e.into()),
+    }
+    Ok((StatusCode::CREATED, Json(MonitorEnvelope { monitor: MonitorView::from(&monitor) })))
+}
+
+async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Monitor> {
+    state
+        .store
+        .get_monitor(caller.org_id(), &MonitorId::from_string(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Monitor"))
+}
+
+/// Retrieve a monitor.
+#[utoipa::path(
+    get, path = "/api/v1/monitors/{id}", tag = "monitors",
+    params(("id" = String, Path)),
+    responses((status = 200, body = MonitorEnvelope), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MonitorEnvelope>> {
+    let monitor = load(&state, &caller, &id).await?;
+    Ok(Json(MonitorEnvelope { monitor: MonitorView::from(&monitor) }))
+}
+
+/// Update a monitor: the body replaces the definition; omitted optional
+/// fields fall back to their defaults, except `environmentId` (omit to keep)
+/// and header values sent as `null` (keep the stored value).
+#[utoipa::path(
+    patch, path = "/api/v1/monitors/{id}", tag = "monitors", request_body = MonitorInput,
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = MonitorEnvelope), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MonitorInput>,
+) -> ApiResult<Json<MonitorEnvelope>> {
+    let existing = load(&state, &caller, &id).await?;
+    let spec = prepare_monitor(&state, &caller, &input, Some(&existing.spec))
+        .await
+        .map_err(rejection_to_error)?;
+    let updated = Monitor { spec, updated_at: now_ms(), ..existing };
+    let audit = monitor_audit(&caller, "monitor.update", &updated, None);
+    match state.store.update_monitor(&updated, &audit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(external_id_conflict(updated.spec.external_id.as_deref())),
+        Err(StoreError::NotFound) => return Err(ApiError::not_found("Monitor")),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Json(MonitorEnvelope { monitor: MonitorView::from(&updated) }))
+}
+
+/// Delete a monitor and its check history.
+#[utoipa::path(
+    delete, path = "/api/v1/monitors/{id}", tag = "monitors",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn remove(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Ok>> {
+    let monitor = load(&state, &caller, &id).await?;
+    let audit = monitor_audit(&caller, "monitor.delete", &monitor, None);
+    match state.store.delete_monitor(caller.org_id(), &monitor.id, &audit).await {
+        Ok(()) => Ok(Ok::new()),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("Monitor")),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,54 @@
+//! Shared application state and the API's configuration.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use certsentry_domain::plan::Plans;
+use certsentry_store::Store;
+
+use crate::auth::KeyCache;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// What the API needs to know about the deployment.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Region names monitors may run in.
+    pub regions: Vec<String>,
+    pub plans: Plans,
+    /// Lets monitor targets resolve to private, loopback and link-local addresses.
+    pub allow_private_targets: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            regions: vec!["virginia".into(), "dublin".into(), "singapore".into()],
+            plans: Plans::default(),
+            allow_private_targets: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ApiConfig>,
+    pub keys: Arc<KeyCache>,
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            keys: Arc::new(KeyCache::default()),
+            limiter: Arc::new(RateLimiter::new()),
+            metrics: Arc::new(Metrics::new()),
+            started: Instant::now(),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The I/O half of the private-target rule: a monitor's hostname is resolved
+//! and refused if any address is private, loopback or link-local. A name
+//! that does not resolve now is accepted; probes check again at connect time.
+
+use std::time::Duration;
+
+use certsentry_domain::monitor::{MonitorSpec, TargetHost, private_target_message};
+use certsentry_domain::net::non_public_reason;
+
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `Err(message)` when the spec's target resolves somewhere private.
+pub async fn check_resolved_target(spec: &MonitorSpec, allow_private: bool) -> Result<(), String> {
+    if allow_private {
+        return Ok(());
+    }
+    let Some(TargetHost::Name(name)) = spec.target_host() else {
+        // IP literals were already checked by the pure rules.
+        return Ok(());
+    };
+    let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), 443))).await;
+    let Ok(Ok(addresses)) = lookup else {
+        return Ok(());
+    };
+    for address in addresses {
+        if let Some(reason) = non_public_reason(address.ip()) {
+            return Err(private_target_message(&format!("{name} resolves to {}, which", address.ip()), reason));
+        }
+    }
+    Ok(())
+}

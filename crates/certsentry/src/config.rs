@@ -1,0 +1,133 @@
+//! Settings from flags, `CERTSENTRY_*` env vars and an optional TOML file.
+//! A flag or env var beats the file; the file beats the built-in default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use certsentry_domain::plan::{Plan, Plans};
+use clap::Args;
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
+pub const DEFAULT_DATA_DIR: &str = "./certsentry-data";
+pub const DEFAULT_REGIONS: &str = "virginia,dublin,singapore";
+
+/// Options every subcommand accepts, so the CLI and a running server can share a database.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "CERTSENTRY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded SQLite database [default: ./certsentry-data].
+    #[arg(long, global = true, env = "CERTSENTRY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://...` switches to PostgreSQL; `sqlite://PATH` is also accepted.
+    #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Let monitor targets resolve to private, loopback or link-local addresses.
+    #[arg(long, global = true, env = "CERTSENTRY_ALLOW_PRIVATE_TARGETS", num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    pub allow_private_targets: Option<bool>,
+    /// Comma-separated probe region names [default: virginia,dublin,singapore].
+    #[arg(long, global = true, env = "CERTSENTRY_REGIONS", value_delimiter = ',', value_name = "LIST")]
+    pub regions: Option<Vec<String>>,
+}
+
+/// The optional TOML file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    allow_private_targets: Option<bool>,
+    regions: Option<Vec<String>>,
+    /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
+    #[serde(default)]
+    plans: BTreeMap<String, toml::Table>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub allow_private_targets: bool,
+    pub regions: Vec<String>,
+    pub plans: Plans,
+}
+
+impl Settings {
+    pub fn resolve(args: &GlobalArgs, listen_flag: Option<String>) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let regions = args
+            .regions
+            .clone()
+            .or(file.regions)
+            .unwrap_or_else(|| DEFAULT_REGIONS.split(',').map(String::from).collect());
+        let regions: Vec<String> = regions.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        if regions.is_empty() {
+            bail!("at least one region must be configured (--regions / CERTSENTRY_REGIONS)");
+        }
+        Ok(Self {
+            listen: listen_flag.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            database_url: args.database_url.clone().or(file.database_url),
+            allow_private_targets: args.allow_private_targets.or(file.allow_private_targets).unwrap_or(false),
+            regions,
+            plans: overlay_plans(file.plans)?,
+        })
+    }
+}
+
+fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+/// Applies `[plans.NAME]` tables on top of the built-in plans.
+fn overlay_plans(tables: BTreeMap<String, toml::Table>) -> anyhow::Result<Plans> {
+    let builtin = Plans::default();
+    let mut overrides = BTreeMap::new();
+    for (name, table) in tables {
+        let base = builtin.get(&name).cloned().unwrap_or_else(|| Plan { display_name: name.clone(), ..Plan::default() });
+        let mut merged = toml::Table::try_from(&base).context("encoding a built-in plan")?;
+        merged.extend(table);
+        let plan: Plan = merged
+            .try_into()
+            .with_context(|| format!("invalid [plans.{name}] in the config file"))?;
+        overrides.insert(name, plan);
+    }
+    Ok(builtin.with_overrides(overrides))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_tables_overlay_the_builtin_plan() {
+        let file: FileConfig = toml::from_str(
+            "regions = [\"eu\"]\n[plans.starter]\nmax_monitors = 25\nwrites_per_minute = 5\n[plans.enterprise]\nmax_monitors = 5000\n",
+        )
+        .unwrap();
+        let plans = overlay_plans(file.plans).unwrap();
+        let starter = plans.get("starter").unwrap();
+        assert_eq!((starter.max_monitors, starter.writes_per_minute), (25, 5));
+        assert_eq!(starter.display_name, "Starter", "untouched keys keep the built-in value");
+        assert_eq!(plans.get("enterprise").unwrap().max_monitors, 5000);
+        assert!(plans.get("agency").unwrap().audit_logs);
+    }
+
+    #[test]
+    fn unknown_plan_keys_are_errors() {
+        let mut tables = BTreeMap::new();
+        tables.insert("pro".to_string(), toml::from_str::<toml::Table>("max_monitorz = 1").unwrap());
+        assert!(overlay_plans(tables).is_err());
+    }
+}

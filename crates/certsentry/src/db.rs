@@ -1,0 +1,42 @@
+//! Opens the configured store: SQLite under the data dir by default,
+//! Postgres for a `postgres://` URL. Opening applies pending migrations.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use certsentry_store::Store;
+use certsentry_store_postgres::PostgresStore;
+use certsentry_store_sqlite::SqliteStore;
+
+use crate::config::Settings;
+
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    /// Where the data lives, for messages (never includes a password).
+    pub description: String,
+    pub migrations: Vec<i64>,
+}
+
+pub async fn open(settings: &Settings) -> anyhow::Result<Opened> {
+    match settings.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(url).await.context("connecting to PostgreSQL")?;
+            let migrations = store.applied_migrations().await?;
+            Ok(Opened { store: Arc::new(store), description: "PostgreSQL".into(), migrations })
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = SqliteStore::open_url(url).await.with_context(|| format!("opening {url}"))?;
+            let migrations = store.applied_migrations().await?;
+            Ok(Opened { store: Arc::new(store), description: url.to_string(), migrations })
+        }
+        Some(_) => bail!("--database-url / DATABASE_URL must start with postgres://, postgresql:// or sqlite://"),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+            let path = settings.data_dir.join("certsentry.db");
+            let store = SqliteStore::open(&path).await.with_context(|| format!("opening {}", path.display()))?;
+            let migrations = store.applied_migrations().await?;
+            Ok(Opened { store: Arc::new(store), description: path.display().to_string(), migrations })
+        }
+    }
+}
