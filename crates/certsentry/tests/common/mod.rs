@@ -1,0 +1,168 @@
+//! Shared harness: the real server on 127.0.0.1:0 over each store backend.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use certsentry_api::testing::{TestServer, spawn};
+use certsentry_api::{ApiConfig, AppState};
+use certsentry_domain::apikey::{ApiKey, HINT_LEN, generate_key};
+use certsentry_domain::audit::{Actor, AuditEvent};
+use certsentry_domain::org::Org;
+use certsentry_domain::time::now_ms;
+use certsentry_domain::{ApiKeyId, OrgId};
+use certsentry_store::Store;
+use certsentry_store_postgres::PostgresStore;
+use certsentry_store_sqlite::SqliteStore;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Every backend to run a test against: SQLite always, Postgres when configured.
+pub async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("api.db")).await.unwrap();
+    std::mem::forget(dir);
+    let mut stores: Vec<(&'static str, Arc<dyn Store>)> = vec![("sqlite", Arc::new(sqlite))];
+    if let Some(url) = certsentry_store_postgres::testing::fresh_database().await {
+        stores.push(("postgres", Arc::new(PostgresStore::connect(&url).await.unwrap())));
+    }
+    stores
+}
+
+pub struct Harness {
+    pub backend: &'static str,
+    pub server: TestServer,
+    pub store: Arc<dyn Store>,
+    pub org: OrgId,
+    pub key: String,
+    pub key_id: ApiKeyId,
+    client: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error envelope's code, asserting the envelope's shape.
+    pub fn code(&self) -> &str {
+        assert!(self.body["error"]["message"].is_string(), "no error envelope: {}", self.body);
+        self.body["error"]["code"].as_str().unwrap()
+    }
+
+    pub fn detail(&self, field: &str) -> Option<&str> {
+        self.body["error"]["details"][field].as_str()
+    }
+}
+
+pub async fn add_org(store: &dyn Store, plan: &str) -> OrgId {
+    let org = Org { id: OrgId::generate(), name: format!("{plan} org"), plan: plan.into(), created_at: now_ms() };
+    let audit = AuditEvent::new(&org.id, &Actor::cli(), "organization.create", "organization", org.id.as_str(), json!({}));
+    store.create_org(&org, &audit).await.unwrap();
+    org.id
+}
+
+pub async fn add_key(store: &dyn Store, org: &OrgId, read_only: bool) -> (ApiKeyId, String) {
+    let generated = generate_key();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        org_id: org.clone(),
+        name: if read_only { "reader".into() } else { "writer".into() },
+        hash: generated.hash,
+        hint: generated.plaintext[..HINT_LEN].into(),
+        read_only,
+        created_at: now_ms(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let audit = AuditEvent::new(org, &Actor::cli(), "apiKey.create", "apiKey", key.id.as_str(), json!({}));
+    store.create_api_key(&key, &audit).await.unwrap();
+    (key.id, generated.plaintext)
+}
+
+impl Harness {
+    pub async fn start(backend: &'static str, store: Arc<dyn Store>, plan: &str, configure: impl FnOnce(&mut ApiConfig)) -> Self {
+        let mut config = ApiConfig { allow_private_targets: true, ..ApiConfig::default() };
+        configure(&mut config);
+        let org = add_org(&*store, plan).await;
+        let (key_id, key) = add_key(&*store, &org, false).await;
+        let server = spawn(AppState::new(store.clone(), config)).await;
+        Self { backend, server, store, org, key, key_id, client: reqwest::Client::new() }
+    }
+
+    pub async fn request_with(&self, method: Method, path: &str, key: Option<&str>, body: Option<String>) -> Reply {
+        let url = if path.starts_with('/') { self.server.url(path) } else { format!("{}/{path}", self.server.api_url()) };
+        let mut request = self.client.request(method, url);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "[{}] 500: {body}", self.backend);
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request_with(Method::GET, path, Some(&self.key), None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request_with(Method::POST, path, Some(&self.key), Some(body.to_string())).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.request_with(Method::PATCH, path, Some(&self.key), Some(body.to_string())).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.request_with(Method::PUT, path, Some(&self.key), Some(body.to_string())).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request_with(Method::DELETE, path, Some(&self.key), None).await
+    }
+}
+
+/// The seed's "Create a monitor" body.
+pub fn seed_standard() -> Value {
+    json!({
+        "label": "Client: Acme Corp",
+        "target": "acme.example.com",
+        "checkSsl": true,
+        "checkDomain": true,
+        "checkDns": false,
+        "checkUptime": true,
+        "uptimeIntervalSeconds": 300,
+        "regions": ["virginia"],
+        "alertLeadDays": [30, 14, 7, 3, 1]
+    })
+}
+
+pub fn seed_tcp() -> Value {
+    json!({
+        "kind": "tcp",
+        "label": "Postgres",
+        "target": "db.acme.example.com",
+        "tcpPort": 5432,
+        "uptimeIntervalSeconds": 300,
+        "regions": ["virginia"]
+    })
+}
+
+pub fn seed_heartbeat() -> Value {
+    json!({
+        "kind": "heartbeat",
+        "label": "Nightly backup",
+        "heartbeatIntervalSeconds": 86400,
+        "heartbeatGraceSeconds": 3600
+    })
+}
+
+pub fn with(mut base: Value, key: &str, value: Value) -> Value {
+    base[key] = value;
+    base
+}
