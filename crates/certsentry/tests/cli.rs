@@ -1,0 +1,166 @@
+//! The CLI contract, driven through the real binary as scripts would.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn certsentry(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certsentry"));
+    cmd.arg("--data-dir").arg(data_dir);
+    for var in ["DATABASE_URL", "CERTSENTRY_CONFIG", "CERTSENTRY_API_KEY", "CERTSENTRY_LISTEN", "CERTSENTRY_DATA_DIR"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CERTSENTRY_LOG", "warn");
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert!(status.success(), "{cmd:?} failed: {stdout}{}", String::from_utf8_lossy(&stderr));
+    stdout
+}
+
+fn last_line(out: &str) -> String {
+    out.lines().last().unwrap_or_default().trim().to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Waits until something answers on `url`.
+async fn wait_until_up(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(url).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing answered on {url}");
+}
+
+#[test]
+fn org_key_and_env_commands_print_ids_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = run_ok(certsentry(dir.path()).arg("migrate"));
+    assert!(migrate.contains("migrations applied: [1]"), "{migrate}");
+
+    let org = last_line(&run_ok(certsentry(dir.path()).args(["org", "create", "--name", "Acme", "--plan", "pro"])));
+    assert_eq!(org.len(), 17, "{org}");
+    let list = run_ok(certsentry(dir.path()).args(["org", "list"]));
+    assert!(list.contains(&org) && list.contains("pro"), "{list}");
+
+    let key = last_line(&run_ok(certsentry(dir.path()).args(["key", "create", "--org", &org, "--name", "ci", "--read-only"])));
+    assert!(key.starts_with("csk_") && key.len() >= 36, "{key}");
+    let keys = run_ok(certsentry(dir.path()).args(["key", "list", "--org", &org]));
+    assert!(keys.contains(&key[..8]) && keys.contains("read ") && !keys.contains(&key), "{keys}");
+    let key_id = keys.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let revoked = run_ok(certsentry(dir.path()).args(["key", "revoke", &key_id]));
+    assert!(revoked.contains("Revoked"), "{revoked}");
+    let again = certsentry(dir.path()).args(["key", "revoke", &key_id]).output().unwrap();
+    assert!(!again.status.success());
+
+    let env = last_line(&run_ok(certsentry(dir.path()).args(["env", "create", "--org", &org, "--name", "Production"])));
+    assert_eq!(env.len(), 17);
+    assert!(run_ok(certsentry(dir.path()).args(["env", "list", "--org", &org])).contains("Production"));
+
+    let bad_plan = certsentry(dir.path()).args(["org", "create", "--name", "X", "--plan", "platinum"]).output().unwrap();
+    assert!(!bad_plan.status.success());
+    assert!(String::from_utf8_lossy(&bad_plan.stderr).contains("unknown plan"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = certsentry(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // The first start prints the bootstrap key as the last line of its message.
+    let mut key = String::new();
+    for _ in 0..3 {
+        key.clear();
+        stdout.read_line(&mut key).unwrap();
+    }
+    let key = key.trim().to_string();
+    assert!(key.starts_with("csk_"), "{key}");
+    let mut server = Server { child };
+    let api = format!("http://127.0.0.1:{port}/api/v1");
+    wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
+    let listed = reqwest::Client::new().get(format!("{api}/monitors")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+
+    let yaml = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &yaml,
+        "monitors:\n  - externalId: acme-web\n    label: Acme web\n    target: acme.example.com\n    checkSsl: true\n    checkDomain: true\n    checkDns: false\n    checkUptime: true\n    uptimeIntervalSeconds: 300\n    regions: [virginia]\n    alertLeadDays: [30, 14, 7]\n  - externalId: acme-db\n    kind: tcp\n    label: Acme DB\n    target: db.acme.example.com\n    tcpPort: 5432\n    uptimeIntervalSeconds: 300\n    regions: [virginia]\n",
+    )
+    .unwrap();
+    let sync = |extra: &[&str]| {
+        certsentry(dir.path())
+            .env("CERTSENTRY_API_KEY", &key)
+            .args(["sync"])
+            .arg(&yaml)
+            .args(["--api-url", &api])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let dry = sync(&["--dry-run"]);
+    let dry_out = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success(), "{dry_out}{}", String::from_utf8_lossy(&dry.stderr));
+    assert!(dry_out.contains("dry run") && dry_out.contains("created:   acme-web, acme-db"), "{dry_out}");
+    let applied = sync(&["--prune"]);
+    let applied_out = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied_out.contains("Sync applied") && applied_out.contains("created:   acme-web, acme-db"), "{applied_out}");
+    let again = String::from_utf8_lossy(&sync(&[]).stdout).to_string();
+    assert!(again.contains("unchanged: acme-web, acme-db"), "{again}");
+
+    std::fs::write(&yaml, "monitors:\n  - externalId: bad\n    kind: tcp\n    label: Bad\n    target: db.acme.example.com\n    tcpPort: 25\n    uptimeIntervalSeconds: 7\n    regions: [virginia]\n").unwrap();
+    let rejected = sync(&[]);
+    assert!(!rejected.status.success());
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert!(stderr.contains("monitors[0].tcpPort") && stderr.contains("monitors[0].uptimeIntervalSeconds"), "{stderr}");
+
+    // The CLI and the server share the database.
+    let orgs = run_ok(certsentry(dir.path()).args(["org", "list"]));
+    assert!(orgs.contains("default"), "{orgs}");
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+
+    // A second start does not bootstrap again.
+    let port = free_port();
+    let mut second = certsentry(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let second_stdout = second.stdout.take().unwrap();
+    let second = Server { child: second };
+    wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
+    drop(second);
+    let printed: Vec<String> = BufReader::new(second_stdout).lines().map_while(Result::ok).collect();
+    assert!(printed.iter().all(|l| !l.contains("csk_")), "{printed:?}");
+    let orgs = run_ok(certsentry(dir.path()).args(["org", "list"]));
+    assert_eq!(orgs.lines().count(), 2, "{orgs}");
+}
