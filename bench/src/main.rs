@@ -1,1 +1,299 @@
-fn main(){}
+//! `certsentry-bench api`: the core API's throughput and latency on loopback,
+//! with a bare axum handler measured in the same run as the baseline.
+//!
+//! The servers run on their own 2-thread runtime; the load generator runs on
+//! another, so both compete for this machine's cores as in a real deployment
+//! with the load tool on the same host.
+
+mod load;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::routing::get;
+use certsentry_api::{ApiConfig, AppState};
+use certsentry_domain::apikey::{ApiKey, HINT_LEN, generate_key};
+use certsentry_domain::audit::{Actor, AuditEvent};
+use certsentry_domain::monitor::{HttpMethod, Monitor, MonitorKind, MonitorSpec, MonitorStatus};
+use certsentry_domain::org::Org;
+use certsentry_domain::plan::{Plan, Plans};
+use certsentry_domain::time::now_ms;
+use certsentry_domain::{ApiKeyId, MonitorId, OrgId};
+use certsentry_store::{CachedStore, Store, SyncChanges};
+use certsentry_store_sqlite::SqliteStore;
+use clap::Parser;
+use rand::RngExt;
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(about = "Loopback benchmarks for CertSentry's API")]
+struct Args {
+    /// Monitors seeded into SQLite.
+    #[arg(long, default_value_t = 10_000)]
+    monitors: usize,
+    /// Seconds per closed-loop measurement.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Request rate for the latency run.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
+}
+
+fn spec(i: usize) -> MonitorSpec {
+    MonitorSpec {
+        kind: MonitorKind::Standard,
+        label: format!("Client {i}"),
+        target: Some(format!("site{i}.example.com")),
+        enabled: true,
+        check_ssl: true,
+        check_domain: true,
+        check_dns: false,
+        check_uptime: true,
+        check_ct: false,
+        uptime_interval_seconds: Some(60),
+        regions: vec!["virginia".into()],
+        alert_lead_days: vec![30, 14, 7, 3, 1],
+        external_id: Some(format!("site-{i}")),
+        environment_id: None,
+        tcp_port: None,
+        heartbeat_interval_seconds: None,
+        heartbeat_grace_seconds: None,
+        http_method: HttpMethod::Get,
+        http_headers: vec![],
+        http_body: None,
+        http_expected_status: None,
+        http_keyword: None,
+        http_keyword_mode: None,
+        degraded_threshold_ms: None,
+    }
+}
+
+/// Seeds an organization, a key and `count` monitors; returns the key and the ids.
+async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<String>)> {
+    let org = Org {
+        id: OrgId::generate(),
+        name: "bench".into(),
+        plan: "bench".into(),
+        created_at: now_ms(),
+    };
+    let actor = Actor::cli();
+    store
+        .create_org(
+            &org,
+            &AuditEvent::new(
+                &org.id,
+                &actor,
+                "organization.create",
+                "organization",
+                org.id.as_str(),
+                json!({}),
+            ),
+        )
+        .await?;
+    let generated = generate_key();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        org_id: org.id.clone(),
+        name: "bench".into(),
+        hash: generated.hash,
+        hint: generated.plaintext[..HINT_LEN].into(),
+        read_only: false,
+        created_at: now_ms(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store
+        .create_api_key(
+            &key,
+            &AuditEvent::new(
+                &org.id,
+                &actor,
+                "apiKey.create",
+                "apiKey",
+                key.id.as_str(),
+                json!({}),
+            ),
+        )
+        .await?;
+    let now = now_ms();
+    let monitors: Vec<Monitor> = (0..count)
+        .map(|i| Monitor {
+            id: MonitorId::generate(),
+            org_id: org.id.clone(),
+            spec: spec(i),
+            heartbeat_token: None,
+            last_status: MonitorStatus::Up,
+            ssl_not_after: Some(now + 60 * 86_400_000),
+            domain_expiry: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let ids = monitors.iter().map(|m| m.id.to_string()).collect();
+    store
+        .apply_sync(
+            &org.id,
+            &SyncChanges {
+                create: monitors,
+                ..Default::default()
+            },
+            u32::MAX,
+            &[],
+        )
+        .await?;
+    Ok((generated.plaintext, ids))
+}
+
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    (listener, addr)
+}
+
+fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
+    let ratio = baseline.map_or("-".to_string(), |b| format!("{:.2}", report.rate() / b));
+    println!(
+        "| {name} | {:.0} | {ratio} | {:.2} | {:.2} | {} |",
+        report.rate(),
+        report.percentile_ms(0.50),
+        report.percentile_ms(0.99),
+        report.errors
+    );
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let servers = server_runtime();
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let duration = Duration::from_secs(args.seconds);
+
+    // Baseline: a bare axum handler returning a small JSON body.
+    let (baseline_addr, store, key, ids) = servers.block_on(async {
+        let (listener, baseline_addr) = bind().await;
+        let bare = axum::Router::new().route("/x", get(|| async { Json(json!({"ok": true})) }));
+        tokio::spawn(async move { axum::serve(listener, bare).await });
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = SqliteStore::open(&dir.path().join("bench.db"))
+            .await
+            .expect("sqlite");
+        // As `certsentry serve` does for SQLite.
+        let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await.expect("cache"));
+        std::mem::forget(dir);
+        let seeded = Instant::now();
+        let (key, ids) = seed(&*store, args.monitors).await.expect("seed");
+        eprintln!(
+            "seeded {} monitors in {:.1}s",
+            ids.len(),
+            seeded.elapsed().as_secs_f64()
+        );
+        (baseline_addr, store, key, ids)
+    });
+    let mut plans = Plans::default().with_overrides(
+        [(
+            "bench".to_string(),
+            Plan {
+                display_name: "Bench".into(),
+                max_monitors: u32::MAX,
+                max_regions: 3,
+                ..Plan::default()
+            },
+        )]
+        .into(),
+    );
+    plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
+    let config = ApiConfig {
+        plans,
+        ..ApiConfig::default()
+    };
+    let api_addr = servers.block_on(async {
+        let (listener, addr) = bind().await;
+        let state = AppState::new(store, config);
+        tokio::spawn(certsentry_api::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        addr
+    });
+
+    let auth = format!("Bearer {key}");
+    let ids = Arc::new(ids);
+    let by_id: load::PathFn = {
+        let ids = ids.clone();
+        Arc::new(move || {
+            format!(
+                "/api/v1/monitors/{}",
+                ids[rand::rng().random_range(0..ids.len())]
+            )
+        })
+    };
+    let pages: load::PathFn = {
+        let ids = ids.clone();
+        let last_full_page = ids.len().saturating_sub(100).max(1);
+        Arc::new(move || {
+            format!(
+                "/api/v1/monitors?limit=100&cursor={}",
+                ids[rand::rng().random_range(0..last_full_page)]
+            )
+        })
+    };
+    let bare: load::PathFn = Arc::new(|| "/x".to_string());
+
+    println!("| run | req/s | ratio to bare axum | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|");
+    client.block_on(async {
+        // Warm up caches and connections.
+        load::closed_loop(
+            api_addr,
+            &auth,
+            by_id.clone(),
+            args.connections,
+            Duration::from_secs(1),
+        )
+        .await?;
+        let baseline = load::closed_loop(
+            baseline_addr,
+            &auth,
+            bare.clone(),
+            args.connections,
+            duration,
+        )
+        .await?;
+        row("bare axum handler (baseline)", &baseline, None);
+        let base = baseline.rate();
+        let get_one =
+            load::closed_loop(api_addr, &auth, by_id.clone(), args.connections, duration).await?;
+        row("GET /monitors/:id", &get_one, Some(base));
+        let list =
+            load::closed_loop(api_addr, &auth, pages.clone(), args.connections, duration).await?;
+        row("GET /monitors?limit=100", &list, Some(base));
+        let paced =
+            load::open_loop(api_addr, &auth, by_id.clone(), 64, args.rate, duration).await?;
+        row(
+            &format!("GET /monitors/:id at {} req/s (open loop)", args.rate),
+            &paced,
+            None,
+        );
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}

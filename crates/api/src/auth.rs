@@ -43,15 +43,24 @@ impl Caller {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { id: self.key_id.to_string(), name: self.key_name.clone() }
+        Actor {
+            id: self.key_id.to_string(),
+            name: self.key_name.clone(),
+        }
     }
 }
 
+/// A key lookup's outcome, cached for [`KEY_CACHE_TTL`].
 #[derive(Clone)]
 enum Lookup {
-    Valid { key: ApiKey, org: Org },
-    /// Unknown or revoked.
+    Valid {
+        caller: Arc<Caller>,
+        read_only: bool,
+    },
+    /// Unknown or revoked key (401).
     Rejected(&'static str),
+    /// Valid key whose plan forbids API use (403).
+    Forbidden(Arc<str>),
 }
 
 struct CachedLookup {
@@ -75,14 +84,25 @@ impl KeyCache {
     fn put(&self, hash: String, lookup: Lookup) {
         if self.entries.len() >= MAX_CACHED_KEYS {
             // Random bad keys must not grow memory without bound.
-            self.entries.retain(|_, v| matches!(v.lookup, Lookup::Valid { .. }));
+            self.entries
+                .retain(|_, v| matches!(v.lookup, Lookup::Valid { .. }));
         }
-        self.entries.insert(hash, CachedLookup { lookup, fetched: Instant::now() });
+        self.entries.insert(
+            hash,
+            CachedLookup {
+                lookup,
+                fetched: Instant::now(),
+            },
+        );
     }
 
     /// Drains the last-use times gathered since the previous call.
     pub fn take_touches(&self) -> Vec<(ApiKeyId, i64)> {
-        let keys: Vec<ApiKeyId> = self.pending_touches.iter().map(|e| e.key().clone()).collect();
+        let keys: Vec<ApiKeyId> = self
+            .pending_touches
+            .iter()
+            .map(|e| e.key().clone())
+            .collect();
         keys.into_iter()
             .filter_map(|k| self.pending_touches.remove(&k))
             .collect()
@@ -90,9 +110,9 @@ impl KeyCache {
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("Missing API key: send Authorization: Bearer csk_...".into()))?;
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("Missing API key: send Authorization: Bearer csk_...".into())
+    })?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("Malformed Authorization header.".into()))?;
@@ -100,11 +120,45 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
-        .ok_or_else(|| ApiError::Unauthorized("Malformed Authorization header: expected Bearer csk_...".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Malformed Authorization header: expected Bearer csk_...".into())
+        })?;
     if !apikey::is_well_formed(token) {
         return Err(ApiError::Unauthorized("Malformed API key.".into()));
     }
     Ok(token)
+}
+
+fn classify(state: &AppState, key: ApiKey, org: Org) -> Lookup {
+    let Some(plan) = state.config.plans.get(&org.plan).cloned() else {
+        tracing::error!(org = %org.id, plan = %org.plan, "organization has a plan that is not configured");
+        return Lookup::Forbidden(
+            format!(
+                "The organization's plan \"{}\" is not configured on this server.",
+                org.plan
+            )
+            .into(),
+        );
+    };
+    if !plan.api_access {
+        return Lookup::Forbidden(
+            format!(
+                "The {} plan does not include API access. Upgrade to Starter or higher.",
+                plan.display_name
+            )
+            .into(),
+        );
+    }
+    let read_only = key.read_only;
+    Lookup::Valid {
+        caller: Arc::new(Caller {
+            key_id: key.id,
+            key_name: key.name,
+            org,
+            plan,
+        }),
+        read_only,
+    }
 }
 
 async fn lookup(state: &AppState, token: &str) -> Result<Lookup, ApiError> {
@@ -116,7 +170,7 @@ async fn lookup(state: &AppState, token: &str) -> Result<Lookup, ApiError> {
         None => Lookup::Rejected("Unknown API key."),
         Some(key) if key.revoked_at.is_some() => Lookup::Rejected("This API key has been revoked."),
         Some(key) => match state.store.get_org(&key.org_id).await? {
-            Some(org) => Lookup::Valid { key, org },
+            Some(org) => classify(state, key, org),
             None => Lookup::Rejected("Unknown API key."),
         },
     };
@@ -139,48 +193,41 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
         Ok(token) => token.to_string(),
         Err(e) => return e.into_response(),
     };
-    let (key, org) = match lookup(&state, &token).await {
-        Ok(Lookup::Valid { key, org }) => (key, org),
+    let (caller, read_only) = match lookup(&state, &token).await {
+        Ok(Lookup::Valid { caller, read_only }) => (caller, read_only),
         Ok(Lookup::Rejected(why)) => return ApiError::Unauthorized(why.into()).into_response(),
+        Ok(Lookup::Forbidden(why)) => return ApiError::Forbidden(why.to_string()).into_response(),
         Err(e) => return e.into_response(),
     };
-    let Some(plan) = state.config.plans.get(&org.plan).cloned() else {
-        tracing::error!(org = %org.id, plan = %org.plan, "organization has a plan that is not configured");
-        return ApiError::Forbidden(format!("The organization's plan \"{}\" is not configured on this server.", org.plan))
-            .into_response();
-    };
-    if !plan.api_access {
-        return ApiError::Forbidden(format!(
-            "The {} plan does not include API access. Upgrade to Starter or higher.",
-            plan.display_name
-        ))
-        .into_response();
-    }
     let class = class_of(req.method());
-    if class == Class::Write && key.read_only {
+    if class == Class::Write && read_only {
         return ApiError::Forbidden("This API key is read-only.".into()).into_response();
     }
-    state.keys.pending_touches.insert(key.id.clone(), now_ms());
+    state
+        .keys
+        .pending_touches
+        .insert(caller.key_id.clone(), now_ms());
 
     let limit = match class {
-        Class::Read => plan.reads_per_minute,
-        Class::Write => plan.writes_per_minute,
+        Class::Read => caller.plan.reads_per_minute,
+        Class::Write => caller.plan.writes_per_minute,
     };
-    let decision = state.limiter.check(&key.id, class, limit);
+    let decision = state.limiter.check(&caller.key_id, class, limit);
     let mut response = if decision.allowed {
-        req.extensions_mut().insert(Arc::new(Caller {
-            key_id: key.id,
-            key_name: key.name,
-            org,
-            plan,
-        }));
+        req.extensions_mut().insert(caller);
         next.run(req).await
     } else {
-        ApiError::RateLimited { retry_after: decision.retry_after }.into_response()
+        ApiError::RateLimited {
+            retry_after: decision.retry_after,
+        }
+        .into_response()
     };
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_at));
     response
 }

@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
+use certsentry_domain::EnvironmentId;
 use certsentry_domain::FieldErrors;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::org::{Environment, validate_environment_name};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::EnvironmentId;
 use certsentry_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
@@ -40,9 +40,14 @@ pub struct EnvironmentInput {
     responses((status = 200, body = EnvironmentList)),
     security(("bearer" = []))
 )]
-pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Arc<Caller>>) -> ApiResult<Json<EnvironmentList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+) -> ApiResult<Json<EnvironmentList>> {
     let environments = state.store.list_environments(caller.org_id()).await?;
-    Ok(Json(EnvironmentList { environments: environments.iter().map(EnvironmentView::from).collect() }))
+    Ok(Json(EnvironmentList {
+        environments: environments.iter().map(EnvironmentView::from).collect(),
+    }))
 }
 
 /// Create an environment (the seed does this in its dashboard).
@@ -61,11 +66,31 @@ pub async fn create(
         details.add("name", problem);
         ApiError::validation(details)
     })?;
-    let env = Environment { id: EnvironmentId::generate(), org_id: caller.org_id().clone(), name, created_at: now_ms() };
-    let audit = AuditEvent::new(caller.org_id(), &caller.actor(), "environment.create", "environment", env.id.as_str(), json!({"name": env.name}));
+    let env = Environment {
+        id: EnvironmentId::generate(),
+        org_id: caller.org_id().clone(),
+        name,
+        created_at: now_ms(),
+    };
+    let audit = AuditEvent::new(
+        caller.org_id(),
+        &caller.actor(),
+        "environment.create",
+        "environment",
+        env.id.as_str(),
+        json!({"name": env.name}),
+    );
     match state.store.create_environment(&env, &audit).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(EnvironmentEnvelope { environment: EnvironmentView::from(&env) }))),
-        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(format!("An environment named \"{}\" already exists.", env.name))),
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            Json(EnvironmentEnvelope {
+                environment: EnvironmentView::from(&env),
+            }),
+        )),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
+            "An environment named \"{}\" already exists.",
+            env.name
+        ))),
         Err(e) => Err(e.into()),
     }
 }
@@ -83,9 +108,24 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Ok>> {
     let id = EnvironmentId::from_string(id);
-    let env = state.store.get_environment(caller.org_id(), &id).await?.ok_or_else(|| ApiError::not_found("Environment"))?;
-    let audit = AuditEvent::new(caller.org_id(), &caller.actor(), "environment.delete", "environment", id.as_str(), json!({"name": env.name}));
-    match state.store.delete_environment(caller.org_id(), &id, &audit).await {
+    let env = state
+        .store
+        .get_environment(caller.org_id(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Environment"))?;
+    let audit = AuditEvent::new(
+        caller.org_id(),
+        &caller.actor(),
+        "environment.delete",
+        "environment",
+        id.as_str(),
+        json!({"name": env.name}),
+    );
+    match state
+        .store
+        .delete_environment(caller.org_id(), &id, &audit)
+        .await
+    {
         Ok(()) => Ok(Ok::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Environment")),
         Err(e) => Err(e.into()),

@@ -2,10 +2,10 @@
 //! `{"error": {"code": "...", "message": "...", "details": {...}}}`.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::body::Bytes;
 use certsentry_domain::FieldErrors;
 use certsentry_store::StoreError;
 use serde::de::DeserializeOwned;
@@ -102,8 +102,12 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => Self::not_found("Object"),
-            StoreError::Conflict(what) => Self::Conflict(format!("An object with this {what} already exists.")),
-            StoreError::QuotaExceeded { limit } => Self::PlanLimit(format!("The plan allows {limit}. Upgrade to add more.")),
+            StoreError::Conflict(what) => {
+                Self::Conflict(format!("An object with this {what} already exists."))
+            }
+            StoreError::QuotaExceeded { limit } => {
+                Self::PlanLimit(format!("The plan allows {limit}. Upgrade to add more."))
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 Self::Internal("The server could not complete the request.".into())
@@ -115,12 +119,18 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let Self::Invalid { details: Some(details), .. } = &self {
+        if let Self::Invalid {
+            details: Some(details),
+            ..
+        } = &self
+        {
             error["details"] = json!(details);
         }
         let mut response = (self.status(), Json(json!({ "error": error }))).into_response();
         if let Self::RateLimited { retry_after } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
@@ -159,11 +169,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let field = if path.is_empty() || path == "." { "body".to_string() } else { path };
+        let field = if path.is_empty() || path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
         ApiError::bad_request(&field, inner.to_string())
     })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::bad_request("body", format!("trailing characters after JSON: {e}")))?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request("body", format!("trailing characters after JSON: {e}"))
+    })?;
     Ok(value)
 }

@@ -47,13 +47,19 @@ pub fn app(state: AppState) -> Router {
         .merge(environments::router())
         .merge(status_pages::router())
         .merge(audit_logs::router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve_document))
         .nest("/api/v1", v1)
-        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -72,7 +78,11 @@ async fn method_not_allowed() -> impl IntoResponse {
 /// `GET /healthz`: `{ok, version, database, uptimeSeconds}`; 503 if the store is unreachable.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database_ok = state.store.ping().await.is_ok();
-    let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "ok": database_ok,
         "version": env!("CARGO_PKG_VERSION"),
@@ -100,7 +110,11 @@ async fn flush_touches_once(state: &AppState) {
 
 /// Serves until `shutdown` resolves, then drains in-flight requests and
 /// writes pending key last-use times.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let flusher = tokio::spawn(flush_key_touches(state.clone()));
     let result = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use certsentry_domain::FieldErrors;
+use certsentry_domain::MonitorId;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::monitor::{
-    Monitor, MonitorInput, MonitorKind, MonitorRejection, MonitorSpec, MonitorStatus, ValidationContext,
-    new_heartbeat_token, validate_monitor,
+    Monitor, MonitorInput, MonitorKind, MonitorRejection, MonitorSpec, MonitorStatus,
+    ValidationContext, new_heartbeat_token, validate_monitor,
 };
 use certsentry_domain::time::now_ms;
-use certsentry_domain::MonitorId;
 use certsentry_store::{MonitorQuery, StoreError};
 use serde_json::json;
 
@@ -103,7 +103,12 @@ pub fn new_monitor(caller: &Caller, spec: MonitorSpec) -> Monitor {
     }
 }
 
-pub fn monitor_audit(caller: &Caller, action: &str, monitor: &Monitor, via: Option<&str>) -> AuditEvent {
+pub fn monitor_audit(
+    caller: &Caller,
+    action: &str,
+    monitor: &Monitor,
+    via: Option<&str>,
+) -> AuditEvent {
     let mut metadata = json!({ "label": monitor.spec.label, "kind": monitor.spec.kind.as_str() });
     if let Some(external_id) = &monitor.spec.external_id {
         metadata["externalId"] = json!(external_id);
@@ -111,7 +116,14 @@ pub fn monitor_audit(caller: &Caller, action: &str, monitor: &Monitor, via: Opti
     if let Some(via) = via {
         metadata["via"] = json!(via);
     }
-    AuditEvent::new(caller.org_id(), &caller.actor(), action, "monitor", monitor.id.as_str(), metadata)
+    AuditEvent::new(
+        caller.org_id(),
+        &caller.actor(),
+        action,
+        "monitor",
+        monitor.id.as_str(),
+        metadata,
+    )
 }
 
 /// List monitors, oldest first.
@@ -161,16 +173,31 @@ pub async fn create(
     Extension(caller): Extension<Arc<Caller>>,
     ApiJson(input): ApiJson<MonitorInput>,
 ) -> ApiResult<(StatusCode, Json<MonitorEnvelope>)> {
-    let spec = prepare_monitor(&state, &caller, &input, None).await.map_err(rejection_to_error)?;
+    let spec = prepare_monitor(&state, &caller, &input, None)
+        .await
+        .map_err(rejection_to_error)?;
     let monitor = new_monitor(&caller, spec);
     let audit = monitor_audit(&caller, "monitor.create", &monitor, None);
-    match state.store.create_monitor(&monitor, caller.plan.max_monitors, &audit).await {
+    match state
+        .store
+        .create_monitor(&monitor, caller.plan.max_monitors, &audit)
+        .await
+    {
         Ok(()) => {}
-        Err(StoreError::QuotaExceeded { .. }) => return Err(ApiError::PlanLimit(monitor_quota_message(&caller))),
-        Err(StoreError::Conflict(_)) => return Err(external_id_conflict(monitor.spec.external_id.as_deref())),
+        Err(StoreError::QuotaExceeded { .. }) => {
+            return Err(ApiError::PlanLimit(monitor_quota_message(&caller)));
+        }
+        Err(StoreError::Conflict(_)) => {
+            return Err(external_id_conflict(monitor.spec.external_id.as_deref()));
+        }
         Err(e) => return Err(e.into()),
     }
-    Ok((StatusCode::CREATED, Json(MonitorEnvelope { monitor: MonitorView::from(&monitor) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(MonitorEnvelope {
+            monitor: MonitorView::from(&monitor),
+        }),
+    ))
 }
 
 async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Monitor> {
@@ -194,7 +221,9 @@ pub async fn retrieve(
     Path(id): Path<String>,
 ) -> ApiResult<Json<MonitorEnvelope>> {
     let monitor = load(&state, &caller, &id).await?;
-    Ok(Json(MonitorEnvelope { monitor: MonitorView::from(&monitor) }))
+    Ok(Json(MonitorEnvelope {
+        monitor: MonitorView::from(&monitor),
+    }))
 }
 
 /// Update a monitor: the body replaces the definition; omitted optional
@@ -219,15 +248,23 @@ pub async fn update(
     let spec = prepare_monitor(&state, &caller, &input, Some(&existing.spec))
         .await
         .map_err(rejection_to_error)?;
-    let updated = Monitor { spec, updated_at: now_ms(), ..existing };
+    let updated = Monitor {
+        spec,
+        updated_at: now_ms(),
+        ..existing
+    };
     let audit = monitor_audit(&caller, "monitor.update", &updated, None);
     match state.store.update_monitor(&updated, &audit).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(external_id_conflict(updated.spec.external_id.as_deref())),
+        Err(StoreError::Conflict(_)) => {
+            return Err(external_id_conflict(updated.spec.external_id.as_deref()));
+        }
         Err(StoreError::NotFound) => return Err(ApiError::not_found("Monitor")),
         Err(e) => return Err(e.into()),
     }
-    Ok(Json(MonitorEnvelope { monitor: MonitorView::from(&updated) }))
+    Ok(Json(MonitorEnvelope {
+        monitor: MonitorView::from(&updated),
+    }))
 }
 
 /// Delete a monitor and its check history.
@@ -244,7 +281,11 @@ pub async fn remove(
 ) -> ApiResult<Json<Ok>> {
     let monitor = load(&state, &caller, &id).await?;
     let audit = monitor_audit(&caller, "monitor.delete", &monitor, None);
-    match state.store.delete_monitor(caller.org_id(), &monitor.id, &audit).await {
+    match state
+        .store
+        .delete_monitor(caller.org_id(), &monitor.id, &audit)
+        .await
+    {
         Ok(()) => Ok(Ok::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Monitor")),
         Err(e) => Err(e.into()),

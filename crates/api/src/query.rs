@@ -27,13 +27,19 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         let values = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
-        Ok(Self { values, errors: FieldErrors::new() })
+        Ok(Self {
+            values,
+            errors: FieldErrors::new(),
+        })
     }
 }
 
 impl QueryParams {
     fn raw(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn string(&self, name: &str) -> Option<String> {
@@ -46,7 +52,8 @@ impl QueryParams {
             None => default,
             Some(Ok(v)) if (min..=max).contains(&v) => v,
             Some(_) => {
-                self.errors.add(name, format!("must be an integer from {min} to {max}"));
+                self.errors
+                    .add(name, format!("must be an integer from {min} to {max}"));
                 default
             }
         }
@@ -64,7 +71,12 @@ impl QueryParams {
     }
 
     /// A value from a fixed set, parsed by `parse`.
-    pub fn choice<T>(&mut self, name: &str, allowed: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    pub fn choice<T>(
+        &mut self,
+        name: &str,
+        allowed: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
         let raw = self.raw(name)?;
         let parsed = parse(raw);
         if parsed.is_none() {
@@ -79,7 +91,10 @@ impl QueryParams {
         if looks_like_id(raw) {
             Some(raw.to_string())
         } else {
-            self.errors.add("cursor", "is not a cursor from a previous response's nextCursor");
+            self.errors.add(
+                "cursor",
+                "is not a cursor from a previous response's nextCursor",
+            );
             None
         }
     }
@@ -88,7 +103,10 @@ impl QueryParams {
         let raw = self.raw(name)?;
         let parsed = parse_datetime(raw);
         if parsed.is_none() {
-            self.errors.add(name, "must be an ISO 8601 datetime such as 2026-06-01T00:00:00Z");
+            self.errors.add(
+                name,
+                "must be an ISO 8601 datetime such as 2026-06-01T00:00:00Z",
+            );
         }
         parsed
     }

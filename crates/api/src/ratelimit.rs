@@ -57,7 +57,11 @@ impl RateLimiter {
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .as_millis() as u64;
-        Self { started: Instant::now(), started_unix_ms, keys: DashMap::new() }
+        Self {
+            started: Instant::now(),
+            started_unix_ms,
+            keys: DashMap::new(),
+        }
     }
 
     fn windows(&self, key: &ApiKeyId) -> Arc<KeyWindows> {
@@ -141,7 +145,9 @@ mod tests {
                 let limiter = limiter.clone();
                 let key = key.clone();
                 std::thread::spawn(move || {
-                    (0..500).filter(|_| limiter.check_at(&key, Class::Read, 1000, 10).allowed).count()
+                    (0..500)
+                        .filter(|_| limiter.check_at(&key, Class::Read, 1000, 10).allowed)
+                        .count()
                 })
             })
             .map(|t| t.join().unwrap())

@@ -7,10 +7,12 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use certsentry_domain::FieldErrors;
-use certsentry_domain::audit::AuditEvent;
-use certsentry_domain::status_page::{StatusPage, StatusPageInput, StatusPageSpec, validate_status_page};
-use certsentry_domain::time::now_ms;
 use certsentry_domain::StatusPageId;
+use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::status_page::{
+    StatusPage, StatusPageInput, StatusPageSpec, validate_status_page,
+};
+use certsentry_domain::time::now_ms;
 use certsentry_store::StoreError;
 use serde_json::json;
 
@@ -22,16 +24,31 @@ use crate::views::{ErrorBody, Ok, StatusPageEnvelope, StatusPageList, StatusPage
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/status-pages", get(list).post(create))
-        .route("/status-pages/{id}", get(retrieve).patch(update).delete(remove))
+        .route(
+            "/status-pages/{id}",
+            get(retrieve).patch(update).delete(remove),
+        )
 }
 
 /// Validates a page, including that every monitor belongs to the organization.
-async fn prepare(state: &AppState, caller: &Caller, input: &StatusPageInput) -> ApiResult<StatusPageSpec> {
+async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    input: &StatusPageInput,
+) -> ApiResult<StatusPageSpec> {
     let spec = validate_status_page(input).map_err(ApiError::validation)?;
     let mut errors = FieldErrors::new();
     for (i, entry) in spec.monitors.iter().enumerate() {
-        if state.store.get_monitor(caller.org_id(), &entry.monitor_id).await?.is_none() {
-            errors.add(format!("monitors[{i}].monitorId"), "no such monitor in this organization");
+        if state
+            .store
+            .get_monitor(caller.org_id(), &entry.monitor_id)
+            .await?
+            .is_none()
+        {
+            errors.add(
+                format!("monitors[{i}].monitorId"),
+                "no such monitor in this organization",
+            );
         }
     }
     errors.into_result().map_err(ApiError::validation)?;
@@ -43,14 +60,26 @@ fn slug_taken(slug: &str) -> ApiError {
 }
 
 fn page_audit(caller: &Caller, action: &str, page: &StatusPage) -> AuditEvent {
-    AuditEvent::new(caller.org_id(), &caller.actor(), action, "statusPage", page.id.as_str(), json!({"slug": page.spec.slug}))
+    AuditEvent::new(
+        caller.org_id(),
+        &caller.actor(),
+        action,
+        "statusPage",
+        page.id.as_str(),
+        json!({"slug": page.spec.slug}),
+    )
 }
 
 /// List status pages with their monitors in display order.
 #[utoipa::path(get, path = "/api/v1/status-pages", tag = "status pages", responses((status = 200, body = StatusPageList)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Arc<Caller>>) -> ApiResult<Json<StatusPageList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+) -> ApiResult<Json<StatusPageList>> {
     let pages = state.store.list_status_pages(caller.org_id()).await?;
-    Ok(Json(StatusPageList { status_pages: pages.iter().map(StatusPageView::from).collect() }))
+    Ok(Json(StatusPageList {
+        status_pages: pages.iter().map(StatusPageView::from).collect(),
+    }))
 }
 
 /// Create a status page.
@@ -66,13 +95,35 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<StatusPageEnvelope>)> {
     let spec = prepare(&state, &caller, &input).await?;
     let now = now_ms();
-    let page = StatusPage { id: StatusPageId::generate(), org_id: caller.org_id().clone(), spec, created_at: now, updated_at: now };
+    let page = StatusPage {
+        id: StatusPageId::generate(),
+        org_id: caller.org_id().clone(),
+        spec,
+        created_at: now,
+        updated_at: now,
+    };
     let max = caller.plan.max_status_pages;
-    match state.store.create_status_page(&page, max, &page_audit(&caller, "statusPage.create", &page)).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(StatusPageEnvelope { status_page: StatusPageView::from(&page) }))),
+    match state
+        .store
+        .create_status_page(&page, max, &page_audit(&caller, "statusPage.create", &page))
+        .await
+    {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            Json(StatusPageEnvelope {
+                status_page: StatusPageView::from(&page),
+            }),
+        )),
         Err(StoreError::QuotaExceeded { .. }) => {
-            let noun = if max == 1 { "status page" } else { "status pages" };
-            Err(ApiError::PlanLimit(format!("The {} plan allows {max} {noun}. Upgrade to add more.", caller.plan.display_name)))
+            let noun = if max == 1 {
+                "status page"
+            } else {
+                "status pages"
+            };
+            Err(ApiError::PlanLimit(format!(
+                "The {} plan allows {max} {noun}. Upgrade to add more.",
+                caller.plan.display_name
+            )))
         }
         Err(StoreError::Conflict(_)) => Err(slug_taken(&page.spec.slug)),
         Err(e) => Err(e.into()),
@@ -96,7 +147,9 @@ pub async fn retrieve(
     Path(id): Path<String>,
 ) -> ApiResult<Json<StatusPageEnvelope>> {
     let page = load(&state, &caller, &id).await?;
-    Ok(Json(StatusPageEnvelope { status_page: StatusPageView::from(&page) }))
+    Ok(Json(StatusPageEnvelope {
+        status_page: StatusPageView::from(&page),
+    }))
 }
 
 /// Replace a status page's definition; the monitor list is replaced wholesale.
@@ -111,9 +164,19 @@ pub async fn update(
 ) -> ApiResult<Json<StatusPageEnvelope>> {
     let existing = load(&state, &caller, &id).await?;
     let spec = prepare(&state, &caller, &input).await?;
-    let page = StatusPage { spec, updated_at: now_ms(), ..existing };
-    match state.store.update_status_page(&page, &page_audit(&caller, "statusPage.update", &page)).await {
-        Ok(()) => Ok(Json(StatusPageEnvelope { status_page: StatusPageView::from(&page) })),
+    let page = StatusPage {
+        spec,
+        updated_at: now_ms(),
+        ..existing
+    };
+    match state
+        .store
+        .update_status_page(&page, &page_audit(&caller, "statusPage.update", &page))
+        .await
+    {
+        Ok(()) => Ok(Json(StatusPageEnvelope {
+            status_page: StatusPageView::from(&page),
+        })),
         Err(StoreError::Conflict(_)) => Err(slug_taken(&page.spec.slug)),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Status page")),
         Err(e) => Err(e.into()),
@@ -129,7 +192,15 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Ok>> {
     let page = load(&state, &caller, &id).await?;
-    match state.store.delete_status_page(caller.org_id(), &page.id, &page_audit(&caller, "statusPage.delete", &page)).await {
+    match state
+        .store
+        .delete_status_page(
+            caller.org_id(),
+            &page.id,
+            &page_audit(&caller, "statusPage.delete", &page),
+        )
+        .await
+    {
         Ok(()) => Ok(Ok::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Status page")),
         Err(e) => Err(e.into()),

@@ -20,7 +20,9 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::monitors::{external_id_conflict, monitor_audit, monitor_quota_message, new_monitor, prepare_monitor};
+use crate::monitors::{
+    external_id_conflict, monitor_audit, monitor_quota_message, new_monitor, prepare_monitor,
+};
 use crate::state::AppState;
 use crate::views::{ErrorBody, SyncResult};
 
@@ -59,7 +61,10 @@ pub async fn sync(
 ) -> ApiResult<Json<SyncResult>> {
     if body.monitors.len() > MAX_SYNC_MONITORS {
         let mut details = FieldErrors::new();
-        details.add("monitors", format!("at most {MAX_SYNC_MONITORS} monitors per sync"));
+        details.add(
+            "monitors",
+            format!("at most {MAX_SYNC_MONITORS} monitors per sync"),
+        );
         return Err(ApiError::validation(details));
     }
     let existing: HashMap<String, Monitor> = state
@@ -74,7 +79,13 @@ pub async fn sync(
     let mut plan_limit: Option<String> = None;
     let mut seen: HashSet<String> = HashSet::new();
     let mut changes = SyncChanges::default();
-    let mut result = SyncResult { created: vec![], updated: vec![], unchanged: vec![], deleted: vec![], dry_run: body.dry_run };
+    let mut result = SyncResult {
+        created: vec![],
+        updated: vec![],
+        unchanged: vec![],
+        deleted: vec![],
+        dry_run: body.dry_run,
+    };
     let mut audit: Vec<AuditEvent> = Vec::new();
 
     for (index, raw) in body.monitors.iter().enumerate() {
@@ -83,7 +94,11 @@ pub async fn sync(
             Ok(input) => input,
             Err(err) => {
                 let path = err.path().to_string();
-                let field = if path.is_empty() || path == "." { prefix.clone() } else { format!("{prefix}.{path}") };
+                let field = if path.is_empty() || path == "." {
+                    prefix.clone()
+                } else {
+                    format!("{prefix}.{path}")
+                };
                 errors.add(field, err.into_inner().to_string());
                 continue;
             }
@@ -93,18 +108,27 @@ pub async fn sync(
             continue;
         };
         if input.kind == Some(MonitorKind::Heartbeat) {
-            errors.add(format!("{prefix}.kind"), "heartbeat monitors can't be synced (their ping token is stateful)");
+            errors.add(
+                format!("{prefix}.kind"),
+                "heartbeat monitors can't be synced (their ping token is stateful)",
+            );
             continue;
         }
         if !seen.insert(external_id.trim().to_string()) {
-            errors.add(format!("{prefix}.externalId"), format!("\"{external_id}\" appears more than once"));
+            errors.add(
+                format!("{prefix}.externalId"),
+                format!("\"{external_id}\" appears more than once"),
+            );
             continue;
         }
         let current = existing.get(external_id.trim());
         if let Some(current) = current
             && current.spec.kind == MonitorKind::Heartbeat
         {
-            errors.add(format!("{prefix}.externalId"), "belongs to a heartbeat monitor, which can't be synced");
+            errors.add(
+                format!("{prefix}.externalId"),
+                "belongs to a heartbeat monitor, which can't be synced",
+            );
             continue;
         }
         let spec = match prepare_monitor(&state, &caller, &input, current.map(|m| &m.spec)).await {
@@ -122,14 +146,28 @@ pub async fn sync(
         match current {
             None => {
                 let monitor = new_monitor(&caller, spec);
-                audit.push(monitor_audit(&caller, "monitor.create", &monitor, Some("sync")));
+                audit.push(monitor_audit(
+                    &caller,
+                    "monitor.create",
+                    &monitor,
+                    Some("sync"),
+                ));
                 changes.create.push(monitor);
                 result.created.push(external_id);
             }
             Some(current) if current.spec == spec => result.unchanged.push(external_id),
             Some(current) => {
-                let updated = Monitor { spec, updated_at: now_ms(), ..current.clone() };
-                audit.push(monitor_audit(&caller, "monitor.update", &updated, Some("sync")));
+                let updated = Monitor {
+                    spec,
+                    updated_at: now_ms(),
+                    ..current.clone()
+                };
+                audit.push(monitor_audit(
+                    &caller,
+                    "monitor.update",
+                    &updated,
+                    Some("sync"),
+                ));
                 changes.update.push(updated);
                 result.updated.push(external_id);
             }
@@ -149,13 +187,22 @@ pub async fn sync(
             .collect();
         stale.sort_by(|a, b| a.id.cmp(&b.id));
         for monitor in stale {
-            audit.push(monitor_audit(&caller, "monitor.delete", monitor, Some("sync")));
+            audit.push(monitor_audit(
+                &caller,
+                "monitor.delete",
+                monitor,
+                Some("sync"),
+            ));
             changes.delete.push(monitor.id.clone());
-            result.deleted.push(monitor.spec.external_id.clone().unwrap_or_default());
+            result
+                .deleted
+                .push(monitor.spec.external_id.clone().unwrap_or_default());
         }
     }
     let current_total = state.store.count_monitors(caller.org_id()).await?;
-    if current_total + changes.create.len() as u64 > caller.plan.max_monitors as u64 + changes.delete.len() as u64 {
+    if current_total + changes.create.len() as u64
+        > caller.plan.max_monitors as u64 + changes.delete.len() as u64
+    {
         return Err(ApiError::PlanLimit(monitor_quota_message(&caller)));
     }
     if body.dry_run {
@@ -172,9 +219,15 @@ pub async fn sync(
             "unchanged": result.unchanged.len(), "deleted": result.deleted.len(), "prune": body.prune,
         }),
     ));
-    match state.store.apply_sync(caller.org_id(), &changes, caller.plan.max_monitors, &audit).await {
+    match state
+        .store
+        .apply_sync(caller.org_id(), &changes, caller.plan.max_monitors, &audit)
+        .await
+    {
         Ok(()) => Ok(Json(result)),
-        Err(StoreError::QuotaExceeded { .. }) => Err(ApiError::PlanLimit(monitor_quota_message(&caller))),
+        Err(StoreError::QuotaExceeded { .. }) => {
+            Err(ApiError::PlanLimit(monitor_quota_message(&caller)))
+        }
         // A concurrent create took an externalId this sync was about to use.
         Err(StoreError::Conflict(_)) => Err(external_id_conflict(None)),
         Err(e) => Err(e.into()),

@@ -18,13 +18,20 @@ pub async fn check_resolved_target(spec: &MonitorSpec, allow_private: bool) -> R
         // IP literals were already checked by the pure rules.
         return Ok(());
     };
-    let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), 443))).await;
+    let lookup = tokio::time::timeout(
+        LOOKUP_TIMEOUT,
+        tokio::net::lookup_host((name.as_str(), 443)),
+    )
+    .await;
     let Ok(Ok(addresses)) = lookup else {
         return Ok(());
     };
     for address in addresses {
         if let Some(reason) = non_public_reason(address.ip()) {
-            return Err(private_target_message(&format!("{name} resolves to {}, which", address.ip()), reason));
+            return Err(private_target_message(
+                &format!("{name} resolves to {}, which", address.ip()),
+                reason,
+            ));
         }
     }
     Ok(())

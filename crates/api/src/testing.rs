@@ -35,7 +35,9 @@ impl Drop for TestServer {
 
 /// Serves `state` on an ephemeral loopback port.
 pub async fn spawn(state: AppState) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let served = state.clone();
@@ -45,5 +47,9 @@ pub async fn spawn(state: AppState) -> TestServer {
         })
         .await;
     });
-    TestServer { addr, state, stop: Some(stop) }
+    TestServer {
+        addr,
+        state,
+        stop: Some(stop),
+    }
 }

@@ -86,7 +86,10 @@ impl From<&Monitor> for MonitorView {
             http_headers: s
                 .http_headers
                 .iter()
-                .map(|h| HeaderView { name: h.name.clone(), value: MASKED.into() })
+                .map(|h| HeaderView {
+                    name: h.name.clone(),
+                    value: MASKED.into(),
+                })
                 .collect(),
             http_body: s.http_body.clone(),
             http_expected_status: s.http_expected_status.clone(),
@@ -144,7 +147,10 @@ pub struct EnvironmentView {
 
 impl From<&Environment> for EnvironmentView {
     fn from(e: &Environment) -> Self {
-        Self { id: e.id.to_string(), name: e.name.clone() }
+        Self {
+            id: e.id.to_string(),
+            name: e.name.clone(),
+        }
     }
 }
 

@@ -12,7 +12,8 @@ fn openapi_document_matches_the_snapshot() {
         std::fs::write(&path, &current).unwrap();
         return;
     }
-    let stored = std::fs::read_to_string(&path).expect("snapshot exists; run with UPDATE_SNAPSHOTS=1 to create it");
+    let stored = std::fs::read_to_string(&path)
+        .expect("snapshot exists; run with UPDATE_SNAPSHOTS=1 to create it");
     assert!(
         stored == current,
         "openapi.json drifted from tests/snapshots/openapi.json; review the change and rerun with UPDATE_SNAPSHOTS=1"
@@ -21,7 +22,8 @@ fn openapi_document_matches_the_snapshot() {
 
 #[test]
 fn every_api_route_is_documented() {
-    let doc: serde_json::Value = serde_json::from_str(&certsentry_api::openapi::document()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&certsentry_api::openapi::document()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for (path, method) in [
         ("/api/v1/monitors", "get"),
@@ -35,8 +37,16 @@ fn every_api_route_is_documented() {
         ("/api/v1/status-pages/{id}", "patch"),
         ("/api/v1/audit-logs", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} undocumented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
     }
     assert!(doc["components"]["schemas"]["MonitorInput"]["properties"]["tcpPort"].is_object());
-    assert!(doc["components"]["schemas"]["MonitorInput"]["properties"].get("lastStatus").is_none(), "read-only fields are not inputs");
+    assert!(
+        doc["components"]["schemas"]["MonitorInput"]["properties"]
+            .get("lastStatus")
+            .is_none(),
+        "read-only fields are not inputs"
+    );
 }

@@ -30,7 +30,13 @@ pub struct GlobalArgs {
           default_missing_value = "true", value_name = "BOOL")]
     pub allow_private_targets: Option<bool>,
     /// Comma-separated probe region names [default: virginia,dublin,singapore].
-    #[arg(long, global = true, env = "CERTSENTRY_REGIONS", value_delimiter = ',', value_name = "LIST")]
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_REGIONS",
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
     pub regions: Option<Vec<String>>,
 }
 
@@ -70,15 +76,28 @@ impl Settings {
             .clone()
             .or(file.regions)
             .unwrap_or_else(|| DEFAULT_REGIONS.split(',').map(String::from).collect());
-        let regions: Vec<String> = regions.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        let regions: Vec<String> = regions
+            .into_iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
         if regions.is_empty() {
             bail!("at least one region must be configured (--regions / CERTSENTRY_REGIONS)");
         }
         Ok(Self {
-            listen: listen_flag.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into()),
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            listen: listen_flag
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
             database_url: args.database_url.clone().or(file.database_url),
-            allow_private_targets: args.allow_private_targets.or(file.allow_private_targets).unwrap_or(false),
+            allow_private_targets: args
+                .allow_private_targets
+                .or(file.allow_private_targets)
+                .unwrap_or(false),
             regions,
             plans: overlay_plans(file.plans)?,
         })
@@ -86,7 +105,8 @@ impl Settings {
 }
 
 fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
 }
 
@@ -95,7 +115,10 @@ fn overlay_plans(tables: BTreeMap<String, toml::Table>) -> anyhow::Result<Plans>
     let builtin = Plans::default();
     let mut overrides = BTreeMap::new();
     for (name, table) in tables {
-        let base = builtin.get(&name).cloned().unwrap_or_else(|| Plan { display_name: name.clone(), ..Plan::default() });
+        let base = builtin.get(&name).cloned().unwrap_or_else(|| Plan {
+            display_name: name.clone(),
+            ..Plan::default()
+        });
         let mut merged = toml::Table::try_from(&base).context("encoding a built-in plan")?;
         merged.extend(table);
         let plan: Plan = merged
@@ -119,7 +142,10 @@ mod tests {
         let plans = overlay_plans(file.plans).unwrap();
         let starter = plans.get("starter").unwrap();
         assert_eq!((starter.max_monitors, starter.writes_per_minute), (25, 5));
-        assert_eq!(starter.display_name, "Starter", "untouched keys keep the built-in value");
+        assert_eq!(
+            starter.display_name, "Starter",
+            "untouched keys keep the built-in value"
+        );
         assert_eq!(plans.get("enterprise").unwrap().max_monitors, 5000);
         assert!(plans.get("agency").unwrap().audit_logs);
     }
@@ -127,7 +153,10 @@ mod tests {
     #[test]
     fn unknown_plan_keys_are_errors() {
         let mut tables = BTreeMap::new();
-        tables.insert("pro".to_string(), toml::from_str::<toml::Table>("max_monitorz = 1").unwrap());
+        tables.insert(
+            "pro".to_string(),
+            toml::from_str::<toml::Table>("max_monitorz = 1").unwrap(),
+        );
         assert!(overlay_plans(tables).is_err());
     }
 }

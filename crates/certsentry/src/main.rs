@@ -18,7 +18,11 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{GlobalArgs, Settings};
 
 #[derive(Debug, Parser)]
-#[command(name = "certsentry", version, about = "Self-hosted monitoring for uptime, certificates, domains and DNS.")]
+#[command(
+    name = "certsentry",
+    version,
+    about = "Self-hosted monitoring for uptime, certificates, domains and DNS."
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -55,7 +59,11 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Base URL of the API.
-        #[arg(long, env = "CERTSENTRY_API_URL", default_value = "http://127.0.0.1:8765/api/v1")]
+        #[arg(
+            long,
+            env = "CERTSENTRY_API_URL",
+            default_value = "http://127.0.0.1:8765/api/v1"
+        )]
         api_url: String,
     },
 }
@@ -112,8 +120,12 @@ enum EnvCommand {
 }
 
 fn init_logging() {
-    let filter = EnvFilter::try_from_env("CERTSENTRY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter =
+        EnvFilter::try_from_env("CERTSENTRY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]
@@ -134,11 +146,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { listen } => listen.clone(),
         _ => None,
     };
-    if let Command::Sync { file, prune, dry_run, api_url } = &cli.command {
-        let api_key = std::env::var("CERTSENTRY_API_KEY").context("set CERTSENTRY_API_KEY to an API key")?;
-        let options = sync_cmd::SyncOptions { file, prune: *prune, dry_run: *dry_run, api_url, api_key: &api_key };
+    if let Command::Sync {
+        file,
+        prune,
+        dry_run,
+        api_url,
+    } = &cli.command
+    {
+        let api_key =
+            std::env::var("CERTSENTRY_API_KEY").context("set CERTSENTRY_API_KEY to an API key")?;
+        let options = sync_cmd::SyncOptions {
+            file,
+            prune: *prune,
+            dry_run: *dry_run,
+            api_url,
+            api_key: &api_key,
+        };
         let accepted = sync_cmd::run(options).await?;
-        return Ok(if accepted { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if accepted {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let settings = Settings::resolve(&cli.global, listen_flag)?;
     let opened = db::open(&settings).await?;
@@ -146,28 +175,55 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { .. } => serve(settings, opened).await?,
         Command::Migrate => {
-            println!("{}: migrations applied: {:?}", opened.description, opened.migrations);
+            println!(
+                "{}: migrations applied: {:?}",
+                opened.description, opened.migrations
+            );
         }
         Command::Org(OrgCommand::Create { name, plan }) => {
             let org = admin::create_org(&*store, &settings.plans, &name, &plan).await?;
-            println!("Created organization \"{}\" on the {} plan.", org.name, org.plan);
+            println!(
+                "Created organization \"{}\" on the {} plan.",
+                org.name, org.plan
+            );
             println!("{}", org.id);
         }
         Command::Org(OrgCommand::List) => {
             println!("{:<18} {:<10} {:<25} NAME", "ID", "PLAN", "CREATED");
             for org in store.list_orgs().await? {
-                println!("{:<18} {:<10} {:<25} {}", org.id, org.plan, format_ms(org.created_at), org.name);
+                println!(
+                    "{:<18} {:<10} {:<25} {}",
+                    org.id,
+                    org.plan,
+                    format_ms(org.created_at),
+                    org.name
+                );
             }
         }
-        Command::Key(KeyCommand::Create { org, name, read_only }) => {
-            let (key, plaintext) = admin::create_key(&*store, &OrgId::from_string(org), &name, read_only).await?;
-            let access = if key.read_only { "read-only" } else { "read+write" };
-            println!("Created {access} API key {} (\"{}\"). It is shown only once:", key.id, key.name);
+        Command::Key(KeyCommand::Create {
+            org,
+            name,
+            read_only,
+        }) => {
+            let (key, plaintext) =
+                admin::create_key(&*store, &OrgId::from_string(org), &name, read_only).await?;
+            let access = if key.read_only {
+                "read-only"
+            } else {
+                "read+write"
+            };
+            println!(
+                "Created {access} API key {} (\"{}\"). It is shown only once:",
+                key.id, key.name
+            );
             println!("{plaintext}");
         }
         Command::Key(KeyCommand::List { org }) => {
             let org = org.map(OrgId::from_string);
-            println!("{:<18} {:<18} {:<10} {:<10} {:<25} {:<25} NAME", "ID", "ORG", "PREFIX", "ACCESS", "LAST USED", "REVOKED");
+            println!(
+                "{:<18} {:<18} {:<10} {:<10} {:<25} {:<25} NAME",
+                "ID", "ORG", "PREFIX", "ACCESS", "LAST USED", "REVOKED"
+            );
             for key in store.list_api_keys(org.as_ref()).await? {
                 println!(
                     "{:<18} {:<18} {:<10} {:<10} {:<25} {:<25} {}",
@@ -175,7 +231,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     key.org_id,
                     key.hint,
                     if key.read_only { "read" } else { "read+write" },
-                    key.last_used_at.map(format_ms).unwrap_or_else(|| "-".into()),
+                    key.last_used_at
+                        .map(format_ms)
+                        .unwrap_or_else(|| "-".into()),
                     key.revoked_at.map(format_ms).unwrap_or_else(|| "-".into()),
                     key.name
                 );
@@ -203,7 +261,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
     let store = opened.store;
     if let Some((org, key)) = admin::bootstrap_if_empty(&*store, &settings.plans).await? {
-        println!("First start: created organization \"{}\" ({}) on the {} plan and a read+write API key.", org.name, org.id, org.plan);
+        println!(
+            "First start: created organization \"{}\" ({}) on the {} plan and a read+write API key.",
+            org.name, org.id, org.plan
+        );
         println!("The key is shown only once; store it now:");
         println!("{key}");
     }

@@ -16,7 +16,9 @@ pub struct SyncOptions<'a> {
 /// Reads the seed's `monitors.yaml` format into the sync request body.
 pub fn request_body(yaml: &str, prune: bool, dry_run: bool) -> anyhow::Result<Value> {
     let mut body: Value = serde_yaml::from_str(yaml).context("parsing the YAML file")?;
-    let object = body.as_object_mut().context("the YAML file must be a mapping with a `monitors:` list")?;
+    let object = body
+        .as_object_mut()
+        .context("the YAML file must be a mapping with a `monitors:` list")?;
     if !object.get("monitors").is_some_and(Value::is_array) {
         bail!("the YAML file must have a `monitors:` list");
     }
@@ -31,13 +33,21 @@ pub fn request_body(yaml: &str, prune: bool, dry_run: bool) -> anyhow::Result<Va
 }
 
 fn names(value: &Value, key: &str) -> String {
-    let list: Vec<&str> = value[key].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    if list.is_empty() { "(none)".into() } else { list.join(", ") }
+    let list: Vec<&str> = value[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if list.is_empty() {
+        "(none)".into()
+    } else {
+        list.join(", ")
+    }
 }
 
 /// Runs the sync and prints a readable plan. Returns false on a rejection.
 pub async fn run(options: SyncOptions<'_>) -> anyhow::Result<bool> {
-    let yaml = std::fs::read_to_string(options.file).with_context(|| format!("reading {}", options.file.display()))?;
+    let yaml = std::fs::read_to_string(options.file)
+        .with_context(|| format!("reading {}", options.file.display()))?;
     let body = request_body(&yaml, options.prune, options.dry_run)?;
     let url = format!("{}/monitors/sync", options.api_url.trim_end_matches('/'));
     let response = reqwest::Client::new()
@@ -48,9 +58,16 @@ pub async fn run(options: SyncOptions<'_>) -> anyhow::Result<bool> {
         .await
         .with_context(|| format!("calling {url}"))?;
     let status = response.status();
-    let reply: Value = response.json().await.with_context(|| format!("reading the reply from {url} (HTTP {status})"))?;
+    let reply: Value = response
+        .json()
+        .await
+        .with_context(|| format!("reading the reply from {url} (HTTP {status})"))?;
     if status.is_success() {
-        let heading = if reply["dryRun"].as_bool() == Some(true) { "Sync plan (dry run, nothing applied):" } else { "Sync applied:" };
+        let heading = if reply["dryRun"].as_bool() == Some(true) {
+            "Sync plan (dry run, nothing applied):"
+        } else {
+            "Sync applied:"
+        };
         println!("{heading}");
         for key in ["created", "updated", "unchanged", "deleted"] {
             println!("  {:<10} {}", format!("{key}:"), names(&reply, key));
@@ -59,7 +76,10 @@ pub async fn run(options: SyncOptions<'_>) -> anyhow::Result<bool> {
     }
     let code = reply["error"]["code"].as_str().unwrap_or("error");
     let message = reply["error"]["message"].as_str().unwrap_or("(no message)");
-    eprintln!("Sync rejected ({code}, HTTP {}); nothing was applied: {message}", status.as_u16());
+    eprintln!(
+        "Sync rejected ({code}, HTTP {}); nothing was applied: {message}",
+        status.as_u16()
+    );
     if let Some(details) = reply["error"]["details"].as_object() {
         for (field, problem) in details {
             eprintln!("  {field}: {}", problem.as_str().unwrap_or_default());

@@ -9,7 +9,13 @@ use std::time::Duration;
 fn certsentry(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certsentry"));
     cmd.arg("--data-dir").arg(data_dir);
-    for var in ["DATABASE_URL", "CERTSENTRY_CONFIG", "CERTSENTRY_API_KEY", "CERTSENTRY_LISTEN", "CERTSENTRY_DATA_DIR"] {
+    for var in [
+        "DATABASE_URL",
+        "CERTSENTRY_CONFIG",
+        "CERTSENTRY_API_KEY",
+        "CERTSENTRY_LISTEN",
+        "CERTSENTRY_DATA_DIR",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("CERTSENTRY_LOG", "warn");
@@ -17,9 +23,17 @@ fn certsentry(data_dir: &Path) -> Command {
 }
 
 fn run_ok(cmd: &mut Command) -> String {
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
     let stdout = String::from_utf8(stdout).unwrap();
-    assert!(status.success(), "{cmd:?} failed: {stdout}{}", String::from_utf8_lossy(&stderr));
+    assert!(
+        status.success(),
+        "{cmd:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&stderr)
+    );
     stdout
 }
 
@@ -28,7 +42,11 @@ fn last_line(out: &str) -> String {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -59,26 +77,61 @@ fn org_key_and_env_commands_print_ids_last() {
     let migrate = run_ok(certsentry(dir.path()).arg("migrate"));
     assert!(migrate.contains("migrations applied: [1]"), "{migrate}");
 
-    let org = last_line(&run_ok(certsentry(dir.path()).args(["org", "create", "--name", "Acme", "--plan", "pro"])));
+    let org = last_line(&run_ok(
+        certsentry(dir.path()).args(["org", "create", "--name", "Acme", "--plan", "pro"]),
+    ));
     assert_eq!(org.len(), 17, "{org}");
     let list = run_ok(certsentry(dir.path()).args(["org", "list"]));
     assert!(list.contains(&org) && list.contains("pro"), "{list}");
 
-    let key = last_line(&run_ok(certsentry(dir.path()).args(["key", "create", "--org", &org, "--name", "ci", "--read-only"])));
+    let key = last_line(&run_ok(certsentry(dir.path()).args([
+        "key",
+        "create",
+        "--org",
+        &org,
+        "--name",
+        "ci",
+        "--read-only",
+    ])));
     assert!(key.starts_with("csk_") && key.len() >= 36, "{key}");
     let keys = run_ok(certsentry(dir.path()).args(["key", "list", "--org", &org]));
-    assert!(keys.contains(&key[..8]) && keys.contains("read ") && !keys.contains(&key), "{keys}");
-    let key_id = keys.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(
+        keys.contains(&key[..8]) && keys.contains("read ") && !keys.contains(&key),
+        "{keys}"
+    );
+    let key_id = keys
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let revoked = run_ok(certsentry(dir.path()).args(["key", "revoke", &key_id]));
     assert!(revoked.contains("Revoked"), "{revoked}");
-    let again = certsentry(dir.path()).args(["key", "revoke", &key_id]).output().unwrap();
+    let again = certsentry(dir.path())
+        .args(["key", "revoke", &key_id])
+        .output()
+        .unwrap();
     assert!(!again.status.success());
 
-    let env = last_line(&run_ok(certsentry(dir.path()).args(["env", "create", "--org", &org, "--name", "Production"])));
+    let env = last_line(&run_ok(certsentry(dir.path()).args([
+        "env",
+        "create",
+        "--org",
+        &org,
+        "--name",
+        "Production",
+    ])));
     assert_eq!(env.len(), 17);
-    assert!(run_ok(certsentry(dir.path()).args(["env", "list", "--org", &org])).contains("Production"));
+    assert!(
+        run_ok(certsentry(dir.path()).args(["env", "list", "--org", &org])).contains("Production")
+    );
 
-    let bad_plan = certsentry(dir.path()).args(["org", "create", "--name", "X", "--plan", "platinum"]).output().unwrap();
+    let bad_plan = certsentry(dir.path())
+        .args(["org", "create", "--name", "X", "--plan", "platinum"])
+        .output()
+        .unwrap();
     assert!(!bad_plan.status.success());
     assert!(String::from_utf8_lossy(&bad_plan.stderr).contains("unknown plan"));
 }
@@ -104,7 +157,12 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let mut server = Server { child };
     let api = format!("http://127.0.0.1:{port}/api/v1");
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
-    let listed = reqwest::Client::new().get(format!("{api}/monitors")).bearer_auth(&key).send().await.unwrap();
+    let listed = reqwest::Client::new()
+        .get(format!("{api}/monitors"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.status(), 200);
 
     let yaml = dir.path().join("monitors.yaml");
@@ -125,11 +183,22 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     };
     let dry = sync(&["--dry-run"]);
     let dry_out = String::from_utf8_lossy(&dry.stdout);
-    assert!(dry.status.success(), "{dry_out}{}", String::from_utf8_lossy(&dry.stderr));
-    assert!(dry_out.contains("dry run") && dry_out.contains("created:   acme-web, acme-db"), "{dry_out}");
+    assert!(
+        dry.status.success(),
+        "{dry_out}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        dry_out.contains("dry run") && dry_out.contains("created:   acme-web, acme-db"),
+        "{dry_out}"
+    );
     let applied = sync(&["--prune"]);
     let applied_out = String::from_utf8_lossy(&applied.stdout);
-    assert!(applied_out.contains("Sync applied") && applied_out.contains("created:   acme-web, acme-db"), "{applied_out}");
+    assert!(
+        applied_out.contains("Sync applied")
+            && applied_out.contains("created:   acme-web, acme-db"),
+        "{applied_out}"
+    );
     let again = String::from_utf8_lossy(&sync(&[]).stdout).to_string();
     assert!(again.contains("unchanged: acme-web, acme-db"), "{again}");
 
@@ -137,16 +206,29 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let rejected = sync(&[]);
     assert!(!rejected.status.success());
     let stderr = String::from_utf8_lossy(&rejected.stderr);
-    assert!(stderr.contains("monitors[0].tcpPort") && stderr.contains("monitors[0].uptimeIntervalSeconds"), "{stderr}");
+    assert!(
+        stderr.contains("monitors[0].tcpPort")
+            && stderr.contains("monitors[0].uptimeIntervalSeconds"),
+        "{stderr}"
+    );
 
     // The CLI and the server share the database.
     let orgs = run_ok(certsentry(dir.path()).args(["org", "list"]));
     assert!(orgs.contains("default"), "{orgs}");
 
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = server.child.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
 
     // A second start does not bootstrap again.
     let port = free_port();
@@ -159,7 +241,10 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let second = Server { child: second };
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
     drop(second);
-    let printed: Vec<String> = BufReader::new(second_stdout).lines().map_while(Result::ok).collect();
+    let printed: Vec<String> = BufReader::new(second_stdout)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     assert!(printed.iter().all(|l| !l.contains("csk_")), "{printed:?}");
     let orgs = run_ok(certsentry(dir.path()).args(["org", "list"]));
     assert_eq!(orgs.lines().count(), 2, "{orgs}");

@@ -72,7 +72,9 @@ mod tests {
         assert_eq!(key.hash, hash_key(&key.plaintext));
         assert_eq!(key.hash.len(), 64);
         assert!(!is_well_formed("csk_short"));
-        assert!(!is_well_formed("sk_live_0123456789012345678901234567890123"));
+        assert!(!is_well_formed(
+            "sk_live_0123456789012345678901234567890123"
+        ));
         assert_ne!(generate_key().plaintext, key.plaintext);
     }
 }

@@ -53,7 +53,11 @@ pub fn new_id() -> String {
     id.push('c');
     push_base36(&mut id, millis, TIME_LEN);
     push_base36(&mut id, counter, COUNTER_LEN);
-    push_base36(&mut id, rand::rng().random_range(0..COUNTER_SPACE), RANDOM_LEN);
+    push_base36(
+        &mut id,
+        rand::rng().random_range(0..COUNTER_SPACE),
+        RANDOM_LEN,
+    );
     id
 }
 
@@ -61,7 +65,8 @@ pub fn new_id() -> String {
 pub fn looks_like_id(s: &str) -> bool {
     s.len() == ID_LEN
         && s.starts_with('c')
-        && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 macro_rules! typed_id {

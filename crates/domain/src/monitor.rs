@@ -312,7 +312,10 @@ pub fn private_target_message(what: &str, reason: &str) -> String {
 
 /// Parses a bare host: an IP literal or a DNS name (IDNs become punycode).
 fn parse_bare_host(s: &str) -> Result<TargetHost, String> {
-    let trimmed = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    let trimmed = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
     if let Ok(ip) = trimmed.parse::<IpAddr>() {
         return Ok(TargetHost::Ip(ip));
     }
@@ -387,10 +390,9 @@ fn check_host_locality(host: &TargetHost, allow_private: bool) -> Result<(), Str
         TargetHost::Name(name) if net::is_local_hostname(name) => {
             Err(private_target_message(name, "loopback"))
         }
-        TargetHost::Name(name) if !name.contains('.') => Err(private_target_message(
-            name,
-            "single-label (local network)",
-        )),
+        TargetHost::Name(name) if !name.contains('.') => {
+            Err(private_target_message(name, "single-label (local network)"))
+        }
         TargetHost::Name(_) => Ok(()),
     }
 }
@@ -578,7 +580,11 @@ pub fn validate_monitor(
     }
     let plan = ctx.plan;
     if regions.len() > plan.max_regions as usize {
-        let noun = if plan.max_regions == 1 { "region" } else { "regions" };
+        let noun = if plan.max_regions == 1 {
+            "region"
+        } else {
+            "regions"
+        };
         return Err(MonitorRejection::PlanLimit(format!(
             "The {} plan allows {} {noun} per monitor. Upgrade to add more.",
             plan.display_name, plan.max_regions
@@ -683,10 +689,16 @@ fn validate_regions(
         if !ctx.regions.iter().any(|r| r == region) {
             errors.add(
                 format!("regions[{i}]"),
-                format!("unknown region \"{region}\"; one of: {}", ctx.regions.join(", ")),
+                format!(
+                    "unknown region \"{region}\"; one of: {}",
+                    ctx.regions.join(", ")
+                ),
             );
         } else if seen.contains(region) {
-            errors.add(format!("regions[{i}]"), format!("duplicate region \"{region}\""));
+            errors.add(
+                format!("regions[{i}]"),
+                format!("duplicate region \"{region}\""),
+            );
         } else {
             seen.push(region.clone());
         }
@@ -713,7 +725,10 @@ fn validate_lead_days(input: &MonitorInput, standard: bool, errors: &mut FieldEr
         if !(1..=365).contains(&d) {
             errors.add(format!("alertLeadDays[{i}]"), "must be 1-365 days");
         } else if out.contains(&(d as u16)) {
-            errors.add(format!("alertLeadDays[{i}]"), format!("duplicate value {d}"));
+            errors.add(
+                format!("alertLeadDays[{i}]"),
+                format!("duplicate value {d}"),
+            );
         } else {
             out.push(d as u16);
         }
@@ -785,7 +800,11 @@ fn validate_http_options(
         return HttpOptions::default();
     }
     let method = input.http_method.unwrap_or_default();
-    let headers = validate_headers(input.http_headers.as_deref().unwrap_or(&[]), existing, errors);
+    let headers = validate_headers(
+        input.http_headers.as_deref().unwrap_or(&[]),
+        existing,
+        errors,
+    );
 
     let body = input.http_body.clone();
     if let Some(b) = &body {
@@ -796,15 +815,17 @@ fn validate_http_options(
         }
     }
 
-    let expected_status = input.http_expected_status.as_deref().and_then(|s| {
-        match parse_expected_status(s) {
-            Ok(_) => Some(s.split(',').map(str::trim).collect::<Vec<_>>().join(",")),
-            Err(message) => {
-                errors.add("httpExpectedStatus", message);
-                None
-            }
-        }
-    });
+    let expected_status =
+        input
+            .http_expected_status
+            .as_deref()
+            .and_then(|s| match parse_expected_status(s) {
+                Ok(_) => Some(s.split(',').map(str::trim).collect::<Vec<_>>().join(",")),
+                Err(message) => {
+                    errors.add("httpExpectedStatus", message);
+                    None
+                }
+            });
 
     let keyword = input.http_keyword.clone();
     if let Some(k) = &keyword
@@ -857,7 +878,10 @@ fn validate_headers(
             continue;
         }
         if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            errors.add(format!("{field}.name"), format!("{name} is set by the prober"));
+            errors.add(
+                format!("{field}.name"),
+                format!("{name} is set by the prober"),
+            );
             continue;
         }
         if out.iter().any(|h| h.name.eq_ignore_ascii_case(name)) {
@@ -895,7 +919,6 @@ fn validate_headers(
     }
     out
 }
-
 
 /// The secret in a heartbeat monitor's ping URL.
 pub fn new_heartbeat_token() -> String {

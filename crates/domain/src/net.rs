@@ -30,9 +30,13 @@ fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
         Some("link-local")
     } else if a == 100 && (64..128).contains(&b) {
         Some("carrier-grade NAT")
-    } else if ip.is_broadcast() || ip.is_multicast() || a >= 240 {
-        Some("reserved")
-    } else if (a == 192 && b == 0 && c == 0) || (a == 198 && (b == 18 || b == 19)) {
+    } else if ip.is_broadcast()
+        || ip.is_multicast()
+        || a >= 240
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (b == 18 || b == 19))
+    {
+        // Broadcast, multicast, class E, IETF protocol assignments, benchmarking.
         Some("reserved")
     } else if ip.is_documentation() {
         Some("documentation")

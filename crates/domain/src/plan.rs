@@ -142,14 +142,24 @@ mod tests {
         assert!(!starter.ct && !starter.audit_logs);
         assert_eq!(starter.max_status_pages, 1);
         let pro = plans.get("pro").unwrap();
-        assert_eq!((pro.max_monitors, pro.max_regions, pro.max_status_pages), (100, 3, 5));
+        assert_eq!(
+            (pro.max_monitors, pro.max_regions, pro.max_status_pages),
+            (100, 3, 5)
+        );
         assert!(pro.ct && !pro.audit_logs);
         let agency = plans.get("agency").unwrap();
         assert_eq!(
-            (agency.max_monitors, agency.max_regions, agency.max_status_pages),
+            (
+                agency.max_monitors,
+                agency.max_regions,
+                agency.max_status_pages
+            ),
             (1000, 3, 50)
         );
         assert!(agency.ct && agency.audit_logs);
-        assert_eq!((agency.reads_per_minute, agency.writes_per_minute), (120, 30));
+        assert_eq!(
+            (agency.reads_per_minute, agency.writes_per_minute),
+            (120, 30)
+        );
     }
 }

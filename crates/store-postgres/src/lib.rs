@@ -18,7 +18,10 @@ impl PostgresStore {
 
     /// Connects to a `postgres://` URL and applies migrations.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }

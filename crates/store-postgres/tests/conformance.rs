@@ -6,7 +6,6 @@ use std::sync::Arc;
 use certsentry_store::Store;
 use certsentry_store_postgres::PostgresStore;
 
-
 async fn fresh_store() -> Option<Arc<dyn Store>> {
     let url = certsentry_store_postgres::testing::fresh_database().await?;
     Some(Arc::new(PostgresStore::connect(&url).await.unwrap()))

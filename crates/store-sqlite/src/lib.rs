@@ -8,7 +8,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, Transaction};
 
 /// Migrations embedded at build time.
@@ -46,7 +48,9 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&write).await?;
-        let readers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) as u32;
+        let readers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(2, 8) as u32;
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
             .connect_with(options.read_only(true))

@@ -7,10 +7,95 @@ use certsentry_store_sqlite::SqliteStore;
 
 async fn fresh_store() -> Option<Arc<dyn Store>> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("test.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("test.db"))
+        .await
+        .unwrap();
     // Keep the directory for the life of the test process.
     std::mem::forget(dir);
     Some(Arc::new(store))
 }
 
 certsentry_store::conformance_tests!(fresh_store);
+
+/// The same suite over the monitor cache the server puts in front of SQLite.
+mod cached {
+    use std::sync::Arc;
+
+    use certsentry_store::{CachedStore, Store};
+    use certsentry_store_sqlite::SqliteStore;
+
+    async fn fresh_cached_store() -> Option<Arc<dyn Store>> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("test.db"))
+            .await
+            .unwrap();
+        std::mem::forget(dir);
+        Some(Arc::new(CachedStore::load(store).await.unwrap()))
+    }
+
+    certsentry_store::conformance_tests!(fresh_cached_store);
+}
+
+/// The cache is rebuilt from the file on open: a restart sees every committed write.
+#[tokio::test]
+async fn cache_reloads_committed_monitors_after_reopen() {
+    use certsentry_domain::audit::{Actor, AuditEvent};
+    use certsentry_domain::monitor::MonitorKind;
+    use certsentry_store::{CachedStore, MonitorQuery};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reopen.db");
+    let (org, ids) = {
+        let store = CachedStore::load(SqliteStore::open(&path).await.unwrap())
+            .await
+            .unwrap();
+        let org = certsentry_domain::org::Org {
+            id: certsentry_domain::OrgId::generate(),
+            name: "reopen".into(),
+            plan: "agency".into(),
+            created_at: 1,
+        };
+        let audit = AuditEvent::new(
+            &org.id,
+            &Actor::cli(),
+            "organization.create",
+            "organization",
+            "x",
+            serde_json::json!({}),
+        );
+        store.create_org(&org, &audit).await.unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let monitor = certsentry_store::conformance_support::monitor(&org.id, MonitorKind::Tcp);
+            let audit = AuditEvent::new(
+                &org.id,
+                &Actor::cli(),
+                "monitor.create",
+                "monitor",
+                monitor.id.as_str(),
+                serde_json::json!({}),
+            );
+            store.create_monitor(&monitor, 10, &audit).await.unwrap();
+            ids.push(monitor.id);
+        }
+        (org.id, ids)
+    };
+    let reopened = CachedStore::load(SqliteStore::open(&path).await.unwrap())
+        .await
+        .unwrap();
+    let page = reopened
+        .list_monitors(
+            &org,
+            &MonitorQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(reopened.count_monitors(&org).await.unwrap(), 3);
+}

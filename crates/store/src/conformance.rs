@@ -39,16 +39,42 @@ macro_rules! conformance_tests {
 }
 
 fn actor() -> Actor {
-    Actor { id: "test".into(), name: "conformance".into() }
+    Actor {
+        id: "test".into(),
+        name: "conformance".into(),
+    }
 }
 
 fn audit(org: &OrgId, action: &str, target_type: &str, target: &str) -> AuditEvent {
-    AuditEvent::new(org, &actor(), action, target_type, target, json!({"via": "conformance"}))
+    AuditEvent::new(
+        org,
+        &actor(),
+        action,
+        target_type,
+        target,
+        json!({"via": "conformance"}),
+    )
 }
 
 async fn new_org(store: &dyn Store, name: &str) -> Org {
-    let org = Org { id: OrgId::generate(), name: name.into(), plan: "agency".into(), created_at: now_ms() };
-    store.create_org(&org, &audit(&org.id, "organization.create", "organization", org.id.as_str())).await.unwrap();
+    let org = Org {
+        id: OrgId::generate(),
+        name: name.into(),
+        plan: "agency".into(),
+        created_at: now_ms(),
+    };
+    store
+        .create_org(
+            &org,
+            &audit(
+                &org.id,
+                "organization.create",
+                "organization",
+                org.id.as_str(),
+            ),
+        )
+        .await
+        .unwrap();
     org
 }
 
@@ -81,6 +107,16 @@ fn spec(label: &str, kind: MonitorKind, external_id: Option<&str>) -> MonitorSpe
     }
 }
 
+/// Fixtures for backend-specific tests.
+pub mod conformance_support_impl {
+    use super::*;
+
+    /// A valid monitor of `kind` for `org`.
+    pub fn monitor(org: &OrgId, kind: MonitorKind) -> Monitor {
+        super::monitor(org, spec("fixture", kind, None))
+    }
+}
+
 fn monitor(org: &OrgId, spec: MonitorSpec) -> Monitor {
     let now = now_ms();
     Monitor {
@@ -98,7 +134,14 @@ fn monitor(org: &OrgId, spec: MonitorSpec) -> Monitor {
 
 async fn add_monitor(store: &dyn Store, org: &OrgId, spec: MonitorSpec) -> Monitor {
     let m = monitor(org, spec);
-    store.create_monitor(&m, 1000, &audit(org, "monitor.create", "monitor", m.id.as_str())).await.unwrap();
+    store
+        .create_monitor(
+            &m,
+            1000,
+            &audit(org, "monitor.create", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
     m
 }
 
@@ -124,20 +167,62 @@ pub async fn api_keys_lifecycle(store: Arc<dyn Store>) {
         last_used_at: None,
         revoked_at: None,
     };
-    store.create_api_key(&key, &audit(&org.id, "apiKey.create", "apiKey", key.id.as_str())).await.unwrap();
-    assert_eq!(store.find_api_key_by_hash(&generated.hash).await.unwrap(), Some(key.clone()));
-    assert_eq!(store.find_api_key_by_hash(&"0".repeat(64)).await.unwrap(), None);
-    assert_eq!(store.list_api_keys(Some(&org.id)).await.unwrap(), vec![key.clone()]);
+    store
+        .create_api_key(
+            &key,
+            &audit(&org.id, "apiKey.create", "apiKey", key.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_api_key_by_hash(&generated.hash).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(
+        store.find_api_key_by_hash(&"0".repeat(64)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_api_keys(Some(&org.id)).await.unwrap(),
+        vec![key.clone()]
+    );
 
-    store.touch_api_keys(&[(key.id.clone(), 5_000)]).await.unwrap();
-    store.touch_api_keys(&[(key.id.clone(), 4_000)]).await.unwrap();
-    let touched = store.find_api_key_by_hash(&generated.hash).await.unwrap().unwrap();
-    assert_eq!(touched.last_used_at, Some(5_000), "last use never goes backwards");
+    store
+        .touch_api_keys(&[(key.id.clone(), 5_000)])
+        .await
+        .unwrap();
+    store
+        .touch_api_keys(&[(key.id.clone(), 4_000)])
+        .await
+        .unwrap();
+    let touched = store
+        .find_api_key_by_hash(&generated.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        touched.last_used_at,
+        Some(5_000),
+        "last use never goes backwards"
+    );
 
-    let revoked = store.revoke_api_key(&key.id, 9_000, &audit(&org.id, "apiKey.revoke", "apiKey", key.id.as_str())).await.unwrap();
+    let revoked = store
+        .revoke_api_key(
+            &key.id,
+            9_000,
+            &audit(&org.id, "apiKey.revoke", "apiKey", key.id.as_str()),
+        )
+        .await
+        .unwrap();
     assert_eq!(revoked.revoked_at, Some(9_000));
     assert!(matches!(
-        store.revoke_api_key(&key.id, 9_500, &audit(&org.id, "apiKey.revoke", "apiKey", key.id.as_str())).await,
+        store
+            .revoke_api_key(
+                &key.id,
+                9_500,
+                &audit(&org.id, "apiKey.revoke", "apiKey", key.id.as_str())
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -146,30 +231,73 @@ pub async fn monitors_crud_and_tenancy(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Tenant A").await;
     let other = new_org(&*store, "Tenant B").await;
     let mut m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
-    assert_eq!(store.get_monitor(&org.id, &m.id).await.unwrap(), Some(m.clone()));
-    assert_eq!(store.get_monitor(&other.id, &m.id).await.unwrap(), None, "tenancy");
+    assert_eq!(
+        store.get_monitor(&org.id, &m.id).await.unwrap(),
+        Some(m.clone())
+    );
+    assert_eq!(
+        store.get_monitor(&other.id, &m.id).await.unwrap(),
+        None,
+        "tenancy"
+    );
     assert_eq!(store.count_monitors(&org.id).await.unwrap(), 1);
 
     m.spec.label = "web (renamed)".into();
-    m.spec.http_headers = vec![certsentry_domain::monitor::HttpHeader { name: "Authorization".into(), value: "s3cret".into() }];
+    m.spec.http_headers = vec![certsentry_domain::monitor::HttpHeader {
+        name: "Authorization".into(),
+        value: "s3cret".into(),
+    }];
     m.updated_at += 1;
-    store.update_monitor(&m, &audit(&org.id, "monitor.update", "monitor", m.id.as_str())).await.unwrap();
-    assert_eq!(store.get_monitor(&org.id, &m.id).await.unwrap(), Some(m.clone()));
+    store
+        .update_monitor(
+            &m,
+            &audit(&org.id, "monitor.update", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_monitor(&org.id, &m.id).await.unwrap(),
+        Some(m.clone())
+    );
 
     let mut foreign = m.clone();
     foreign.org_id = other.id.clone();
     assert!(matches!(
-        store.update_monitor(&foreign, &audit(&other.id, "monitor.update", "monitor", m.id.as_str())).await,
+        store
+            .update_monitor(
+                &foreign,
+                &audit(&other.id, "monitor.update", "monitor", m.id.as_str())
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_monitor(&other.id, &m.id, &audit(&other.id, "monitor.delete", "monitor", m.id.as_str())).await,
+        store
+            .delete_monitor(
+                &other.id,
+                &m.id,
+                &audit(&other.id, "monitor.delete", "monitor", m.id.as_str())
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
-    store.delete_monitor(&org.id, &m.id, &audit(&org.id, "monitor.delete", "monitor", m.id.as_str())).await.unwrap();
+    store
+        .delete_monitor(
+            &org.id,
+            &m.id,
+            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.get_monitor(&org.id, &m.id).await.unwrap(), None);
     assert!(matches!(
-        store.delete_monitor(&org.id, &m.id, &audit(&org.id, "monitor.delete", "monitor", m.id.as_str())).await,
+        store
+            .delete_monitor(
+                &org.id,
+                &m.id,
+                &audit(&org.id, "monitor.delete", "monitor", m.id.as_str())
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -178,23 +306,58 @@ pub async fn monitor_quota_is_enforced(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Quota").await;
     for i in 0..3 {
         let m = monitor(&org.id, spec(&format!("m{i}"), MonitorKind::Standard, None));
-        store.create_monitor(&m, 3, &audit(&org.id, "monitor.create", "monitor", m.id.as_str())).await.unwrap();
+        store
+            .create_monitor(
+                &m,
+                3,
+                &audit(&org.id, "monitor.create", "monitor", m.id.as_str()),
+            )
+            .await
+            .unwrap();
     }
     let extra = monitor(&org.id, spec("m3", MonitorKind::Standard, None));
-    let err = store.create_monitor(&extra, 3, &audit(&org.id, "monitor.create", "monitor", extra.id.as_str())).await;
-    assert!(matches!(err, Err(StoreError::QuotaExceeded { limit: 3 })), "{err:?}");
+    let err = store
+        .create_monitor(
+            &extra,
+            3,
+            &audit(&org.id, "monitor.create", "monitor", extra.id.as_str()),
+        )
+        .await;
+    assert!(
+        matches!(err, Err(StoreError::QuotaExceeded { limit: 3 })),
+        "{err:?}"
+    );
     assert_eq!(store.count_monitors(&org.id).await.unwrap(), 3);
 }
 
 pub async fn external_ids_are_unique_per_org(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Ext").await;
     let other = new_org(&*store, "Ext 2").await;
-    add_monitor(&*store, &org.id, spec("a", MonitorKind::Standard, Some("acme-web"))).await;
+    add_monitor(
+        &*store,
+        &org.id,
+        spec("a", MonitorKind::Standard, Some("acme-web")),
+    )
+    .await;
     let dup = monitor(&org.id, spec("b", MonitorKind::Standard, Some("acme-web")));
-    let err = store.create_monitor(&dup, 1000, &audit(&org.id, "monitor.create", "monitor", dup.id.as_str())).await;
-    assert!(matches!(err, Err(StoreError::Conflict("externalId"))), "{err:?}");
+    let err = store
+        .create_monitor(
+            &dup,
+            1000,
+            &audit(&org.id, "monitor.create", "monitor", dup.id.as_str()),
+        )
+        .await;
+    assert!(
+        matches!(err, Err(StoreError::Conflict("externalId"))),
+        "{err:?}"
+    );
     // Another organization may use the same externalId; monitors without one never clash.
-    add_monitor(&*store, &other.id, spec("c", MonitorKind::Standard, Some("acme-web"))).await;
+    add_monitor(
+        &*store,
+        &other.id,
+        spec("c", MonitorKind::Standard, Some("acme-web")),
+    )
+    .await;
     add_monitor(&*store, &org.id, spec("d", MonitorKind::Standard, None)).await;
     add_monitor(&*store, &org.id, spec("e", MonitorKind::Standard, None)).await;
     let managed = store.list_managed_monitors(&org.id).await.unwrap();
@@ -206,7 +369,11 @@ pub async fn monitor_pagination_and_filters(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Pages").await;
     let mut created = Vec::new();
     for i in 0..7 {
-        let kind = if i % 2 == 0 { MonitorKind::Standard } else { MonitorKind::Tcp };
+        let kind = if i % 2 == 0 {
+            MonitorKind::Standard
+        } else {
+            MonitorKind::Tcp
+        };
         let mut s = spec(&format!("m{i}"), kind, None);
         s.enabled = i != 4;
         created.push(add_monitor(&*store, &org.id, s).await.id);
@@ -214,7 +381,17 @@ pub async fn monitor_pagination_and_filters(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store.list_monitors(&org.id, &MonitorQuery { cursor: cursor.clone(), limit: 3, ..Default::default() }).await.unwrap();
+        let page = store
+            .list_monitors(
+                &org.id,
+                &MonitorQuery {
+                    cursor: cursor.clone(),
+                    limit: 3,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|m| m.id.clone()));
         match page.next_cursor {
@@ -224,65 +401,236 @@ pub async fn monitor_pagination_and_filters(store: Arc<dyn Store>) {
     }
     assert_eq!(seen, created, "oldest first, every monitor once");
 
-    let exact = store.list_monitors(&org.id, &MonitorQuery { limit: 7, ..Default::default() }).await.unwrap();
+    let exact = store
+        .list_monitors(
+            &org.id,
+            &MonitorQuery {
+                limit: 7,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(exact.items.len(), 7);
-    assert_eq!(exact.next_cursor, None, "no next page when the page is exactly full");
+    assert_eq!(
+        exact.next_cursor, None,
+        "no next page when the page is exactly full"
+    );
 
-    let standard = store.list_monitors(&org.id, &MonitorQuery { kind: Some(MonitorKind::Standard), limit: 50, ..Default::default() }).await.unwrap();
+    let standard = store
+        .list_monitors(
+            &org.id,
+            &MonitorQuery {
+                kind: Some(MonitorKind::Standard),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(standard.items.len(), 4);
-    let enabled_standard = store.list_monitors(&org.id, &MonitorQuery { kind: Some(MonitorKind::Standard), enabled: Some(true), limit: 50, ..Default::default() }).await.unwrap();
+    let enabled_standard = store
+        .list_monitors(
+            &org.id,
+            &MonitorQuery {
+                kind: Some(MonitorKind::Standard),
+                enabled: Some(true),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(enabled_standard.items.len(), 3);
-    let disabled = store.list_monitors(&org.id, &MonitorQuery { enabled: Some(false), limit: 50, ..Default::default() }).await.unwrap();
-    assert_eq!(disabled.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), vec![created[4].clone()]);
+    let disabled = store
+        .list_monitors(
+            &org.id,
+            &MonitorQuery {
+                enabled: Some(false),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        disabled
+            .items
+            .iter()
+            .map(|m| m.id.clone())
+            .collect::<Vec<_>>(),
+        vec![created[4].clone()]
+    );
 }
 
 pub async fn sync_is_atomic(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Sync").await;
-    let keep = add_monitor(&*store, &org.id, spec("keep", MonitorKind::Standard, Some("keep"))).await;
-    let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Standard, Some("gone"))).await;
+    let keep = add_monitor(
+        &*store,
+        &org.id,
+        spec("keep", MonitorKind::Standard, Some("keep")),
+    )
+    .await;
+    let gone = add_monitor(
+        &*store,
+        &org.id,
+        spec("gone", MonitorKind::Standard, Some("gone")),
+    )
+    .await;
 
     let mut updated = keep.clone();
     updated.spec.label = "kept and changed".into();
     let too_many = SyncChanges {
-        create: (0..3).map(|i| monitor(&org.id, spec(&format!("n{i}"), MonitorKind::Standard, Some(&format!("n{i}"))))).collect(),
+        create: (0..3)
+            .map(|i| {
+                monitor(
+                    &org.id,
+                    spec(
+                        &format!("n{i}"),
+                        MonitorKind::Standard,
+                        Some(&format!("n{i}")),
+                    ),
+                )
+            })
+            .collect(),
         update: vec![updated.clone()],
         delete: vec![],
     };
     let err = store.apply_sync(&org.id, &too_many, 4, &[]).await;
-    assert!(matches!(err, Err(StoreError::QuotaExceeded { limit: 4 })), "{err:?}");
-    assert_eq!(store.get_monitor(&org.id, &keep.id).await.unwrap().unwrap().spec.label, "keep", "nothing applied");
+    assert!(
+        matches!(err, Err(StoreError::QuotaExceeded { limit: 4 })),
+        "{err:?}"
+    );
+    assert_eq!(
+        store
+            .get_monitor(&org.id, &keep.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .label,
+        "keep",
+        "nothing applied"
+    );
     assert_eq!(store.count_monitors(&org.id).await.unwrap(), 2);
 
     // With the prune, the same plan fits.
-    let fits = SyncChanges { delete: vec![gone.id.clone()], ..too_many };
+    let fits = SyncChanges {
+        delete: vec![gone.id.clone()],
+        ..too_many
+    };
     let events = vec![audit(&org.id, "monitor.sync", "monitor", "sync")];
     store.apply_sync(&org.id, &fits, 4, &events).await.unwrap();
     assert_eq!(store.count_monitors(&org.id).await.unwrap(), 4);
-    assert_eq!(store.get_monitor(&org.id, &keep.id).await.unwrap().unwrap().spec.label, "kept and changed");
+    assert_eq!(
+        store
+            .get_monitor(&org.id, &keep.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .label,
+        "kept and changed"
+    );
     assert_eq!(store.get_monitor(&org.id, &gone.id).await.unwrap(), None);
-    let logged = store.list_audit(&org.id, &AuditQuery { action: Some("monitor.sync".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let logged = store
+        .list_audit(
+            &org.id,
+            &AuditQuery {
+                action: Some("monitor.sync".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(logged.items.len(), 1);
 }
 
 pub async fn environments_detach_monitors(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Envs").await;
     let other = new_org(&*store, "Envs 2").await;
-    let env = Environment { id: EnvironmentId::generate(), org_id: org.id.clone(), name: "Production".into(), created_at: now_ms() };
-    store.create_environment(&env, &audit(&org.id, "environment.create", "environment", env.id.as_str())).await.unwrap();
-    let dup = Environment { id: EnvironmentId::generate(), ..env.clone() };
+    let env = Environment {
+        id: EnvironmentId::generate(),
+        org_id: org.id.clone(),
+        name: "Production".into(),
+        created_at: now_ms(),
+    };
+    store
+        .create_environment(
+            &env,
+            &audit(
+                &org.id,
+                "environment.create",
+                "environment",
+                env.id.as_str(),
+            ),
+        )
+        .await
+        .unwrap();
+    let dup = Environment {
+        id: EnvironmentId::generate(),
+        ..env.clone()
+    };
     assert!(matches!(
-        store.create_environment(&dup, &audit(&org.id, "environment.create", "environment", dup.id.as_str())).await,
+        store
+            .create_environment(
+                &dup,
+                &audit(
+                    &org.id,
+                    "environment.create",
+                    "environment",
+                    dup.id.as_str()
+                )
+            )
+            .await,
         Err(StoreError::Conflict("name"))
     ));
-    assert_eq!(store.list_environments(&org.id).await.unwrap(), vec![env.clone()]);
-    assert_eq!(store.get_environment(&other.id, &env.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_environments(&org.id).await.unwrap(),
+        vec![env.clone()]
+    );
+    assert_eq!(
+        store.get_environment(&other.id, &env.id).await.unwrap(),
+        None
+    );
 
     let mut s = spec("in prod", MonitorKind::Standard, None);
     s.environment_id = Some(env.id.clone());
     let m = add_monitor(&*store, &org.id, s).await;
-    assert_eq!(store.get_monitor(&org.id, &m.id).await.unwrap().unwrap().spec.environment_id, Some(env.id.clone()));
-    store.delete_environment(&org.id, &env.id, &audit(&org.id, "environment.delete", "environment", env.id.as_str())).await.unwrap();
-    assert_eq!(store.get_monitor(&org.id, &m.id).await.unwrap().unwrap().spec.environment_id, None);
+    assert_eq!(
+        store
+            .get_monitor(&org.id, &m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .environment_id,
+        Some(env.id.clone())
+    );
+    store
+        .delete_environment(
+            &org.id,
+            &env.id,
+            &audit(
+                &org.id,
+                "environment.delete",
+                "environment",
+                env.id.as_str(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_monitor(&org.id, &m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .environment_id,
+        None
+    );
     assert!(store.list_environments(&org.id).await.unwrap().is_empty());
 }
 
@@ -302,49 +650,159 @@ pub async fn status_pages_lifecycle(store: Arc<dyn Store>) {
     let mut page = StatusPage {
         id: StatusPageId::generate(),
         org_id: org.id.clone(),
-        spec: StatusPageSpec { slug: slug.clone(), title: "Acme".into(), description: None, enabled: true, monitors: vec![entry(&b, "B"), entry(&a, "A")] },
+        spec: StatusPageSpec {
+            slug: slug.clone(),
+            title: "Acme".into(),
+            description: None,
+            enabled: true,
+            monitors: vec![entry(&b, "B"), entry(&a, "A")],
+        },
         created_at: now,
         updated_at: now,
     };
-    store.create_status_page(&page, 1, &audit(&org.id, "statusPage.create", "statusPage", page.id.as_str())).await.unwrap();
-    assert_eq!(store.get_status_page(&org.id, &page.id).await.unwrap(), Some(page.clone()), "display order kept");
-    assert_eq!(store.get_status_page(&other.id, &page.id).await.unwrap(), None);
+    store
+        .create_status_page(
+            &page,
+            1,
+            &audit(&org.id, "statusPage.create", "statusPage", page.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_status_page(&org.id, &page.id).await.unwrap(),
+        Some(page.clone()),
+        "display order kept"
+    );
+    assert_eq!(
+        store.get_status_page(&other.id, &page.id).await.unwrap(),
+        None
+    );
 
-    let second = StatusPage { id: StatusPageId::generate(), spec: StatusPageSpec { slug: format!("{slug}-2"), ..page.spec.clone() }, ..page.clone() };
+    let second = StatusPage {
+        id: StatusPageId::generate(),
+        spec: StatusPageSpec {
+            slug: format!("{slug}-2"),
+            ..page.spec.clone()
+        },
+        ..page.clone()
+    };
     assert!(matches!(
-        store.create_status_page(&second, 1, &audit(&org.id, "statusPage.create", "statusPage", second.id.as_str())).await,
+        store
+            .create_status_page(
+                &second,
+                1,
+                &audit(
+                    &org.id,
+                    "statusPage.create",
+                    "statusPage",
+                    second.id.as_str()
+                )
+            )
+            .await,
         Err(StoreError::QuotaExceeded { limit: 1 })
     ));
     // Slugs are global: another organization cannot take this one.
-    let stolen = StatusPage { id: StatusPageId::generate(), org_id: other.id.clone(), spec: StatusPageSpec { monitors: vec![], ..page.spec.clone() }, ..page.clone() };
+    let stolen = StatusPage {
+        id: StatusPageId::generate(),
+        org_id: other.id.clone(),
+        spec: StatusPageSpec {
+            monitors: vec![],
+            ..page.spec.clone()
+        },
+        ..page.clone()
+    };
     assert!(matches!(
-        store.create_status_page(&stolen, 5, &audit(&other.id, "statusPage.create", "statusPage", stolen.id.as_str())).await,
+        store
+            .create_status_page(
+                &stolen,
+                5,
+                &audit(
+                    &other.id,
+                    "statusPage.create",
+                    "statusPage",
+                    stolen.id.as_str()
+                )
+            )
+            .await,
         Err(StoreError::Conflict("slug"))
     ));
 
     page.spec.monitors = vec![entry(&a, "Website")];
     page.spec.description = Some("Live".into());
     page.updated_at += 1;
-    store.update_status_page(&page, &audit(&org.id, "statusPage.update", "statusPage", page.id.as_str())).await.unwrap();
-    assert_eq!(store.list_status_pages(&org.id).await.unwrap(), vec![page.clone()]);
+    store
+        .update_status_page(
+            &page,
+            &audit(&org.id, "statusPage.update", "statusPage", page.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_status_pages(&org.id).await.unwrap(),
+        vec![page.clone()]
+    );
 
     // Deleting a monitor takes it off the page.
-    store.delete_monitor(&org.id, &a.id, &audit(&org.id, "monitor.delete", "monitor", a.id.as_str())).await.unwrap();
-    assert!(store.get_status_page(&org.id, &page.id).await.unwrap().unwrap().spec.monitors.is_empty());
+    store
+        .delete_monitor(
+            &org.id,
+            &a.id,
+            &audit(&org.id, "monitor.delete", "monitor", a.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_status_page(&org.id, &page.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .monitors
+            .is_empty()
+    );
 
-    store.delete_status_page(&org.id, &page.id, &audit(&org.id, "statusPage.delete", "statusPage", page.id.as_str())).await.unwrap();
-    assert_eq!(store.get_status_page(&org.id, &page.id).await.unwrap(), None);
+    store
+        .delete_status_page(
+            &org.id,
+            &page.id,
+            &audit(&org.id, "statusPage.delete", "statusPage", page.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_status_page(&org.id, &page.id).await.unwrap(),
+        None
+    );
 }
 
 pub async fn audit_log_filters_and_pages(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Audit").await;
     let m = add_monitor(&*store, &org.id, spec("a", MonitorKind::Standard, None)).await;
     for _ in 0..4 {
-        store.update_monitor(&m, &audit(&org.id, "monitor.update", "monitor", m.id.as_str())).await.unwrap();
+        store
+            .update_monitor(
+                &m,
+                &audit(&org.id, "monitor.update", "monitor", m.id.as_str()),
+            )
+            .await
+            .unwrap();
     }
-    store.record_audit(&audit(&org.id, "apiKey.create", "apiKey", "k1")).await.unwrap();
+    store
+        .record_audit(&audit(&org.id, "apiKey.create", "apiKey", "k1"))
+        .await
+        .unwrap();
 
-    let all = store.list_audit(&org.id, &AuditQuery { limit: 100, ..Default::default() }).await.unwrap();
+    let all = store
+        .list_audit(
+            &org.id,
+            &AuditQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     // organization.create + monitor.create + 4 updates + apiKey.create
     assert_eq!(all.items.len(), 7);
     assert_eq!(all.items[0].action, "apiKey.create", "newest first");
@@ -354,7 +812,18 @@ pub async fn audit_log_filters_and_pages(store: Arc<dyn Store>) {
     let mut cursor = None;
     let mut seen = Vec::new();
     loop {
-        let page = store.list_audit(&org.id, &AuditQuery { target_type: Some("monitor".into()), cursor: cursor.clone(), limit: 2, ..Default::default() }).await.unwrap();
+        let page = store
+            .list_audit(
+                &org.id,
+                &AuditQuery {
+                    target_type: Some("monitor".into()),
+                    cursor: cursor.clone(),
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(page.items.into_iter().map(|e| e.id));
         match page.next_cursor {
@@ -365,18 +834,52 @@ pub async fn audit_log_filters_and_pages(store: Arc<dyn Store>) {
     assert_eq!((seen.len(), pages), (5, 3));
     assert!(seen.windows(2).all(|w| w[0] > w[1]));
 
-    let updates = store.list_audit(&org.id, &AuditQuery { action: Some("monitor.update".into()), limit: 100, ..Default::default() }).await.unwrap();
+    let updates = store
+        .list_audit(
+            &org.id,
+            &AuditQuery {
+                action: Some("monitor.update".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(updates.items.len(), 4);
-    let future = store.list_audit(&org.id, &AuditQuery { since: Some(now_ms() + 60_000), limit: 100, ..Default::default() }).await.unwrap();
+    let future = store
+        .list_audit(
+            &org.id,
+            &AuditQuery {
+                since: Some(now_ms() + 60_000),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(future.items.is_empty());
 }
 
 pub async fn monitor_state_round_trip(store: Arc<dyn Store>) {
     let org = new_org(&*store, "State").await;
     let m = add_monitor(&*store, &org.id, spec("a", MonitorKind::Standard, None)).await;
-    let state = MonitorState { last_status: MonitorStatus::Down, ssl_not_after: Some(1_790_000_000_000), domain_expiry: Some(1_800_000_000_000) };
-    store.set_monitor_state(&org.id, &m.id, &state).await.unwrap();
+    let state = MonitorState {
+        last_status: MonitorStatus::Down,
+        ssl_not_after: Some(1_790_000_000_000),
+        domain_expiry: Some(1_800_000_000_000),
+    };
+    store
+        .set_monitor_state(&org.id, &m.id, &state)
+        .await
+        .unwrap();
     let got = store.get_monitor(&org.id, &m.id).await.unwrap().unwrap();
-    assert_eq!((got.last_status, got.ssl_not_after, got.domain_expiry), (MonitorStatus::Down, state.ssl_not_after, state.domain_expiry));
+    assert_eq!(
+        (got.last_status, got.ssl_not_after, got.domain_expiry),
+        (
+            MonitorStatus::Down,
+            state.ssl_not_after,
+            state.domain_expiry
+        )
+    );
     assert_eq!(got.spec, m.spec);
 }

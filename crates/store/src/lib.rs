@@ -5,12 +5,15 @@
 //! queries use `$N` placeholders, which SQLite and Postgres both accept, and
 //! only connection setup, migrations and row locking differ per backend.
 
+pub mod cached;
 mod records;
 #[doc(hidden)]
 pub mod sql;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub use conformance::conformance_support_impl as conformance_support;
 
 use async_trait::async_trait;
 use certsentry_domain::apikey::ApiKey;
@@ -21,6 +24,7 @@ use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
 
+pub use cached::CachedStore;
 pub use records::*;
 
 /// Errors every backend maps into.
@@ -62,40 +66,89 @@ pub trait Store: Send + Sync + 'static {
     async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
     async fn list_api_keys(&self, org: Option<&OrgId>) -> StoreResult<Vec<ApiKey>>;
     /// Marks a key revoked; `NotFound` if it does not exist or was already revoked.
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: Millis, audit: &AuditEvent) -> StoreResult<ApiKey>;
+    async fn revoke_api_key(
+        &self,
+        id: &ApiKeyId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey>;
     /// Records last use, batched by the caller (never on the request path).
     async fn touch_api_keys(&self, used: &[(ApiKeyId, Millis)]) -> StoreResult<()>;
 
     // Environments.
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()>;
     async fn list_environments(&self, org: &OrgId) -> StoreResult<Vec<Environment>>;
-    async fn get_environment(&self, org: &OrgId, id: &EnvironmentId) -> StoreResult<Option<Environment>>;
+    async fn get_environment(
+        &self,
+        org: &OrgId,
+        id: &EnvironmentId,
+    ) -> StoreResult<Option<Environment>>;
     /// Deletes an environment and detaches its monitors.
-    async fn delete_environment(&self, org: &OrgId, id: &EnvironmentId, audit: &AuditEvent) -> StoreResult<()>;
+    async fn delete_environment(
+        &self,
+        org: &OrgId,
+        id: &EnvironmentId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
     // Monitors.
     /// Inserts unless the organization already has `max_monitors`.
-    async fn create_monitor(&self, monitor: &Monitor, max_monitors: u32, audit: &AuditEvent) -> StoreResult<()>;
+    async fn create_monitor(
+        &self,
+        monitor: &Monitor,
+        max_monitors: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     async fn get_monitor(&self, org: &OrgId, id: &MonitorId) -> StoreResult<Option<Monitor>>;
     async fn list_monitors(&self, org: &OrgId, query: &MonitorQuery) -> StoreResult<Page<Monitor>>;
     /// Replaces the definition (spec, updated_at) of an existing monitor.
     async fn update_monitor(&self, monitor: &Monitor, audit: &AuditEvent) -> StoreResult<()>;
     /// Deletes a monitor, its status-page entries and (later) its history.
-    async fn delete_monitor(&self, org: &OrgId, id: &MonitorId, audit: &AuditEvent) -> StoreResult<()>;
+    async fn delete_monitor(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     /// Every monitor of the organization that has an externalId.
     async fn list_managed_monitors(&self, org: &OrgId) -> StoreResult<Vec<Monitor>>;
     async fn count_monitors(&self, org: &OrgId) -> StoreResult<u64>;
     /// Applies a declarative sync atomically, enforcing `max_monitors` on the result.
-    async fn apply_sync(&self, org: &OrgId, plan: &SyncChanges, max_monitors: u32, audit: &[AuditEvent]) -> StoreResult<()>;
+    async fn apply_sync(
+        &self,
+        org: &OrgId,
+        plan: &SyncChanges,
+        max_monitors: u32,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
     /// Check engine state; not audited (it is not a user action).
-    async fn set_monitor_state(&self, org: &OrgId, id: &MonitorId, state: &MonitorState) -> StoreResult<()>;
+    async fn set_monitor_state(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        state: &MonitorState,
+    ) -> StoreResult<()>;
 
     // Status pages.
-    async fn create_status_page(&self, page: &StatusPage, max_pages: u32, audit: &AuditEvent) -> StoreResult<()>;
-    async fn get_status_page(&self, org: &OrgId, id: &StatusPageId) -> StoreResult<Option<StatusPage>>;
+    async fn create_status_page(
+        &self,
+        page: &StatusPage,
+        max_pages: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn get_status_page(
+        &self,
+        org: &OrgId,
+        id: &StatusPageId,
+    ) -> StoreResult<Option<StatusPage>>;
     async fn list_status_pages(&self, org: &OrgId) -> StoreResult<Vec<StatusPage>>;
     async fn update_status_page(&self, page: &StatusPage, audit: &AuditEvent) -> StoreResult<()>;
-    async fn delete_status_page(&self, org: &OrgId, id: &StatusPageId, audit: &AuditEvent) -> StoreResult<()>;
+    async fn delete_status_page(
+        &self,
+        org: &OrgId,
+        id: &StatusPageId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
     // Audit log.
     /// For events with no other write to ride along with.

@@ -1,8 +1,8 @@
 //! Query and page shapes shared by the trait's callers and backends.
 
+use certsentry_domain::MonitorId;
 use certsentry_domain::monitor::{Monitor, MonitorKind};
 use certsentry_domain::time::Millis;
-use certsentry_domain::MonitorId;
 
 /// One page of a cursor-paginated list.
 #[derive(Debug, Clone, PartialEq)]

@@ -22,9 +22,14 @@ pub async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(&dir.path().join("api.db")).await.unwrap();
     std::mem::forget(dir);
-    let mut stores: Vec<(&'static str, Arc<dyn Store>)> = vec![("sqlite", Arc::new(sqlite))];
+    // As `certsentry serve` runs SQLite: behind the write-through monitor cache.
+    let cached = certsentry_store::CachedStore::load(sqlite).await.unwrap();
+    let mut stores: Vec<(&'static str, Arc<dyn Store>)> = vec![("sqlite", Arc::new(cached))];
     if let Some(url) = certsentry_store_postgres::testing::fresh_database().await {
-        stores.push(("postgres", Arc::new(PostgresStore::connect(&url).await.unwrap())));
+        stores.push((
+            "postgres",
+            Arc::new(PostgresStore::connect(&url).await.unwrap()),
+        ));
     }
     stores
 }
@@ -48,7 +53,11 @@ pub struct Reply {
 impl Reply {
     /// The error envelope's code, asserting the envelope's shape.
     pub fn code(&self) -> &str {
-        assert!(self.body["error"]["message"].is_string(), "no error envelope: {}", self.body);
+        assert!(
+            self.body["error"]["message"].is_string(),
+            "no error envelope: {}",
+            self.body
+        );
         self.body["error"]["code"].as_str().unwrap()
     }
 
@@ -58,8 +67,20 @@ impl Reply {
 }
 
 pub async fn add_org(store: &dyn Store, plan: &str) -> OrgId {
-    let org = Org { id: OrgId::generate(), name: format!("{plan} org"), plan: plan.into(), created_at: now_ms() };
-    let audit = AuditEvent::new(&org.id, &Actor::cli(), "organization.create", "organization", org.id.as_str(), json!({}));
+    let org = Org {
+        id: OrgId::generate(),
+        name: format!("{plan} org"),
+        plan: plan.into(),
+        created_at: now_ms(),
+    };
+    let audit = AuditEvent::new(
+        &org.id,
+        &Actor::cli(),
+        "organization.create",
+        "organization",
+        org.id.as_str(),
+        json!({}),
+    );
     store.create_org(&org, &audit).await.unwrap();
     org.id
 }
@@ -69,7 +90,11 @@ pub async fn add_key(store: &dyn Store, org: &OrgId, read_only: bool) -> (ApiKey
     let key = ApiKey {
         id: ApiKeyId::generate(),
         org_id: org.clone(),
-        name: if read_only { "reader".into() } else { "writer".into() },
+        name: if read_only {
+            "reader".into()
+        } else {
+            "writer".into()
+        },
         hash: generated.hash,
         hint: generated.plaintext[..HINT_LEN].into(),
         read_only,
@@ -77,53 +102,106 @@ pub async fn add_key(store: &dyn Store, org: &OrgId, read_only: bool) -> (ApiKey
         last_used_at: None,
         revoked_at: None,
     };
-    let audit = AuditEvent::new(org, &Actor::cli(), "apiKey.create", "apiKey", key.id.as_str(), json!({}));
+    let audit = AuditEvent::new(
+        org,
+        &Actor::cli(),
+        "apiKey.create",
+        "apiKey",
+        key.id.as_str(),
+        json!({}),
+    );
     store.create_api_key(&key, &audit).await.unwrap();
     (key.id, generated.plaintext)
 }
 
 impl Harness {
-    pub async fn start(backend: &'static str, store: Arc<dyn Store>, plan: &str, configure: impl FnOnce(&mut ApiConfig)) -> Self {
-        let mut config = ApiConfig { allow_private_targets: true, ..ApiConfig::default() };
+    pub async fn start(
+        backend: &'static str,
+        store: Arc<dyn Store>,
+        plan: &str,
+        configure: impl FnOnce(&mut ApiConfig),
+    ) -> Self {
+        let mut config = ApiConfig {
+            allow_private_targets: true,
+            ..ApiConfig::default()
+        };
         configure(&mut config);
         let org = add_org(&*store, plan).await;
         let (key_id, key) = add_key(&*store, &org, false).await;
         let server = spawn(AppState::new(store.clone(), config)).await;
-        Self { backend, server, store, org, key, key_id, client: reqwest::Client::new() }
+        Self {
+            backend,
+            server,
+            store,
+            org,
+            key,
+            key_id,
+            client: reqwest::Client::new(),
+        }
     }
 
-    pub async fn request_with(&self, method: Method, path: &str, key: Option<&str>, body: Option<String>) -> Reply {
-        let url = if path.starts_with('/') { self.server.url(path) } else { format!("{}/{path}", self.server.api_url()) };
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Reply {
+        let url = if path.starts_with('/') {
+            self.server.url(path)
+        } else {
+            format!("{}/{path}", self.server.api_url())
+        };
         let mut request = self.client.request(method, url);
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         let response = request.send().await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "[{}] 500: {body}", self.backend);
-        Reply { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "[{}] 500: {body}",
+            self.backend
+        );
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.request_with(Method::GET, path, Some(&self.key), None).await
+        self.request_with(Method::GET, path, Some(&self.key), None)
+            .await
     }
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.request_with(Method::POST, path, Some(&self.key), Some(body.to_string())).await
+        self.request_with(Method::POST, path, Some(&self.key), Some(body.to_string()))
+            .await
     }
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.request_with(Method::PATCH, path, Some(&self.key), Some(body.to_string())).await
+        self.request_with(Method::PATCH, path, Some(&self.key), Some(body.to_string()))
+            .await
     }
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.request_with(Method::PUT, path, Some(&self.key), Some(body.to_string())).await
+        self.request_with(Method::PUT, path, Some(&self.key), Some(body.to_string()))
+            .await
     }
     pub async fn delete(&self, path: &str) -> Reply {
-        self.request_with(Method::DELETE, path, Some(&self.key), None).await
+        self.request_with(Method::DELETE, path, Some(&self.key), None)
+            .await
     }
 }
 

@@ -5,7 +5,11 @@ fn regions() -> Vec<String> {
     vec!["virginia".into(), "dublin".into(), "singapore".into()]
 }
 
-fn validate_with(json: serde_json::Value, plan: &str, existing: Option<&MonitorSpec>) -> Result<MonitorSpec, MonitorRejection> {
+fn validate_with(
+    json: serde_json::Value,
+    plan: &str,
+    existing: Option<&MonitorSpec>,
+) -> Result<MonitorSpec, MonitorRejection> {
     let input: MonitorInput = serde_json::from_value(json).expect("input parses");
     let plans = Plans::default();
     let regions = regions();
@@ -76,7 +80,14 @@ fn seed_examples_are_valid() {
 #[test]
 fn required_fields_are_reported_together() {
     let errors = field_errors(serde_json::json!({}));
-    for field in ["label", "target", "checkSsl", "uptimeIntervalSeconds", "regions", "alertLeadDays"] {
+    for field in [
+        "label",
+        "target",
+        "checkSsl",
+        "uptimeIntervalSeconds",
+        "regions",
+        "alertLeadDays",
+    ] {
         assert!(errors.get(field).is_some(), "{field} missing from {errors}");
     }
 }
@@ -86,25 +97,77 @@ fn field_rules() {
     let long_label = "x".repeat(101);
     let cases: Vec<(&str, serde_json::Value, &str)> = vec![
         ("label", serde_json::json!(long_label), "label"),
-        ("uptimeIntervalSeconds", serde_json::json!(120), "uptimeIntervalSeconds"),
+        (
+            "uptimeIntervalSeconds",
+            serde_json::json!(120),
+            "uptimeIntervalSeconds",
+        ),
         ("regions", serde_json::json!(["mars"]), "regions[0]"),
-        ("regions", serde_json::json!(["virginia", "virginia"]), "regions[1]"),
+        (
+            "regions",
+            serde_json::json!(["virginia", "virginia"]),
+            "regions[1]",
+        ),
         ("alertLeadDays", serde_json::json!([0]), "alertLeadDays[0]"),
-        ("alertLeadDays", serde_json::json!([366]), "alertLeadDays[0]"),
-        ("alertLeadDays", serde_json::json!([1,2,3,4,5,6,7,8,9,10,11]), "alertLeadDays"),
-        ("httpExpectedStatus", serde_json::json!("2xx"), "httpExpectedStatus"),
-        ("httpExpectedStatus", serde_json::json!("299-200"), "httpExpectedStatus"),
-        ("degradedThresholdMs", serde_json::json!(49), "degradedThresholdMs"),
-        ("degradedThresholdMs", serde_json::json!(60001), "degradedThresholdMs"),
+        (
+            "alertLeadDays",
+            serde_json::json!([366]),
+            "alertLeadDays[0]",
+        ),
+        (
+            "alertLeadDays",
+            serde_json::json!([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+            "alertLeadDays",
+        ),
+        (
+            "httpExpectedStatus",
+            serde_json::json!("2xx"),
+            "httpExpectedStatus",
+        ),
+        (
+            "httpExpectedStatus",
+            serde_json::json!("299-200"),
+            "httpExpectedStatus",
+        ),
+        (
+            "degradedThresholdMs",
+            serde_json::json!(49),
+            "degradedThresholdMs",
+        ),
+        (
+            "degradedThresholdMs",
+            serde_json::json!(60001),
+            "degradedThresholdMs",
+        ),
         ("httpBody", serde_json::json!("x"), "httpBody"),
-        ("httpKeywordMode", serde_json::json!("absent"), "httpKeywordMode"),
-        ("target", serde_json::json!("ftp://acme.example.com"), "target"),
-        ("target", serde_json::json!("https://user:pw@acme.example.com"), "target"),
+        (
+            "httpKeywordMode",
+            serde_json::json!("absent"),
+            "httpKeywordMode",
+        ),
+        (
+            "target",
+            serde_json::json!("ftp://acme.example.com"),
+            "target",
+        ),
+        (
+            "target",
+            serde_json::json!("https://user:pw@acme.example.com"),
+            "target",
+        ),
         ("target", serde_json::json!("127.0.0.1"), "target"),
-        ("target", serde_json::json!("https://169.254.169.254/latest"), "target"),
+        (
+            "target",
+            serde_json::json!("https://169.254.169.254/latest"),
+            "target",
+        ),
         ("target", serde_json::json!("localhost"), "target"),
         ("tcpPort", serde_json::json!(22), "tcpPort"),
-        ("heartbeatGraceSeconds", serde_json::json!(60), "heartbeatGraceSeconds"),
+        (
+            "heartbeatGraceSeconds",
+            serde_json::json!(60),
+            "heartbeatGraceSeconds",
+        ),
     ];
     for (key, value, expected_field) in cases {
         let errors = field_errors(with(seed_standard(), key, value.clone()));
@@ -117,9 +180,16 @@ fn field_rules() {
 
 #[test]
 fn private_target_message_names_the_setting() {
-    let errors = field_errors(with(seed_standard(), "target", serde_json::json!("10.0.0.5")));
+    let errors = field_errors(with(
+        seed_standard(),
+        "target",
+        serde_json::json!("10.0.0.5"),
+    ));
     let message = errors.get("target").unwrap();
-    assert!(message.contains("CERTSENTRY_ALLOW_PRIVATE_TARGETS"), "{message}");
+    assert!(
+        message.contains("CERTSENTRY_ALLOW_PRIVATE_TARGETS"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -144,7 +214,11 @@ fn headers_are_limited_and_null_keeps_the_stored_value() {
     let headers: Vec<_> = (0..11)
         .map(|i| serde_json::json!({"name": format!("X-H{i}"), "value": "v"}))
         .collect();
-    let errors = field_errors(with(seed_standard(), "httpHeaders", serde_json::json!(headers)));
+    let errors = field_errors(with(
+        seed_standard(),
+        "httpHeaders",
+        serde_json::json!(headers),
+    ));
     assert!(errors.get("httpHeaders").is_some());
 
     let first = validate(with(
@@ -154,7 +228,11 @@ fn headers_are_limited_and_null_keeps_the_stored_value() {
     ))
     .unwrap();
     let kept = validate_with(
-        with(seed_standard(), "httpHeaders", serde_json::json!([{"name": "authorization", "value": null}])),
+        with(
+            seed_standard(),
+            "httpHeaders",
+            serde_json::json!([{"name": "authorization", "value": null}]),
+        ),
         "agency",
         Some(&first),
     )
@@ -171,13 +249,22 @@ fn headers_are_limited_and_null_keeps_the_stored_value() {
 
 #[test]
 fn plan_limits() {
-    let three = with(seed_standard(), "regions", serde_json::json!(["virginia", "dublin"]));
+    let three = with(
+        seed_standard(),
+        "regions",
+        serde_json::json!(["virginia", "dublin"]),
+    );
     match validate_with(three, "starter", None) {
-        Err(MonitorRejection::PlanLimit(m)) => assert!(m.starts_with("The Starter plan allows 1 region"), "{m}"),
+        Err(MonitorRejection::PlanLimit(m)) => {
+            assert!(m.starts_with("The Starter plan allows 1 region"), "{m}")
+        }
         other => panic!("{other:?}"),
     }
     let ct = with(seed_standard(), "checkCt", serde_json::json!(true));
-    assert!(matches!(validate_with(ct.clone(), "starter", None), Err(MonitorRejection::PlanLimit(_))));
+    assert!(matches!(
+        validate_with(ct.clone(), "starter", None),
+        Err(MonitorRejection::PlanLimit(_))
+    ));
     assert!(validate_with(ct, "pro", None).unwrap().check_ct);
 }
 
@@ -215,7 +302,10 @@ fn echoed_read_only_fields_are_ignored_but_typos_are_not() {
 #[test]
 fn expected_status_parsing() {
     assert_eq!(parse_expected_status("200-299").unwrap(), vec![(200, 299)]);
-    assert_eq!(parse_expected_status("200, 301").unwrap(), vec![(200, 200), (301, 301)]);
+    assert_eq!(
+        parse_expected_status("200, 301").unwrap(),
+        vec![(200, 200), (301, 301)]
+    );
     assert!(parse_expected_status("").is_err());
     assert!(parse_expected_status("600").is_err());
 }

@@ -1,0 +1,170 @@
+//! A small HTTP/1.1 keep-alive load generator for loopback targets.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+/// Produces the path of each request.
+pub type PathFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    /// Sorted latencies in microseconds.
+    pub latencies_us: Vec<u32>,
+}
+
+impl Report {
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[index] as f64 / 1000.0
+    }
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<http1::SendRequest<Empty<Bytes>>> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+async fn send(
+    sender: &mut http1::SendRequest<Empty<Bytes>>,
+    addr: SocketAddr,
+    path: &str,
+    auth: &str,
+) -> anyhow::Result<bool> {
+    sender.ready().await?;
+    let request = Request::get(path)
+        .header("host", addr.to_string())
+        .header("authorization", auth)
+        .body(Empty::new())?;
+    let response = sender.send_request(request).await?;
+    let ok = response.status().is_success();
+    response.into_body().collect().await?;
+    Ok(ok)
+}
+
+/// Closed loop: `connections` clients send back-to-back for `duration`.
+pub async fn closed_loop(
+    addr: SocketAddr,
+    auth: &str,
+    path: PathFn,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let path = path.clone();
+        let auth = auth.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                if send(&mut sender, addr, &path(), &auth).await? {
+                    ok += 1;
+                } else {
+                    errors += 1;
+                }
+                latencies.push(sent.elapsed().as_micros() as u32);
+            }
+            anyhow::Ok((ok, errors, latencies))
+        }));
+    }
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        latencies_us: Vec::new(),
+    };
+    for task in tasks {
+        let (ok, errors, latencies) = task.await??;
+        report.requests += ok;
+        report.errors += errors;
+        report.latencies_us.extend(latencies);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.latencies_us.sort_unstable();
+    Ok(report)
+}
+
+/// Open loop: requests are scheduled at `rate` per second; latency runs from
+/// the scheduled time, so a stall is charged to every request it delays.
+pub async fn open_loop(
+    addr: SocketAddr,
+    auth: &str,
+    path: PathFn,
+    connections: usize,
+    rate: u32,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    let total = (rate as f64 * duration.as_secs_f64()) as u64;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let started = Instant::now();
+    let next = Arc::new(Mutex::new(0u64));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let path = path.clone();
+        let auth = auth.to_string();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
+            loop {
+                let slot = {
+                    let mut n = next.lock().await;
+                    if *n >= total {
+                        break;
+                    }
+                    *n += 1;
+                    *n - 1
+                };
+                let scheduled = started + interval * slot as u32;
+                tokio::time::sleep_until(scheduled.into()).await;
+                if send(&mut sender, addr, &path(), &auth).await? {
+                    ok += 1;
+                } else {
+                    errors += 1;
+                }
+                latencies.push(scheduled.elapsed().as_micros() as u32);
+            }
+            anyhow::Ok((ok, errors, latencies))
+        }));
+    }
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        latencies_us: Vec::new(),
+    };
+    for task in tasks {
+        let (ok, errors, latencies) = task.await??;
+        report.requests += ok;
+        report.errors += errors;
+        report.latencies_us.extend(latencies);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.latencies_us.sort_unstable();
+    Ok(report)
+}

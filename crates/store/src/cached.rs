@@ -1,0 +1,321 @@
+//! A write-through monitor cache around a single-node store.
+//!
+//! Why: with sqlx's SQLite driver every row crosses a thread boundary, so
+//! reads of monitors (the API's hottest path) cost context switches rather
+//! than SQL. A SQLite file is served by exactly one CertSentry process, and
+//! every monitor write in that process goes through this type, so an
+//! in-memory copy updated after each committed write is always current.
+//! Do not wrap a store that other nodes write to (Postgres).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use certsentry_domain::apikey::ApiKey;
+use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::monitor::Monitor;
+use certsentry_domain::org::{Environment, Org};
+use certsentry_domain::status_page::StatusPage;
+use certsentry_domain::time::Millis;
+use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
+
+use crate::{AuditQuery, MonitorQuery, MonitorState, Page, Store, StoreResult, SyncChanges};
+
+type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
+
+pub struct CachedStore<S> {
+    inner: S,
+    monitors: RwLock<HashMap<OrgId, OrgMonitors>>,
+}
+
+impl<S: Store> CachedStore<S> {
+    /// Loads every monitor of every organization.
+    pub async fn load(inner: S) -> StoreResult<Self> {
+        let mut monitors: HashMap<OrgId, OrgMonitors> = HashMap::new();
+        for org in inner.list_orgs().await? {
+            let entry = monitors.entry(org.id.clone()).or_default();
+            let mut query = MonitorQuery {
+                limit: 1000,
+                ..Default::default()
+            };
+            loop {
+                let page = inner.list_monitors(&org.id, &query).await?;
+                for monitor in page.items {
+                    entry.insert(monitor.id.clone(), Arc::new(monitor));
+                }
+                match page.next_cursor {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+        Ok(Self {
+            inner,
+            monitors: RwLock::new(monitors),
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&HashMap<OrgId, OrgMonitors>) -> T) -> T {
+        f(&self.monitors.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn write(&self, f: impl FnOnce(&mut HashMap<OrgId, OrgMonitors>)) {
+        f(&mut self.monitors.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Applies a definition update the way the store does: the spec and
+    /// `updated_at` change; the engine-owned state stays.
+    fn apply_update(all: &mut HashMap<OrgId, OrgMonitors>, updated: &Monitor) {
+        if let Some(slot) = all
+            .get_mut(&updated.org_id)
+            .and_then(|m| m.get_mut(&updated.id))
+        {
+            let mut next = (**slot).clone();
+            next.spec = updated.spec.clone();
+            next.updated_at = updated.updated_at;
+            *slot = Arc::new(next);
+        }
+    }
+}
+
+fn matches(monitor: &Monitor, query: &MonitorQuery) -> bool {
+    query.kind.is_none_or(|k| monitor.spec.kind == k)
+        && query.enabled.is_none_or(|e| monitor.spec.enabled == e)
+}
+
+#[async_trait]
+impl<S: Store> Store for CachedStore<S> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+
+    async fn create_org(&self, org: &Org, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.create_org(org, audit).await?;
+        self.write(|all| {
+            all.entry(org.id.clone()).or_default();
+        });
+        Ok(())
+    }
+    async fn get_org(&self, id: &OrgId) -> StoreResult<Option<Org>> {
+        self.inner.get_org(id).await
+    }
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        self.inner.list_orgs().await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.create_api_key(key, audit).await
+    }
+    async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        self.inner.find_api_key_by_hash(hash).await
+    }
+    async fn list_api_keys(&self, org: Option<&OrgId>) -> StoreResult<Vec<ApiKey>> {
+        self.inner.list_api_keys(org).await
+    }
+    async fn revoke_api_key(
+        &self,
+        id: &ApiKeyId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        self.inner.revoke_api_key(id, at, audit).await
+    }
+    async fn touch_api_keys(&self, used: &[(ApiKeyId, Millis)]) -> StoreResult<()> {
+        self.inner.touch_api_keys(used).await
+    }
+
+    async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.create_environment(env, audit).await
+    }
+    async fn list_environments(&self, org: &OrgId) -> StoreResult<Vec<Environment>> {
+        self.inner.list_environments(org).await
+    }
+    async fn get_environment(
+        &self,
+        org: &OrgId,
+        id: &EnvironmentId,
+    ) -> StoreResult<Option<Environment>> {
+        self.inner.get_environment(org, id).await
+    }
+    async fn delete_environment(
+        &self,
+        org: &OrgId,
+        id: &EnvironmentId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.delete_environment(org, id, audit).await?;
+        self.write(|all| {
+            for slot in all.get_mut(org).into_iter().flat_map(|m| m.values_mut()) {
+                if slot.spec.environment_id.as_ref() == Some(id) {
+                    let mut next = (**slot).clone();
+                    next.spec.environment_id = None;
+                    *slot = Arc::new(next);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn create_monitor(
+        &self,
+        monitor: &Monitor,
+        max_monitors: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .create_monitor(monitor, max_monitors, audit)
+            .await?;
+        self.write(|all| {
+            all.entry(monitor.org_id.clone())
+                .or_default()
+                .insert(monitor.id.clone(), Arc::new(monitor.clone()));
+        });
+        Ok(())
+    }
+    async fn get_monitor(&self, org: &OrgId, id: &MonitorId) -> StoreResult<Option<Monitor>> {
+        Ok(self.read(|all| all.get(org).and_then(|m| m.get(id)).map(|m| (**m).clone())))
+    }
+    async fn list_monitors(&self, org: &OrgId, query: &MonitorQuery) -> StoreResult<Page<Monitor>> {
+        Ok(self.read(|all| {
+            let Some(monitors) = all.get(org) else {
+                return Page {
+                    items: vec![],
+                    next_cursor: None,
+                };
+            };
+            let start = match &query.cursor {
+                Some(cursor) => Bound::Excluded(MonitorId::from_string(cursor.clone())),
+                None => Bound::Unbounded,
+            };
+            let mut items: Vec<Monitor> = monitors
+                .range((start, Bound::Unbounded))
+                .map(|(_, m)| m)
+                .filter(|m| matches(m, query))
+                .take(query.limit as usize + 1)
+                .map(|m| (**m).clone())
+                .collect();
+            let next_cursor = if items.len() > query.limit as usize {
+                items.truncate(query.limit as usize);
+                items.last().map(|m| m.id.to_string())
+            } else {
+                None
+            };
+            Page { items, next_cursor }
+        }))
+    }
+    async fn update_monitor(&self, monitor: &Monitor, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.update_monitor(monitor, audit).await?;
+        self.write(|all| Self::apply_update(all, monitor));
+        Ok(())
+    }
+    async fn delete_monitor(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.delete_monitor(org, id, audit).await?;
+        self.write(|all| {
+            if let Some(m) = all.get_mut(org) {
+                m.remove(id);
+            }
+        });
+        Ok(())
+    }
+    async fn list_managed_monitors(&self, org: &OrgId) -> StoreResult<Vec<Monitor>> {
+        Ok(self.read(|all| {
+            all.get(org)
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter(|m| m.spec.external_id.is_some())
+                .map(|m| (**m).clone())
+                .collect()
+        }))
+    }
+    async fn count_monitors(&self, org: &OrgId) -> StoreResult<u64> {
+        Ok(self.read(|all| all.get(org).map_or(0, |m| m.len() as u64)))
+    }
+    async fn apply_sync(
+        &self,
+        org: &OrgId,
+        plan: &SyncChanges,
+        max_monitors: u32,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
+        self.inner
+            .apply_sync(org, plan, max_monitors, audit)
+            .await?;
+        self.write(|all| {
+            for monitor in &plan.update {
+                Self::apply_update(all, monitor);
+            }
+            let monitors = all.entry(org.clone()).or_default();
+            for id in &plan.delete {
+                monitors.remove(id);
+            }
+            for monitor in &plan.create {
+                monitors.insert(monitor.id.clone(), Arc::new(monitor.clone()));
+            }
+        });
+        Ok(())
+    }
+    async fn set_monitor_state(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        state: &MonitorState,
+    ) -> StoreResult<()> {
+        self.inner.set_monitor_state(org, id, state).await?;
+        self.write(|all| {
+            if let Some(slot) = all.get_mut(org).and_then(|m| m.get_mut(id)) {
+                let mut next = (**slot).clone();
+                next.last_status = state.last_status;
+                next.ssl_not_after = state.ssl_not_after;
+                next.domain_expiry = state.domain_expiry;
+                *slot = Arc::new(next);
+            }
+        });
+        Ok(())
+    }
+
+    async fn create_status_page(
+        &self,
+        page: &StatusPage,
+        max_pages: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.create_status_page(page, max_pages, audit).await
+    }
+    async fn get_status_page(
+        &self,
+        org: &OrgId,
+        id: &StatusPageId,
+    ) -> StoreResult<Option<StatusPage>> {
+        self.inner.get_status_page(org, id).await
+    }
+    async fn list_status_pages(&self, org: &OrgId) -> StoreResult<Vec<StatusPage>> {
+        self.inner.list_status_pages(org).await
+    }
+    async fn update_status_page(&self, page: &StatusPage, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner.update_status_page(page, audit).await
+    }
+    async fn delete_status_page(
+        &self,
+        org: &OrgId,
+        id: &StatusPageId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.delete_status_page(org, id, audit).await
+    }
+
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        self.inner.record_audit(event).await
+    }
+    async fn list_audit(&self, org: &OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
+        self.inner.list_audit(org, query).await
+    }
+}
