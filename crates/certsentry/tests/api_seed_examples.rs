@@ -376,3 +376,18 @@ async fn anonymous_endpoints() {
     assert_eq!(openapi.status, 200);
     assert!(openapi.body["paths"]["/api/v1/monitors/sync"]["put"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_record_when_they_were_last_used() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let before = h.store.list_api_keys(Some(&h.org)).await.unwrap();
+        assert_eq!(before[0].last_used_at, None);
+        assert_eq!(h.get("monitors").await.status, 200);
+        certsentry_api::flush_touches_once(&h.server.state).await;
+        let after = h.store.list_api_keys(Some(&h.org)).await.unwrap();
+        assert!(after[0].last_used_at.is_some(), "[{backend}]");
+        assert_eq!(after[0].hash.len(), 64, "only the SHA-256 is stored");
+        assert!(!after[0].hash.contains(&h.key[4..]));
+    }
+}

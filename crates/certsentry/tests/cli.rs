@@ -249,3 +249,57 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let orgs = run_ok(certsentry(dir.path()).args(["org", "list"]));
     assert_eq!(orgs.lines().count(), 2, "{orgs}");
 }
+
+#[test]
+fn database_urls_select_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("via-url.db");
+    let url = format!("sqlite://{}", file.display());
+    let out = run_ok(certsentry(dir.path()).args([
+        "--database-url",
+        &url,
+        "org",
+        "create",
+        "--name",
+        "Url",
+    ]));
+    assert_eq!(last_line(&out).len(), 17);
+    assert!(file.exists(), "the sqlite:// URL chose the file");
+    assert!(
+        !dir.path().join("certsentry.db").exists(),
+        "not the data dir default"
+    );
+
+    let bad = certsentry(dir.path())
+        .args(["--database-url", "mysql://x", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("postgres://"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_url_runs_the_cli_on_postgres() {
+    let Some(url) = certsentry_store_postgres::testing::fresh_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = run_ok(
+        certsentry(dir.path())
+            .env("DATABASE_URL", &url)
+            .arg("migrate"),
+    );
+    assert!(migrate.starts_with("PostgreSQL"), "{migrate}");
+    let org = last_line(&run_ok(
+        certsentry(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["org", "create", "--name", "Pg"]),
+    ));
+    let listed = run_ok(
+        certsentry(dir.path())
+            .env("DATABASE_URL", &url)
+            .args(["org", "list"]),
+    );
+    assert!(listed.contains(&org));
+    assert!(!dir.path().join("certsentry.db").exists());
+}
