@@ -63,6 +63,27 @@ async fn send(
     Ok(ok)
 }
 
+type ConnectionTask = tokio::task::JoinHandle<anyhow::Result<(u64, u64, Vec<u32>)>>;
+
+/// Sums the per-connection counts into one report.
+async fn merge(tasks: Vec<ConnectionTask>, started: Instant) -> anyhow::Result<Report> {
+    let mut report = Report {
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        latencies_us: Vec::new(),
+    };
+    for task in tasks {
+        let (ok, errors, latencies) = task.await??;
+        report.requests += ok;
+        report.errors += errors;
+        report.latencies_us.extend(latencies);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.latencies_us.sort_unstable();
+    Ok(report)
+}
+
 /// Closed loop: `connections` clients send back-to-back for `duration`.
 pub async fn closed_loop(
     addr: SocketAddr,
@@ -92,21 +113,7 @@ pub async fn closed_loop(
             anyhow::Ok((ok, errors, latencies))
         }));
     }
-    let mut report = Report {
-        requests: 0,
-        errors: 0,
-        seconds: 0.0,
-        latencies_us: Vec::new(),
-    };
-    for task in tasks {
-        let (ok, errors, latencies) = task.await??;
-        report.requests += ok;
-        report.errors += errors;
-        report.latencies_us.extend(latencies);
-    }
-    report.seconds = started.elapsed().as_secs_f64();
-    report.latencies_us.sort_unstable();
-    Ok(report)
+    merge(tasks, started).await
 }
 
 /// Open loop: requests are scheduled at `rate` per second; latency runs from
@@ -152,19 +159,5 @@ pub async fn open_loop(
             anyhow::Ok((ok, errors, latencies))
         }));
     }
-    let mut report = Report {
-        requests: 0,
-        errors: 0,
-        seconds: 0.0,
-        latencies_us: Vec::new(),
-    };
-    for task in tasks {
-        let (ok, errors, latencies) = task.await??;
-        report.requests += ok;
-        report.errors += errors;
-        report.latencies_us.extend(latencies);
-    }
-    report.seconds = started.elapsed().as_secs_f64();
-    report.latencies_us.sort_unstable();
-    Ok(report)
+    merge(tasks, started).await
 }

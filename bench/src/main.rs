@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::routing::get;
 use certsentry_api::{ApiConfig, AppState};
-use certsentry_domain::apikey::{ApiKey, HINT_LEN, generate_key};
+use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::monitor::{HttpMethod, Monitor, MonitorKind, MonitorSpec, MonitorStatus};
 use certsentry_domain::org::Org;
 use certsentry_domain::plan::{Plan, Plans};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{ApiKeyId, MonitorId, OrgId};
+use certsentry_domain::{MonitorId, OrgId};
 use certsentry_store::{CachedStore, Store, SyncChanges};
 use certsentry_store_sqlite::SqliteStore;
 use clap::Parser;
@@ -95,18 +95,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<St
             ),
         )
         .await?;
-    let generated = generate_key();
-    let key = ApiKey {
-        id: ApiKeyId::generate(),
-        org_id: org.id.clone(),
-        name: "bench".into(),
-        hash: generated.hash,
-        hint: generated.plaintext[..HINT_LEN].into(),
-        read_only: false,
-        created_at: now_ms(),
-        last_used_at: None,
-        revoked_at: None,
-    };
+    let (key, plaintext) = new_api_key(&org.id, "bench", false);
     store
         .create_api_key(
             &key,
@@ -146,7 +135,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<St
             &[],
         )
         .await?;
-    Ok((generated.plaintext, ids))
+    Ok((plaintext, ids))
 }
 
 fn server_runtime() -> tokio::runtime::Runtime {

@@ -1,7 +1,7 @@
 //! Operator actions shared by `serve` (first-start bootstrap) and the CLI.
 
 use anyhow::{Context, bail};
-use certsentry_domain::apikey::{ApiKey, HINT_LEN, generate_key};
+use certsentry_domain::apikey::{ApiKey, new_api_key};
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::org::{Environment, Org, validate_environment_name};
 use certsentry_domain::plan::Plans;
@@ -55,18 +55,7 @@ pub async fn create_key(
         .get_org(org_id)
         .await?
         .with_context(|| format!("no organization with id {org_id}"))?;
-    let generated = generate_key();
-    let key = ApiKey {
-        id: ApiKeyId::generate(),
-        org_id: org_id.clone(),
-        name: name.into(),
-        hash: generated.hash,
-        hint: generated.plaintext[..HINT_LEN].into(),
-        read_only,
-        created_at: now_ms(),
-        last_used_at: None,
-        revoked_at: None,
-    };
+    let (key, plaintext) = new_api_key(org_id, name, read_only);
     let audit = AuditEvent::new(
         org_id,
         &Actor::cli(),
@@ -76,7 +65,7 @@ pub async fn create_key(
         json!({"name": key.name, "readOnly": read_only}),
     );
     store.create_api_key(&key, &audit).await?;
-    Ok((key, generated.plaintext))
+    Ok((key, plaintext))
 }
 
 pub async fn revoke_key(store: &dyn Store, id: &ApiKeyId) -> anyhow::Result<ApiKey> {

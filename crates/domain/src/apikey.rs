@@ -61,6 +61,23 @@ pub struct ApiKey {
 /// How many characters of a key are kept as its hint.
 pub const HINT_LEN: usize = 8;
 
+/// A new key record for `org` and its plaintext, which is shown once and never stored.
+pub fn new_api_key(org_id: &OrgId, name: &str, read_only: bool) -> (ApiKey, String) {
+    let generated = generate_key();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        org_id: org_id.clone(),
+        name: name.into(),
+        hint: generated.plaintext[..HINT_LEN].into(),
+        hash: generated.hash,
+        read_only,
+        created_at: crate::time::now_ms(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    (key, generated.plaintext)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

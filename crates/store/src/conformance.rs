@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use certsentry_domain::apikey::{ApiKey, generate_key};
+use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::monitor::{HttpMethod, Monitor, MonitorKind, MonitorSpec, MonitorStatus};
 use certsentry_domain::org::{Environment, Org};
 use certsentry_domain::status_page::{StatusPage, StatusPageMonitor, StatusPageSpec};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
+use certsentry_domain::{EnvironmentId, MonitorId, OrgId, StatusPageId};
 use serde_json::json;
 
 use crate::{AuditQuery, MonitorQuery, MonitorState, Store, StoreError, SyncChanges};
@@ -155,18 +155,8 @@ pub async fn orgs_round_trip(store: Arc<dyn Store>) {
 
 pub async fn api_keys_lifecycle(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Keys").await;
-    let generated = generate_key();
-    let key = ApiKey {
-        id: ApiKeyId::generate(),
-        org_id: org.id.clone(),
-        name: "ci".into(),
-        hash: generated.hash.clone(),
-        hint: generated.plaintext[..8].into(),
-        read_only: true,
-        created_at: now_ms(),
-        last_used_at: None,
-        revoked_at: None,
-    };
+    let (key, _plaintext) = new_api_key(&org.id, "ci", true);
+    let hash = key.hash.clone();
     store
         .create_api_key(
             &key,
@@ -175,7 +165,7 @@ pub async fn api_keys_lifecycle(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        store.find_api_key_by_hash(&generated.hash).await.unwrap(),
+        store.find_api_key_by_hash(&hash).await.unwrap(),
         Some(key.clone())
     );
     assert_eq!(
@@ -195,11 +185,7 @@ pub async fn api_keys_lifecycle(store: Arc<dyn Store>) {
         .touch_api_keys(&[(key.id.clone(), 4_000)])
         .await
         .unwrap();
-    let touched = store
-        .find_api_key_by_hash(&generated.hash)
-        .await
-        .unwrap()
-        .unwrap();
+    let touched = store.find_api_key_by_hash(&hash).await.unwrap().unwrap();
     assert_eq!(
         touched.last_used_at,
         Some(5_000),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use certsentry_api::testing::{TestServer, spawn};
 use certsentry_api::{ApiConfig, AppState};
-use certsentry_domain::apikey::{ApiKey, HINT_LEN, generate_key};
+use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
@@ -86,22 +86,8 @@ pub async fn add_org(store: &dyn Store, plan: &str) -> OrgId {
 }
 
 pub async fn add_key(store: &dyn Store, org: &OrgId, read_only: bool) -> (ApiKeyId, String) {
-    let generated = generate_key();
-    let key = ApiKey {
-        id: ApiKeyId::generate(),
-        org_id: org.clone(),
-        name: if read_only {
-            "reader".into()
-        } else {
-            "writer".into()
-        },
-        hash: generated.hash,
-        hint: generated.plaintext[..HINT_LEN].into(),
-        read_only,
-        created_at: now_ms(),
-        last_used_at: None,
-        revoked_at: None,
-    };
+    let name = if read_only { "reader" } else { "writer" };
+    let (key, plaintext) = new_api_key(org, name, read_only);
     let audit = AuditEvent::new(
         org,
         &Actor::cli(),
@@ -111,7 +97,7 @@ pub async fn add_key(store: &dyn Store, org: &OrgId, read_only: bool) -> (ApiKey
         json!({}),
     );
     store.create_api_key(&key, &audit).await.unwrap();
-    (key.id, generated.plaintext)
+    (key.id, plaintext)
 }
 
 impl Harness {
