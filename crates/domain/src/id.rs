@@ -126,6 +126,10 @@ typed_id!(
     /// An audit log entry.
     AuditId
 );
+typed_id!(
+    /// A check result.
+    ResultId
+);
 
 #[cfg(test)]
 mod tests {

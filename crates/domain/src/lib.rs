@@ -7,6 +7,7 @@
 
 pub mod apikey;
 pub mod audit;
+pub mod check;
 pub mod errors;
 pub mod id;
 pub mod monitor;
@@ -17,4 +18,4 @@ pub mod status_page;
 pub mod time;
 
 pub use errors::FieldErrors;
-pub use id::{ApiKeyId, AuditId, EnvironmentId, MonitorId, OrgId, StatusPageId};
+pub use id::{ApiKeyId, AuditId, EnvironmentId, MonitorId, OrgId, ResultId, StatusPageId};

@@ -14,13 +14,16 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use certsentry_domain::apikey::ApiKey;
 use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::check::CheckResult;
 use certsentry_domain::monitor::Monitor;
 use certsentry_domain::org::{Environment, Org};
 use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
 
-use crate::{AuditQuery, MonitorQuery, MonitorState, Page, Store, StoreResult, SyncChanges};
+use crate::{
+    AuditQuery, MonitorQuery, MonitorState, Page, ResultQuery, Store, StoreResult, SyncChanges,
+};
 
 type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
 
@@ -280,6 +283,24 @@ impl<S: Store> Store for CachedStore<S> {
             }
         });
         Ok(())
+    }
+
+    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>> {
+        self.inner.find_heartbeat_monitor(token).await
+    }
+    async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()> {
+        self.inner.insert_results(results).await
+    }
+    async fn list_results(
+        &self,
+        org: &OrgId,
+        monitor: &MonitorId,
+        query: &ResultQuery,
+    ) -> StoreResult<Page<CheckResult>> {
+        self.inner.list_results(org, monitor, query).await
+    }
+    async fn prune_results(&self, before: Millis) -> StoreResult<u64> {
+        self.inner.prune_results(before).await
     }
 
     async fn create_status_page(

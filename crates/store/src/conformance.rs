@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
+use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{HttpMethod, Monitor, MonitorKind, MonitorSpec, MonitorStatus};
 use certsentry_domain::org::{Environment, Org};
 use certsentry_domain::status_page::{StatusPage, StatusPageMonitor, StatusPageSpec};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{EnvironmentId, MonitorId, OrgId, StatusPageId};
+use certsentry_domain::{EnvironmentId, MonitorId, OrgId, ResultId, StatusPageId};
 use serde_json::json;
 
-use crate::{AuditQuery, MonitorQuery, MonitorState, Store, StoreError, SyncChanges};
+use crate::{AuditQuery, MonitorQuery, MonitorState, ResultQuery, Store, StoreError, SyncChanges};
 
 /// Expands to one `#[tokio::test]` per conformance case.
 #[macro_export]
@@ -23,7 +24,8 @@ macro_rules! conformance_tests {
             orgs_round_trip, api_keys_lifecycle, monitors_crud_and_tenancy,
             monitor_quota_is_enforced, external_ids_are_unique_per_org,
             monitor_pagination_and_filters, sync_is_atomic, environments_detach_monitors,
-            status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip);
+            status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip,
+            results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -868,4 +870,218 @@ pub async fn monitor_state_round_trip(store: Arc<dyn Store>) {
         )
     );
     assert_eq!(got.spec, m.spec);
+}
+
+fn result(m: &Monitor, check_type: CheckType, status: CheckStatus, created_at: i64) -> CheckResult {
+    CheckResult {
+        id: ResultId::generate(),
+        org_id: m.org_id.clone(),
+        monitor_id: m.id.clone(),
+        check_type,
+        status,
+        degraded: false,
+        region: Some("virginia".into()),
+        latency_ms: Some(120),
+        http_status: (check_type == CheckType::Uptime).then_some(503),
+        error: (status == CheckStatus::Fail).then(|| "HTTP 503".to_string()),
+        details: json!({"phases": {"connectMs": 3}}),
+        created_at,
+    }
+}
+
+pub async fn results_filters_pages_and_prune(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Results").await;
+    let other = new_org(&*store, "Results 2").await;
+    let a = add_monitor(&*store, &org.id, spec("a", MonitorKind::Standard, None)).await;
+    let b = add_monitor(&*store, &org.id, spec("b", MonitorKind::Standard, None)).await;
+    let mut written = Vec::new();
+    for i in 0..6 {
+        let status = if i % 3 == 0 {
+            CheckStatus::Fail
+        } else {
+            CheckStatus::Ok
+        };
+        let check_type = if i % 2 == 0 {
+            CheckType::Uptime
+        } else {
+            CheckType::Ssl
+        };
+        written.push(result(&a, check_type, status, 1_000 * (i + 1)));
+    }
+    store.insert_results(&written).await.unwrap();
+    store
+        .insert_results(&[result(&b, CheckType::Uptime, CheckStatus::Ok, 500)])
+        .await
+        .unwrap();
+    store.insert_results(&[]).await.unwrap();
+
+    let all = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 6);
+    assert_eq!(
+        all.items[0], written[5],
+        "newest first, every field round-trips"
+    );
+    assert!(
+        store
+            .list_results(
+                &other.id,
+                &a.id,
+                &ResultQuery {
+                    limit: 100,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "tenancy"
+    );
+
+    let failed_uptime = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                check_type: Some(CheckType::Uptime),
+                status: Some(CheckStatus::Fail),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        failed_uptime
+            .items
+            .iter()
+            .map(|r| r.created_at)
+            .collect::<Vec<_>>(),
+        vec![1_000]
+    );
+    let recent = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                since: Some(5_000),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(recent.items.len(), 2);
+
+    let first = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                limit: 4,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let rest = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                limit: 4,
+                cursor: first.next_cursor.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.items.len(),
+            rest.items.len(),
+            rest.next_cursor.clone()
+        ),
+        (4, 2, None)
+    );
+
+    assert_eq!(
+        store.prune_results(2_500).await.unwrap(),
+        3,
+        "two of a's and b's one"
+    );
+    assert_eq!(
+        store
+            .list_results(
+                &org.id,
+                &a.id,
+                &ResultQuery {
+                    limit: 100,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+
+    // Deleting a monitor removes its history.
+    store
+        .delete_monitor(
+            &org.id,
+            &a.id,
+            &audit(&org.id, "monitor.delete", "monitor", a.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_results(
+                &org.id,
+                &a.id,
+                &ResultQuery {
+                    limit: 100,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+pub async fn heartbeat_tokens_find_their_monitor(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Heartbeats").await;
+    let mut hb = monitor(&org.id, spec("backup", MonitorKind::Heartbeat, None));
+    hb.heartbeat_token = Some("tok_0123456789abcdefghij".into());
+    store
+        .create_monitor(
+            &hb,
+            10,
+            &audit(&org.id, "monitor.create", "monitor", hb.id.as_str()),
+        )
+        .await
+        .unwrap();
+    let found = store
+        .find_heartbeat_monitor("tok_0123456789abcdefghij")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|m| m.id), Some(hb.id.clone()));
+    assert_eq!(
+        store.find_heartbeat_monitor("tok_unknown").await.unwrap(),
+        None
+    );
 }

@@ -18,6 +18,7 @@ pub use conformance::conformance_support_impl as conformance_support;
 use async_trait::async_trait;
 use certsentry_domain::apikey::ApiKey;
 use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::check::CheckResult;
 use certsentry_domain::monitor::{Monitor, MonitorStatus};
 use certsentry_domain::org::{Environment, Org};
 use certsentry_domain::status_page::StatusPage;
@@ -128,6 +129,20 @@ pub trait Store: Send + Sync + 'static {
         id: &MonitorId,
         state: &MonitorState,
     ) -> StoreResult<()>;
+    /// The heartbeat monitor whose ping URL carries `token`.
+    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>>;
+
+    // Check results.
+    async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()>;
+    /// Newest first, before `cursor`.
+    async fn list_results(
+        &self,
+        org: &OrgId,
+        monitor: &MonitorId,
+        query: &ResultQuery,
+    ) -> StoreResult<Page<CheckResult>>;
+    /// Deletes results created before `before`; returns how many.
+    async fn prune_results(&self, before: Millis) -> StoreResult<u64>;
 
     // Status pages.
     async fn create_status_page(

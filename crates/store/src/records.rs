@@ -1,6 +1,7 @@
 //! Query and page shapes shared by the trait's callers and backends.
 
 use certsentry_domain::MonitorId;
+use certsentry_domain::check::{CheckStatus, CheckType};
 use certsentry_domain::monitor::{Monitor, MonitorKind};
 use certsentry_domain::time::Millis;
 
@@ -37,4 +38,14 @@ pub struct SyncChanges {
     pub create: Vec<Monitor>,
     pub update: Vec<Monitor>,
     pub delete: Vec<MonitorId>,
+}
+
+/// `GET /monitors/:id/results`: newest first, before `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct ResultQuery {
+    pub check_type: Option<CheckType>,
+    pub status: Option<CheckStatus>,
+    pub since: Option<Millis>,
+    pub cursor: Option<String>,
+    pub limit: u32,
 }

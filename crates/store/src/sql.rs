@@ -34,6 +34,9 @@ pub const MONITOR_COLUMNS: &str = "id, org_id, kind, enabled, external_id, envir
 pub const API_KEY_COLUMNS: &str =
     "id, org_id, name, key_hash, hint, read_only, created_at, last_used_at, revoked_at";
 
+pub const RESULT_COLUMNS: &str = "id, org_id, monitor_id, check_type, status, degraded, region, \
+    latency_ms, http_status, error, details, created_at";
+
 pub const AUDIT_COLUMNS: &str =
     "id, org_id, action, actor_id, actor_name, target_type, target_id, metadata, created_at";
 
@@ -44,10 +47,10 @@ macro_rules! sql_store_impl {
             use super::*;
             use ::sqlx::Row as _;
             use $crate::sql::domain as d;
-            use $crate::sql::{API_KEY_COLUMNS, AUDIT_COLUMNS, MONITOR_COLUMNS};
+            use $crate::sql::{API_KEY_COLUMNS, AUDIT_COLUMNS, MONITOR_COLUMNS, RESULT_COLUMNS};
             use $crate::{
-                AuditQuery, MonitorQuery, MonitorState, Page, Store, StoreError, StoreResult,
-                SyncChanges,
+                AuditQuery, MonitorQuery, MonitorState, Page, ResultQuery, Store, StoreError,
+                StoreResult, SyncChanges,
             };
 
             type Db = $db;
@@ -141,6 +144,27 @@ macro_rules! sql_store_impl {
                     target_type: get(row, "target_type")?,
                     target_id: get(row, "target_id")?,
                     metadata: $crate::sql::decode_json(&get::<String>(row, "metadata")?)?,
+                    created_at: get(row, "created_at")?,
+                })
+            }
+
+            fn result_from_row(row: &Row) -> StoreResult<d::check::CheckResult> {
+                let check_type: String = get(row, "check_type")?;
+                let status: String = get(row, "status")?;
+                Ok(d::check::CheckResult {
+                    id: d::ResultId::from_string(get::<String>(row, "id")?),
+                    org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                    monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+                    check_type: d::check::CheckType::parse(&check_type)
+                        .ok_or_else(|| StoreError::Corrupt(format!("check_type {check_type}")))?,
+                    status: d::check::CheckStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+                    degraded: get(row, "degraded")?,
+                    region: get(row, "region")?,
+                    latency_ms: get::<Option<i64>>(row, "latency_ms")?.map(|v| v as u32),
+                    http_status: get::<Option<i64>>(row, "http_status")?.map(|v| v as u16),
+                    error: get(row, "error")?,
+                    details: $crate::sql::decode_json(&get::<String>(row, "details")?)?,
                     created_at: get(row, "created_at")?,
                 })
             }
@@ -241,6 +265,12 @@ macro_rules! sql_store_impl {
                 ::sqlx::query("DELETE FROM status_page_monitors WHERE monitor_id = $1 AND monitor_id IN (SELECT id FROM monitors WHERE org_id = $2)")
                     .bind(id.as_str())
                     .bind(org.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend_err)?;
+                ::sqlx::query("DELETE FROM check_results WHERE org_id = $1 AND monitor_id = $2")
+                    .bind(org.as_str())
+                    .bind(id.as_str())
                     .execute(&mut **tx)
                     .await
                     .map_err(backend_err)?;
@@ -653,6 +683,81 @@ macro_rules! sql_store_impl {
                         return Err(StoreError::NotFound);
                     }
                     tx.commit().await.map_err(backend_err)
+                }
+
+                async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<d::monitor::Monitor>> {
+                    let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE heartbeat_token = $1");
+                    ::sqlx::query(::sqlx::AssertSqlSafe(sql))
+                        .bind(token)
+                        .fetch_optional(self.read_pool())
+                        .await
+                        .map_err(backend_err)?
+                        .as_ref()
+                        .map(monitor_from_row)
+                        .transpose()
+                }
+
+                async fn insert_results(&self, results: &[d::check::CheckResult]) -> StoreResult<()> {
+                    if results.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    for r in results {
+                        ::sqlx::query(
+                            "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
+                             region, latency_ms, http_status, error, details, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(r.id.as_str())
+                        .bind(r.org_id.as_str())
+                        .bind(r.monitor_id.as_str())
+                        .bind(r.check_type.as_str())
+                        .bind(r.status.as_str())
+                        .bind(r.degraded)
+                        .bind(r.region.as_deref())
+                        .bind(r.latency_ms.map(i64::from))
+                        .bind(r.http_status.map(i64::from))
+                        .bind(r.error.as_deref())
+                        .bind(r.details.to_string())
+                        .bind(r.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?;
+                    }
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn list_results(&self, org: &d::OrgId, monitor: &d::MonitorId, q: &ResultQuery) -> StoreResult<Page<d::check::CheckResult>> {
+                    let mut query = ::sqlx::QueryBuilder::<Db>::new(format!("SELECT {RESULT_COLUMNS} FROM check_results WHERE org_id = "));
+                    query.push_bind(org.as_str());
+                    query.push(" AND monitor_id = ").push_bind(monitor.as_str());
+                    if let Some(t) = q.check_type {
+                        query.push(" AND check_type = ").push_bind(t.as_str());
+                    }
+                    if let Some(s) = q.status {
+                        query.push(" AND status = ").push_bind(s.as_str());
+                    }
+                    if let Some(since) = q.since {
+                        query.push(" AND created_at >= ").push_bind(since);
+                    }
+                    if let Some(cursor) = &q.cursor {
+                        query.push(" AND id < ").push_bind(cursor.as_str());
+                    }
+                    query.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64 + 1);
+                    let rows = query.build().fetch_all(self.read_pool()).await.map_err(backend_err)?;
+                    let items = rows.iter().map(result_from_row).collect::<StoreResult<Vec<_>>>()?;
+                    Ok(paginate(items, q.limit, |r| r.id.to_string()))
+                }
+
+                async fn prune_results(&self, before: d::time::Millis) -> StoreResult<u64> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let done = ::sqlx::query("DELETE FROM check_results WHERE created_at < $1")
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(done.rows_affected())
                 }
 
                 async fn create_status_page(&self, page: &d::status_page::StatusPage, max_pages: u32, audit: &d::audit::AuditEvent) -> StoreResult<()> {

@@ -1,0 +1,297 @@
+//! Check results and the rules that turn a stream of them into a monitor status.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{MonitorId, OrgId, ResultId};
+use crate::monitor::MonitorStatus;
+use crate::time::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CheckType {
+    Ssl,
+    Domain,
+    Dns,
+    Uptime,
+    Heartbeat,
+    Tcp,
+    Ct,
+}
+
+impl CheckType {
+    pub const ALL: [CheckType; 7] = [
+        Self::Ssl,
+        Self::Domain,
+        Self::Dns,
+        Self::Uptime,
+        Self::Heartbeat,
+        Self::Tcp,
+        Self::Ct,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ssl => "ssl",
+            Self::Domain => "domain",
+            Self::Dns => "dns",
+            Self::Uptime => "uptime",
+            Self::Heartbeat => "heartbeat",
+            Self::Tcp => "tcp",
+            Self::Ct => "ct",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+    Fail,
+    Unknown,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Fail => "fail",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ok" => Some(Self::Ok),
+            "fail" => Some(Self::Fail),
+            "unknown" => Some(Self::Unknown),
+            _ => None,
+        }
+    }
+}
+
+/// One check's outcome, as stored and as `GET /monitors/:id/results` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    pub id: ResultId,
+    pub org_id: OrgId,
+    pub monitor_id: MonitorId,
+    pub check_type: CheckType,
+    pub status: CheckStatus,
+    /// A passing check slower than the monitor's degraded threshold.
+    pub degraded: bool,
+    pub region: Option<String>,
+    pub latency_ms: Option<u32>,
+    pub http_status: Option<u16>,
+    /// Precise and human: `connect timeout`, `HTTP 503`, `keyword "x" absent`.
+    pub error: Option<String>,
+    /// Check-specific detail (phase timings, certificate facts, record sets).
+    pub details: serde_json::Value,
+    pub created_at: Millis,
+}
+
+/// A change of the uptime state worth an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UptimeTransition {
+    /// Outage confirmed; the regions that confirmed it.
+    Down { regions: Vec<String> },
+    /// Recovered from an outage.
+    Up,
+    /// A degraded episode began (once per episode).
+    Degraded,
+}
+
+/// The seed's outage rule for one monitor:
+/// - down is confirmed when at least 2 regions have each failed 2 consecutive
+///   checks (with a single configured region: 2 consecutive failures there);
+/// - up again when every region that confirmed the outage has passed.
+///
+/// Pure: the caller feeds results in the order they complete.
+#[derive(Debug, Clone, Default)]
+pub struct UptimeTracker {
+    consecutive_failures: BTreeMap<String, u32>,
+    /// Regions that confirmed the current outage and have not passed since.
+    confirming: BTreeSet<String>,
+    down: bool,
+    degraded: bool,
+    observed: bool,
+}
+
+/// Consecutive failures a region needs before it counts toward an outage.
+pub const FAILURES_PER_REGION: u32 = 2;
+/// Regions that must agree when a monitor runs in several.
+pub const CONFIRMING_REGIONS: usize = 2;
+
+impl UptimeTracker {
+    /// Feeds one uptime (or TCP) result from `region`. `configured_regions`
+    /// is how many regions the monitor runs in.
+    pub fn observe(
+        &mut self,
+        region: &str,
+        passed: bool,
+        degraded: bool,
+        configured_regions: usize,
+    ) -> Option<UptimeTransition> {
+        self.observed = true;
+        if passed {
+            self.consecutive_failures.insert(region.to_string(), 0);
+            if self.down {
+                self.confirming.remove(region);
+                if self.confirming.is_empty() {
+                    self.down = false;
+                    self.degraded = degraded;
+                    return Some(UptimeTransition::Up);
+                }
+                return None;
+            }
+            let entering = degraded && !self.degraded;
+            self.degraded = degraded;
+            return entering.then_some(UptimeTransition::Degraded);
+        }
+        let failures = self
+            .consecutive_failures
+            .entry(region.to_string())
+            .or_insert(0);
+        *failures += 1;
+        if self.down {
+            if *failures >= FAILURES_PER_REGION {
+                self.confirming.insert(region.to_string());
+            }
+            return None;
+        }
+        let needed = CONFIRMING_REGIONS.min(configured_regions.max(1));
+        let failing: Vec<String> = self
+            .consecutive_failures
+            .iter()
+            .filter(|(_, n)| **n >= FAILURES_PER_REGION)
+            .map(|(r, _)| r.clone())
+            .collect();
+        if failing.len() >= needed {
+            self.down = true;
+            self.degraded = false;
+            self.confirming = failing.iter().cloned().collect();
+            return Some(UptimeTransition::Down { regions: failing });
+        }
+        None
+    }
+
+    /// The monitor's `lastStatus` as far as uptime is concerned.
+    pub fn status(&self) -> MonitorStatus {
+        if !self.observed {
+            MonitorStatus::Unknown
+        } else if self.down {
+            MonitorStatus::Down
+        } else if self.degraded {
+            MonitorStatus::Degraded
+        } else {
+            MonitorStatus::Up
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_regions_must_each_fail_twice() {
+        let mut t = UptimeTracker::default();
+        assert_eq!(t.status(), MonitorStatus::Unknown);
+        assert_eq!(t.observe("virginia", false, false, 3), None);
+        assert_eq!(
+            t.observe("virginia", false, false, 3),
+            None,
+            "one region is not enough"
+        );
+        assert_eq!(
+            t.observe("dublin", false, false, 3),
+            None,
+            "dublin failed only once"
+        );
+        assert_eq!(t.status(), MonitorStatus::Up);
+        let down = t.observe("dublin", false, false, 3);
+        assert_eq!(
+            down,
+            Some(UptimeTransition::Down {
+                regions: vec!["dublin".into(), "virginia".into()]
+            })
+        );
+        assert_eq!(t.status(), MonitorStatus::Down);
+        assert_eq!(
+            t.observe("dublin", false, false, 3),
+            None,
+            "no repeated down"
+        );
+        // Up again only when both confirming regions pass.
+        assert_eq!(t.observe("virginia", true, false, 3), None);
+        assert_eq!(t.observe("singapore", true, false, 3), None);
+        assert_eq!(
+            t.observe("dublin", true, false, 3),
+            Some(UptimeTransition::Up)
+        );
+        assert_eq!(t.status(), MonitorStatus::Up);
+    }
+
+    #[test]
+    fn a_pass_in_between_resets_the_count() {
+        let mut t = UptimeTracker::default();
+        for region in ["virginia", "dublin"] {
+            t.observe(region, false, false, 2);
+            t.observe(region, true, false, 2);
+            t.observe(region, false, false, 2);
+        }
+        assert_eq!(
+            t.status(),
+            MonitorStatus::Up,
+            "no region failed twice in a row"
+        );
+    }
+
+    #[test]
+    fn single_region_needs_two_consecutive_failures() {
+        let mut t = UptimeTracker::default();
+        assert_eq!(t.observe("virginia", false, false, 1), None);
+        assert!(matches!(
+            t.observe("virginia", false, false, 1),
+            Some(UptimeTransition::Down { .. })
+        ));
+        assert_eq!(
+            t.observe("virginia", true, false, 1),
+            Some(UptimeTransition::Up)
+        );
+    }
+
+    #[test]
+    fn degraded_fires_once_per_episode() {
+        let mut t = UptimeTracker::default();
+        assert_eq!(
+            t.observe("virginia", true, true, 1),
+            Some(UptimeTransition::Degraded)
+        );
+        assert_eq!(t.observe("virginia", true, true, 1), None);
+        assert_eq!(t.status(), MonitorStatus::Degraded);
+        assert_eq!(t.observe("virginia", true, false, 1), None);
+        assert_eq!(t.status(), MonitorStatus::Up);
+        assert_eq!(
+            t.observe("virginia", true, true, 1),
+            Some(UptimeTransition::Degraded),
+            "a new episode"
+        );
+    }
+
+    #[test]
+    fn check_names_round_trip() {
+        for t in CheckType::ALL {
+            assert_eq!(CheckType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(CheckStatus::parse("fail"), Some(CheckStatus::Fail));
+        assert_eq!(CheckType::parse("smtp"), None);
+    }
+}
