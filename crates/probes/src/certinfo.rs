@@ -1,0 +1,72 @@
+//! Facts about one certificate, parsed leniently with x509-parser.
+
+use std::net::IpAddr;
+
+use certsentry_domain::time::Millis;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertInfo {
+    pub subject: String,
+    /// The issuer's full distinguished name.
+    pub issuer_dn: String,
+    /// The issuer's organization (or common name): "Let's Encrypt".
+    pub issuer: String,
+    pub not_before: Millis,
+    pub not_after: Millis,
+    /// Hex SHA-256 of the whole certificate (DER).
+    pub sha256: String,
+    /// Hex SHA-256 of the SubjectPublicKeyInfo.
+    pub spki_sha256: String,
+    /// DNS names and IP addresses from the subjectAltName extension.
+    pub sans: Vec<String>,
+    pub self_signed: bool,
+}
+
+/// Parses a DER certificate; a malformed one is an error string, never a panic.
+pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|e| format!("unparseable certificate: {e}"))?;
+    let issuer_dn = cert.issuer().to_string();
+    let issuer = cert
+        .issuer()
+        .iter_organization()
+        .chain(cert.issuer().iter_common_name())
+        .find_map(|attr| attr.as_str().ok().map(str::to_string))
+        .unwrap_or_else(|| issuer_dn.clone());
+    let sans = match cert.subject_alternative_name() {
+        Ok(Some(ext)) => ext
+            .value
+            .general_names
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::DNSName(dns) => Some(dns.to_ascii_lowercase()),
+                GeneralName::IPAddress(bytes) => ip_from_bytes(bytes).map(|ip| ip.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(CertInfo {
+        subject: cert.subject().to_string(),
+        self_signed: cert.subject() == cert.issuer(),
+        issuer_dn,
+        issuer,
+        not_before: cert.validity().not_before.timestamp() * 1000,
+        not_after: cert.validity().not_after.timestamp() * 1000,
+        sha256: hex::encode(Sha256::digest(der)),
+        spki_sha256: hex::encode(Sha256::digest(cert.public_key().raw)),
+        sans,
+    })
+}
+
+fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => Some(IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => None,
+    }
+}

@@ -1,0 +1,104 @@
+//! Probes: plain async functions that take a target and return an
+//! observation. They never panic and never return `Err` for a failed check:
+//! a failure is an observation with a precise `error` string.
+
+pub mod certinfo;
+pub mod http;
+pub mod net;
+pub mod tcp;
+pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use serde::Serialize;
+
+/// Settings shared by every probe.
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    /// Upper bound for each phase (DNS, connect, TLS, response).
+    pub timeout: Duration,
+    /// Connect to private, loopback and link-local addresses (tests, intranets).
+    pub allow_private_targets: bool,
+    /// Trust anchors in addition to the public web PKI (a private CA, or a test CA).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            allow_private_targets: false,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl ProbeConfig {
+    /// The root store: webpki-roots plus `extra_roots`.
+    pub fn root_store(&self) -> Arc<rustls::RootCertStore> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for root in &self.extra_roots {
+            if let Err(e) = roots.add(root.clone()) {
+                tracing::warn!(error = %e, "ignoring an extra root certificate");
+            }
+        }
+        Arc::new(roots)
+    }
+}
+
+/// Per-phase timings in milliseconds; a phase that did not happen is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phases {
+    pub dns_ms: Option<u32>,
+    pub connect_ms: Option<u32>,
+    pub tls_ms: Option<u32>,
+    pub ttfb_ms: Option<u32>,
+}
+
+pub(crate) fn millis(d: Duration) -> u32 {
+    d.as_millis().min(u32::MAX as u128) as u32
+}
+
+pub(crate) fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Probes with their TLS settings built once.
+pub struct Prober {
+    pub config: ProbeConfig,
+    verifier: Arc<rustls::client::WebPkiServerVerifier>,
+    strict_tls: Arc<rustls::ClientConfig>,
+}
+
+impl Prober {
+    pub fn new(config: ProbeConfig) -> Self {
+        let verifier = tls::webpki_verifier(&config);
+        let mut strict = rustls::ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .with_root_certificates(config.root_store())
+            .with_no_client_auth();
+        strict.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Self {
+            config,
+            verifier,
+            strict_tls: Arc::new(strict),
+        }
+    }
+
+    pub async fn tcp(&self, host: &str, port: u16) -> tcp::TcpObservation {
+        tcp::probe(host, port, &self.config).await
+    }
+
+    pub async fn http(&self, check: &http::HttpCheck<'_>) -> http::HttpObservation {
+        http::probe(check, &self.config, &self.strict_tls).await
+    }
+
+    pub async fn tls(&self, host: &str, port: u16) -> tls::TlsObservation {
+        tls::inspect(host, port, &self.config, &self.verifier).await
+    }
+}

@@ -1,0 +1,208 @@
+//! TLS inspection: a real handshake with SNI that captures the served chain
+//! even when it is invalid. The verifier runs full webpki verification,
+//! records the chain and the verdict, and then lets the handshake finish so
+//! that an expired or mismatched certificate can still be described.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use serde::Serialize;
+use tokio_rustls::TlsConnector;
+
+use crate::certinfo::{self, CertInfo};
+use crate::net::{connect, resolve};
+use crate::{Phases, ProbeConfig, crypto_provider, millis};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsObservation {
+    /// The chain verified and the leaf is in its validity window.
+    pub valid: bool,
+    /// Why not: `expired`, `not yet valid`, `hostname mismatch`, `self-signed`,
+    /// `unknown issuer`, `incomplete chain`, or a connection/handshake error.
+    pub error: Option<String>,
+    pub latency_ms: u32,
+    pub phases: Phases,
+    pub protocol: Option<String>,
+    pub cipher: Option<String>,
+    /// As served, leaf first.
+    pub chain: Vec<CertInfo>,
+}
+
+impl TlsObservation {
+    pub fn leaf(&self) -> Option<&CertInfo> {
+        self.chain.first()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Recorded {
+    chain: Vec<CertificateDer<'static>>,
+    verdict: Option<Result<(), rustls::Error>>,
+}
+
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    recorded: Arc<Mutex<Recorded>>,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .map(|_| ());
+        let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        recorded.chain = std::iter::once(end_entity)
+            .chain(intermediates)
+            .map(|c| c.clone().into_owned())
+            .collect();
+        recorded.verdict = Some(verdict);
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Builds the webpki verifier the inspector wraps.
+pub fn webpki_verifier(config: &ProbeConfig) -> Arc<WebPkiServerVerifier> {
+    WebPkiServerVerifier::builder_with_provider(config.root_store(), crypto_provider())
+        .build()
+        .expect("a non-empty root store builds a verifier")
+}
+
+/// Names a verification failure the way the API reports it.
+fn reason(error: &rustls::Error, chain: &[CertInfo]) -> String {
+    let rustls::Error::InvalidCertificate(cert_error) = error else {
+        return format!("invalid certificate: {error}");
+    };
+    match cert_error {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired".into(),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "not yet valid".into()
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "hostname mismatch".into()
+        }
+        CertificateError::UnknownIssuer => match chain {
+            [leaf] if leaf.self_signed => "self-signed".into(),
+            // A lone leaf from an issuer we cannot find: the server most likely
+            // left out its intermediate.
+            [_] => "incomplete chain".into(),
+            _ => "unknown issuer".into(),
+        },
+        other => format!("invalid certificate: {other:?}"),
+    }
+}
+
+/// Handshakes with `host:port` (SNI = host) and describes what was served.
+pub async fn inspect(
+    host: &str,
+    port: u16,
+    config: &ProbeConfig,
+    verifier: &Arc<WebPkiServerVerifier>,
+) -> TlsObservation {
+    let started = Instant::now();
+    let mut phases = Phases::default();
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let handshake = handshake(host, port, config, verifier, recorded.clone(), &mut phases).await;
+    let Recorded { chain, verdict } =
+        std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
+    let chain: Vec<CertInfo> = chain
+        .iter()
+        .filter_map(|der| certinfo::parse(der).ok())
+        .collect();
+    let (protocol, cipher, handshake_error) = match handshake {
+        Ok((protocol, cipher)) => (Some(protocol), Some(cipher), None),
+        Err(e) => (None, None, Some(e)),
+    };
+    let error = match (handshake_error, verdict) {
+        (_, Some(Err(e))) => Some(reason(&e, &chain)),
+        (Some(e), _) => Some(e),
+        (None, Some(Ok(()))) => None,
+        (None, None) => Some("TLS handshake failed: no certificate was served".into()),
+    };
+    TlsObservation {
+        valid: error.is_none(),
+        error,
+        latency_ms: millis(started.elapsed()),
+        phases,
+        protocol,
+        cipher,
+        chain,
+    }
+}
+
+async fn handshake(
+    host: &str,
+    port: u16,
+    config: &ProbeConfig,
+    verifier: &Arc<WebPkiServerVerifier>,
+    recorded: Arc<Mutex<Recorded>>,
+    phases: &mut Phases,
+) -> Result<(String, String), String> {
+    let server_name = ServerName::try_from(host.to_string())
+        .map_err(|_| format!("invalid server name {host}"))?;
+    let addresses = resolve(host, port, config, phases).await?;
+    let stream = connect(&addresses, config, phases).await?;
+    let client = rustls::ClientConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(RecordingVerifier {
+            inner: verifier.clone(),
+            recorded,
+        }))
+        .with_no_client_auth();
+    let started = Instant::now();
+    let tls = tokio::time::timeout(
+        config.timeout,
+        TlsConnector::from(Arc::new(client)).connect(server_name, stream),
+    )
+    .await
+    .map_err(|_| "TLS handshake timeout".to_string())?
+    .map_err(|e| format!("TLS handshake failed: {e}"))?;
+    phases.tls_ms = Some(millis(started.elapsed()));
+    let (_, connection) = tls.get_ref();
+    let protocol = connection
+        .protocol_version()
+        .map(|v| format!("{v:?}"))
+        .unwrap_or_default();
+    let cipher = connection
+        .negotiated_cipher_suite()
+        .map(|c| format!("{:?}", c.suite()))
+        .unwrap_or_default();
+    Ok((protocol, cipher))
+}

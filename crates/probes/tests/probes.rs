@@ -1,0 +1,449 @@
+//! Probes against real servers on loopback: rustls with rcgen certificates,
+//! plain HTTP, and a closed port.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use certsentry_domain::monitor::{HttpHeader, HttpMethod, KeywordMode};
+use certsentry_probes::http::HttpCheck;
+use certsentry_probes::{ProbeConfig, Prober};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+
+struct Pki {
+    root: CertifiedIssuer<'static, KeyPair>,
+    intermediate: CertifiedIssuer<'static, KeyPair>,
+}
+
+fn ca_params(name: &str, organization: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, organization);
+    params
+}
+
+impl Pki {
+    fn new() -> Self {
+        Self::named("CertSentry Test CA")
+    }
+
+    /// A root and an intermediate whose names carry `organization`.
+    fn named(organization: &str) -> Self {
+        let root = CertifiedIssuer::self_signed(
+            ca_params("Test Root", organization),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
+        let intermediate = CertifiedIssuer::signed_by(
+            ca_params("Test Intermediate", organization),
+            KeyPair::generate().unwrap(),
+            &root,
+        )
+        .unwrap();
+        Self { root, intermediate }
+    }
+
+    fn root_der(&self) -> CertificateDer<'static> {
+        self.root.der().clone()
+    }
+
+    /// A leaf for `names`, signed by the intermediate; `validity` overrides the dates.
+    fn leaf(
+        &self,
+        names: &[&str],
+        validity: Option<((i32, u8, u8), (i32, u8, u8))>,
+    ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        if let Some(((y1, m1, d1), (y2, m2, d2))) = validity {
+            params.not_before = date_time_ymd(y1, m1, d1);
+            params.not_after = date_time_ymd(y2, m2, d2);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.intermediate).unwrap();
+        (
+            cert.der().clone(),
+            PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+    }
+}
+
+async fn handler(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let response = |status: u16, body: &'static str| {
+        Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    Ok(match req.uri().path() {
+        "/" => response(200, "hello, the keyword is sentinel"),
+        "/503" => response(503, "down"),
+        "/slow" => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            response(200, "slow but fine")
+        }
+        "/redirect" => Response::builder()
+            .status(302)
+            .header("location", "/")
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+        "/loop" => Response::builder()
+            .status(302)
+            .header("location", "/loop")
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+        "/echo-auth" => {
+            let auth = req
+                .headers()
+                .get("authorization")
+                .map(|v| v.to_str().unwrap_or("").to_string())
+                .unwrap_or_default();
+            let status = if auth == "Bearer s3cret" { 200 } else { 401 };
+            response(status, "")
+        }
+        _ => response(404, "not found"),
+    })
+}
+
+async fn serve_http(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let builder = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(config) => {
+                    if let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await
+                    {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service_fn(handler))
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service_fn(handler))
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// Serves HTTPS with `chain` on an ephemeral loopback port.
+async fn https_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> u16 {
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(serve_http(listener, Some(Arc::new(config))));
+    port
+}
+
+async fn http_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(serve_http(listener, None));
+    port
+}
+
+fn prober(pki: &Pki) -> Prober {
+    Prober::new(ProbeConfig {
+        timeout: Duration::from_secs(5),
+        allow_private_targets: true,
+        extra_roots: vec![pki.root_der()],
+    })
+}
+
+fn check(target: &str) -> HttpCheck<'_> {
+    HttpCheck {
+        target,
+        method: HttpMethod::Get,
+        headers: &[],
+        body: None,
+        expected_status: None,
+        keyword: None,
+        keyword_mode: KeywordMode::Present,
+        degraded_threshold_ms: None,
+    }
+}
+
+#[tokio::test]
+async fn tls_inspection_describes_valid_and_broken_chains() {
+    let pki = Pki::new();
+    let prober = prober(&pki);
+    let intermediate = pki.intermediate.der().clone();
+
+    let (leaf, key) = pki.leaf(&["localhost"], None);
+    let good = https_server(vec![leaf.clone(), intermediate.clone()], key).await;
+    let seen = prober.tls("localhost", good).await;
+    assert!(seen.valid, "{seen:?}");
+    let info = seen.leaf().unwrap();
+    assert_eq!(info.sans, vec!["localhost"]);
+    assert_eq!(info.issuer, "CertSentry Test CA");
+    assert_eq!(info.sha256.len(), 64);
+    assert_eq!(seen.chain.len(), 2);
+    assert!(seen.phases.tls_ms.is_some() && seen.phases.connect_ms.is_some());
+    assert_eq!(seen.protocol.as_deref(), Some("TLSv1_3"));
+
+    let cases: Vec<(&str, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> = {
+        let (expired, k1) = pki.leaf(&["localhost"], Some(((2020, 1, 1), (2021, 1, 1))));
+        let (future, k2) = pki.leaf(&["localhost"], Some(((2090, 1, 1), (2091, 1, 1))));
+        let (wrong, k3) = pki.leaf(&["other.example"], None);
+        let (lonely, k4) = pki.leaf(&["localhost"], None);
+        let self_key = KeyPair::generate().unwrap();
+        let self_signed = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&self_key)
+            .unwrap();
+        let stranger = Pki::named("Somebody Else's CA");
+        let (foreign, k5) = stranger.leaf(&["localhost"], None);
+        vec![
+            ("expired", vec![expired, intermediate.clone()], k1),
+            ("not yet valid", vec![future, intermediate.clone()], k2),
+            ("hostname mismatch", vec![wrong, intermediate.clone()], k3),
+            ("incomplete chain", vec![lonely], k4),
+            (
+                "self-signed",
+                vec![self_signed.der().clone()],
+                PrivatePkcs8KeyDer::from(self_key.serialize_der()).into(),
+            ),
+            (
+                "unknown issuer",
+                vec![foreign, stranger.intermediate.der().clone()],
+                k5,
+            ),
+        ]
+    };
+    for (expected, chain, key) in cases {
+        let served = chain.len();
+        let port = https_server(chain, key).await;
+        let seen = prober.tls("localhost", port).await;
+        assert!(!seen.valid, "{expected}: {seen:?}");
+        assert_eq!(seen.error.as_deref(), Some(expected));
+        // The chain is captured even though it is invalid.
+        assert_eq!(seen.chain.len(), served, "{expected}: chain captured");
+    }
+}
+
+#[tokio::test]
+async fn tls_inspection_reports_connection_failures() {
+    let pki = Pki::new();
+    let prober = prober(&pki);
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let seen = prober.tls("127.0.0.1", closed).await;
+    assert_eq!(seen.error.as_deref(), Some("connection refused"));
+    let plain = http_server().await;
+    let seen = prober.tls("localhost", plain).await;
+    assert!(
+        seen.error
+            .as_deref()
+            .unwrap()
+            .starts_with("TLS handshake failed"),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn uptime_checks_judge_status_keyword_redirects_and_latency() {
+    let pki = Pki::new();
+    let prober = prober(&pki);
+    let (leaf, key) = pki.leaf(&["localhost"], None);
+    let port = https_server(vec![leaf, pki.intermediate.der().clone()], key).await;
+    let base = format!("https://localhost:{port}");
+
+    let ok = prober.http(&check(&format!("{base}/"))).await;
+    assert!(ok.ok, "{ok:?}");
+    assert_eq!(ok.http_status, Some(200));
+    assert!(
+        ok.phases.dns_ms.is_some()
+            && ok.phases.connect_ms.is_some()
+            && ok.phases.tls_ms.is_some()
+            && ok.phases.ttfb_ms.is_some()
+    );
+
+    let down = prober.http(&check(&format!("{base}/503"))).await;
+    assert_eq!(
+        (down.ok, down.error.as_deref(), down.http_status),
+        (false, Some("HTTP 503"), Some(503))
+    );
+
+    let url = format!("{base}/");
+    let present = HttpCheck {
+        keyword: Some("sentinel"),
+        ..check(&url)
+    };
+    assert!(prober.http(&present).await.ok);
+    let missing = HttpCheck {
+        keyword: Some("x"),
+        ..check(&url)
+    };
+    assert_eq!(
+        prober.http(&missing).await.error.as_deref(),
+        Some("keyword \"x\" absent")
+    );
+    let absent = HttpCheck {
+        keyword: Some("sentinel"),
+        keyword_mode: KeywordMode::Absent,
+        ..check(&url)
+    };
+    assert_eq!(
+        prober.http(&absent).await.error.as_deref(),
+        Some("keyword \"sentinel\" present")
+    );
+
+    let redirected = prober.http(&check(&format!("{base}/redirect"))).await;
+    assert!(
+        redirected.ok
+            && redirected.redirects == 1
+            && redirected.final_url.ends_with(&format!("{port}/")),
+        "{redirected:?}"
+    );
+    let looping = prober.http(&check(&format!("{base}/loop"))).await;
+    assert_eq!(
+        looping.error.as_deref(),
+        Some("too many redirects (more than 5)")
+    );
+
+    let slow_url = format!("{base}/slow");
+    let slow = prober
+        .http(&HttpCheck {
+            degraded_threshold_ms: Some(100),
+            ..check(&slow_url)
+        })
+        .await;
+    assert!(
+        slow.ok && slow.degraded && slow.latency_ms >= 300,
+        "{slow:?}"
+    );
+    let timeout = Prober::new(ProbeConfig {
+        timeout: Duration::from_millis(100),
+        ..prober.config.clone()
+    });
+    assert_eq!(
+        timeout.http(&check(&slow_url)).await.error.as_deref(),
+        Some("response timeout")
+    );
+
+    let headers = [HttpHeader {
+        name: "Authorization".into(),
+        value: "Bearer s3cret".into(),
+    }];
+    let auth_url = format!("{base}/echo-auth");
+    assert!(
+        prober
+            .http(&HttpCheck {
+                headers: &headers,
+                ..check(&auth_url)
+            })
+            .await
+            .ok
+    );
+    assert_eq!(
+        prober.http(&check(&auth_url)).await.error.as_deref(),
+        Some("HTTP 401")
+    );
+
+    let down_url = format!("{base}/503");
+    let expected = HttpCheck {
+        expected_status: Some("500-599"),
+        ..check(&down_url)
+    };
+    assert!(prober.http(&expected).await.ok);
+}
+
+#[tokio::test]
+async fn uptime_and_tcp_failures_are_precise() {
+    let pki = Pki::new();
+    let prober = prober(&pki);
+    let (expired, key) = pki.leaf(&["localhost"], Some(((2020, 1, 1), (2021, 1, 1))));
+    let port = https_server(vec![expired, pki.intermediate.der().clone()], key).await;
+    let broken = prober
+        .http(&check(&format!("https://localhost:{port}/")))
+        .await;
+    assert!(
+        broken
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("TLS handshake failed: "),
+        "{broken:?}"
+    );
+
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(
+        prober
+            .http(&check(&format!("http://127.0.0.1:{closed}/")))
+            .await
+            .error
+            .as_deref(),
+        Some("connection refused")
+    );
+    let plain = http_server().await;
+    assert!(
+        prober
+            .http(&check(&format!("http://127.0.0.1:{plain}/")))
+            .await
+            .ok
+    );
+
+    let open = prober.tcp("127.0.0.1", plain).await;
+    assert!(open.ok && open.error.is_none(), "{open:?}");
+    let refused = prober.tcp("127.0.0.1", closed).await;
+    assert_eq!(
+        (refused.ok, refused.error.as_deref()),
+        (false, Some("connection refused"))
+    );
+    let nxdomain = prober.tcp("no-such-host.invalid", 443).await;
+    assert!(
+        nxdomain.error.as_deref().unwrap().starts_with("DNS: "),
+        "{nxdomain:?}"
+    );
+
+    // Without allow_private_targets the dialled address is checked too.
+    let strict = Prober::new(ProbeConfig {
+        allow_private_targets: false,
+        ..prober.config.clone()
+    });
+    let refused = strict.tcp("localhost", plain).await;
+    assert!(
+        refused
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("refused: localhost resolves to a loopback address"),
+        "{refused:?}"
+    );
+}
