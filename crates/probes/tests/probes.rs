@@ -19,6 +19,9 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 
+/// A calendar date: (year, month, day).
+type Ymd = (i32, u8, u8);
+
 struct Pki {
     root: CertifiedIssuer<'static, KeyPair>,
     intermediate: CertifiedIssuer<'static, KeyPair>,
@@ -63,7 +66,7 @@ impl Pki {
     fn leaf(
         &self,
         names: &[&str],
-        validity: Option<((i32, u8, u8), (i32, u8, u8))>,
+        validity: Option<(Ymd, Ymd)>,
     ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
