@@ -8,11 +8,13 @@ pub mod audit_logs;
 pub mod auth;
 pub mod environments;
 pub mod error;
+pub mod heartbeat;
 pub mod metrics;
 pub mod monitors;
 pub mod openapi;
 pub mod query;
 pub mod ratelimit;
+pub mod results;
 pub mod state;
 pub mod status_pages;
 pub mod sync;
@@ -43,6 +45,7 @@ const TOUCH_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(monitors::router())
+        .merge(results::router())
         .route("/monitors/sync", put(sync::sync))
         .merge(environments::router())
         .merge(status_pages::router())
@@ -56,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve_document))
         .nest("/api/v1", v1)
+        .merge(heartbeat::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -42,7 +42,7 @@ struct KeyWindows {
 pub struct RateLimiter {
     started: Instant,
     started_unix_ms: u64,
-    keys: DashMap<ApiKeyId, Arc<KeyWindows>>,
+    keys: DashMap<String, Arc<KeyWindows>>,
 }
 
 impl Default for RateLimiter {
@@ -64,21 +64,26 @@ impl RateLimiter {
         }
     }
 
-    fn windows(&self, key: &ApiKeyId) -> Arc<KeyWindows> {
+    fn windows(&self, key: &str) -> Arc<KeyWindows> {
         if let Some(found) = self.keys.get(key) {
             return found.clone();
         }
-        self.keys.entry(key.clone()).or_default().clone()
+        self.keys.entry(key.to_string()).or_default().clone()
     }
 
     /// Counts one request against the key's budget.
     pub fn check(&self, key: &ApiKeyId, class: Class, limit: u32) -> Decision {
+        self.check_named(key.as_str(), class, limit)
+    }
+
+    /// Like [`check`](Self::check) for budgets that are not API keys (`ping:<token>`).
+    pub fn check_named(&self, key: &str, class: Class, limit: u32) -> Decision {
         let now = self.started.elapsed().as_millis() as u64 + 1;
         self.check_at(key, class, limit, now)
     }
 
     /// `now_ms` is milliseconds since the limiter started (>0); split out for tests.
-    fn check_at(&self, key: &ApiKeyId, class: Class, limit: u32, now_ms: u64) -> Decision {
+    fn check_at(&self, key: &str, class: Class, limit: u32, now_ms: u64) -> Decision {
         let windows = self.windows(key);
         let cell = match class {
             Class::Read => &windows.read,
@@ -120,33 +125,31 @@ mod tests {
     #[test]
     fn thirty_first_write_in_a_minute_is_refused() {
         let limiter = RateLimiter::new();
-        let key = ApiKeyId::from_string("k");
+        let key = "k";
         for i in 0..30 {
-            let d = limiter.check_at(&key, Class::Write, 30, 1_000 + i);
+            let d = limiter.check_at(key, Class::Write, 30, 1_000 + i);
             assert!(d.allowed, "request {i}");
             assert_eq!(d.remaining, 29 - i as u32);
         }
-        let refused = limiter.check_at(&key, Class::Write, 30, 2_000);
+        let refused = limiter.check_at(key, Class::Write, 30, 2_000);
         assert!(!refused.allowed);
         assert_eq!(refused.remaining, 0);
         assert_eq!(refused.retry_after, 59);
         // Reads have their own budget.
-        assert!(limiter.check_at(&key, Class::Read, 120, 2_000).allowed);
+        assert!(limiter.check_at(key, Class::Read, 120, 2_000).allowed);
         // A new window opens a minute after the first request.
-        assert!(limiter.check_at(&key, Class::Write, 30, 61_000).allowed);
+        assert!(limiter.check_at(key, Class::Write, 30, 61_000).allowed);
     }
 
     #[test]
     fn concurrent_requests_never_exceed_the_budget() {
         let limiter = Arc::new(RateLimiter::new());
-        let key = ApiKeyId::from_string("k");
         let allowed: usize = (0..4)
             .map(|_| {
                 let limiter = limiter.clone();
-                let key = key.clone();
                 std::thread::spawn(move || {
                     (0..500)
-                        .filter(|_| limiter.check_at(&key, Class::Read, 1000, 10).allowed)
+                        .filter(|_| limiter.check_at("k", Class::Read, 1000, 10).allowed)
                         .count()
                 })
             })

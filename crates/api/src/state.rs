@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use certsentry_domain::plan::Plans;
+use certsentry_engine::Checker;
+use certsentry_probes::{ProbeConfig, Prober};
 use certsentry_store::Store;
 
 use crate::auth::KeyCache;
@@ -18,6 +20,8 @@ pub struct ApiConfig {
     pub plans: Plans,
     /// Lets monitor targets resolve to private, loopback and link-local addresses.
     pub allow_private_targets: bool,
+    /// Timeouts and extra trust anchors for probes (`allow_private_targets` is copied in).
+    pub probe: ProbeConfig,
 }
 
 impl Default for ApiConfig {
@@ -26,6 +30,7 @@ impl Default for ApiConfig {
             regions: vec!["virginia".into(), "dublin".into(), "singapore".into()],
             plans: Plans::default(),
             allow_private_targets: false,
+            probe: ProbeConfig::default(),
         }
     }
 }
@@ -37,12 +42,20 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Runs a monitor's checks on demand (`POST …/check`) and for the scheduler.
+    pub checker: Arc<Checker>,
     pub started: Instant,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> Self {
+        let probe = ProbeConfig {
+            allow_private_targets: config.allow_private_targets,
+            ..config.probe.clone()
+        };
+        let checker = Arc::new(Checker::new(store.clone(), Prober::new(probe)));
         Self {
+            checker,
             store,
             config: Arc::new(config),
             keys: Arc::new(KeyCache::default()),

@@ -38,6 +38,22 @@ pub struct GlobalArgs {
         value_name = "LIST"
     )]
     pub regions: Option<Vec<String>>,
+    /// PEM file of extra CA certificates probes trust (an internal CA).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_PROBE_CA_FILE",
+        value_name = "FILE"
+    )]
+    pub probe_ca_file: Option<PathBuf>,
+    /// Per-phase probe timeout in seconds [default: 10].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_PROBE_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub probe_timeout: Option<u64>,
 }
 
 /// The optional TOML file. Every key is optional.
@@ -49,6 +65,8 @@ struct FileConfig {
     database_url: Option<String>,
     allow_private_targets: Option<bool>,
     regions: Option<Vec<String>>,
+    probe_ca_file: Option<PathBuf>,
+    probe_timeout: Option<u64>,
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
@@ -63,6 +81,8 @@ pub struct Settings {
     pub allow_private_targets: bool,
     pub regions: Vec<String>,
     pub plans: Plans,
+    pub probe_ca_file: Option<PathBuf>,
+    pub probe_timeout_seconds: u64,
 }
 
 impl Settings {
@@ -100,6 +120,12 @@ impl Settings {
                 .unwrap_or(false),
             regions,
             plans: overlay_plans(file.plans)?,
+            probe_ca_file: args.probe_ca_file.clone().or(file.probe_ca_file),
+            probe_timeout_seconds: args
+                .probe_timeout
+                .or(file.probe_timeout)
+                .unwrap_or(10)
+                .max(1),
         })
     }
 }

@@ -278,10 +278,20 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         "CertSentry {} serving",
         env!("CARGO_PKG_VERSION")
     );
+    let extra_roots = match &settings.probe_ca_file {
+        Some(path) => certsentry_probes::load_pem_certificates(path).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
+    let probe = certsentry_probes::ProbeConfig {
+        timeout: std::time::Duration::from_secs(settings.probe_timeout_seconds),
+        allow_private_targets: settings.allow_private_targets,
+        extra_roots,
+    };
     let config = ApiConfig {
         regions: settings.regions,
         plans: settings.plans,
         allow_private_targets: settings.allow_private_targets,
+        probe,
     };
     certsentry_api::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
     tracing::info!("stopped");

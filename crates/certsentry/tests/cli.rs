@@ -75,7 +75,7 @@ async fn wait_until_up(url: &str) {
 fn org_key_and_env_commands_print_ids_last() {
     let dir = tempfile::tempdir().unwrap();
     let migrate = run_ok(certsentry(dir.path()).arg("migrate"));
-    assert!(migrate.contains("migrations applied: [1]"), "{migrate}");
+    assert!(migrate.contains("migrations applied: [1, 2]"), "{migrate}");
 
     let org = last_line(&run_ok(
         certsentry(dir.path()).args(["org", "create", "--name", "Acme", "--plan", "pro"]),

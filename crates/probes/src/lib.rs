@@ -49,6 +49,21 @@ impl ProbeConfig {
     }
 }
 
+/// Reads every certificate of a PEM file (a private CA bundle).
+pub fn load_pem_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("parsing {}: {e}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!("{} holds no PEM certificates", path.display()));
+    }
+    Ok(certificates)
+}
+
 /// Per-phase timings in milliseconds; a phase that did not happen is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

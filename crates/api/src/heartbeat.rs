@@ -1,0 +1,113 @@
+//! Heartbeat pings: `GET|POST|HEAD /api/ping/<token>` records success,
+//! `/api/ping/<token>/fail` an explicit failure. Anonymous: the token is the
+//! secret. Each token has its own request budget.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use certsentry_domain::ResultId;
+use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
+use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
+use certsentry_domain::time::now_ms;
+use certsentry_store::MonitorState;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::ratelimit::Class;
+use crate::state::AppState;
+use crate::views::Ok;
+
+/// Pings one token may send per minute; a cron job needs far fewer.
+pub const PINGS_PER_MINUTE: u32 = 60;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/ping/{token}",
+            get(success).post(success).head(success),
+        )
+        .route(
+            "/api/ping/{token}/fail",
+            get(failure).post(failure).head(failure),
+        )
+}
+
+async fn success(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    record(&state, &token, true)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn failure(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    record(&state, &token, false)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Response, ApiError> {
+    let decision =
+        state
+            .limiter
+            .check_named(&format!("ping:{token}"), Class::Write, PINGS_PER_MINUTE);
+    if !decision.allowed {
+        return Err(ApiError::RateLimited {
+            retry_after: decision.retry_after,
+        });
+    }
+    let monitor = match state.store.find_heartbeat_monitor(token).await? {
+        Some(m) if m.spec.kind == MonitorKind::Heartbeat => m,
+        _ => {
+            return Err(ApiError::NotFound(
+                "No heartbeat monitor has this ping URL.".into(),
+            ));
+        }
+    };
+    let now = now_ms();
+    let result = CheckResult {
+        id: ResultId::generate(),
+        org_id: monitor.org_id.clone(),
+        monitor_id: monitor.id.clone(),
+        check_type: CheckType::Heartbeat,
+        status: if succeeded {
+            CheckStatus::Ok
+        } else {
+            CheckStatus::Fail
+        },
+        degraded: false,
+        region: None,
+        latency_ms: None,
+        http_status: None,
+        error: (!succeeded).then(|| "job reported failure".to_string()),
+        details: json!({}),
+        created_at: now,
+    };
+    state
+        .store
+        .insert_results(std::slice::from_ref(&result))
+        .await?;
+    let last_status = if succeeded {
+        MonitorStatus::Up
+    } else {
+        MonitorStatus::Down
+    };
+    let next = MonitorState {
+        last_status,
+        ssl_not_after: None,
+        domain_expiry: None,
+    };
+    state
+        .store
+        .set_monitor_state(&monitor.org_id, &monitor.id, &next)
+        .await?;
+    let mut response = Ok::new().into_response();
+    response.headers_mut().insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,225 @@
+//! The check engine through the API: check now, results, heartbeat pings.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A tiny HTTP server on loopback answering every request with `status`.
+async fn flippable_server() -> (u16, Arc<AtomicU16>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let status = Arc::new(AtomicU16::new(200));
+    let served = status.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let code = served.load(Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut read = 0;
+                while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf[read..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read += n,
+                    }
+                }
+                let body = "all good";
+                let reply = format!(
+                    "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (port, status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_now_applies_the_two_regions_rule_and_lists_results() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let (port, status) = flippable_server().await;
+        let body = json!({
+            "label": "local web", "target": format!("http://127.0.0.1:{port}/"),
+            "checkSsl": false, "checkDomain": false, "checkDns": false, "checkUptime": true,
+            "uptimeIntervalSeconds": 60, "regions": ["virginia", "dublin"], "alertLeadDays": [7]
+        });
+        let created = h.post("monitors", body).await;
+        assert_eq!(created.status, 201, "[{backend}] {}", created.body);
+        let id = created.body["monitor"]["id"].as_str().unwrap().to_string();
+
+        let checked = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(checked.status, 200, "[{backend}] {}", checked.body);
+        let results = checked.body["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2, "one per region");
+        assert_eq!(results[0]["type"], "uptime");
+        assert_eq!(results[0]["status"], "ok");
+        assert_eq!(results[0]["httpStatus"], 200);
+        assert!(results[0]["details"]["phases"]["connectMs"].is_number());
+        assert_eq!(checked.body["monitor"]["lastStatus"], "up");
+
+        status.store(503, Ordering::Relaxed);
+        let once = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(once.body["results"][0]["error"], "HTTP 503");
+        assert_eq!(
+            once.body["monitor"]["lastStatus"], "up",
+            "[{backend}] one failure per region is not an outage"
+        );
+        let twice = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(
+            twice.body["monitor"]["lastStatus"], "down",
+            "[{backend}] 2 regions x 2 consecutive failures"
+        );
+        status.store(200, Ordering::Relaxed);
+        let back = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(back.body["monitor"]["lastStatus"], "up");
+
+        let failed = h
+            .get(&format!("monitors/{id}/results?type=uptime&status=fail"))
+            .await;
+        assert_eq!(
+            failed.body["results"].as_array().unwrap().len(),
+            4,
+            "[{backend}]"
+        );
+        let first = h.get(&format!("monitors/{id}/results?limit=5")).await;
+        assert_eq!(first.body["results"].as_array().unwrap().len(), 5);
+        let cursor = first.body["nextCursor"].as_str().unwrap();
+        let rest = h
+            .get(&format!("monitors/{id}/results?limit=5&cursor={cursor}"))
+            .await;
+        assert_eq!(
+            (
+                rest.body["results"].as_array().unwrap().len(),
+                rest.body["nextCursor"].clone()
+            ),
+            (3, json!(null))
+        );
+        assert_eq!(
+            h.get(&format!("monitors/{id}/results?type=smtp"))
+                .await
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            h.get("monitors/cmb1xk2lq0001v8d3/results").await.code(),
+            "not_found"
+        );
+
+        // TCP monitors, open and closed.
+        let tcp = h.post("monitors", json!({"kind": "tcp", "label": "port", "target": "127.0.0.1", "tcpPort": port, "uptimeIntervalSeconds": 60, "regions": ["virginia"]})).await;
+        let tcp_id = tcp.body["monitor"]["id"].as_str().unwrap().to_string();
+        let open = h.post(&format!("monitors/{tcp_id}/check"), json!({})).await;
+        assert_eq!(
+            (
+                open.body["results"][0]["type"].clone(),
+                open.body["results"][0]["status"].clone()
+            ),
+            (json!("tcp"), json!("ok"))
+        );
+        let closed_port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let closed = h.post("monitors", json!({"kind": "tcp", "label": "closed", "target": "127.0.0.1", "tcpPort": closed_port, "uptimeIntervalSeconds": 60, "regions": ["virginia"]})).await;
+        let closed_id = closed.body["monitor"]["id"].as_str().unwrap().to_string();
+        let refused = h
+            .post(&format!("monitors/{closed_id}/check"), json!({}))
+            .await;
+        assert_eq!(refused.body["results"][0]["error"], "connection refused");
+
+        // Deleting the monitor removes its history.
+        h.delete(&format!("monitors/{id}")).await;
+        assert_eq!(h.get(&format!("monitors/{id}/results")).await.status, 404);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_pings_arm_and_record() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let created = h.post("monitors", seed_heartbeat()).await;
+        let id = created.body["monitor"]["id"].as_str().unwrap().to_string();
+        let token = created.body["monitor"]["heartbeatToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            created.body["monitor"]["lastStatus"], "unknown",
+            "unarmed until the first ping"
+        );
+
+        let ping = h
+            .request_with(Method::GET, &format!("/api/ping/{token}"), None, None)
+            .await;
+        assert_eq!(
+            (ping.status.as_u16(), ping.body.clone()),
+            (200, json!({"ok": true})),
+            "[{backend}]"
+        );
+        assert_eq!(
+            h.get(&format!("monitors/{id}")).await.body["monitor"]["lastStatus"],
+            "up"
+        );
+        let head = h
+            .request_with(Method::HEAD, &format!("/api/ping/{token}"), None, None)
+            .await;
+        assert_eq!(head.status, 200);
+        let fail = h
+            .request_with(Method::POST, &format!("/api/ping/{token}/fail"), None, None)
+            .await;
+        assert_eq!(fail.status, 200);
+        assert_eq!(
+            h.get(&format!("monitors/{id}")).await.body["monitor"]["lastStatus"],
+            "down"
+        );
+
+        let results = h
+            .get(&format!("monitors/{id}/results?type=heartbeat"))
+            .await;
+        let statuses: Vec<_> = results.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].clone())
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![json!("fail"), json!("ok"), json!("ok")],
+            "[{backend}] newest first"
+        );
+
+        let unknown = h
+            .request_with(Method::GET, "/api/ping/not-a-real-token", None, None)
+            .await;
+        assert_eq!(
+            (unknown.status.as_u16(), unknown.code()),
+            (404, "not_found")
+        );
+
+        for _ in 0..57 {
+            h.request_with(Method::GET, &format!("/api/ping/{token}"), None, None)
+                .await;
+        }
+        let limited = h
+            .request_with(Method::GET, &format!("/api/ping/{token}"), None, None)
+            .await;
+        assert_eq!(
+            (limited.status.as_u16(), limited.code()),
+            (429, "rate_limited"),
+            "[{backend}] 61st ping in a minute"
+        );
+    }
+}

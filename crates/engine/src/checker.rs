@@ -1,0 +1,191 @@
+//! Runs a monitor's checks and applies their outcome.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use certsentry_domain::MonitorId;
+use certsentry_domain::check::{CheckResult, CheckStatus, UptimeTracker};
+use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorStatus, TargetHost};
+use certsentry_probes::Prober;
+use certsentry_probes::http::HttpCheck;
+use certsentry_store::{MonitorState, Store, StoreResult};
+
+use crate::results;
+
+pub struct Checker {
+    store: Arc<dyn Store>,
+    prober: Prober,
+    /// The outage rule's state per monitor. In memory: after a restart a
+    /// monitor needs fresh consecutive failures before it is called down.
+    trackers: Mutex<HashMap<MonitorId, UptimeTracker>>,
+}
+
+/// The host and port an SSL check handshakes with.
+fn tls_endpoint(monitor: &Monitor) -> Option<(String, u16)> {
+    let target = monitor.spec.target.as_deref()?;
+    if target.contains("://") {
+        let url = url_parts(target)?;
+        return Some(url);
+    }
+    match monitor.spec.target_host()? {
+        TargetHost::Ip(ip) => Some((ip.to_string(), 443)),
+        TargetHost::Name(name) => Some((name, 443)),
+    }
+}
+
+fn url_parts(target: &str) -> Option<(String, u16)> {
+    let rest = target.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (
+                host.to_string(),
+                after.strip_prefix(':').and_then(|p| p.parse().ok()),
+            )
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host.to_string(), port.parse().ok()),
+            None => (authority.to_string(), None),
+        },
+    };
+    Some((host.to_ascii_lowercase(), port.unwrap_or(443)))
+}
+
+impl Checker {
+    pub fn new(store: Arc<dyn Store>, prober: Prober) -> Self {
+        Self {
+            store,
+            prober,
+            trackers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs every active check of `monitor` in each of its regions, stores the
+    /// results and updates the monitor's state. Heartbeat monitors are passive.
+    pub async fn run(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
+        let spec = &monitor.spec;
+        let mut out = Vec::new();
+        let regions: Vec<&str> = spec.regions.iter().map(String::as_str).collect();
+        match spec.kind {
+            MonitorKind::Standard => {
+                if spec.check_uptime
+                    && let Some(check) = HttpCheck::from_spec(spec)
+                {
+                    for region in &regions {
+                        out.push(results::uptime(
+                            monitor,
+                            region,
+                            &self.prober.http(&check).await,
+                        ));
+                    }
+                }
+                if spec.check_ssl
+                    && let (Some((host, port)), Some(region)) =
+                        (tls_endpoint(monitor), regions.first())
+                {
+                    out.push(results::ssl(
+                        monitor,
+                        region,
+                        &self.prober.tls(&host, port).await,
+                    ));
+                }
+            }
+            MonitorKind::Tcp => {
+                if let (Some(target), Some(port)) = (spec.target.as_deref(), spec.tcp_port) {
+                    for region in &regions {
+                        out.push(results::tcp(
+                            monitor,
+                            region,
+                            port,
+                            &self.prober.tcp(target, port).await,
+                        ));
+                    }
+                }
+            }
+            MonitorKind::Heartbeat => {}
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
+        self.store.insert_results(&out).await?;
+        let state = self.next_state(monitor, &out);
+        self.store
+            .set_monitor_state(&monitor.org_id, &monitor.id, &state)
+            .await?;
+        Ok(out)
+    }
+
+    /// Applies the outage rule to uptime/TCP results and keeps sslNotAfter current.
+    fn next_state(&self, monitor: &Monitor, results: &[CheckResult]) -> MonitorState {
+        use certsentry_domain::check::CheckType;
+        let mut state = MonitorState {
+            last_status: monitor.last_status,
+            ssl_not_after: monitor.ssl_not_after,
+            domain_expiry: monitor.domain_expiry,
+        };
+        let configured = monitor.spec.regions.len();
+        let mut trackers = self.trackers.lock().unwrap_or_else(|p| p.into_inner());
+        let tracker = trackers.entry(monitor.id.clone()).or_default();
+        let mut availability_checked = false;
+        for result in results {
+            match result.check_type {
+                CheckType::Uptime | CheckType::Tcp => {
+                    availability_checked = true;
+                    let region = result.region.as_deref().unwrap_or("local");
+                    if let Some(transition) = tracker.observe(
+                        region,
+                        result.status == CheckStatus::Ok,
+                        result.degraded,
+                        configured,
+                    ) {
+                        tracing::info!(monitor = %monitor.id, ?transition, "uptime transition");
+                    }
+                }
+                CheckType::Ssl => {
+                    if let Some(not_after) = result.details["notAfter"]
+                        .as_str()
+                        .and_then(certsentry_domain::time::parse_datetime)
+                    {
+                        state.ssl_not_after = Some(not_after);
+                    }
+                }
+                _ => {}
+            }
+        }
+        state.last_status = if availability_checked {
+            tracker.status()
+        } else if results.iter().all(|r| r.status == CheckStatus::Ok) {
+            MonitorStatus::Up
+        } else {
+            MonitorStatus::Down
+        };
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_parts;
+
+    #[test]
+    fn tls_endpoints_from_urls() {
+        assert_eq!(
+            url_parts("https://Acme.example.com/health"),
+            Some(("acme.example.com".into(), 443))
+        );
+        assert_eq!(
+            url_parts("https://acme.example.com:8443"),
+            Some(("acme.example.com".into(), 8443))
+        );
+        assert_eq!(
+            url_parts("https://[::1]:9443/x"),
+            Some(("::1".into(), 9443))
+        );
+        assert_eq!(
+            url_parts("http://127.0.0.1/"),
+            Some(("127.0.0.1".into(), 443))
+        );
+    }
+}

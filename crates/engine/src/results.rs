@@ -1,0 +1,79 @@
+//! Observations become stored check results.
+
+use certsentry_domain::ResultId;
+use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
+use certsentry_domain::monitor::Monitor;
+use certsentry_domain::time::now_ms;
+use certsentry_probes::http::HttpObservation;
+use certsentry_probes::tcp::TcpObservation;
+use certsentry_probes::tls::TlsObservation;
+use serde_json::json;
+
+fn base(monitor: &Monitor, check_type: CheckType, region: Option<&str>) -> CheckResult {
+    CheckResult {
+        id: ResultId::generate(),
+        org_id: monitor.org_id.clone(),
+        monitor_id: monitor.id.clone(),
+        check_type,
+        status: CheckStatus::Unknown,
+        degraded: false,
+        region: region.map(str::to_string),
+        latency_ms: None,
+        http_status: None,
+        error: None,
+        details: json!({}),
+        created_at: now_ms(),
+    }
+}
+
+fn status(ok: bool) -> CheckStatus {
+    if ok {
+        CheckStatus::Ok
+    } else {
+        CheckStatus::Fail
+    }
+}
+
+pub fn uptime(monitor: &Monitor, region: &str, seen: &HttpObservation) -> CheckResult {
+    CheckResult {
+        status: status(seen.ok),
+        degraded: seen.degraded,
+        latency_ms: Some(seen.latency_ms),
+        http_status: seen.http_status,
+        error: seen.error.clone(),
+        details: json!({ "phases": seen.phases, "finalUrl": seen.final_url, "redirects": seen.redirects }),
+        ..base(monitor, CheckType::Uptime, Some(region))
+    }
+}
+
+pub fn tcp(monitor: &Monitor, region: &str, port: u16, seen: &TcpObservation) -> CheckResult {
+    CheckResult {
+        status: status(seen.ok),
+        latency_ms: Some(seen.latency_ms),
+        error: seen.error.clone(),
+        details: json!({ "phases": seen.phases, "port": port }),
+        ..base(monitor, CheckType::Tcp, Some(region))
+    }
+}
+
+pub fn ssl(monitor: &Monitor, region: &str, seen: &TlsObservation) -> CheckResult {
+    let leaf = seen.leaf();
+    CheckResult {
+        status: status(seen.valid),
+        latency_ms: Some(seen.latency_ms),
+        error: seen.error.clone(),
+        details: json!({
+            "issuer": leaf.map(|l| l.issuer.clone()),
+            "notBefore": leaf.map(|l| certsentry_domain::time::format_ms(l.not_before)),
+            "notAfter": leaf.map(|l| certsentry_domain::time::format_ms(l.not_after)),
+            "sha256": leaf.map(|l| l.sha256.clone()),
+            "spkiSha256": leaf.map(|l| l.spki_sha256.clone()),
+            "sans": leaf.map(|l| l.sans.clone()),
+            "chain": seen.chain,
+            "protocol": seen.protocol,
+            "cipher": seen.cipher,
+            "phases": seen.phases,
+        }),
+        ..base(monitor, CheckType::Ssl, Some(region))
+    }
+}
