@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use std::time::Duration;
+
 use certsentry_api::{ApiConfig, AppState};
 use certsentry_domain::time::format_ms;
 use certsentry_domain::{ApiKeyId, OrgId};
+use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -283,7 +286,7 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     let probe = certsentry_probes::ProbeConfig {
-        timeout: std::time::Duration::from_secs(settings.probe_timeout_seconds),
+        timeout: Duration::from_secs(settings.probe_timeout_seconds),
         allow_private_targets: settings.allow_private_targets,
         extra_roots,
     };
@@ -293,7 +296,23 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         allow_private_targets: settings.allow_private_targets,
         probe,
     };
-    certsentry_api::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    let state = AppState::new(store.clone(), config);
+    let scheduler = Scheduler::new(
+        StoreSource(store.clone()),
+        state.checker.clone(),
+        SchedulerConfig::default(),
+    );
+    let background = [
+        tokio::spawn(scheduler.run()),
+        tokio::spawn(certsentry_engine::prune_results_forever(
+            store,
+            Duration::from_secs(3600),
+        )),
+    ];
+    certsentry_api::serve(listener, state, shutdown_signal()).await?;
+    for task in background {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,5 +7,29 @@
 
 pub mod checker;
 pub mod results;
+pub mod scheduler;
 
 pub use checker::Checker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use certsentry_domain::time::now_ms;
+use certsentry_store::Store;
+
+/// How long raw check results are kept.
+pub const RESULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// Deletes results older than [`RESULT_RETENTION`] every `every`, forever.
+pub async fn prune_results_forever(store: Arc<dyn Store>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let cutoff = now_ms() - RESULT_RETENTION.as_millis() as i64;
+        match store.prune_results(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned check results older than 90 days"),
+            Err(e) => tracing::warn!(error = %e, "pruning check results failed"),
+        }
+    }
+}

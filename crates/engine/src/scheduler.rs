@@ -1,0 +1,244 @@
+//! Runs every enabled monitor on its interval, with starts spread across the
+//! interval (a stable per-monitor phase), never all at :00.
+//!
+//! Generic over where monitors come from ([`MonitorSource`]) and how one is
+//! run ([`MonitorRunner`]), so it can be tested with a paused clock. The hand-off
+//! is one monitor at a time; a later remote agent per region can claim the same
+//! jobs from the store with leases instead of receiving them here.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use certsentry_domain::MonitorId;
+use certsentry_domain::monitor::{Monitor, MonitorKind};
+use certsentry_domain::time::now_ms;
+use certsentry_store::{MonitorQuery, Store};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the scheduler reads the monitors to run.
+pub trait MonitorSource: Send + Sync + 'static {
+    fn load(&self) -> BoxFuture<'_, Vec<Monitor>>;
+}
+
+/// Runs one monitor's checks.
+pub trait MonitorRunner: Send + Sync + 'static {
+    fn run(self: Arc<Self>, monitor: Arc<Monitor>) -> BoxFuture<'static, ()>;
+}
+
+/// Every monitor of every organization, from the store.
+pub struct StoreSource(pub Arc<dyn Store>);
+
+impl MonitorSource for StoreSource {
+    fn load(&self) -> BoxFuture<'_, Vec<Monitor>> {
+        Box::pin(async move {
+            let mut all = Vec::new();
+            let orgs = match self.0.list_orgs().await {
+                Ok(orgs) => orgs,
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler could not list organizations");
+                    return all;
+                }
+            };
+            for org in orgs {
+                let mut query = MonitorQuery {
+                    enabled: Some(true),
+                    limit: 1000,
+                    ..Default::default()
+                };
+                loop {
+                    match self.0.list_monitors(&org.id, &query).await {
+                        Ok(page) => {
+                            all.extend(page.items);
+                            match page.next_cursor {
+                                Some(cursor) => query.cursor = Some(cursor),
+                                None => break,
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, org = %org.id, "scheduler could not list monitors");
+                            break;
+                        }
+                    }
+                }
+            }
+            all
+        })
+    }
+}
+
+impl MonitorRunner for crate::Checker {
+    fn run(self: Arc<Self>, monitor: Arc<Monitor>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            if let Err(e) = crate::Checker::run(&self, &monitor).await {
+                tracing::warn!(monitor = %monitor.id, error = %e, "check run failed");
+            }
+        })
+    }
+}
+
+/// Counters for `/metrics` and the benchmark.
+#[derive(Debug, Default)]
+pub struct SchedulerStats {
+    pub runs_started: AtomicU64,
+    /// Largest delay between a run's slot and its start, in milliseconds.
+    pub max_start_lag_ms: AtomicU64,
+    pub scheduled_monitors: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// How often the monitor list is re-read (new, changed, disabled, deleted).
+    pub refresh_every: Duration,
+    /// Runs in flight at once.
+    pub max_concurrent: usize,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            refresh_every: Duration::from_secs(10),
+            max_concurrent: 512,
+        }
+    }
+}
+
+struct Entry {
+    monitor: Arc<Monitor>,
+    interval: Duration,
+    next: Instant,
+}
+
+/// The interval a monitor is scheduled at; heartbeat monitors are passive.
+fn interval_of(monitor: &Monitor) -> Option<Duration> {
+    if !monitor.spec.enabled || monitor.spec.kind == MonitorKind::Heartbeat {
+        return None;
+    }
+    monitor
+        .spec
+        .uptime_interval_seconds
+        .map(|s| Duration::from_secs(u64::from(s)))
+}
+
+/// A stable offset within the interval, so restarts keep each monitor's slot.
+fn phase(id: &MonitorId, interval: Duration) -> Duration {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    let millis = interval.as_millis().max(1) as u64;
+    Duration::from_millis(hasher.finish() % millis)
+}
+
+pub struct Scheduler<S, R> {
+    source: S,
+    runner: Arc<R>,
+    config: SchedulerConfig,
+    pub stats: Arc<SchedulerStats>,
+}
+
+impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
+    pub fn new(source: S, runner: Arc<R>, config: SchedulerConfig) -> Self {
+        Self {
+            source,
+            runner,
+            config,
+            stats: Arc::new(SchedulerStats::default()),
+        }
+    }
+
+    /// Runs until the task is dropped or aborted.
+    pub async fn run(self) {
+        let permits = Arc::new(Semaphore::new(self.config.max_concurrent));
+        let started = Instant::now();
+        let mut entries: HashMap<MonitorId, Entry> = HashMap::new();
+        let mut refresh_at = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now >= refresh_at {
+                self.refresh(&mut entries, started, now).await;
+                refresh_at = now + self.config.refresh_every;
+            }
+            for entry in entries.values_mut() {
+                while entry.next <= now {
+                    let lag = now.duration_since(entry.next).as_millis() as u64;
+                    self.stats
+                        .max_start_lag_ms
+                        .fetch_max(lag, Ordering::Relaxed);
+                    self.stats.runs_started.fetch_add(1, Ordering::Relaxed);
+                    let runner = self.runner.clone();
+                    let monitor = entry.monitor.clone();
+                    let permits = permits.clone();
+                    tokio::spawn(async move {
+                        let Ok(_permit) = permits.acquire_owned().await else {
+                            return;
+                        };
+                        runner.run(monitor).await;
+                    });
+                    entry.next += entry.interval;
+                    if entry.next <= now {
+                        // Far behind (a stall): skip missed slots rather than burst.
+                        let behind = now.duration_since(entry.next).as_millis()
+                            / entry.interval.as_millis().max(1);
+                        entry.next += entry.interval * (behind as u32 + 1);
+                    }
+                }
+            }
+            let next_due = entries.values().map(|e| e.next).min().unwrap_or(refresh_at);
+            tokio::time::sleep_until(next_due.min(refresh_at)).await;
+        }
+    }
+
+    async fn refresh(
+        &self,
+        entries: &mut HashMap<MonitorId, Entry>,
+        started: Instant,
+        now: Instant,
+    ) {
+        let monitors = self.source.load().await;
+        let mut seen = HashMap::with_capacity(monitors.len());
+        for monitor in monitors {
+            let Some(interval) = interval_of(&monitor) else {
+                continue;
+            };
+            seen.insert(monitor.id.clone(), ());
+            let monitor = Arc::new(monitor);
+            match entries.get_mut(&monitor.id) {
+                Some(entry) if entry.interval == interval => entry.monitor = monitor,
+                _ => {
+                    // First slot: the monitor's phase after the scheduler started,
+                    // moved forward past `now` if that slot already went by.
+                    let mut next = started + phase(&monitor.id, interval);
+                    while next < now {
+                        next += interval;
+                    }
+                    entries.insert(
+                        monitor.id.clone(),
+                        Entry {
+                            monitor,
+                            interval,
+                            next,
+                        },
+                    );
+                }
+            }
+        }
+        entries.retain(|id, _| seen.contains_key(id));
+        self.stats
+            .scheduled_monitors
+            .store(entries.len() as u64, Ordering::Relaxed);
+        tracing::debug!(
+            monitors = entries.len(),
+            at = now_ms(),
+            "scheduler refreshed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+use std::sync::Mutex;
+
+use certsentry_domain::OrgId;
+use certsentry_domain::monitor::{HttpMethod, MonitorSpec, MonitorStatus};
+
+use super::*;
+
+/// Monitors the test can change while the scheduler runs.
+#[derive(Clone, Default)]
+struct Fixed(Arc<Mutex<Vec<Monitor>>>);
+
+impl MonitorSource for Fixed {
+    fn load(&self) -> BoxFuture<'_, Vec<Monitor>> {
+        let monitors = self.0.lock().unwrap().clone();
+        Box::pin(async move { monitors })
+    }
+}
+
+/// Records when each monitor ran (paused-clock offsets since the start).
+struct Recorder {
+    started: Instant,
+    runs: Mutex<Vec<(MonitorId, Duration)>>,
+}
+
+impl MonitorRunner for Recorder {
+    fn run(self: Arc<Self>, monitor: Arc<Monitor>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let at = self.started.elapsed();
+            self.runs.lock().unwrap().push((monitor.id.clone(), at));
+        })
+    }
+}
+
+fn monitor(interval: u32, kind: MonitorKind, enabled: bool) -> Monitor {
+    Monitor {
+        id: MonitorId::generate(),
+        org_id: OrgId::from_string("org"),
+        spec: MonitorSpec {
+            kind,
+            label: "m".into(),
+            target: Some("example.com".into()),
+            enabled,
+            check_ssl: false,
+            check_domain: false,
+            check_dns: false,
+            check_uptime: true,
+            check_ct: false,
+            uptime_interval_seconds: (kind != MonitorKind::Heartbeat).then_some(interval),
+            regions: vec!["virginia".into()],
+            alert_lead_days: vec![],
+            external_id: None,
+            environment_id: None,
+            tcp_port: None,
+            heartbeat_interval_seconds: None,
+            heartbeat_grace_seconds: None,
+            http_method: HttpMethod::Get,
+            http_headers: vec![],
+            http_body: None,
+            http_expected_status: None,
+            http_keyword: None,
+            http_keyword_mode: None,
+            degraded_threshold_ms: None,
+        },
+        heartbeat_token: None,
+        last_status: MonitorStatus::Unknown,
+        ssl_not_after: None,
+        domain_expiry: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn start(source: Fixed) -> (Arc<Recorder>, tokio::task::JoinHandle<()>) {
+    let recorder = Arc::new(Recorder {
+        started: Instant::now(),
+        runs: Mutex::new(Vec::new()),
+    });
+    let config = SchedulerConfig {
+        refresh_every: Duration::from_secs(10),
+        max_concurrent: 64,
+    };
+    let scheduler = Scheduler::new(source, recorder.clone(), config);
+    (recorder, tokio::spawn(scheduler.run()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_every_interval_with_starts_spread_across_it() {
+    let monitors: Vec<Monitor> = (0..120)
+        .map(|_| monitor(60, MonitorKind::Standard, true))
+        .collect();
+    let source = Fixed(Arc::new(Mutex::new(monitors.clone())));
+    let (recorder, task) = start(source);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    {
+        let runs = recorder.runs.lock().unwrap();
+        assert_eq!(runs.len(), 120, "each monitor once in its first interval");
+        let distinct_seconds: std::collections::HashSet<u64> =
+            runs.iter().map(|(_, at)| at.as_secs()).collect();
+        assert!(
+            distinct_seconds.len() >= 40,
+            "starts spread over the minute, got {} distinct seconds",
+            distinct_seconds.len()
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let runs = recorder.runs.lock().unwrap();
+    for m in &monitors {
+        let times: Vec<Duration> = runs
+            .iter()
+            .filter(|(id, _)| *id == m.id)
+            .map(|(_, at)| *at)
+            .collect();
+        assert_eq!(times.len(), 3, "three intervals, three runs");
+        assert_eq!(times[1] - times[0], Duration::from_secs(60));
+        assert_eq!(times[2] - times[1], Duration::from_secs(60));
+    }
+    task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn disabled_heartbeat_and_deleted_monitors_do_not_run() {
+    let kept = monitor(60, MonitorKind::Tcp, true);
+    let deleted = monitor(60, MonitorKind::Standard, true);
+    let disabled = monitor(60, MonitorKind::Standard, false);
+    let heartbeat = monitor(60, MonitorKind::Heartbeat, true);
+    let source = Fixed(Arc::new(Mutex::new(vec![
+        kept.clone(),
+        deleted.clone(),
+        disabled.clone(),
+        heartbeat.clone(),
+    ])));
+    let (recorder, task) = start(source.clone());
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    source.0.lock().unwrap().retain(|m| m.id != deleted.id);
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let runs = recorder.runs.lock().unwrap();
+    let count = |id: &MonitorId| runs.iter().filter(|(r, _)| r == id).count();
+    assert!(
+        (5..=7).contains(&count(&kept.id)),
+        "kept ran {}",
+        count(&kept.id)
+    );
+    assert!(
+        count(&deleted.id) <= 2,
+        "deleted stops after the next refresh, ran {}",
+        count(&deleted.id)
+    );
+    assert_eq!(count(&disabled.id), 0);
+    assert_eq!(count(&heartbeat.id), 0);
+    task.abort();
+}
+
+#[test]
+fn phases_are_stable_and_inside_the_interval() {
+    let id = MonitorId::generate();
+    let interval = Duration::from_secs(300);
+    assert_eq!(phase(&id, interval), phase(&id, interval));
+    assert!(phase(&id, interval) < interval);
+}
