@@ -6,6 +6,7 @@
 
 pub mod audit_logs;
 pub mod auth;
+pub mod certificates;
 pub mod environments;
 pub mod error;
 pub mod heartbeat;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(monitors::router())
         .merge(results::router())
+        .merge(certificates::router())
         .route("/monitors/sync", put(sync::sync))
         .merge(environments::router())
         .merge(status_pages::router())

@@ -223,3 +223,98 @@ async fn heartbeat_pings_arm_and_record() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_list_soonest_expiry_first_and_feed_the_inventory() {
+    use certsentry_probes::testing::{Pki, https_server};
+
+    let pki = Pki::new();
+    let (good_leaf, good_key) = pki.leaf(&["localhost"], Some(((2020, 1, 1), (2090, 1, 1))));
+    let good = https_server(vec![good_leaf, pki.intermediate.der().clone()], good_key).await;
+    let (old_leaf, old_key) = pki.leaf(&["localhost"], Some(((2020, 1, 1), (2021, 1, 1))));
+    let expired = https_server(vec![old_leaf, pki.intermediate.der().clone()], old_key).await;
+    for (backend, store) in backends().await {
+        let root = pki.root_der();
+        let h = Harness::start(backend, store, "agency", |config| {
+            config.probe.extra_roots = vec![root]
+        })
+        .await;
+        let ssl_only = |label: &str, port: u16| {
+            json!({
+                "label": label, "target": format!("https://localhost:{port}/"),
+                "checkSsl": true, "checkDomain": false, "checkDns": false, "checkUptime": false,
+                "uptimeIntervalSeconds": 86400, "regions": ["virginia"], "alertLeadDays": [30]
+            })
+        };
+        let mut ids = Vec::new();
+        for (label, port) in [
+            ("good", good),
+            ("expired", expired),
+            ("never checked", good),
+        ] {
+            ids.push(
+                h.post("monitors", ssl_only(label, port)).await.body["monitor"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let checked = h
+            .post(&format!("monitors/{}/check", ids[0]), json!({}))
+            .await;
+        assert_eq!(checked.body["results"][0]["type"], "ssl");
+        assert_eq!(
+            checked.body["results"][0]["status"], "ok",
+            "[{backend}] {}",
+            checked.body
+        );
+        assert_eq!(
+            checked.body["monitor"]["sslNotAfter"],
+            "2090-01-01T00:00:00.000Z"
+        );
+        let sha256 = checked.body["results"][0]["details"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let bad = h
+            .post(&format!("monitors/{}/check", ids[1]), json!({}))
+            .await;
+        assert_eq!(
+            (
+                bad.body["results"][0]["status"].clone(),
+                bad.body["results"][0]["error"].clone()
+            ),
+            (json!("fail"), json!("expired"))
+        );
+
+        let list = h.get("certificates").await;
+        assert_eq!(list.status, 200, "[{backend}] {}", list.body);
+        let certs = list.body["certificates"].as_array().unwrap();
+        let order: Vec<_> = certs
+            .iter()
+            .map(|c| (c["label"].clone(), c["status"].clone()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (json!("expired"), json!("invalid")),
+                (json!("good"), json!("valid")),
+                (json!("never checked"), json!("pending"))
+            ],
+            "[{backend}]"
+        );
+        assert_eq!(certs[0]["error"], "expired");
+        assert_eq!(certs[1]["issuer"], "CertSentry Test CA");
+        assert_eq!(certs[1]["grade"], json!(null));
+        assert!(certs[1]["lastCheckedAt"].is_string() && certs[2]["lastCheckedAt"].is_null());
+
+        // Every certificate seen served joins the organization's inventory.
+        assert!(
+            h.store
+                .is_served_certificate(&h.org, &sha256)
+                .await
+                .unwrap(),
+            "[{backend}]"
+        );
+    }
+}

@@ -67,6 +67,7 @@ impl Checker {
     pub async fn run(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
         let spec = &monitor.spec;
         let mut out = Vec::new();
+        let mut certificate = None;
         let regions: Vec<&str> = spec.regions.iter().map(String::as_str).collect();
         match spec.kind {
             MonitorKind::Standard => {
@@ -85,11 +86,9 @@ impl Checker {
                     && let (Some((host, port)), Some(region)) =
                         (tls_endpoint(monitor), regions.first())
                 {
-                    out.push(results::ssl(
-                        monitor,
-                        region,
-                        &self.prober.tls(&host, port).await,
-                    ));
+                    let seen = self.prober.tls(&host, port).await;
+                    out.push(results::ssl(monitor, region, &seen));
+                    certificate = Some(seen);
                 }
             }
             MonitorKind::Tcp => {
@@ -110,6 +109,12 @@ impl Checker {
             return Ok(out);
         }
         self.store.insert_results(&out).await?;
+        if let Some(seen) = &certificate {
+            let (record, served) = results::certificate_records(monitor, seen);
+            self.store
+                .record_certificate(&record, served.as_ref())
+                .await?;
+        }
         let state = self.next_state(monitor, &out);
         self.store
             .set_monitor_state(&monitor.org_id, &monitor.id, &state)

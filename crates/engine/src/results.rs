@@ -7,6 +7,7 @@ use certsentry_domain::time::now_ms;
 use certsentry_probes::http::HttpObservation;
 use certsentry_probes::tcp::TcpObservation;
 use certsentry_probes::tls::TlsObservation;
+use certsentry_store::{MonitorCertificate, ServedCertificate};
 use serde_json::json;
 
 fn base(monitor: &Monitor, check_type: CheckType, region: Option<&str>) -> CheckResult {
@@ -76,4 +77,31 @@ pub fn ssl(monitor: &Monitor, region: &str, seen: &TlsObservation) -> CheckResul
         }),
         ..base(monitor, CheckType::Ssl, Some(region))
     }
+}
+
+/// The monitor's certificate verdict, and its leaf for the organization's inventory.
+pub fn certificate_records(
+    monitor: &Monitor,
+    seen: &TlsObservation,
+) -> (MonitorCertificate, Option<ServedCertificate>) {
+    let now = now_ms();
+    let leaf = seen.leaf();
+    let record = MonitorCertificate {
+        monitor_id: monitor.id.clone(),
+        org_id: monitor.org_id.clone(),
+        valid: seen.valid,
+        error: seen.error.clone(),
+        issuer: leaf.map(|l| l.issuer.clone()),
+        not_after: leaf.map(|l| l.not_after),
+        sha256: leaf.map(|l| l.sha256.clone()),
+        checked_at: now,
+    };
+    let served = leaf.map(|l| ServedCertificate {
+        sha256: l.sha256.clone(),
+        spki_sha256: l.spki_sha256.clone(),
+        not_after: l.not_after,
+        first_seen_at: now,
+        last_seen_at: now,
+    });
+    (record, served)
 }

@@ -6,6 +6,8 @@ pub mod certinfo;
 pub mod http;
 pub mod net;
 pub mod tcp;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 use std::sync::Arc;

@@ -22,7 +22,8 @@ use certsentry_domain::time::Millis;
 use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
 
 use crate::{
-    AuditQuery, MonitorQuery, MonitorState, Page, ResultQuery, Store, StoreResult, SyncChanges,
+    AuditQuery, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
+    ServedCertificate, Store, StoreResult, SyncChanges,
 };
 
 type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
@@ -301,6 +302,20 @@ impl<S: Store> Store for CachedStore<S> {
     }
     async fn prune_results(&self, before: Millis) -> StoreResult<u64> {
         self.inner.prune_results(before).await
+    }
+
+    async fn record_certificate(
+        &self,
+        cert: &MonitorCertificate,
+        served: Option<&ServedCertificate>,
+    ) -> StoreResult<()> {
+        self.inner.record_certificate(cert, served).await
+    }
+    async fn list_monitor_certificates(&self, org: &OrgId) -> StoreResult<Vec<MonitorCertificate>> {
+        self.inner.list_monitor_certificates(org).await
+    }
+    async fn is_served_certificate(&self, org: &OrgId, sha256: &str) -> StoreResult<bool> {
+        self.inner.is_served_certificate(org, sha256).await
     }
 
     async fn create_status_page(

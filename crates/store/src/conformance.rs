@@ -14,7 +14,10 @@ use certsentry_domain::time::now_ms;
 use certsentry_domain::{EnvironmentId, MonitorId, OrgId, ResultId, StatusPageId};
 use serde_json::json;
 
-use crate::{AuditQuery, MonitorQuery, MonitorState, ResultQuery, Store, StoreError, SyncChanges};
+use crate::{
+    AuditQuery, MonitorCertificate, MonitorQuery, MonitorState, ResultQuery, ServedCertificate,
+    Store, StoreError, SyncChanges,
+};
 
 /// Expands to one `#[tokio::test]` per conformance case.
 #[macro_export]
@@ -25,7 +28,8 @@ macro_rules! conformance_tests {
             monitor_quota_is_enforced, external_ids_are_unique_per_org,
             monitor_pagination_and_filters, sync_is_atomic, environments_detach_monitors,
             status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip,
-            results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor);
+            results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor,
+            certificates_upsert_and_inventory);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -1083,5 +1087,106 @@ pub async fn heartbeat_tokens_find_their_monitor(store: Arc<dyn Store>) {
     assert_eq!(
         store.find_heartbeat_monitor("tok_unknown").await.unwrap(),
         None
+    );
+}
+
+pub async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Certs").await;
+    let other = new_org(&*store, "Certs 2").await;
+    let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let first = MonitorCertificate {
+        monitor_id: m.id.clone(),
+        org_id: org.id.clone(),
+        valid: false,
+        error: Some("expired".into()),
+        issuer: Some("Let's Encrypt".into()),
+        not_after: Some(1_000),
+        sha256: Some("aa".repeat(32)),
+        checked_at: 10,
+    };
+    let served = ServedCertificate {
+        sha256: "aa".repeat(32),
+        spki_sha256: "bb".repeat(32),
+        not_after: 1_000,
+        first_seen_at: 10,
+        last_seen_at: 10,
+    };
+    store
+        .record_certificate(&first, Some(&served))
+        .await
+        .unwrap();
+    let renewed = MonitorCertificate {
+        valid: true,
+        error: None,
+        not_after: Some(9_000),
+        sha256: Some("cc".repeat(32)),
+        checked_at: 20,
+        ..first.clone()
+    };
+    let served_again = ServedCertificate {
+        sha256: "cc".repeat(32),
+        first_seen_at: 20,
+        last_seen_at: 20,
+        ..served.clone()
+    };
+    store
+        .record_certificate(&renewed, Some(&served_again))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_monitor_certificates(&org.id).await.unwrap(),
+        vec![renewed.clone()],
+        "one row per monitor, replaced"
+    );
+    assert!(
+        store
+            .list_monitor_certificates(&other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(
+        store
+            .is_served_certificate(&org.id, &"aa".repeat(32))
+            .await
+            .unwrap(),
+        "the old certificate stays known"
+    );
+    assert!(
+        store
+            .is_served_certificate(&org.id, &"cc".repeat(32))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_served_certificate(&other.id, &"cc".repeat(32))
+            .await
+            .unwrap(),
+        "per organization"
+    );
+
+    store
+        .delete_monitor(
+            &org.id,
+            &m.id,
+            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_monitor_certificates(&org.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .is_served_certificate(&org.id, &"cc".repeat(32))
+            .await
+            .unwrap(),
+        "inventory outlives the monitor"
     );
 }

@@ -144,6 +144,18 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes results created before `before`; returns how many.
     async fn prune_results(&self, before: Millis) -> StoreResult<u64>;
 
+    // Certificates.
+    /// Replaces a monitor's certificate verdict and adds the served chain's
+    /// leaf (if any) to the organization's inventory.
+    async fn record_certificate(
+        &self,
+        cert: &MonitorCertificate,
+        served: Option<&ServedCertificate>,
+    ) -> StoreResult<()>;
+    async fn list_monitor_certificates(&self, org: &OrgId) -> StoreResult<Vec<MonitorCertificate>>;
+    /// Whether a certificate with this SHA-256 was ever seen served for the organization.
+    async fn is_served_certificate(&self, org: &OrgId, sha256: &str) -> StoreResult<bool>;
+
     // Status pages.
     async fn create_status_page(
         &self,

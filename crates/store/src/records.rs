@@ -49,3 +49,27 @@ pub struct ResultQuery {
     pub cursor: Option<String>,
     pub limit: u32,
 }
+
+/// The latest SSL check's verdict on a monitor's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorCertificate {
+    pub monitor_id: MonitorId,
+    pub org_id: certsentry_domain::OrgId,
+    pub valid: bool,
+    pub error: Option<String>,
+    /// Issuer organization, e.g. "Let's Encrypt".
+    pub issuer: Option<String>,
+    pub not_after: Option<Millis>,
+    pub sha256: Option<String>,
+    pub checked_at: Millis,
+}
+
+/// A certificate seen served by one of the organization's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedCertificate {
+    pub sha256: String,
+    pub spki_sha256: String,
+    pub not_after: Millis,
+    pub first_seen_at: Millis,
+    pub last_seen_at: Millis,
+}

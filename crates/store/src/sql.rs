@@ -49,8 +49,8 @@ macro_rules! sql_store_impl {
             use $crate::sql::domain as d;
             use $crate::sql::{API_KEY_COLUMNS, AUDIT_COLUMNS, MONITOR_COLUMNS, RESULT_COLUMNS};
             use $crate::{
-                AuditQuery, MonitorQuery, MonitorState, Page, ResultQuery, Store, StoreError,
-                StoreResult, SyncChanges,
+                AuditQuery, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
+                ServedCertificate, Store, StoreError, StoreResult, SyncChanges,
             };
 
             type Db = $db;
@@ -269,6 +269,12 @@ macro_rules! sql_store_impl {
                     .await
                     .map_err(backend_err)?;
                 ::sqlx::query("DELETE FROM check_results WHERE org_id = $1 AND monitor_id = $2")
+                    .bind(org.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend_err)?;
+                ::sqlx::query("DELETE FROM monitor_certificates WHERE org_id = $1 AND monitor_id = $2")
                     .bind(org.as_str())
                     .bind(id.as_str())
                     .execute(&mut **tx)
@@ -758,6 +764,80 @@ macro_rules! sql_store_impl {
                         .map_err(backend_err)?;
                     tx.commit().await.map_err(backend_err)?;
                     Ok(done.rows_affected())
+                }
+
+                async fn record_certificate(&self, cert: &MonitorCertificate, served: Option<&ServedCertificate>) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO monitor_certificates (monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (monitor_id) DO UPDATE SET valid = excluded.valid, error = excluded.error, \
+                         issuer = excluded.issuer, not_after = excluded.not_after, sha256 = excluded.sha256, \
+                         checked_at = excluded.checked_at",
+                    )
+                    .bind(cert.monitor_id.as_str())
+                    .bind(cert.org_id.as_str())
+                    .bind(cert.valid)
+                    .bind(cert.error.as_deref())
+                    .bind(cert.issuer.as_deref())
+                    .bind(cert.not_after)
+                    .bind(cert.sha256.as_deref())
+                    .bind(cert.checked_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    if let Some(served) = served {
+                        ::sqlx::query(
+                            "INSERT INTO served_certificates (org_id, sha256, spki_sha256, not_after, first_seen_at, last_seen_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (org_id, sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                        )
+                        .bind(cert.org_id.as_str())
+                        .bind(&served.sha256)
+                        .bind(&served.spki_sha256)
+                        .bind(served.not_after)
+                        .bind(served.first_seen_at)
+                        .bind(served.last_seen_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?;
+                    }
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn list_monitor_certificates(&self, org: &d::OrgId) -> StoreResult<Vec<MonitorCertificate>> {
+                    let rows = ::sqlx::query(
+                        "SELECT monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at \
+                         FROM monitor_certificates WHERE org_id = $1",
+                    )
+                    .bind(org.as_str())
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(backend_err)?;
+                    rows.iter()
+                        .map(|row| {
+                            Ok(MonitorCertificate {
+                                monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+                                org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                                valid: get(row, "valid")?,
+                                error: get(row, "error")?,
+                                issuer: get(row, "issuer")?,
+                                not_after: get(row, "not_after")?,
+                                sha256: get(row, "sha256")?,
+                                checked_at: get(row, "checked_at")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn is_served_certificate(&self, org: &d::OrgId, sha256: &str) -> StoreResult<bool> {
+                    let found = ::sqlx::query("SELECT 1 AS one FROM served_certificates WHERE org_id = $1 AND sha256 = $2")
+                        .bind(org.as_str())
+                        .bind(sha256)
+                        .fetch_optional(self.read_pool())
+                        .await
+                        .map_err(backend_err)?;
+                    Ok(found.is_some())
                 }
 
                 async fn create_status_page(&self, page: &d::status_page::StatusPage, max_pages: u32, audit: &d::audit::AuditEvent) -> StoreResult<()> {
