@@ -17,6 +17,7 @@ pub mod query;
 pub mod ratelimit;
 pub mod results;
 pub mod state;
+pub mod stats;
 pub mod status_pages;
 pub mod sync;
 pub mod targets;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(monitors::router())
         .merge(results::router())
+        .merge(stats::router())
         .merge(certificates::router())
         .route("/monitors/sync", put(sync::sync))
         .merge(environments::router())

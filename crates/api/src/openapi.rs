@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit_logs, certificates, environments, monitors, results, status_pages, sync, views};
+use crate::{
+    audit_logs, certificates, environments, monitors, results, stats, status_pages, sync, views,
+};
 
 struct BearerAuth;
 
@@ -32,7 +34,7 @@ impl Modify for BearerAuth {
         monitors::list, monitors::create, monitors::retrieve, monitors::update, monitors::remove,
         sync::sync,
         results::list, results::check_now,
-        certificates::list,
+        certificates::list, stats::stats,
         environments::list, environments::create, environments::remove,
         status_pages::list, status_pages::create, status_pages::retrieve, status_pages::update, status_pages::remove,
         audit_logs::list,

@@ -111,6 +111,11 @@ impl QueryParams {
         parsed
     }
 
+    /// Records a problem found while interpreting parameters.
+    pub fn reject(&mut self, name: &str, problem: &str) {
+        self.errors.add(name, problem);
+    }
+
     /// Ends parsing: any recorded problem becomes a 400 `invalid_input`.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

@@ -305,6 +305,10 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
     let background = [
         tokio::spawn(scheduler.run()),
         tokio::spawn(certsentry_engine::prune_results_forever(
+            store.clone(),
+            Duration::from_secs(3600),
+        )),
+        tokio::spawn(certsentry_engine::finalize_stats_forever(
             store,
             Duration::from_secs(3600),
         )),

@@ -318,3 +318,99 @@ async fn certificates_list_soonest_expiry_first_and_feed_the_inventory() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_roll_up_by_day() {
+    use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
+    use certsentry_domain::time::parse_datetime;
+    use certsentry_domain::{MonitorId, ResultId};
+
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let (port, _) = flippable_server().await;
+        let body = json!({"kind": "tcp", "label": "port", "target": "127.0.0.1", "tcpPort": port, "uptimeIntervalSeconds": 60, "regions": ["virginia", "dublin"]});
+        let id = h.post("monitors", body).await.body["monitor"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        h.post(&format!("monitors/{id}/check"), json!({})).await;
+
+        let today = h.get(&format!("monitors/{id}/stats")).await;
+        assert_eq!(today.status, 200, "[{backend}] {}", today.body);
+        let row = &today.body["stats"][0];
+        assert_eq!(
+            (
+                row["totalChecks"].clone(),
+                row["failedChecks"].clone(),
+                row["finalized"].clone()
+            ),
+            (json!(2), json!(0), json!(false))
+        );
+        assert_eq!(row["uptimePercent"], 100.0);
+        assert_eq!(
+            row["p50LatencyMs"],
+            json!(null),
+            "percentiles wait for the day to be finalized"
+        );
+
+        // A past day, finalized overnight.
+        let monitor_id = MonitorId::from_string(&id);
+        let day = parse_datetime("2026-05-01T08:00:00Z").unwrap();
+        let past: Vec<CheckResult> = (0..4)
+            .map(|i| CheckResult {
+                id: ResultId::generate(),
+                org_id: h.org.clone(),
+                monitor_id: monitor_id.clone(),
+                check_type: CheckType::Tcp,
+                status: if i == 0 {
+                    CheckStatus::Fail
+                } else {
+                    CheckStatus::Ok
+                },
+                degraded: false,
+                region: Some("virginia".into()),
+                latency_ms: Some(100 * (i + 1)),
+                http_status: None,
+                error: None,
+                details: json!({}),
+                created_at: day + i64::from(i) * 1000,
+            })
+            .collect();
+        h.store.insert_results(&past).await.unwrap();
+        h.store
+            .finalize_daily_stats(&certsentry_domain::time::day_of(
+                certsentry_domain::time::now_ms(),
+            ))
+            .await
+            .unwrap();
+        let may = h
+            .get(&format!(
+                "monitors/{id}/stats?from=2026-05-01&to=2026-05-01"
+            ))
+            .await;
+        assert_eq!(
+            may.body["stats"],
+            json!([{"date": "2026-05-01", "totalChecks": 4, "failedChecks": 1, "degradedChecks": 0, "avgLatencyMs": 250,
+                    "p50LatencyMs": 200, "p95LatencyMs": 400, "maxLatencyMs": 400, "uptimePercent": 75.0, "finalized": true}]),
+            "[{backend}]"
+        );
+
+        for query in [
+            "from=2026-02-30",
+            "from=2026-06-01&to=2026-05-01",
+            "from=2026-01-01&to=2026-06-01",
+            "to=tomorrow",
+        ] {
+            let bad = h.get(&format!("monitors/{id}/stats?{query}")).await;
+            assert_eq!(
+                (bad.status.as_u16(), bad.code()),
+                (400, "invalid_input"),
+                "[{backend}] {query}"
+            );
+        }
+        assert_eq!(
+            h.get("monitors/cmb1xk2lq0001v8d3/stats").await.code(),
+            "not_found"
+        );
+    }
+}

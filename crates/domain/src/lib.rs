@@ -14,6 +14,7 @@ pub mod monitor;
 pub mod net;
 pub mod org;
 pub mod plan;
+pub mod stats;
 pub mod status_page;
 pub mod time;
 

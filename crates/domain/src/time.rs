@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
+/// A calendar day (UTC).
+pub type Day = NaiveDate;
+
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
@@ -39,5 +42,46 @@ mod tests {
             parse_datetime("2026-06-01")
         );
         assert_eq!(parse_datetime("yesterday"), None);
+    }
+}
+
+/// The UTC day (`YYYY-MM-DD`) a timestamp falls on.
+pub fn day_of(ms: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A span of days, for day arithmetic without naming chrono elsewhere.
+pub type DayDelta = chrono::TimeDelta;
+
+/// Parses a `YYYY-MM-DD` day.
+pub fn parse_day(s: &str) -> Option<Day> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// `[start, end)` of a UTC day in milliseconds.
+pub fn day_bounds(day: Day) -> (Millis, Millis) {
+    let start = day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp_millis();
+    (start, start + 86_400_000)
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::*;
+
+    #[test]
+    fn days_and_bounds() {
+        let ms = parse_datetime("2026-05-01T23:59:59.999Z").unwrap();
+        assert_eq!(day_of(ms), "2026-05-01");
+        assert_eq!(day_of(ms + 1), "2026-05-02");
+        let (start, end) = day_bounds(parse_day("2026-05-01").unwrap());
+        assert!(start <= ms && ms < end);
+        assert_eq!(parse_day("2026-13-01"), None);
     }
 }

@@ -33,3 +33,17 @@ pub async fn prune_results_forever(store: Arc<dyn Store>, every: Duration) {
         }
     }
 }
+
+/// Finalizes past days' rollups (percentiles) every `every`, forever.
+pub async fn finalize_stats_forever(store: Arc<dyn Store>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let today = certsentry_domain::time::day_of(now_ms());
+        match store.finalize_daily_stats(&today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(days = n, "finalized daily stats"),
+            Err(e) => tracing::warn!(error = %e, "finalizing daily stats failed"),
+        }
+    }
+}

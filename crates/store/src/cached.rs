@@ -304,6 +304,19 @@ impl<S: Store> Store for CachedStore<S> {
         self.inner.prune_results(before).await
     }
 
+    async fn list_daily_stats(
+        &self,
+        org: &OrgId,
+        monitor: &MonitorId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<certsentry_domain::stats::DailyStats>> {
+        self.inner.list_daily_stats(org, monitor, from, to).await
+    }
+    async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
+        self.inner.finalize_daily_stats(today).await
+    }
+
     async fn record_certificate(
         &self,
         cert: &MonitorCertificate,

@@ -29,7 +29,7 @@ macro_rules! conformance_tests {
             monitor_pagination_and_filters, sync_is_atomic, environments_detach_monitors,
             status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip,
             results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor,
-            certificates_upsert_and_inventory);
+            certificates_upsert_and_inventory, daily_stats_roll_up_and_finalize);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -1188,5 +1188,113 @@ pub async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
             .await
             .unwrap(),
         "inventory outlives the monitor"
+    );
+}
+
+pub async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
+    use certsentry_domain::time::{day_of, parse_datetime};
+
+    let org = new_org(&*store, "Stats").await;
+    let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let may_first = parse_datetime("2026-05-01T10:00:00Z").unwrap();
+    let mut batch = Vec::new();
+    for (i, latency) in (1..=20u32).map(|i| (i, i * 10)) {
+        let mut r = result(
+            &m,
+            CheckType::Uptime,
+            if i == 7 {
+                CheckStatus::Fail
+            } else {
+                CheckStatus::Ok
+            },
+            may_first + i as i64 * 60_000,
+        );
+        r.latency_ms = Some(latency);
+        r.degraded = i > 18;
+        batch.push(r);
+    }
+    // SSL results do not count toward availability.
+    batch.push(result(&m, CheckType::Ssl, CheckStatus::Fail, may_first));
+    store.insert_results(&batch).await.unwrap();
+    let today_ms = now_ms();
+    store
+        .insert_results(&[result(&m, CheckType::Tcp, CheckStatus::Ok, today_ms)])
+        .await
+        .unwrap();
+
+    let today = day_of(today_ms);
+    let days = store
+        .list_daily_stats(&org.id, &m.id, "2026-01-01", &today)
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 2);
+    let may = &days[0];
+    assert_eq!(
+        (
+            may.day.as_str(),
+            may.total_checks,
+            may.failed_checks,
+            may.degraded_checks
+        ),
+        ("2026-05-01", 20, 1, 2)
+    );
+    assert_eq!(
+        (
+            may.max_latency_ms,
+            may.avg_latency_ms(),
+            may.finalized,
+            may.p50_latency_ms
+        ),
+        (200, Some(105), false, None)
+    );
+
+    assert_eq!(
+        store.finalize_daily_stats(&today).await.unwrap(),
+        1,
+        "only past days are finalized"
+    );
+    assert_eq!(
+        store.finalize_daily_stats(&today).await.unwrap(),
+        0,
+        "and only once"
+    );
+    let days = store
+        .list_daily_stats(&org.id, &m.id, "2026-05-01", &today)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            days[0].finalized,
+            days[0].p50_latency_ms,
+            days[0].p95_latency_ms
+        ),
+        (true, Some(100), Some(190))
+    );
+    assert!(
+        !days[1].finalized && days[1].p50_latency_ms.is_none(),
+        "today stays partial"
+    );
+    assert!(
+        store
+            .list_daily_stats(&org.id, &m.id, "2026-05-02", "2026-05-31")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store
+        .delete_monitor(
+            &org.id,
+            &m.id,
+            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_daily_stats(&org.id, &m.id, "2026-01-01", &today)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

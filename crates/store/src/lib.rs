@@ -144,6 +144,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes results created before `before`; returns how many.
     async fn prune_results(&self, before: Millis) -> StoreResult<u64>;
 
+    // Daily stats (bumped by `insert_results` for uptime and TCP results).
+    /// The monitor's rollups for days `from..=to` (`YYYY-MM-DD`), oldest first.
+    async fn list_daily_stats(
+        &self,
+        org: &OrgId,
+        monitor: &MonitorId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<certsentry_domain::stats::DailyStats>>;
+    /// Computes percentiles for every unfinalized day before `today` and
+    /// marks it finalized; returns how many days were finalized.
+    async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64>;
+
     // Certificates.
     /// Replaces a monitor's certificate verdict and adds the served chain's
     /// leaf (if any) to the organization's inventory.
