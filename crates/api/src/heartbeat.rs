@@ -11,7 +11,7 @@ use certsentry_domain::ResultId;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
 use certsentry_domain::time::now_ms;
-use certsentry_store::MonitorState;
+use certsentry_store::{HeartbeatState, MonitorState};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -87,6 +87,14 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
         .store
         .insert_results(std::slice::from_ref(&result))
         .await?;
+    let ping = HeartbeatState {
+        monitor_id: monitor.id.clone(),
+        org_id: monitor.org_id.clone(),
+        last_ping_at: now,
+        last_ping_ok: succeeded,
+        missed: false,
+    };
+    state.store.record_heartbeat_ping(&ping).await?;
     let last_status = if succeeded {
         MonitorStatus::Up
     } else {

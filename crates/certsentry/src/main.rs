@@ -309,8 +309,12 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
             Duration::from_secs(3600),
         )),
         tokio::spawn(certsentry_engine::finalize_stats_forever(
-            store,
+            store.clone(),
             Duration::from_secs(3600),
+        )),
+        tokio::spawn(certsentry_engine::heartbeats::watch_heartbeats_forever(
+            store,
+            Duration::from_secs(10),
         )),
     ];
     certsentry_api::serve(listener, state, shutdown_signal()).await?;

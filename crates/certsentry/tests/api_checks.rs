@@ -414,3 +414,87 @@ async fn stats_roll_up_by_day() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_heartbeat_is_recorded_once_and_a_ping_recovers() {
+    use certsentry_domain::time::now_ms;
+    use certsentry_engine::heartbeats::check_heartbeats_once;
+
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let unarmed = h.post("monitors", seed_heartbeat()).await.body["monitor"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let created = h
+            .post(
+                "monitors",
+                with(
+                    with(seed_heartbeat(), "heartbeatIntervalSeconds", json!(60)),
+                    "heartbeatGraceSeconds",
+                    json!(60),
+                ),
+            )
+            .await;
+        let id = created.body["monitor"]["id"].as_str().unwrap().to_string();
+        let token = created.body["monitor"]["heartbeatToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        h.request_with(Method::GET, &format!("/api/ping/{token}"), None, None)
+            .await;
+        let pinged = now_ms();
+
+        // Within interval + grace: nothing. The clock is passed in, not slept.
+        assert!(
+            check_heartbeats_once(&*h.store, pinged + 119_000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "[{backend}]"
+        );
+        let missed = check_heartbeats_once(&*h.store, pinged + 125_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            missed.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            vec![id.clone()],
+            "[{backend}] the unarmed monitor is never missed"
+        );
+        assert!(
+            check_heartbeats_once(&*h.store, pinged + 200_000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "[{backend}] one miss per silence"
+        );
+        let monitor = h.get(&format!("monitors/{id}")).await;
+        assert_eq!(monitor.body["monitor"]["lastStatus"], "down");
+        let results = h
+            .get(&format!("monitors/{id}/results?type=heartbeat&status=fail"))
+            .await;
+        assert_eq!(
+            results.body["results"][0]["error"],
+            "no ping within 120s (interval 60s + grace 60s)"
+        );
+        assert_eq!(
+            h.get(&format!("monitors/{unarmed}")).await.body["monitor"]["lastStatus"],
+            "unknown"
+        );
+
+        // A ping recovers it, and re-arms the watch.
+        h.request_with(Method::POST, &format!("/api/ping/{token}"), None, None)
+            .await;
+        assert_eq!(
+            h.get(&format!("monitors/{id}")).await.body["monitor"]["lastStatus"],
+            "up"
+        );
+        assert_eq!(
+            check_heartbeats_once(&*h.store, now_ms() + 121_000)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! outage rule already applies and a remote agent can take a region over later.
 
 pub mod checker;
+pub mod heartbeats;
 pub mod results;
 pub mod scheduler;
 

@@ -22,7 +22,7 @@ use certsentry_domain::time::Millis;
 use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
 
 use crate::{
-    AuditQuery, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
+    AuditQuery, HeartbeatState, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
     ServedCertificate, Store, StoreResult, SyncChanges,
 };
 
@@ -302,6 +302,22 @@ impl<S: Store> Store for CachedStore<S> {
     }
     async fn prune_results(&self, before: Millis) -> StoreResult<u64> {
         self.inner.prune_results(before).await
+    }
+
+    async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()> {
+        self.inner.record_heartbeat_ping(state).await
+    }
+    async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>> {
+        self.inner.list_heartbeat_states().await
+    }
+    async fn claim_heartbeat_missed(
+        &self,
+        monitor: &MonitorId,
+        last_ping_at: Millis,
+    ) -> StoreResult<bool> {
+        self.inner
+            .claim_heartbeat_missed(monitor, last_ping_at)
+            .await
     }
 
     async fn list_daily_stats(

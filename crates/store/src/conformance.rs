@@ -15,8 +15,8 @@ use certsentry_domain::{EnvironmentId, MonitorId, OrgId, ResultId, StatusPageId}
 use serde_json::json;
 
 use crate::{
-    AuditQuery, MonitorCertificate, MonitorQuery, MonitorState, ResultQuery, ServedCertificate,
-    Store, StoreError, SyncChanges,
+    AuditQuery, HeartbeatState, MonitorCertificate, MonitorQuery, MonitorState, ResultQuery,
+    ServedCertificate, Store, StoreError, SyncChanges,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case.
@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
             monitor_pagination_and_filters, sync_is_atomic, environments_detach_monitors,
             status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip,
             results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor,
-            certificates_upsert_and_inventory, daily_stats_roll_up_and_finalize);
+            certificates_upsert_and_inventory, daily_stats_roll_up_and_finalize,
+            heartbeat_misses_are_claimed_once);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -1296,5 +1297,46 @@ pub async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn heartbeat_misses_are_claimed_once(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Pings").await;
+    let m = add_monitor(
+        &*store,
+        &org.id,
+        spec("backup", MonitorKind::Heartbeat, None),
+    )
+    .await;
+    let ping = HeartbeatState {
+        monitor_id: m.id.clone(),
+        org_id: org.id.clone(),
+        last_ping_at: 1_000,
+        last_ping_ok: true,
+        missed: false,
+    };
+    store.record_heartbeat_ping(&ping).await.unwrap();
+    assert_eq!(
+        store.list_heartbeat_states().await.unwrap(),
+        vec![ping.clone()]
+    );
+
+    // Two nodes race for the same miss: exactly one wins.
+    let (a, b) = tokio::join!(
+        store.claim_heartbeat_missed(&m.id, 1_000),
+        store.claim_heartbeat_missed(&m.id, 1_000)
+    );
+    assert!(a.unwrap() ^ b.unwrap());
+    assert!(store.list_heartbeat_states().await.unwrap()[0].missed);
+    // A claim about an older ping loses to a newer one.
+    let newer = HeartbeatState {
+        last_ping_at: 2_000,
+        ..ping
+    };
+    store.record_heartbeat_ping(&newer).await.unwrap();
+    assert!(!store.claim_heartbeat_missed(&m.id, 1_000).await.unwrap());
+    assert!(
+        !store.list_heartbeat_states().await.unwrap()[0].missed,
+        "a ping clears the miss"
     );
 }

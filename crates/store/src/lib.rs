@@ -144,6 +144,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes results created before `before`; returns how many.
     async fn prune_results(&self, before: Millis) -> StoreResult<u64>;
 
+    // Heartbeats.
+    /// Records a ping (arming the monitor) and clears any recorded miss.
+    async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()>;
+    /// Every armed heartbeat monitor's ping state.
+    async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>>;
+    /// Claims the missed transition for the ping seen at `last_ping_at`;
+    /// `true` for exactly one caller.
+    async fn claim_heartbeat_missed(
+        &self,
+        monitor: &MonitorId,
+        last_ping_at: Millis,
+    ) -> StoreResult<bool>;
+
     // Daily stats (bumped by `insert_results` for uptime and TCP results).
     /// The monitor's rollups for days `from..=to` (`YYYY-MM-DD`), oldest first.
     async fn list_daily_stats(

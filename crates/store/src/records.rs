@@ -73,3 +73,14 @@ pub struct ServedCertificate {
     pub first_seen_at: Millis,
     pub last_seen_at: Millis,
 }
+
+/// A heartbeat monitor's last ping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatState {
+    pub monitor_id: MonitorId,
+    pub org_id: certsentry_domain::OrgId,
+    pub last_ping_at: Millis,
+    pub last_ping_ok: bool,
+    /// A miss was recorded since the last ping.
+    pub missed: bool,
+}

@@ -49,7 +49,7 @@ macro_rules! sql_store_impl {
             use $crate::sql::domain as d;
             use $crate::sql::{API_KEY_COLUMNS, AUDIT_COLUMNS, MONITOR_COLUMNS, RESULT_COLUMNS};
             use $crate::{
-                AuditQuery, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
+                AuditQuery, HeartbeatState, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
                 ServedCertificate, Store, StoreError, StoreResult, SyncChanges,
             };
 
@@ -315,6 +315,12 @@ macro_rules! sql_store_impl {
                     .await
                     .map_err(backend_err)?;
                 ::sqlx::query("DELETE FROM check_results WHERE org_id = $1 AND monitor_id = $2")
+                    .bind(org.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend_err)?;
+                ::sqlx::query("DELETE FROM heartbeats WHERE org_id = $1 AND monitor_id = $2")
                     .bind(org.as_str())
                     .bind(id.as_str())
                     .execute(&mut **tx)
@@ -819,6 +825,55 @@ macro_rules! sql_store_impl {
                         .map_err(backend_err)?;
                     tx.commit().await.map_err(backend_err)?;
                     Ok(done.rows_affected())
+                }
+
+                async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO heartbeats (monitor_id, org_id, last_ping_at, last_ping_ok, missed) \
+                         VALUES ($1, $2, $3, $4, FALSE) ON CONFLICT (monitor_id) DO UPDATE SET \
+                         last_ping_at = excluded.last_ping_at, last_ping_ok = excluded.last_ping_ok, missed = FALSE",
+                    )
+                    .bind(state.monitor_id.as_str())
+                    .bind(state.org_id.as_str())
+                    .bind(state.last_ping_at)
+                    .bind(state.last_ping_ok)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>> {
+                    ::sqlx::query("SELECT monitor_id, org_id, last_ping_at, last_ping_ok, missed FROM heartbeats ORDER BY monitor_id")
+                        .fetch_all(self.read_pool())
+                        .await
+                        .map_err(backend_err)?
+                        .iter()
+                        .map(|row| {
+                            Ok(HeartbeatState {
+                                monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+                                org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                                last_ping_at: get(row, "last_ping_at")?,
+                                last_ping_ok: get(row, "last_ping_ok")?,
+                                missed: get(row, "missed")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn claim_heartbeat_missed(&self, monitor: &d::MonitorId, last_ping_at: d::time::Millis) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let done = ::sqlx::query(
+                        "UPDATE heartbeats SET missed = TRUE WHERE monitor_id = $1 AND last_ping_at = $2 AND missed = FALSE",
+                    )
+                    .bind(monitor.as_str())
+                    .bind(last_ping_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(done.rows_affected() == 1)
                 }
 
                 async fn list_daily_stats(&self, org: &d::OrgId, monitor: &d::MonitorId, from: &str, to: &str) -> StoreResult<Vec<d::stats::DailyStats>> {
