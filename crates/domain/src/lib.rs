@@ -8,6 +8,7 @@
 pub mod apikey;
 pub mod audit;
 pub mod check;
+pub mod dns;
 pub mod errors;
 pub mod id;
 pub mod monitor;

@@ -3,6 +3,7 @@
 //! a failure is an observation with a precise `error` string.
 
 pub mod certinfo;
+pub mod dns;
 pub mod http;
 pub mod net;
 pub mod tcp;

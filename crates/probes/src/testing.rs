@@ -174,3 +174,91 @@ pub async fn http_server() -> u16 {
     tokio::spawn(serve_http(listener, None));
     port
 }
+
+/// An authoritative DNS server for one zone on 127.0.0.1 (UDP), whose records
+/// a test can change while it runs.
+pub struct DnsFixture {
+    pub addr: std::net::SocketAddr,
+    zone: Arc<
+        hickory_server::store::in_memory::InMemoryZoneHandler<
+            hickory_server::net::runtime::TokioRuntimeProvider,
+        >,
+    >,
+    serial: std::sync::atomic::AtomicU32,
+}
+
+impl DnsFixture {
+    /// Serves `origin` (e.g. `example.test.`) with just its SOA record.
+    pub async fn start(origin: &str) -> Self {
+        use hickory_server::proto::rr::rdata::SOA;
+        use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+        use hickory_server::store::in_memory::InMemoryZoneHandler;
+        use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+
+        let origin = Name::from_ascii(origin).unwrap();
+        let mut zone =
+            InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
+        let soa = SOA::new(
+            Name::from_ascii("ns1.")
+                .unwrap()
+                .append_domain(&origin)
+                .unwrap(),
+            Name::from_ascii("hostmaster.")
+                .unwrap()
+                .append_domain(&origin)
+                .unwrap(),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        zone.upsert_mut(Record::from_rdata(origin.clone(), 300, RData::SOA(soa)), 1);
+        let zone = Arc::new(zone);
+        let mut catalog = Catalog::new();
+        catalog.upsert(
+            LowerName::new(&origin),
+            vec![zone.clone() as Arc<dyn ZoneHandler>],
+        );
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let mut server = hickory_server::Server::new(catalog);
+        server.register_socket(socket);
+        tokio::spawn(async move {
+            let _ = server.block_until_done().await;
+        });
+        Self {
+            addr,
+            zone,
+            serial: std::sync::atomic::AtomicU32::new(2),
+        }
+    }
+
+    /// Replaces the RR set of `name` for the type of `records` (all one type).
+    pub async fn set(&self, name: &str, records: Vec<hickory_server::proto::rr::RData>) {
+        use hickory_server::proto::rr::{LowerName, Name, Record, RrKey};
+        let name = Name::from_ascii(name).unwrap();
+        if let Some(first) = records.first() {
+            let key = RrKey::new(LowerName::new(&name), first.record_type());
+            self.zone.records_mut().await.remove(&key);
+        }
+        for rdata in records {
+            let serial = self
+                .serial
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.zone
+                .upsert(Record::from_rdata(name.clone(), 60, rdata), serial)
+                .await;
+        }
+    }
+
+    /// Removes the RR set of `name` of `record_type`.
+    pub async fn clear(&self, name: &str, record_type: hickory_server::proto::rr::RecordType) {
+        use hickory_server::proto::rr::{LowerName, Name, RrKey};
+        let key = RrKey::new(
+            LowerName::new(&Name::from_ascii(name).unwrap()),
+            record_type,
+        );
+        self.zone.records_mut().await.remove(&key);
+    }
+}
