@@ -54,6 +54,15 @@ pub struct GlobalArgs {
         value_name = "SECONDS"
     )]
     pub probe_timeout: Option<u64>,
+    /// Nameservers for DNS checks, `ip` or `ip:port`, comma-separated [default: the system's].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_DNS_SERVERS",
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
+    pub dns_servers: Option<Vec<String>>,
 }
 
 /// The optional TOML file. Every key is optional.
@@ -67,6 +76,7 @@ struct FileConfig {
     regions: Option<Vec<String>>,
     probe_ca_file: Option<PathBuf>,
     probe_timeout: Option<u64>,
+    dns_servers: Option<Vec<String>>,
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
@@ -83,6 +93,7 @@ pub struct Settings {
     pub plans: Plans,
     pub probe_ca_file: Option<PathBuf>,
     pub probe_timeout_seconds: u64,
+    pub dns_servers: Vec<std::net::SocketAddr>,
 }
 
 impl Settings {
@@ -126,8 +137,30 @@ impl Settings {
                 .or(file.probe_timeout)
                 .unwrap_or(10)
                 .max(1),
+            dns_servers: parse_dns_servers(
+                args.dns_servers
+                    .clone()
+                    .or(file.dns_servers)
+                    .unwrap_or_default(),
+            )?,
         })
     }
+}
+
+/// `ip` or `ip:port` (IPv6 as `[::1]:53`); port 53 by default.
+fn parse_dns_servers(list: Vec<String>) -> anyhow::Result<Vec<std::net::SocketAddr>> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    s.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, 53))
+                })
+                .with_context(|| format!("invalid DNS server {s:?}: expected ip or ip:port"))
+        })
+        .collect()
 }
 
 fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -174,6 +207,21 @@ mod tests {
         );
         assert_eq!(plans.get("enterprise").unwrap().max_monitors, 5000);
         assert!(plans.get("agency").unwrap().audit_logs);
+    }
+
+    #[test]
+    fn dns_servers_take_ip_or_ip_port() {
+        let parsed = parse_dns_servers(vec![
+            "192.0.2.53".into(),
+            "127.0.0.1:5353".into(),
+            "[::1]:53".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            parsed.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            vec!["192.0.2.53:53", "127.0.0.1:5353", "[::1]:53"]
+        );
+        assert!(parse_dns_servers(vec!["dns.example".into()]).is_err());
     }
 
     #[test]

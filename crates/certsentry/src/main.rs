@@ -289,6 +289,7 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         timeout: Duration::from_secs(settings.probe_timeout_seconds),
         allow_private_targets: settings.allow_private_targets,
         extra_roots,
+        dns_servers: settings.dns_servers.clone(),
     };
     let config = ApiConfig {
         regions: settings.regions,

@@ -498,3 +498,77 @@ async fn a_missed_heartbeat_is_recorded_once_and_a_ping_recovers() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_checks_report_records_and_confirmed_changes() {
+    use certsentry_probes::testing::DnsFixture;
+
+    let dns = DnsFixture::start("example.test.").await;
+    dns.set_a("app.example.test.", &["192.0.2.10"]).await;
+    for (backend, store) in backends().await {
+        dns.set_a("app.example.test.", &["192.0.2.10"]).await;
+        let addr = dns.addr;
+        let h = Harness::start(backend, store, "agency", |config| {
+            config.probe.dns_servers = vec![addr]
+        })
+        .await;
+        let dns_only = |target: &str| {
+            json!({
+                "label": target, "target": target, "checkSsl": false, "checkDomain": false, "checkDns": true,
+                "checkUptime": false, "uptimeIntervalSeconds": 300, "regions": ["virginia"], "alertLeadDays": [30]
+            })
+        };
+        let id = h.post("monitors", dns_only("app.example.test")).await.body["monitor"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let first = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        let result = &first.body["results"][0];
+        assert_eq!(
+            (result["type"].clone(), result["status"].clone()),
+            (json!("dns"), json!("ok")),
+            "[{backend}] {}",
+            first.body
+        );
+        assert_eq!(
+            result["details"]["records"]["A"],
+            json!({"state": "records", "values": ["192.0.2.10"]})
+        );
+        assert_eq!(
+            result["details"]["records"]["MX"],
+            json!({"state": "nodata"})
+        );
+        assert_eq!(result["details"]["change"], json!(null));
+
+        dns.set_a("app.example.test.", &["192.0.2.77"]).await;
+        let once = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(
+            once.body["results"][0]["details"]["change"],
+            json!(null),
+            "[{backend}] seen once"
+        );
+        let twice = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        let change = &twice.body["results"][0]["details"]["change"];
+        assert_eq!(
+            change["before"]["A"]["values"],
+            json!(["192.0.2.10"]),
+            "[{backend}] {}",
+            twice.body
+        );
+        assert_eq!(change["after"]["A"]["values"], json!(["192.0.2.77"]));
+
+        let gone = h.post("monitors", dns_only("gone.example.test")).await.body["monitor"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let missing = h.post(&format!("monitors/{gone}/check"), json!({})).await;
+        assert_eq!(missing.body["results"][0]["error"], "DNS: NXDOMAIN");
+        assert_eq!(
+            h.get(&format!("monitors/{id}/results?type=dns")).await.body["results"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+}

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use certsentry_domain::MonitorId;
 use certsentry_domain::check::{CheckResult, CheckStatus, UptimeTracker};
+use certsentry_domain::dns::DnsChangeTracker;
 use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorStatus, TargetHost};
 use certsentry_probes::Prober;
 use certsentry_probes::http::HttpCheck;
@@ -18,6 +19,8 @@ pub struct Checker {
     /// The outage rule's state per monitor. In memory: after a restart a
     /// monitor needs fresh consecutive failures before it is called down.
     trackers: Mutex<HashMap<MonitorId, UptimeTracker>>,
+    /// Last confirmed DNS answers per monitor (in memory, like `trackers`).
+    dns_trackers: Mutex<HashMap<MonitorId, DnsChangeTracker>>,
 }
 
 /// The host and port an SSL check handshakes with.
@@ -59,6 +62,7 @@ impl Checker {
             store,
             prober,
             trackers: Mutex::new(HashMap::new()),
+            dns_trackers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -90,6 +94,12 @@ impl Checker {
                     out.push(results::ssl(monitor, region, &seen));
                     certificate = Some(seen);
                 }
+                if spec.check_dns
+                    && let (Some(TargetHost::Name(name)), Some(region)) =
+                        (spec.target_host(), regions.first())
+                {
+                    out.push(self.check_dns(monitor, region, &name).await);
+                }
             }
             MonitorKind::Tcp => {
                 if let (Some(target), Some(port)) = (spec.target.as_deref(), spec.tcp_port) {
@@ -120,6 +130,27 @@ impl Checker {
             .set_monitor_state(&monitor.org_id, &monitor.id, &state)
             .await?;
         Ok(out)
+    }
+
+    /// Asks every record type and confirms changes seen twice in a row.
+    async fn check_dns(&self, monitor: &Monitor, region: &str, name: &str) -> CheckResult {
+        let started = std::time::Instant::now();
+        let seen = self.prober.dns(name).await;
+        let latency = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+        let change = match &seen {
+            Ok(snapshot) => {
+                let mut trackers = self.dns_trackers.lock().unwrap_or_else(|p| p.into_inner());
+                trackers
+                    .entry(monitor.id.clone())
+                    .or_default()
+                    .observe(snapshot)
+            }
+            Err(_) => None,
+        };
+        if let Some(change) = &change {
+            tracing::info!(monitor = %monitor.id, ?change, "DNS change confirmed");
+        }
+        results::dns(monitor, region, &seen, change.as_ref(), latency)
     }
 
     /// Applies the outage rule to uptime/TCP results and keeps sslNotAfter current.

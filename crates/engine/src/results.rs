@@ -105,3 +105,28 @@ pub fn certificate_records(
     });
     (record, served)
 }
+
+/// A DNS check: fails on SERVFAIL/timeout/errors or a name that does not
+/// exist; carries the record sets and, when confirmed, the change.
+pub fn dns(
+    monitor: &Monitor,
+    region: &str,
+    seen: &Result<certsentry_domain::dns::DnsSnapshot, String>,
+    change: Option<&certsentry_domain::dns::DnsChange>,
+    latency_ms: u32,
+) -> CheckResult {
+    let (status_ok, error, records) = match seen {
+        Ok(snapshot) => {
+            let error = certsentry_probes::dns::failure(snapshot);
+            (error.is_none(), error, json!(snapshot))
+        }
+        Err(e) => (false, Some(format!("DNS: {e}")), json!(null)),
+    };
+    CheckResult {
+        status: status(status_ok),
+        latency_ms: Some(latency_ms),
+        error,
+        details: json!({ "records": records, "change": change }),
+        ..base(monitor, CheckType::Dns, Some(region))
+    }
+}

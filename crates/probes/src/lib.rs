@@ -26,6 +26,8 @@ pub struct ProbeConfig {
     pub allow_private_targets: bool,
     /// Trust anchors in addition to the public web PKI (a private CA, or a test CA).
     pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Nameservers DNS checks ask; empty means the system's resolver configuration.
+    pub dns_servers: Vec<std::net::SocketAddr>,
 }
 
 impl Default for ProbeConfig {
@@ -34,6 +36,7 @@ impl Default for ProbeConfig {
             timeout: Duration::from_secs(10),
             allow_private_targets: false,
             extra_roots: Vec::new(),
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -88,6 +91,8 @@ pub(crate) fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Probes with their TLS settings built once.
 pub struct Prober {
     pub config: ProbeConfig,
+    /// `Err` when no resolver could be built (DNS checks then report it).
+    dns: Result<hickory_resolver::TokioResolver, String>,
     verifier: Arc<rustls::client::WebPkiServerVerifier>,
     strict_tls: Arc<rustls::ClientConfig>,
 }
@@ -101,8 +106,10 @@ impl Prober {
             .with_root_certificates(config.root_store())
             .with_no_client_auth();
         strict.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let dns = dns::resolver(&config.dns_servers, config.timeout);
         Self {
             config,
+            dns,
             verifier,
             strict_tls: Arc::new(strict),
         }
@@ -114,6 +121,14 @@ impl Prober {
 
     pub async fn http(&self, check: &http::HttpCheck<'_>) -> http::HttpObservation {
         http::probe(check, &self.config, &self.strict_tls).await
+    }
+
+    /// Every record type of `name`, or why they could not be asked.
+    pub async fn dns(&self, name: &str) -> Result<certsentry_domain::dns::DnsSnapshot, String> {
+        match &self.dns {
+            Ok(resolver) => Ok(dns::snapshot(resolver, name).await),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     pub async fn tls(&self, host: &str, port: u16) -> tls::TlsObservation {

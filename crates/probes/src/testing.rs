@@ -252,6 +252,17 @@ impl DnsFixture {
         }
     }
 
+    /// Replaces the A records of `name`.
+    pub async fn set_a(&self, name: &str, addresses: &[&str]) {
+        use hickory_server::proto::rr::RData;
+        use hickory_server::proto::rr::rdata::A;
+        let records = addresses
+            .iter()
+            .map(|a| RData::A(A(a.parse().unwrap())))
+            .collect();
+        self.set(name, records).await;
+    }
+
     /// Removes the RR set of `name` of `record_type`.
     pub async fn clear(&self, name: &str, record_type: hickory_server::proto::rr::RecordType) {
         use hickory_server::proto::rr::{LowerName, Name, RrKey};

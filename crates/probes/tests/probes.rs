@@ -16,6 +16,7 @@ fn prober(pki: &Pki) -> Prober {
         timeout: Duration::from_secs(5),
         allow_private_targets: true,
         extra_roots: vec![pki.root_der()],
+        ..ProbeConfig::default()
     })
 }
 
