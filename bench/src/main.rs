@@ -5,6 +5,7 @@
 //! another, so both compete for this machine's cores as in a real deployment
 //! with the load tool on the same host.
 
+mod engine;
 mod load;
 
 use std::net::SocketAddr;
@@ -28,7 +29,15 @@ use rand::RngExt;
 use serde_json::json;
 
 #[derive(Debug, Parser)]
-#[command(about = "Loopback benchmarks for CertSentry's API")]
+#[command(about = "Loopback benchmarks for CertSentry")]
+enum Bench {
+    /// The core API: GET by id, list pages, paced latency.
+    Api(Args),
+    /// The check engine: HTTPS monitors through scheduler, probes and store.
+    Engine(engine::EngineArgs),
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Monitors seeded into SQLite.
     #[arg(long, default_value_t = 10_000)]
@@ -44,7 +53,7 @@ struct Args {
     rate: u32,
 }
 
-fn spec(i: usize) -> MonitorSpec {
+pub(crate) fn spec(i: usize) -> MonitorSpec {
     MonitorSpec {
         kind: MonitorKind::Standard,
         label: format!("Client {i}"),
@@ -74,7 +83,7 @@ fn spec(i: usize) -> MonitorSpec {
 }
 
 /// Seeds an organization, a key and `count` monitors; returns the key and the ids.
-async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<String>)> {
+pub(crate) async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<String>)> {
     let org = Org {
         id: OrgId::generate(),
         name: "bench".into(),
@@ -138,7 +147,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<St
     Ok((plaintext, ids))
 }
 
-fn server_runtime() -> tokio::runtime::Runtime {
+pub(crate) fn server_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -166,7 +175,13 @@ fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    match Bench::parse() {
+        Bench::Api(args) => api(args),
+        Bench::Engine(args) => engine::run(args),
+    }
+}
+
+fn api(args: Args) -> anyhow::Result<()> {
     let servers = server_runtime();
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -118,17 +118,16 @@ impl Checker {
         if out.is_empty() {
             return Ok(out);
         }
-        self.store.insert_results(&out).await?;
+        let state = self.next_state(monitor, &out);
+        self.store
+            .record_check(&out, &monitor.org_id, &monitor.id, &state)
+            .await?;
         if let Some(seen) = &certificate {
             let (record, served) = results::certificate_records(monitor, seen);
             self.store
                 .record_certificate(&record, served.as_ref())
                 .await?;
         }
-        let state = self.next_state(monitor, &out);
-        self.store
-            .set_monitor_state(&monitor.org_id, &monitor.id, &state)
-            .await?;
         Ok(out)
     }
 

@@ -6,7 +6,8 @@
 //! is one monitor at a time; a later remote agent per region can claim the same
 //! jobs from the store with leases instead of receiving them here.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
@@ -84,13 +85,67 @@ impl MonitorRunner for crate::Checker {
     }
 }
 
+/// Upper bounds (ms) of the start-lag histogram buckets; the last is "more".
+pub const LAG_BUCKETS_MS: [u64; 14] = [
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    u64::MAX,
+];
+
 /// Counters for `/metrics` and the benchmark.
 #[derive(Debug, Default)]
 pub struct SchedulerStats {
     pub runs_started: AtomicU64,
+    pub runs_completed: AtomicU64,
     /// Largest delay between a run's slot and its start, in milliseconds.
     pub max_start_lag_ms: AtomicU64,
     pub scheduled_monitors: AtomicU64,
+    /// Start lag (slot to the run actually starting) by [`LAG_BUCKETS_MS`].
+    pub lag_buckets: [AtomicU64; LAG_BUCKETS_MS.len()],
+}
+
+impl SchedulerStats {
+    fn record_lag(&self, lag_ms: u64) {
+        self.max_start_lag_ms.fetch_max(lag_ms, Ordering::Relaxed);
+        let bucket = LAG_BUCKETS_MS
+            .iter()
+            .position(|bound| lag_ms <= *bound)
+            .unwrap_or(LAG_BUCKETS_MS.len() - 1);
+        self.lag_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The bucket bound under which `quantile` of the start lags fall.
+    pub fn lag_quantile_ms(&self, quantile: f64) -> Option<u64> {
+        let counts: Vec<u64> = self
+            .lag_buckets
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let wanted = (total as f64 * quantile).ceil() as u64;
+        let mut seen = 0;
+        for (count, bound) in counts.iter().zip(LAG_BUCKETS_MS) {
+            seen += count;
+            if seen >= wanted {
+                return Some(bound);
+            }
+        }
+        LAG_BUCKETS_MS.last().copied()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -114,7 +169,13 @@ struct Entry {
     monitor: Arc<Monitor>,
     interval: Duration,
     next: Instant,
+    /// Bumped whenever `next` is set anew; heap items of older generations are stale.
+    generation: u64,
 }
+
+/// Due times, soonest first: popping what is due is O(log n) per run,
+/// never a scan of every monitor.
+type DueHeap = BinaryHeap<Reverse<(Instant, u64, MonitorId)>>;
 
 /// The interval a monitor is scheduled at; heartbeat monitors are passive.
 fn interval_of(monitor: &Monitor) -> Option<Duration> {
@@ -157,46 +218,66 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
         let permits = Arc::new(Semaphore::new(self.config.max_concurrent));
         let started = Instant::now();
         let mut entries: HashMap<MonitorId, Entry> = HashMap::new();
+        let mut due = DueHeap::new();
+        let mut generation = 0u64;
         let mut refresh_at = Instant::now();
         loop {
             let now = Instant::now();
             if now >= refresh_at {
-                self.refresh(&mut entries, started, now).await;
+                self.refresh(&mut entries, &mut due, &mut generation, started, now)
+                    .await;
                 refresh_at = now + self.config.refresh_every;
             }
-            for entry in entries.values_mut() {
-                while entry.next <= now {
-                    let lag = now.duration_since(entry.next).as_millis() as u64;
-                    self.stats
-                        .max_start_lag_ms
-                        .fetch_max(lag, Ordering::Relaxed);
-                    self.stats.runs_started.fetch_add(1, Ordering::Relaxed);
-                    let runner = self.runner.clone();
-                    let monitor = entry.monitor.clone();
-                    let permits = permits.clone();
-                    tokio::spawn(async move {
-                        let Ok(_permit) = permits.acquire_owned().await else {
-                            return;
-                        };
-                        runner.run(monitor).await;
-                    });
-                    entry.next += entry.interval;
-                    if entry.next <= now {
-                        // Far behind (a stall): skip missed slots rather than burst.
-                        let behind = now.duration_since(entry.next).as_millis()
-                            / entry.interval.as_millis().max(1);
-                        entry.next += entry.interval * (behind as u32 + 1);
-                    }
+            while let Some(Reverse((at, entry_generation, _))) = due.peek() {
+                if *at > now {
+                    break;
                 }
+                let (at, entry_generation) = (*at, *entry_generation);
+                let Some(Reverse((_, _, id))) = due.pop() else {
+                    break;
+                };
+                let Some(entry) = entries.get_mut(&id) else {
+                    continue;
+                };
+                if entry.generation != entry_generation {
+                    continue;
+                }
+                self.start_run(&permits, entry.monitor.clone(), at);
+                entry.next += entry.interval;
+                if entry.next <= now {
+                    // Far behind (a stall): skip missed slots rather than burst.
+                    let behind = now.duration_since(entry.next).as_millis()
+                        / entry.interval.as_millis().max(1);
+                    entry.next += entry.interval * (behind as u32 + 1);
+                }
+                due.push(Reverse((entry.next, entry.generation, id)));
             }
-            let next_due = entries.values().map(|e| e.next).min().unwrap_or(refresh_at);
+            let next_due = due.peek().map_or(refresh_at, |Reverse((at, _, _))| *at);
             tokio::time::sleep_until(next_due.min(refresh_at)).await;
         }
+    }
+
+    fn start_run(&self, permits: &Arc<Semaphore>, monitor: Arc<Monitor>, slot: Instant) {
+        let runner = self.runner.clone();
+        let permits = permits.clone();
+        let stats = self.stats.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            // Lag counts waiting for a permit too: that is when the check starts.
+            stats.record_lag(Instant::now().duration_since(slot).as_millis() as u64);
+            stats.runs_started.fetch_add(1, Ordering::Relaxed);
+            runner.run(monitor).await;
+            stats.runs_completed.fetch_add(1, Ordering::Relaxed);
+        });
     }
 
     async fn refresh(
         &self,
         entries: &mut HashMap<MonitorId, Entry>,
+        due: &mut DueHeap,
+        generation: &mut u64,
         started: Instant,
         now: Instant,
     ) {
@@ -217,18 +298,23 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
                     while next < now {
                         next += interval;
                     }
-                    entries.insert(
-                        monitor.id.clone(),
-                        Entry {
-                            monitor,
-                            interval,
-                            next,
-                        },
-                    );
+                    *generation += 1;
+                    due.push(Reverse((next, *generation, monitor.id.clone())));
+                    let entry = Entry {
+                        monitor,
+                        interval,
+                        next,
+                        generation: *generation,
+                    };
+                    entries.insert(entry.monitor.id.clone(), entry);
                 }
             }
         }
+        // Removed monitors' heap items become stale and are skipped when popped.
         entries.retain(|id, _| seen.contains_key(id));
+        if due.len() > 2 * entries.len() + 1024 {
+            due.retain(|Reverse((_, g, id))| entries.get(id).is_some_and(|e| e.generation == *g));
+        }
         self.stats
             .scheduled_monitors
             .store(entries.len() as u64, Ordering::Relaxed);

@@ -68,6 +68,19 @@ impl<S: Store> CachedStore<S> {
         f(&mut self.monitors.write().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Mirrors a committed state change.
+    fn cache_state(&self, org: &OrgId, id: &MonitorId, state: &MonitorState) {
+        self.write(|all| {
+            if let Some(slot) = all.get_mut(org).and_then(|m| m.get_mut(id)) {
+                let mut next = (**slot).clone();
+                next.last_status = state.last_status;
+                next.ssl_not_after = state.ssl_not_after;
+                next.domain_expiry = state.domain_expiry;
+                *slot = Arc::new(next);
+            }
+        });
+    }
+
     /// Applies a definition update the way the store does: the spec and
     /// `updated_at` change; the engine-owned state stays.
     fn apply_update(all: &mut HashMap<OrgId, OrgMonitors>, updated: &Monitor) {
@@ -274,15 +287,7 @@ impl<S: Store> Store for CachedStore<S> {
         state: &MonitorState,
     ) -> StoreResult<()> {
         self.inner.set_monitor_state(org, id, state).await?;
-        self.write(|all| {
-            if let Some(slot) = all.get_mut(org).and_then(|m| m.get_mut(id)) {
-                let mut next = (**slot).clone();
-                next.last_status = state.last_status;
-                next.ssl_not_after = state.ssl_not_after;
-                next.domain_expiry = state.domain_expiry;
-                *slot = Arc::new(next);
-            }
-        });
+        self.cache_state(org, id, state);
         Ok(())
     }
 
@@ -291,6 +296,19 @@ impl<S: Store> Store for CachedStore<S> {
     }
     async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()> {
         self.inner.insert_results(results).await
+    }
+    async fn record_check(
+        &self,
+        results: &[CheckResult],
+        org: &OrgId,
+        monitor: &MonitorId,
+        state: &MonitorState,
+    ) -> StoreResult<()> {
+        self.inner
+            .record_check(results, org, monitor, state)
+            .await?;
+        self.cache_state(org, monitor, state);
+        Ok(())
     }
     async fn list_results(
         &self,

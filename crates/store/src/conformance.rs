@@ -875,6 +875,40 @@ pub async fn monitor_state_round_trip(store: Arc<dyn Store>) {
         )
     );
     assert_eq!(got.spec, m.spec);
+
+    // Results and state in one step.
+    let up = MonitorState {
+        last_status: MonitorStatus::Up,
+        ..state
+    };
+    let run = [result(&m, CheckType::Uptime, CheckStatus::Ok, 5_000)];
+    store.record_check(&run, &org.id, &m.id, &up).await.unwrap();
+    assert_eq!(
+        store
+            .get_monitor(&org.id, &m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_status,
+        MonitorStatus::Up
+    );
+    let stored = store
+        .list_results(
+            &org.id,
+            &m.id,
+            &ResultQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.items, run.to_vec());
+    let gone = MonitorId::generate();
+    assert!(matches!(
+        store.record_check(&[], &org.id, &gone, &up).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 fn result(m: &Monitor, check_type: CheckType, status: CheckStatus, created_at: i64) -> CheckResult {

@@ -134,6 +134,14 @@ pub trait Store: Send + Sync + 'static {
 
     // Check results.
     async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()>;
+    /// Stores one run's results and the monitor's new state in one transaction.
+    async fn record_check(
+        &self,
+        results: &[CheckResult],
+        org: &OrgId,
+        monitor: &MonitorId,
+        state: &MonitorState,
+    ) -> StoreResult<()>;
     /// Newest first, before `cursor`.
     async fn list_results(
         &self,

@@ -236,6 +236,52 @@ macro_rules! sql_store_impl {
                 })
             }
 
+            /// Inserts results and bumps the daily rollups of availability checks.
+            async fn insert_result_rows(tx: &mut Tx, results: &[d::check::CheckResult]) -> StoreResult<()> {
+                for r in results {
+                        ::sqlx::query(
+                            "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
+                             region, latency_ms, http_status, error, details, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(r.id.as_str())
+                        .bind(r.org_id.as_str())
+                        .bind(r.monitor_id.as_str())
+                        .bind(r.check_type.as_str())
+                        .bind(r.status.as_str())
+                        .bind(r.degraded)
+                        .bind(r.region.as_deref())
+                        .bind(r.latency_ms.map(i64::from))
+                        .bind(r.http_status.map(i64::from))
+                        .bind(r.error.as_deref())
+                        .bind(r.details.to_string())
+                        .bind(r.created_at)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(backend_err)?;
+                        if matches!(r.check_type, d::check::CheckType::Uptime | d::check::CheckType::Tcp) {
+                            bump_daily_stats(tx, r).await?;
+                        }
+                    }
+                Ok(())
+            }
+
+            async fn update_state(tx: &mut Tx, org: &d::OrgId, id: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
+                let done = ::sqlx::query("UPDATE monitors SET last_status = $1, ssl_not_after = $2, domain_expiry = $3 WHERE org_id = $4 AND id = $5")
+                    .bind(state.last_status.as_str())
+                    .bind(state.ssl_not_after)
+                    .bind(state.domain_expiry)
+                    .bind(org.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn lock_org(tx: &mut Tx, org: &d::OrgId) -> StoreResult<()> {
                 let found = ::sqlx::query(<$backend>::LOCK_ORG)
                     .bind(org.as_str())
@@ -734,18 +780,7 @@ macro_rules! sql_store_impl {
 
                 async fn set_monitor_state(&self, org: &d::OrgId, id: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
-                    let done = ::sqlx::query("UPDATE monitors SET last_status = $1, ssl_not_after = $2, domain_expiry = $3 WHERE org_id = $4 AND id = $5")
-                        .bind(state.last_status.as_str())
-                        .bind(state.ssl_not_after)
-                        .bind(state.domain_expiry)
-                        .bind(org.as_str())
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
+                    update_state(&mut tx, org, id, state).await?;
                     tx.commit().await.map_err(backend_err)
                 }
 
@@ -766,31 +801,14 @@ macro_rules! sql_store_impl {
                         return Ok(());
                     }
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
-                    for r in results {
-                        ::sqlx::query(
-                            "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
-                             region, latency_ms, http_status, error, details, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                        )
-                        .bind(r.id.as_str())
-                        .bind(r.org_id.as_str())
-                        .bind(r.monitor_id.as_str())
-                        .bind(r.check_type.as_str())
-                        .bind(r.status.as_str())
-                        .bind(r.degraded)
-                        .bind(r.region.as_deref())
-                        .bind(r.latency_ms.map(i64::from))
-                        .bind(r.http_status.map(i64::from))
-                        .bind(r.error.as_deref())
-                        .bind(r.details.to_string())
-                        .bind(r.created_at)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend_err)?;
-                        if matches!(r.check_type, d::check::CheckType::Uptime | d::check::CheckType::Tcp) {
-                            bump_daily_stats(&mut tx, r).await?;
-                        }
-                    }
+                    insert_result_rows(&mut tx, results).await?;
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn record_check(&self, results: &[d::check::CheckResult], org: &d::OrgId, monitor: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    insert_result_rows(&mut tx, results).await?;
+                    update_state(&mut tx, org, monitor, state).await?;
                     tx.commit().await.map_err(backend_err)
                 }
 

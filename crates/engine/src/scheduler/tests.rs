@@ -151,6 +151,21 @@ async fn disabled_heartbeat_and_deleted_monitors_do_not_run() {
 }
 
 #[test]
+fn lag_quantiles_come_from_the_buckets() {
+    let stats = SchedulerStats::default();
+    assert_eq!(stats.lag_quantile_ms(0.99), None);
+    for _ in 0..98 {
+        stats.record_lag(0);
+    }
+    stats.record_lag(40);
+    stats.record_lag(3_000);
+    assert_eq!(stats.lag_quantile_ms(0.98), Some(1));
+    assert_eq!(stats.lag_quantile_ms(0.99), Some(50));
+    assert_eq!(stats.lag_quantile_ms(1.0), Some(5_000));
+    assert_eq!(stats.max_start_lag_ms.load(Ordering::Relaxed), 3_000);
+}
+
+#[test]
 fn phases_are_stable_and_inside_the_interval() {
     let id = MonitorId::generate();
     let interval = Duration::from_secs(300);

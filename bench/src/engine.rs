@@ -1,0 +1,244 @@
+//! `certsentry-bench engine`: many HTTPS monitors through the real scheduler,
+//! checker, probes and SQLite store against a loopback TLS server, compared
+//! with a bare tokio-rustls handshake + GET loop measured in the same run.
+//! Both sides (prober and server) live in this process in both measurements,
+//! so CPU per check is comparable to CPU per bare iteration.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use certsentry_domain::monitor::{Monitor, MonitorStatus};
+use certsentry_domain::time::now_ms;
+use certsentry_domain::{MonitorId, OrgId};
+use certsentry_engine::Checker;
+use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
+use certsentry_probes::testing::{Pki, https_server};
+use certsentry_probes::{ProbeConfig, Prober};
+use certsentry_store::{CachedStore, Store, SyncChanges};
+use certsentry_store_sqlite::SqliteStore;
+use http_body_util::{BodyExt, Empty};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// HTTPS monitors at a 60 s interval.
+    #[arg(long, default_value_t = 10_000)]
+    monitors: usize,
+    /// How long the engine runs (the first minute spreads the first checks).
+    #[arg(long, default_value_t = 120)]
+    seconds: u64,
+    /// How long the bare handshake loop runs.
+    #[arg(long, default_value_t = 10)]
+    baseline_seconds: u64,
+    /// Concurrent connections in the bare loop.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+}
+
+/// User+system CPU seconds this process has used.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Fields 14 and 15 of /proc/PID/stat, counted after the command name; 100 ticks/s on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident set size, MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+async fn bare_loop(
+    port: u16,
+    tls: Arc<rustls::ClientConfig>,
+    concurrency: usize,
+    duration: Duration,
+) -> u64 {
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let tls = tls.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .expect("connect");
+                let name = ServerName::try_from("localhost").expect("name");
+                let tls_stream = tokio_rustls::TlsConnector::from(tls.clone())
+                    .connect(name, stream)
+                    .await
+                    .expect("handshake");
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(tls_stream))
+                        .await
+                        .expect("http");
+                tokio::spawn(connection);
+                let request = Request::get("/")
+                    .header("host", "localhost")
+                    .body(Empty::<Bytes>::new())
+                    .expect("request");
+                let response = sender.send_request(request).await.expect("response");
+                response.into_body().collect().await.expect("body");
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("task");
+    }
+    total
+}
+
+fn monitor(org: &OrgId, port: u16, i: usize) -> Monitor {
+    let mut spec = crate::spec(i);
+    spec.target = Some(format!("https://localhost:{port}/"));
+    spec.check_ssl = false;
+    spec.check_domain = false;
+    spec.external_id = None;
+    let now = now_ms();
+    Monitor {
+        id: MonitorId::generate(),
+        org_id: org.clone(),
+        spec,
+        heartbeat_token: None,
+        last_status: MonitorStatus::Unknown,
+        ssl_not_after: None,
+        domain_expiry: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub fn run(args: EngineArgs) -> anyhow::Result<()> {
+    let servers = crate::server_runtime();
+    let node = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let pki = Pki::new();
+    let (leaf, key) = pki.leaf(&["localhost"], None);
+    let chain = vec![leaf, pki.intermediate.der().clone()];
+    let port = servers.block_on(https_server(chain, key));
+    let probe = ProbeConfig {
+        timeout: Duration::from_secs(10),
+        allow_private_targets: true,
+        extra_roots: vec![pki.root_der()],
+        ..ProbeConfig::default()
+    };
+
+    // Baseline: bare handshake + GET, client and server in this process.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.root_der())?;
+    let tls = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let iterations = node.block_on(bare_loop(
+        port,
+        tls,
+        args.concurrency,
+        Duration::from_secs(args.baseline_seconds),
+    ));
+    let baseline_cpu = (cpu_seconds() - cpu_before) / iterations as f64;
+    let baseline_rate = iterations as f64 / started.elapsed().as_secs_f64();
+
+    // The engine: monitors in SQLite behind the cache, scheduled and checked.
+    let rss_before = peak_rss_mib();
+    let (scheduler_stats, completed) = node.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let sqlite = SqliteStore::open(&dir.path().join("engine.db")).await?;
+        let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await?);
+        let (_, _) = crate::seed(&*store, 0).await?;
+        let org = store.list_orgs().await?.remove(0).id;
+        let monitors: Vec<Monitor> = (0..args.monitors).map(|i| monitor(&org, port, i)).collect();
+        store
+            .apply_sync(
+                &org,
+                &SyncChanges {
+                    create: monitors,
+                    ..Default::default()
+                },
+                u32::MAX,
+                &[],
+            )
+            .await?;
+        let checker = Arc::new(Checker::new(store.clone(), Prober::new(probe)));
+        let scheduler = Scheduler::new(
+            StoreSource(store.clone()),
+            checker,
+            SchedulerConfig::default(),
+        );
+        let stats = scheduler.stats.clone();
+        let cpu_start = cpu_seconds();
+        let task = tokio::spawn(scheduler.run());
+        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+        task.abort();
+        let cpu = cpu_seconds() - cpu_start;
+        let completed = stats.runs_completed.load(Ordering::Relaxed);
+        std::mem::forget(dir);
+        anyhow::Ok((stats, (completed, cpu)))
+    })?;
+    let (checks, cpu) = completed;
+    let cpu_per_check = cpu / checks.max(1) as f64;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
+
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| bare tokio-rustls handshake + GET (baseline) | {baseline_rate:.0}/s, {:.0} µs CPU each |",
+        baseline_cpu * 1e6
+    );
+    println!(
+        "| monitors / interval | {} HTTPS / 60 s ({:.0} checks/s) |",
+        args.monitors,
+        args.monitors as f64 / 60.0
+    );
+    println!("| checks completed in {} s | {checks} |", args.seconds);
+    println!(
+        "| CPU per check | {:.0} µs = **{:.2}x** the bare iteration |",
+        cpu_per_check * 1e6,
+        cpu_per_check / baseline_cpu
+    );
+    println!(
+        "| start lag p99 (bucket bound) | {} ms |",
+        scheduler_stats.lag_quantile_ms(0.99).unwrap_or(0)
+    );
+    println!(
+        "| start lag max | {} ms |",
+        scheduler_stats.max_start_lag_ms.load(Ordering::Relaxed)
+    );
+    println!(
+        "| peak RSS | {:.0} MiB (before the engine: {rss_before:.0} MiB) |",
+        peak_rss_mib()
+    );
+    println!(
+        "| monitors a node can carry at 60 s ({cores} cores, CPU-bound estimate) | {:.0} |",
+        cores * 60.0 / cpu_per_check
+    );
+    Ok(())
+}
