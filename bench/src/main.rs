@@ -17,7 +17,7 @@ use axum::routing::get;
 use certsentry_api::{ApiConfig, AppState};
 use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::monitor::{HttpMethod, Monitor, MonitorKind, MonitorSpec, MonitorStatus};
+use certsentry_domain::monitor::{Monitor, MonitorSpec, MonitorStatus};
 use certsentry_domain::org::Org;
 use certsentry_domain::plan::{Plan, Plans};
 use certsentry_domain::time::now_ms;
@@ -55,30 +55,14 @@ struct Args {
 
 pub(crate) fn spec(i: usize) -> MonitorSpec {
     MonitorSpec {
-        kind: MonitorKind::Standard,
-        label: format!("Client {i}"),
-        target: Some(format!("site{i}.example.com")),
-        enabled: true,
-        check_ssl: true,
-        check_domain: true,
-        check_dns: false,
-        check_uptime: true,
-        check_ct: false,
         uptime_interval_seconds: Some(60),
-        regions: vec!["virginia".into()],
         alert_lead_days: vec![30, 14, 7, 3, 1],
         external_id: Some(format!("site-{i}")),
-        environment_id: None,
-        tcp_port: None,
-        heartbeat_interval_seconds: None,
-        heartbeat_grace_seconds: None,
-        http_method: HttpMethod::Get,
-        http_headers: vec![],
-        http_body: None,
-        http_expected_status: None,
-        http_keyword: None,
-        http_keyword_mode: None,
-        degraded_threshold_ms: None,
+        ..MonitorSpec::standard(
+            &format!("Client {i}"),
+            &format!("site{i}.example.com"),
+            vec!["virginia".into()],
+        )
     }
 }
 

@@ -200,7 +200,8 @@ pub async fn create(
     ))
 }
 
-async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Monitor> {
+/// The caller's monitor `id`, or `not_found` (also for other organizations' monitors).
+pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Monitor> {
     state
         .store
         .get_monitor(caller.org_id(), &MonitorId::from_string(id))

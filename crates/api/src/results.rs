@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use certsentry_domain::MonitorId;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::time::format_ms;
 use certsentry_store::ResultQuery;
@@ -13,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::query::QueryParams;
 use crate::state::AppState;
 use crate::views::{ErrorBody, MonitorView};
@@ -106,15 +105,7 @@ pub async fn list(
         cursor: params.cursor(),
     };
     params.finish()?;
-    let monitor_id = MonitorId::from_string(id);
-    if state
-        .store
-        .get_monitor(caller.org_id(), &monitor_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("Monitor"));
-    }
+    let monitor_id = crate::monitors::load(&state, &caller, &id).await?.id;
     let page = state
         .store
         .list_results(caller.org_id(), &monitor_id, &query)
@@ -137,18 +128,10 @@ pub async fn check_now(
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CheckNowResult>> {
-    let monitor_id = MonitorId::from_string(id);
-    let monitor = state
-        .store
-        .get_monitor(caller.org_id(), &monitor_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Monitor"))?;
+    let monitor = crate::monitors::load(&state, &caller, &id).await?;
     let results = state.checker.run(&monitor).await?;
-    let monitor = state
-        .store
-        .get_monitor(caller.org_id(), &monitor_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Monitor"))?;
+    // Reload: the run changed lastStatus and sslNotAfter.
+    let monitor = crate::monitors::load(&state, &caller, &id).await?;
     Ok(Json(CheckNowResult {
         results: results.iter().map(ResultView::from).collect(),
         monitor: MonitorView::from(&monitor),

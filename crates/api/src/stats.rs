@@ -5,14 +5,13 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use certsentry_domain::MonitorId;
 use certsentry_domain::stats::DailyStats;
 use certsentry_domain::time::{day_of, now_ms, parse_day};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::query::QueryParams;
 use crate::state::AppState;
 use crate::views::ErrorBody;
@@ -99,15 +98,7 @@ pub async fn stats(
         params.reject("from", "the window spans at most 90 days");
     }
     params.finish()?;
-    let monitor_id = MonitorId::from_string(id);
-    if state
-        .store
-        .get_monitor(caller.org_id(), &monitor_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("Monitor"));
-    }
+    let monitor_id = crate::monitors::load(&state, &caller, &id).await?.id;
     let days = state
         .store
         .list_daily_stats(

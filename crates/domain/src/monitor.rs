@@ -140,6 +140,38 @@ pub struct MonitorSpec {
 }
 
 impl MonitorSpec {
+    /// A standard monitor with every optional field at its default: SSL,
+    /// domain and uptime checks on, DNS and CT off, every 300 s, the usual
+    /// lead days. Callers change what they need with struct update syntax.
+    pub fn standard(label: &str, target: &str, regions: Vec<String>) -> Self {
+        Self {
+            kind: MonitorKind::Standard,
+            label: label.into(),
+            target: Some(target.into()),
+            enabled: true,
+            check_ssl: true,
+            check_domain: true,
+            check_dns: false,
+            check_uptime: true,
+            check_ct: false,
+            uptime_interval_seconds: Some(300),
+            regions,
+            alert_lead_days: vec![30, 14, 7],
+            external_id: None,
+            environment_id: None,
+            tcp_port: None,
+            heartbeat_interval_seconds: None,
+            heartbeat_grace_seconds: None,
+            http_method: HttpMethod::Get,
+            http_headers: Vec::new(),
+            http_body: None,
+            http_expected_status: None,
+            http_keyword: None,
+            http_keyword_mode: None,
+            degraded_threshold_ms: None,
+        }
+    }
+
     /// The host a network check connects to, if any.
     pub fn target_host(&self) -> Option<TargetHost> {
         let target = self.target.as_deref()?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
-use certsentry_domain::monitor::{HttpMethod, Monitor, MonitorKind, MonitorSpec, MonitorStatus};
+use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorSpec, MonitorStatus};
 use certsentry_domain::org::{Environment, Org};
 use certsentry_domain::status_page::{StatusPage, StatusPageMonitor, StatusPageSpec};
 use certsentry_domain::time::now_ms;
@@ -88,29 +88,8 @@ async fn new_org(store: &dyn Store, name: &str) -> Org {
 fn spec(label: &str, kind: MonitorKind, external_id: Option<&str>) -> MonitorSpec {
     MonitorSpec {
         kind,
-        label: label.into(),
-        target: Some("acme.example.com".into()),
-        enabled: true,
-        check_ssl: true,
-        check_domain: true,
-        check_dns: false,
-        check_uptime: true,
-        check_ct: false,
-        uptime_interval_seconds: Some(300),
-        regions: vec!["virginia".into()],
-        alert_lead_days: vec![30, 14, 7],
         external_id: external_id.map(Into::into),
-        environment_id: None,
-        tcp_port: None,
-        heartbeat_interval_seconds: None,
-        heartbeat_grace_seconds: None,
-        http_method: HttpMethod::Get,
-        http_headers: vec![],
-        http_body: None,
-        http_expected_status: None,
-        http_keyword: None,
-        http_keyword_mode: None,
-        degraded_threshold_ms: None,
+        ..MonitorSpec::standard(label, "acme.example.com", vec!["virginia".into()])
     }
 }
 

@@ -1,7 +1,7 @@
 use std::sync::Mutex;
 
 use certsentry_domain::OrgId;
-use certsentry_domain::monitor::{HttpMethod, MonitorSpec, MonitorStatus};
+use certsentry_domain::monitor::{MonitorSpec, MonitorStatus};
 
 use super::*;
 
@@ -37,29 +37,12 @@ fn monitor(interval: u32, kind: MonitorKind, enabled: bool) -> Monitor {
         org_id: OrgId::from_string("org"),
         spec: MonitorSpec {
             kind,
-            label: "m".into(),
-            target: Some("example.com".into()),
             enabled,
             check_ssl: false,
             check_domain: false,
-            check_dns: false,
-            check_uptime: true,
-            check_ct: false,
             uptime_interval_seconds: (kind != MonitorKind::Heartbeat).then_some(interval),
-            regions: vec!["virginia".into()],
             alert_lead_days: vec![],
-            external_id: None,
-            environment_id: None,
-            tcp_port: None,
-            heartbeat_interval_seconds: None,
-            heartbeat_grace_seconds: None,
-            http_method: HttpMethod::Get,
-            http_headers: vec![],
-            http_body: None,
-            http_expected_status: None,
-            http_keyword: None,
-            http_keyword_mode: None,
-            degraded_threshold_ms: None,
+            ..MonitorSpec::standard("m", "example.com", vec!["virginia".into()])
         },
         heartbeat_token: None,
         last_status: MonitorStatus::Unknown,
