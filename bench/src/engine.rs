@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use certsentry_domain::monitor::{Monitor, MonitorStatus};
-use certsentry_domain::time::now_ms;
-use certsentry_domain::{MonitorId, OrgId};
+use certsentry_domain::OrgId;
+use certsentry_domain::monitor::{Monitor, MonitorSpec};
 use certsentry_engine::Checker;
 use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
 use certsentry_probes::testing::{Pki, https_server};
@@ -109,23 +108,14 @@ async fn bare_loop(
 }
 
 fn monitor(org: &OrgId, port: u16, i: usize) -> Monitor {
-    let mut spec = crate::spec(i);
-    spec.target = Some(format!("https://localhost:{port}/"));
-    spec.check_ssl = false;
-    spec.check_domain = false;
-    spec.external_id = None;
-    let now = now_ms();
-    Monitor {
-        id: MonitorId::generate(),
-        org_id: org.clone(),
-        spec,
-        heartbeat_token: None,
-        last_status: MonitorStatus::Unknown,
-        ssl_not_after: None,
-        domain_expiry: None,
-        created_at: now,
-        updated_at: now,
-    }
+    let spec = MonitorSpec {
+        target: Some(format!("https://localhost:{port}/")),
+        check_ssl: false,
+        check_domain: false,
+        external_id: None,
+        ..crate::spec(i)
+    };
+    Monitor::new(org.clone(), spec)
 }
 
 pub fn run(args: EngineArgs) -> anyhow::Result<()> {

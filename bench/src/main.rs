@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::routing::get;
 use certsentry_api::{ApiConfig, AppState};
+use certsentry_domain::OrgId;
 use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::monitor::{Monitor, MonitorSpec, MonitorStatus};
 use certsentry_domain::org::Org;
 use certsentry_domain::plan::{Plan, Plans};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{MonitorId, OrgId};
 use certsentry_store::{CachedStore, Store, SyncChanges};
 use certsentry_store_sqlite::SqliteStore;
 use clap::Parser;
@@ -105,15 +105,9 @@ pub(crate) async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(Str
     let now = now_ms();
     let monitors: Vec<Monitor> = (0..count)
         .map(|i| Monitor {
-            id: MonitorId::generate(),
-            org_id: org.id.clone(),
-            spec: spec(i),
-            heartbeat_token: None,
             last_status: MonitorStatus::Up,
             ssl_not_after: Some(now + 60 * 86_400_000),
-            domain_expiry: None,
-            created_at: now,
-            updated_at: now,
+            ..Monitor::new(org.id.clone(), spec(i))
         })
         .collect();
     let ids = monitors.iter().map(|m| m.id.to_string()).collect();

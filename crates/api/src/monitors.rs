@@ -10,8 +10,8 @@ use certsentry_domain::FieldErrors;
 use certsentry_domain::MonitorId;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::monitor::{
-    Monitor, MonitorInput, MonitorKind, MonitorRejection, MonitorSpec, MonitorStatus,
-    ValidationContext, new_heartbeat_token, validate_monitor,
+    Monitor, MonitorInput, MonitorKind, MonitorRejection, MonitorSpec, ValidationContext,
+    validate_monitor,
 };
 use certsentry_domain::time::now_ms;
 use certsentry_store::{MonitorQuery, StoreError};
@@ -89,18 +89,7 @@ pub fn external_id_conflict(external_id: Option<&str>) -> ApiError {
 }
 
 pub fn new_monitor(caller: &Caller, spec: MonitorSpec) -> Monitor {
-    let now = now_ms();
-    Monitor {
-        id: MonitorId::generate(),
-        org_id: caller.org_id().clone(),
-        heartbeat_token: (spec.kind == MonitorKind::Heartbeat).then(new_heartbeat_token),
-        spec,
-        last_status: MonitorStatus::Unknown,
-        ssl_not_after: None,
-        domain_expiry: None,
-        created_at: now,
-        updated_at: now,
-    }
+    Monitor::new(caller.org_id().clone(), spec)
 }
 
 pub fn monitor_audit(

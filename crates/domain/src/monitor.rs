@@ -194,6 +194,25 @@ pub struct Monitor {
     pub updated_at: Millis,
 }
 
+impl Monitor {
+    /// A new monitor of `org`: a fresh id, `unknown` state, and for heartbeat
+    /// monitors a fresh ping token.
+    pub fn new(org_id: OrgId, spec: MonitorSpec) -> Self {
+        let now = crate::time::now_ms();
+        Self {
+            id: MonitorId::generate(),
+            org_id,
+            heartbeat_token: (spec.kind == MonitorKind::Heartbeat).then(new_heartbeat_token),
+            spec,
+            last_status: MonitorStatus::Unknown,
+            ssl_not_after: None,
+            domain_expiry: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// `{name, value}` as sent; `value: null` keeps the stored value.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]

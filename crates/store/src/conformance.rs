@@ -104,17 +104,9 @@ pub mod conformance_support_impl {
 }
 
 fn monitor(org: &OrgId, spec: MonitorSpec) -> Monitor {
-    let now = now_ms();
     Monitor {
-        id: MonitorId::generate(),
-        org_id: org.clone(),
-        spec,
         heartbeat_token: None,
-        last_status: MonitorStatus::Unknown,
-        ssl_not_after: None,
-        domain_expiry: None,
-        created_at: now,
-        updated_at: now,
+        ..Monitor::new(org.clone(), spec)
     }
 }
 
