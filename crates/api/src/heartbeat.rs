@@ -83,18 +83,6 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
         details: json!({}),
         created_at: now,
     };
-    state
-        .store
-        .insert_results(std::slice::from_ref(&result))
-        .await?;
-    let ping = HeartbeatState {
-        monitor_id: monitor.id.clone(),
-        org_id: monitor.org_id.clone(),
-        last_ping_at: now,
-        last_ping_ok: succeeded,
-        missed: false,
-    };
-    state.store.record_heartbeat_ping(&ping).await?;
     let last_status = if succeeded {
         MonitorStatus::Up
     } else {
@@ -107,8 +95,21 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
     };
     state
         .store
-        .set_monitor_state(&monitor.org_id, &monitor.id, &next)
+        .record_check(
+            std::slice::from_ref(&result),
+            &monitor.org_id,
+            &monitor.id,
+            &next,
+        )
         .await?;
+    let ping = HeartbeatState {
+        monitor_id: monitor.id.clone(),
+        org_id: monitor.org_id.clone(),
+        last_ping_at: now,
+        last_ping_ok: succeeded,
+        missed: false,
+    };
+    state.store.record_heartbeat_ping(&ping).await?;
     let mut response = Ok::new().into_response();
     response.headers_mut().insert(
         "x-ratelimit-remaining",

@@ -61,14 +61,18 @@ pub async fn check_heartbeats_once(store: &dyn Store, now: Millis) -> StoreResul
             details: json!({ "lastPingAt": certsentry_domain::time::format_ms(state.last_ping_at) }),
             created_at: now,
         };
-        store.insert_results(std::slice::from_ref(&result)).await?;
         let down = MonitorState {
             last_status: MonitorStatus::Down,
             ssl_not_after: None,
             domain_expiry: None,
         };
         store
-            .set_monitor_state(&monitor.org_id, &monitor.id, &down)
+            .record_check(
+                std::slice::from_ref(&result),
+                &monitor.org_id,
+                &monitor.id,
+                &down,
+            )
             .await?;
         tracing::info!(monitor = %monitor.id, "heartbeat missed");
         missed.push(monitor.id);
