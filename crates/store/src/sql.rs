@@ -360,30 +360,20 @@ macro_rules! sql_store_impl {
                     .execute(&mut **tx)
                     .await
                     .map_err(backend_err)?;
-                ::sqlx::query("DELETE FROM check_results WHERE org_id = $1 AND monitor_id = $2")
-                    .bind(org.as_str())
-                    .bind(id.as_str())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(backend_err)?;
-                ::sqlx::query("DELETE FROM heartbeats WHERE org_id = $1 AND monitor_id = $2")
-                    .bind(org.as_str())
-                    .bind(id.as_str())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(backend_err)?;
-                ::sqlx::query("DELETE FROM daily_stats WHERE org_id = $1 AND monitor_id = $2")
-                    .bind(org.as_str())
-                    .bind(id.as_str())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(backend_err)?;
-                ::sqlx::query("DELETE FROM monitor_certificates WHERE org_id = $1 AND monitor_id = $2")
-                    .bind(org.as_str())
-                    .bind(id.as_str())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(backend_err)?;
+                // Everything else a monitor owns: its history and check state.
+                for owned in [
+                    "DELETE FROM check_results WHERE org_id = $1 AND monitor_id = $2",
+                    "DELETE FROM heartbeats WHERE org_id = $1 AND monitor_id = $2",
+                    "DELETE FROM daily_stats WHERE org_id = $1 AND monitor_id = $2",
+                    "DELETE FROM monitor_certificates WHERE org_id = $1 AND monitor_id = $2",
+                ] {
+                    ::sqlx::query(owned)
+                        .bind(org.as_str())
+                        .bind(id.as_str())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(backend_err)?;
+                }
                 let done = ::sqlx::query("DELETE FROM monitors WHERE org_id = $1 AND id = $2")
                     .bind(org.as_str())
                     .bind(id.as_str())
