@@ -23,37 +23,20 @@ pub struct Checker {
     dns_trackers: Mutex<HashMap<MonitorId, DnsChangeTracker>>,
 }
 
-/// The host and port an SSL check handshakes with.
+/// The host and port an SSL check handshakes with: the target's host, and
+/// the URL's explicit port or 443 (an `http://` target is still checked on 443).
 fn tls_endpoint(monitor: &Monitor) -> Option<(String, u16)> {
-    let target = monitor.spec.target.as_deref()?;
-    if target.contains("://") {
-        let url = url_parts(target)?;
-        return Some(url);
-    }
-    match monitor.spec.target_host()? {
-        TargetHost::Ip(ip) => Some((ip.to_string(), 443)),
-        TargetHost::Name(name) => Some((name, 443)),
-    }
-}
-
-fn url_parts(target: &str) -> Option<(String, u16)> {
-    let rest = target.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (
-                host.to_string(),
-                after.strip_prefix(':').and_then(|p| p.parse().ok()),
-            )
-        }
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host.to_string(), port.parse().ok()),
-            None => (authority.to_string(), None),
-        },
+    let host = match monitor.spec.target_host()? {
+        TargetHost::Ip(ip) => ip.to_string(),
+        TargetHost::Name(name) => name,
     };
-    Some((host.to_ascii_lowercase(), port.unwrap_or(443)))
+    let target = monitor.spec.target.as_deref()?;
+    let port = if target.contains("://") {
+        url::Url::parse(target).ok()?.port()
+    } else {
+        None
+    };
+    Some((host, port.unwrap_or(443)))
 }
 
 impl Checker {
@@ -202,25 +185,33 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    use super::url_parts;
+    use certsentry_domain::OrgId;
+    use certsentry_domain::monitor::{Monitor, MonitorSpec};
+
+    use super::tls_endpoint;
 
     #[test]
-    fn tls_endpoints_from_urls() {
+    fn tls_endpoints_from_targets() {
+        let endpoint = |target: &str| {
+            let spec = MonitorSpec::standard("m", target, vec!["virginia".into()]);
+            tls_endpoint(&Monitor::new(OrgId::from_string("org"), spec))
+        };
         assert_eq!(
-            url_parts("https://Acme.example.com/health"),
+            endpoint("https://Acme.example.com/health"),
             Some(("acme.example.com".into(), 443))
         );
         assert_eq!(
-            url_parts("https://acme.example.com:8443"),
+            endpoint("https://acme.example.com:8443"),
             Some(("acme.example.com".into(), 8443))
         );
+        assert_eq!(endpoint("https://[::1]:9443/x"), Some(("::1".into(), 9443)));
         assert_eq!(
-            url_parts("https://[::1]:9443/x"),
-            Some(("::1".into(), 9443))
+            endpoint("http://127.0.0.1/"),
+            Some(("127.0.0.1".into(), 443))
         );
         assert_eq!(
-            url_parts("http://127.0.0.1/"),
-            Some(("127.0.0.1".into(), 443))
+            endpoint("acme.example.com"),
+            Some(("acme.example.com".into(), 443))
         );
     }
 }
