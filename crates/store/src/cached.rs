@@ -280,17 +280,6 @@ impl<S: Store> Store for CachedStore<S> {
         });
         Ok(())
     }
-    async fn set_monitor_state(
-        &self,
-        org: &OrgId,
-        id: &MonitorId,
-        state: &MonitorState,
-    ) -> StoreResult<()> {
-        self.inner.set_monitor_state(org, id, state).await?;
-        self.cache_state(org, id, state);
-        Ok(())
-    }
-
     async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>> {
         self.inner.find_heartbeat_monitor(token).await
     }

@@ -833,7 +833,7 @@ pub async fn monitor_state_round_trip(store: Arc<dyn Store>) {
         domain_expiry: Some(1_800_000_000_000),
     };
     store
-        .set_monitor_state(&org.id, &m.id, &state)
+        .record_check(&[], &org.id, &m.id, &state)
         .await
         .unwrap();
     let got = store.get_monitor(&org.id, &m.id).await.unwrap().unwrap();

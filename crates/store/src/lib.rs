@@ -122,19 +122,13 @@ pub trait Store: Send + Sync + 'static {
         max_monitors: u32,
         audit: &[AuditEvent],
     ) -> StoreResult<()>;
-    /// Check engine state; not audited (it is not a user action).
-    async fn set_monitor_state(
-        &self,
-        org: &OrgId,
-        id: &MonitorId,
-        state: &MonitorState,
-    ) -> StoreResult<()>;
     /// The heartbeat monitor whose ping URL carries `token`.
     async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>>;
 
     // Check results.
     async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()>;
-    /// Stores one run's results and the monitor's new state in one transaction.
+    /// Stores one run's results (possibly none) and the monitor's new state in
+    /// one transaction. Engine state is not audited: it is not a user action.
     async fn record_check(
         &self,
         results: &[CheckResult],

@@ -768,12 +768,6 @@ macro_rules! sql_store_impl {
                     tx.commit().await.map_err(backend_err)
                 }
 
-                async fn set_monitor_state(&self, org: &d::OrgId, id: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
-                    let mut tx = self.begin_write().await.map_err(backend_err)?;
-                    update_state(&mut tx, org, id, state).await?;
-                    tx.commit().await.map_err(backend_err)
-                }
-
                 async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<d::monitor::Monitor>> {
                     let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE heartbeat_token = $1");
                     ::sqlx::query(::sqlx::AssertSqlSafe(sql))
