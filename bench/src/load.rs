@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
@@ -10,7 +11,6 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 
 /// Produces the path of each request.
 pub type PathFn = Arc<dyn Fn() -> String + Send + Sync>;
@@ -129,7 +129,7 @@ pub async fn open_loop(
     let total = (rate as f64 * duration.as_secs_f64()) as u64;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let started = Instant::now();
-    let next = Arc::new(Mutex::new(0u64));
+    let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let path = path.clone();
@@ -139,14 +139,10 @@ pub async fn open_loop(
             let mut sender = connect(addr).await?;
             let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
             loop {
-                let slot = {
-                    let mut n = next.lock().await;
-                    if *n >= total {
-                        break;
-                    }
-                    *n += 1;
-                    *n - 1
-                };
+                let slot = next.fetch_add(1, Ordering::Relaxed);
+                if slot >= total {
+                    break;
+                }
                 let scheduled = started + interval * slot as u32;
                 tokio::time::sleep_until(scheduled.into()).await;
                 if send(&mut sender, addr, &path(), &auth).await? {

@@ -268,7 +268,7 @@ async fn request(
         match tokio::time::timeout(config.timeout, limited.collect()).await {
             Err(_) => return Err("response body timeout".into()),
             Ok(Ok(collected)) => Some(collected.to_bytes()),
-            // Larger than the limit: judge what a keyword search can see, i.e. nothing more.
+            // A body over MAX_BODY_BYTES (or a broken one) fails the check.
             Ok(Err(e)) => return Err(format!("reading body failed: {e}")),
         }
     } else {
