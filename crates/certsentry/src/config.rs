@@ -63,6 +63,22 @@ pub struct GlobalArgs {
         value_name = "LIST"
     )]
     pub dns_servers: Option<Vec<String>>,
+    /// RDAP bootstrap file (`dns.json`), a path or URL [default: IANA's, downloaded and cached in the data dir].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_RDAP_BOOTSTRAP",
+        value_name = "PATH|URL"
+    )]
+    pub rdap_bootstrap: Option<String>,
+    /// WHOIS server (`host[:port]`) asked for every domain [default: the one whois.iana.org names].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_WHOIS_SERVER",
+        value_name = "HOST[:PORT]"
+    )]
+    pub whois_server: Option<String>,
 }
 
 /// The optional TOML file. Every key is optional.
@@ -77,6 +93,8 @@ struct FileConfig {
     probe_ca_file: Option<PathBuf>,
     probe_timeout: Option<u64>,
     dns_servers: Option<Vec<String>>,
+    rdap_bootstrap: Option<String>,
+    whois_server: Option<String>,
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
@@ -94,6 +112,8 @@ pub struct Settings {
     pub probe_ca_file: Option<PathBuf>,
     pub probe_timeout_seconds: u64,
     pub dns_servers: Vec<std::net::SocketAddr>,
+    pub rdap_bootstrap: Option<String>,
+    pub whois_server: Option<String>,
 }
 
 impl Settings {
@@ -143,6 +163,14 @@ impl Settings {
                     .or(file.dns_servers)
                     .unwrap_or_default(),
             )?,
+            rdap_bootstrap: args.rdap_bootstrap.clone().or(file.rdap_bootstrap),
+            whois_server: args.whois_server.clone().or(file.whois_server).map(|s| {
+                if s.contains(':') {
+                    s
+                } else {
+                    format!("{s}:43")
+                }
+            }),
         })
     }
 }

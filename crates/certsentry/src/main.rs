@@ -290,6 +290,12 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         allow_private_targets: settings.allow_private_targets,
         extra_roots,
         dns_servers: settings.dns_servers.clone(),
+        registration: certsentry_probes::registration::RegistrationConfig {
+            rdap_bootstrap: settings.rdap_bootstrap.clone(),
+            cache_dir: Some(settings.data_dir.clone()),
+            whois_server: settings.whois_server.clone(),
+            ..Default::default()
+        },
     };
     let config = ApiConfig {
         regions: settings.regions,

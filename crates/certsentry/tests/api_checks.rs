@@ -572,3 +572,79 @@ async fn dns_checks_report_records_and_confirmed_changes() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_expiry_from_rdap_at_most_twice_a_day() {
+    use certsentry_probes::testing::RegistryFixture;
+    for (backend, store) in backends().await {
+        let registry = RegistryFixture::start(&["com"]).await;
+        registry.set_rdap("example.com", Some("2027-08-13T04:00:00Z"));
+        registry.set_whois(
+            "example.xyz",
+            "Domain Name: EXAMPLE.XYZ\r\nRegistry Expiry Date: 2028-01-02T03:04:05Z\r\n",
+        );
+        let h = Harness::start(backend, store, "agency", |config| {
+            config.probe.registration.rdap_bootstrap = Some(registry.bootstrap_url());
+            config.probe.registration.whois_server = Some(registry.whois_addr.clone());
+        })
+        .await;
+        let monitor = |label: &str, target: &str| {
+            json!({
+                "label": label, "target": target,
+                "checkSsl": false, "checkDomain": true, "checkDns": false, "checkUptime": false,
+                "uptimeIntervalSeconds": 60, "regions": ["virginia"], "alertLeadDays": [30, 7]
+            })
+        };
+        let created = h
+            .post("monitors", monitor("shop", "https://shop.example.com/"))
+            .await;
+        assert_eq!(created.status, 201, "[{backend}] {}", created.body);
+        let id = created.body["monitor"]["id"].as_str().unwrap().to_string();
+
+        let checked = h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(checked.status, 200, "[{backend}] {}", checked.body);
+        let result = &checked.body["results"][0];
+        assert_eq!(result["type"], "domain", "[{backend}] {}", checked.body);
+        assert_eq!(result["status"], "ok");
+        assert_eq!(result["details"]["domain"], "example.com");
+        assert_eq!(result["details"]["source"], "rdap");
+        assert_eq!(
+            checked.body["monitor"]["domainExpiry"],
+            "2027-08-13T04:00:00.000Z"
+        );
+
+        // A second monitor on the same registrable domain, and a re-check,
+        // reuse the stored answer: the registry is asked once per 12 hours.
+        let sibling = h.post("monitors", monitor("api", "api.example.com")).await;
+        let sibling_id = sibling.body["monitor"]["id"].as_str().unwrap().to_string();
+        let again = h
+            .post(&format!("monitors/{sibling_id}/check"), json!({}))
+            .await;
+        assert_eq!(again.body["results"].as_array().unwrap().len(), 0);
+        assert_eq!(
+            again.body["monitor"]["domainExpiry"],
+            "2027-08-13T04:00:00.000Z"
+        );
+        h.post(&format!("monitors/{id}/check"), json!({})).await;
+        assert_eq!(registry.lookups(), (1, 0), "[{backend}]");
+        let fetched = h.get(&format!("monitors/{sibling_id}")).await;
+        assert_eq!(
+            fetched.body["monitor"]["domainExpiry"],
+            "2027-08-13T04:00:00.000Z"
+        );
+
+        // A TLD without RDAP falls back to WHOIS.
+        let xyz = h.post("monitors", monitor("xyz", "example.xyz")).await;
+        let xyz_id = xyz.body["monitor"]["id"].as_str().unwrap().to_string();
+        let checked = h.post(&format!("monitors/{xyz_id}/check"), json!({})).await;
+        assert_eq!(checked.body["results"][0]["details"]["source"], "whois");
+        assert_eq!(
+            checked.body["monitor"]["domainExpiry"],
+            "2028-01-02T03:04:05.000Z"
+        );
+        let listed = h
+            .get(&format!("monitors/{xyz_id}/results?type=domain"))
+            .await;
+        assert_eq!(listed.body["results"].as_array().unwrap().len(), 1);
+    }
+}

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod net;
 pub mod org;
 pub mod plan;
+pub mod registration;
 pub mod stats;
 pub mod status_page;
 pub mod time;

@@ -7,11 +7,16 @@ use certsentry_domain::MonitorId;
 use certsentry_domain::check::{CheckResult, CheckStatus, UptimeTracker};
 use certsentry_domain::dns::DnsChangeTracker;
 use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorStatus, TargetHost};
+use certsentry_domain::registration::registrable_domain;
+use certsentry_domain::time::{Millis, now_ms};
 use certsentry_probes::Prober;
 use certsentry_probes::http::HttpCheck;
-use certsentry_store::{MonitorState, Store, StoreResult};
+use certsentry_store::{DomainRegistration, MonitorState, Store, StoreResult};
 
 use crate::results;
+
+/// How often one registrable domain's registration is looked up.
+pub const DOMAIN_RECHECK: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
 pub struct Checker {
     store: Arc<dyn Store>,
@@ -55,6 +60,8 @@ impl Checker {
         let spec = &monitor.spec;
         let mut out = Vec::new();
         let mut certificate = None;
+        // `Some(expiry)` when a registration lookup (fresh or shared) applies.
+        let mut domain_expiry = None;
         let regions: Vec<&str> = spec.regions.iter().map(String::as_str).collect();
         match spec.kind {
             MonitorKind::Standard => {
@@ -83,6 +90,14 @@ impl Checker {
                 {
                     out.push(self.check_dns(monitor, region, &name).await);
                 }
+                if spec.check_domain
+                    && let (Some(TargetHost::Name(name)), Some(region)) =
+                        (spec.target_host(), regions.first())
+                {
+                    let (result, expiry) = self.check_domain(monitor, region, &name).await?;
+                    out.extend(result);
+                    domain_expiry = expiry;
+                }
             }
             MonitorKind::Tcp => {
                 if let (Some(target), Some(port)) = (spec.target.as_deref(), spec.tcp_port) {
@@ -98,10 +113,13 @@ impl Checker {
             }
             MonitorKind::Heartbeat => {}
         }
-        if out.is_empty() {
+        let mut state = self.next_state(monitor, &out);
+        if let Some(expiry) = domain_expiry {
+            state.domain_expiry = expiry;
+        }
+        if out.is_empty() && state.domain_expiry == monitor.domain_expiry {
             return Ok(out);
         }
-        let state = self.next_state(monitor, &out);
         self.store
             .record_check(&out, &monitor.org_id, &monitor.id, &state)
             .await?;
@@ -133,6 +151,53 @@ impl Checker {
             tracing::info!(monitor = %monitor.id, ?change, "DNS change confirmed");
         }
         results::dns(monitor, region, &seen, change.as_ref(), latency)
+    }
+
+    /// Looks the registration up at most once per [`DOMAIN_RECHECK`] per
+    /// registrable domain (whatever the interval, and shared by every monitor
+    /// and node); in between, the stored answer fills `domainExpiry`.
+    /// Returns the result when a lookup ran, and the expiry to keep.
+    async fn check_domain(
+        &self,
+        monitor: &Monitor,
+        region: &str,
+        host: &str,
+    ) -> StoreResult<(Option<CheckResult>, Option<Option<Millis>>)> {
+        let Some(domain) = registrable_domain(host) else {
+            return Ok((None, None));
+        };
+        let now = now_ms();
+        let stale_before = now - DOMAIN_RECHECK.as_millis() as i64;
+        if let Some(known) = self.store.get_domain_registration(&domain).await?
+            && known.checked_at >= stale_before
+        {
+            return Ok((None, Some(known.expires_at.or(monitor.domain_expiry))));
+        }
+        if !self
+            .store
+            .claim_domain_lookup(&domain, now, stale_before)
+            .await?
+        {
+            // Another check claimed it a moment ago; its answer comes next run.
+            return Ok((None, None));
+        }
+        let seen = self.prober.registration(&domain).await;
+        self.store
+            .finish_domain_lookup(&DomainRegistration {
+                domain: domain.clone(),
+                checked_at: now,
+                expires_at: seen.expires_at,
+                source: seen.source.map(str::to_string),
+                server: seen.server.clone(),
+                error: seen.error.clone(),
+            })
+            .await?;
+        let result = results::domain(monitor, region, &seen);
+        // An unknown answer keeps the last known expiry rather than erasing it.
+        Ok((
+            Some(result),
+            Some(seen.expires_at.or(monitor.domain_expiry)),
+        ))
     }
 
     /// Applies the outage rule to uptime/TCP results and keeps sslNotAfter current.
@@ -174,10 +239,19 @@ impl Checker {
         }
         state.last_status = if availability_checked {
             tracker.status()
-        } else if results.iter().all(|r| r.status == CheckStatus::Ok) {
-            MonitorStatus::Up
         } else {
-            MonitorStatus::Down
+            // Unknown outcomes (a registry with no data) say nothing about health.
+            let decided: Vec<_> = results
+                .iter()
+                .filter(|r| r.status != CheckStatus::Unknown)
+                .collect();
+            if decided.is_empty() {
+                monitor.last_status
+            } else if decided.iter().all(|r| r.status == CheckStatus::Ok) {
+                MonitorStatus::Up
+            } else {
+                MonitorStatus::Down
+            }
         };
         state
     }

@@ -130,3 +130,37 @@ pub fn dns(
         ..base(monitor, CheckType::Dns, Some(region))
     }
 }
+
+/// A registration lookup: ok while the domain is registered, fail once it
+/// has expired, unknown when no source gave a date.
+pub fn domain(
+    monitor: &Monitor,
+    region: &str,
+    seen: &certsentry_probes::registration::RegistrationObservation,
+) -> CheckResult {
+    let now = now_ms();
+    let (status, error) = match seen.expires_at {
+        Some(at) if at <= now => (
+            CheckStatus::Fail,
+            Some(format!(
+                "domain expired on {}",
+                certsentry_domain::time::format_ms(at)
+            )),
+        ),
+        Some(_) => (CheckStatus::Ok, None),
+        None => (CheckStatus::Unknown, seen.error.clone()),
+    };
+    CheckResult {
+        status,
+        latency_ms: Some(seen.latency_ms),
+        error,
+        details: json!({
+            "domain": seen.domain,
+            "expiresAt": seen.expires_at.map(certsentry_domain::time::format_ms),
+            "daysRemaining": seen.expires_at.map(|at| (at - now).div_euclid(86_400_000)),
+            "source": seen.source,
+            "server": seen.server,
+        }),
+        ..base(monitor, CheckType::Domain, Some(region))
+    }
+}

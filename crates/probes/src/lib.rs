@@ -6,6 +6,7 @@ pub mod certinfo;
 pub mod dns;
 pub mod http;
 pub mod net;
+pub mod registration;
 pub mod tcp;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,6 +29,8 @@ pub struct ProbeConfig {
     pub extra_roots: Vec<CertificateDer<'static>>,
     /// Nameservers DNS checks ask; empty means the system's resolver configuration.
     pub dns_servers: Vec<std::net::SocketAddr>,
+    /// Where domain registration data (RDAP bootstrap, WHOIS) comes from.
+    pub registration: registration::RegistrationConfig,
 }
 
 impl Default for ProbeConfig {
@@ -37,6 +40,7 @@ impl Default for ProbeConfig {
             allow_private_targets: false,
             extra_roots: Vec::new(),
             dns_servers: Vec::new(),
+            registration: registration::RegistrationConfig::default(),
         }
     }
 }
@@ -95,6 +99,7 @@ pub struct Prober {
     dns: Result<hickory_resolver::TokioResolver, String>,
     verifier: Arc<rustls::client::WebPkiServerVerifier>,
     strict_tls: Arc<rustls::ClientConfig>,
+    registration: registration::RegistrationProber,
 }
 
 impl Prober {
@@ -107,7 +112,10 @@ impl Prober {
             .with_no_client_auth();
         strict.alpn_protocols = vec![b"http/1.1".to_vec()];
         let dns = dns::resolver(&config.dns_servers, config.timeout);
+        let registration =
+            registration::RegistrationProber::new(config.registration.clone(), config.timeout);
         Self {
+            registration,
             config,
             dns,
             verifier,
@@ -129,6 +137,11 @@ impl Prober {
             Ok(resolver) => Ok(dns::snapshot(resolver, name).await),
             Err(e) => Err(e.clone()),
         }
+    }
+
+    /// When the registrable `domain` expires, by RDAP or WHOIS.
+    pub async fn registration(&self, domain: &str) -> registration::RegistrationObservation {
+        self.registration.lookup(domain).await
     }
 
     pub async fn tls(&self, host: &str, port: u16) -> tls::TlsObservation {

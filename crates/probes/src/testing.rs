@@ -273,3 +273,177 @@ impl DnsFixture {
         self.zone.records_mut().await.remove(&key);
     }
 }
+
+/// A fake registry: an RDAP server (RFC 9083 JSON on HTTP), the bootstrap
+/// file that points at it, and a WHOIS server (RFC 3912 on TCP). Tests
+/// change the registered domains while it runs and count the lookups.
+pub struct RegistryFixture {
+    /// `http://127.0.0.1:PORT`.
+    pub http_base: String,
+    /// `127.0.0.1:PORT` of the WHOIS server.
+    pub whois_addr: String,
+    state: Arc<std::sync::Mutex<RegistryState>>,
+}
+
+#[derive(Default)]
+struct RegistryState {
+    /// Domain → RDAP expiration eventDate (`None`: registered, no expiration event).
+    rdap: std::collections::HashMap<String, Option<String>>,
+    /// Domain → the whole WHOIS answer.
+    whois: std::collections::HashMap<String, String>,
+    rdap_tlds: Vec<String>,
+    rdap_lookups: usize,
+    whois_lookups: usize,
+}
+
+impl RegistryFixture {
+    /// Starts both servers; the bootstrap lists `rdap_tlds`.
+    pub async fn start(rdap_tlds: &[&str]) -> Self {
+        let state = Arc::new(std::sync::Mutex::new(RegistryState {
+            rdap_tlds: rdap_tlds.iter().map(|t| t.to_string()).collect(),
+            ..RegistryState::default()
+        }));
+        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http_base = format!("http://{}", http.local_addr().unwrap());
+        tokio::spawn(serve_registry_http(http, state.clone(), http_base.clone()));
+        let whois = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let whois_addr = whois.local_addr().unwrap().to_string();
+        tokio::spawn(serve_whois(whois, state.clone()));
+        Self {
+            http_base,
+            whois_addr,
+            state,
+        }
+    }
+
+    /// The bootstrap file's URL.
+    pub fn bootstrap_url(&self) -> String {
+        format!("{}/dns.json", self.http_base)
+    }
+
+    /// Registers `domain` in RDAP with this expiration (`None`: no event).
+    pub fn set_rdap(&self, domain: &str, expiration: Option<&str>) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .rdap
+            .insert(domain.to_string(), expiration.map(str::to_string));
+    }
+
+    /// Sets the WHOIS answer for `domain`.
+    pub fn set_whois(&self, domain: &str, answer: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.whois.insert(domain.to_string(), answer.to_string());
+    }
+
+    /// (RDAP domain lookups, WHOIS lookups) served so far.
+    pub fn lookups(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap();
+        (state.rdap_lookups, state.whois_lookups)
+    }
+}
+
+async fn serve_registry_http(
+    listener: TcpListener,
+    state: Arc<std::sync::Mutex<RegistryState>>,
+    base: String,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let state = state.clone();
+        let base = base.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                let reply = registry_reply(req.uri().path(), &state, &base);
+                async move { Ok::<_, Infallible>(reply) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn registry_reply(
+    path: &str,
+    state: &std::sync::Mutex<RegistryState>,
+    base: &str,
+) -> Response<Full<Bytes>> {
+    let json = |status: u16, body: serde_json::Value| {
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/rdap+json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
+    };
+    let mut state = state.lock().unwrap();
+    if path == "/dns.json" {
+        return json(
+            200,
+            serde_json::json!({
+                "description": "RDAP bootstrap file for Domain Name System registrations",
+                "publication": "2026-06-01T00:00:00Z",
+                "services": [[state.rdap_tlds, [format!("{base}/rdap/")]]],
+                "version": "1.0"
+            }),
+        );
+    }
+    let Some(domain) = path.strip_prefix("/rdap/domain/") else {
+        return json(
+            404,
+            serde_json::json!({"errorCode": 404, "title": "Not Found"}),
+        );
+    };
+    state.rdap_lookups += 1;
+    match state.rdap.get(domain) {
+        None => json(
+            404,
+            serde_json::json!({"errorCode": 404, "title": "Not Found"}),
+        ),
+        Some(expiration) => {
+            let mut events = vec![serde_json::json!({
+                "eventAction": "registration", "eventDate": "1997-09-15T04:00:00Z"
+            })];
+            if let Some(date) = expiration {
+                events.push(serde_json::json!({"eventAction": "expiration", "eventDate": date}));
+            }
+            json(
+                200,
+                serde_json::json!({
+                    "objectClassName": "domain",
+                    "ldhName": domain.to_ascii_uppercase(),
+                    "events": events,
+                }),
+            )
+        }
+    }
+}
+
+async fn serve_whois(listener: TcpListener, state: Arc<std::sync::Mutex<RegistryState>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut stream = BufReader::new(stream);
+            let mut query = String::new();
+            if stream.read_line(&mut query).await.is_err() {
+                return;
+            }
+            let answer = {
+                let mut state = state.lock().unwrap();
+                state.whois_lookups += 1;
+                state
+                    .whois
+                    .get(query.trim())
+                    .cloned()
+                    .unwrap_or_else(|| format!("No match for \"{}\".\r\n", query.trim()))
+            };
+            let _ = stream.get_mut().write_all(answer.as_bytes()).await;
+            let _ = stream.get_mut().shutdown().await;
+        });
+    }
+}

@@ -327,6 +327,31 @@ impl<S: Store> Store for CachedStore<S> {
             .await
     }
 
+    async fn get_domain_registration(
+        &self,
+        domain: &str,
+    ) -> StoreResult<Option<crate::DomainRegistration>> {
+        self.inner.get_domain_registration(domain).await
+    }
+
+    async fn claim_domain_lookup(
+        &self,
+        domain: &str,
+        now: Millis,
+        stale_before: Millis,
+    ) -> StoreResult<bool> {
+        self.inner
+            .claim_domain_lookup(domain, now, stale_before)
+            .await
+    }
+
+    async fn finish_domain_lookup(
+        &self,
+        registration: &crate::DomainRegistration,
+    ) -> StoreResult<()> {
+        self.inner.finish_domain_lookup(registration).await
+    }
+
     async fn list_daily_stats(
         &self,
         org: &OrgId,

@@ -30,7 +30,7 @@ macro_rules! conformance_tests {
             status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip,
             results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor,
             certificates_upsert_and_inventory, daily_stats_roll_up_and_finalize,
-            heartbeat_misses_are_claimed_once);
+            heartbeat_misses_are_claimed_once, domain_lookups_are_claimed_once);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -1343,5 +1343,59 @@ pub async fn heartbeat_misses_are_claimed_once(store: Arc<dyn Store>) {
     assert!(
         !store.list_heartbeat_states().await.unwrap()[0].missed,
         "a ping clears the miss"
+    );
+}
+
+pub async fn domain_lookups_are_claimed_once(store: Arc<dyn Store>) {
+    const HOUR: i64 = 3_600_000;
+    assert_eq!(
+        store.get_domain_registration("example.com").await.unwrap(),
+        None
+    );
+    // Two nodes race for the first lookup: exactly one wins.
+    let (a, b) = tokio::join!(
+        store.claim_domain_lookup("example.com", 100 * HOUR, 88 * HOUR),
+        store.claim_domain_lookup("example.com", 100 * HOUR, 88 * HOUR)
+    );
+    assert!(a.unwrap() ^ b.unwrap());
+    let found = crate::DomainRegistration {
+        domain: "example.com".into(),
+        checked_at: 100 * HOUR,
+        expires_at: Some(500 * HOUR),
+        source: Some("rdap".into()),
+        server: Some("https://rdap.example/domain/example.com".into()),
+        error: None,
+    };
+    store.finish_domain_lookup(&found).await.unwrap();
+    assert_eq!(
+        store.get_domain_registration("example.com").await.unwrap(),
+        Some(found.clone())
+    );
+    // Within 12 hours the claim fails; after, it succeeds and keeps the old answer until finished.
+    assert!(
+        !store
+            .claim_domain_lookup("example.com", 111 * HOUR, 99 * HOUR)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_domain_lookup("example.com", 113 * HOUR, 101 * HOUR)
+            .await
+            .unwrap()
+    );
+    let reclaimed = store
+        .get_domain_registration("example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reclaimed.checked_at, 113 * HOUR);
+    assert_eq!(reclaimed.expires_at, Some(500 * HOUR));
+    // Other domains are independent.
+    assert!(
+        store
+            .claim_domain_lookup("example.org", 111 * HOUR, 99 * HOUR)
+            .await
+            .unwrap()
     );
 }

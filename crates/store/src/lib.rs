@@ -159,6 +159,22 @@ pub trait Store: Send + Sync + 'static {
         last_ping_at: Millis,
     ) -> StoreResult<bool>;
 
+    // Domain registrations.
+    async fn get_domain_registration(
+        &self,
+        domain: &str,
+    ) -> StoreResult<Option<DomainRegistration>>;
+    /// Claims the lookup of `domain` at `now` when no lookup started at or
+    /// after `stale_before`; `true` for exactly one caller.
+    async fn claim_domain_lookup(
+        &self,
+        domain: &str,
+        now: Millis,
+        stale_before: Millis,
+    ) -> StoreResult<bool>;
+    /// Stores a claimed lookup's outcome (keeps `checked_at`).
+    async fn finish_domain_lookup(&self, registration: &DomainRegistration) -> StoreResult<()>;
+
     // Daily stats (bumped by `insert_results` for uptime and TCP results).
     /// The monitor's rollups for days `from..=to` (`YYYY-MM-DD`), oldest first.
     async fn list_daily_stats(

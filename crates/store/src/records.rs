@@ -84,3 +84,17 @@ pub struct HeartbeatState {
     /// A miss was recorded since the last ping.
     pub missed: bool,
 }
+
+/// The last registration lookup of a registrable domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRegistration {
+    pub domain: String,
+    /// When the lookup was claimed (started).
+    pub checked_at: Millis,
+    pub expires_at: Option<Millis>,
+    /// `rdap` or `whois`.
+    pub source: Option<String>,
+    pub server: Option<String>,
+    /// Why the expiry is unknown.
+    pub error: Option<String>,
+}

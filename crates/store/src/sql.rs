@@ -878,6 +878,60 @@ macro_rules! sql_store_impl {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn get_domain_registration(&self, domain: &str) -> StoreResult<Option<$crate::DomainRegistration>> {
+                    let row = ::sqlx::query(
+                        "SELECT domain, checked_at, expires_at, source, server, error FROM domain_registrations WHERE domain = $1",
+                    )
+                    .bind(domain)
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(backend_err)?;
+                    row.map(|row| -> StoreResult<$crate::DomainRegistration> {
+                        Ok($crate::DomainRegistration {
+                            domain: get(&row, "domain")?,
+                            checked_at: get(&row, "checked_at")?,
+                            expires_at: get(&row, "expires_at")?,
+                            source: get(&row, "source")?,
+                            server: get(&row, "server")?,
+                            error: get(&row, "error")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn claim_domain_lookup(&self, domain: &str, now: d::time::Millis, stale_before: d::time::Millis) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let done = ::sqlx::query(
+                        "INSERT INTO domain_registrations (domain, checked_at) VALUES ($1, $2) \
+                         ON CONFLICT (domain) DO UPDATE SET checked_at = $2 \
+                         WHERE domain_registrations.checked_at < $3",
+                    )
+                    .bind(domain)
+                    .bind(now)
+                    .bind(stale_before)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn finish_domain_lookup(&self, r: &$crate::DomainRegistration) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    ::sqlx::query(
+                        "UPDATE domain_registrations SET expires_at = $2, source = $3, server = $4, error = $5 WHERE domain = $1",
+                    )
+                    .bind(&r.domain)
+                    .bind(r.expires_at)
+                    .bind(r.source.as_deref())
+                    .bind(r.server.as_deref())
+                    .bind(r.error.as_deref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)
+                }
+
                 async fn list_daily_stats(&self, org: &d::OrgId, monitor: &d::MonitorId, from: &str, to: &str) -> StoreResult<Vec<d::stats::DailyStats>> {
                     ::sqlx::query(
                         "SELECT day, total_checks, failed_checks, degraded_checks, latency_sum_ms, latency_count, \
