@@ -7,6 +7,7 @@
 
 mod engine;
 mod load;
+mod pings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ enum Bench {
     Api(Args),
     /// The check engine: HTTPS monitors through scheduler, probes and store.
     Engine(engine::EngineArgs),
+    /// Heartbeat ping ingestion, persisted, against a bare axum handler.
+    Pings(pings::PingArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +71,16 @@ pub(crate) fn spec(i: usize) -> MonitorSpec {
 
 /// Seeds an organization, a key and `count` monitors; returns the key and the ids.
 pub(crate) async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(String, Vec<String>)> {
+    let (key, monitors) = seed_with(store, count, spec).await?;
+    Ok((key, monitors.iter().map(|m| m.id.to_string()).collect()))
+}
+
+/// Seeds an organization, a key and `count` monitors made by `make`.
+pub(crate) async fn seed_with(
+    store: &dyn Store,
+    count: usize,
+    make: impl Fn(usize) -> MonitorSpec,
+) -> anyhow::Result<(String, Vec<Monitor>)> {
     let org = Org {
         id: OrgId::generate(),
         name: "bench".into(),
@@ -107,22 +120,21 @@ pub(crate) async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<(Str
         .map(|i| Monitor {
             last_status: MonitorStatus::Up,
             ssl_not_after: Some(now + 60 * 86_400_000),
-            ..Monitor::new(org.id.clone(), spec(i))
+            ..Monitor::new(org.id.clone(), make(i))
         })
         .collect();
-    let ids = monitors.iter().map(|m| m.id.to_string()).collect();
     store
         .apply_sync(
             &org.id,
             &SyncChanges {
-                create: monitors,
+                create: monitors.clone(),
                 ..Default::default()
             },
             u32::MAX,
             &[],
         )
         .await?;
-    Ok((plaintext, ids))
+    Ok((plaintext, monitors))
 }
 
 pub(crate) fn server_runtime() -> tokio::runtime::Runtime {
@@ -133,7 +145,7 @@ pub(crate) fn server_runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
+pub(crate) async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -141,7 +153,7 @@ async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
     (listener, addr)
 }
 
-fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
+pub(crate) fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
     let ratio = baseline.map_or("-".to_string(), |b| format!("{:.2}", report.rate() / b));
     println!(
         "| {name} | {:.0} | {ratio} | {:.2} | {:.2} | {} |",
@@ -156,6 +168,7 @@ fn main() -> anyhow::Result<()> {
     match Bench::parse() {
         Bench::Api(args) => api(args),
         Bench::Engine(args) => engine::run(args),
+        Bench::Pings(args) => pings::run(args),
     }
 }
 

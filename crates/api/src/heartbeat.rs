@@ -11,7 +11,7 @@ use certsentry_domain::ResultId;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
 use certsentry_domain::time::now_ms;
-use certsentry_store::{HeartbeatState, MonitorState};
+use certsentry_store::{CheckRecord, HeartbeatState, MonitorState};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -88,20 +88,13 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
     } else {
         MonitorStatus::Down
     };
-    let next = MonitorState {
+    // Most pings change nothing but the ping time: the monitor row is
+    // written only when the status flips.
+    let next = (last_status != monitor.last_status).then_some(MonitorState {
         last_status,
-        ssl_not_after: None,
-        domain_expiry: None,
-    };
-    state
-        .store
-        .record_check(
-            std::slice::from_ref(&result),
-            &monitor.org_id,
-            &monitor.id,
-            &next,
-        )
-        .await?;
+        ssl_not_after: monitor.ssl_not_after,
+        domain_expiry: monitor.domain_expiry,
+    });
     let ping = HeartbeatState {
         monitor_id: monitor.id.clone(),
         org_id: monitor.org_id.clone(),
@@ -109,7 +102,17 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
         last_ping_ok: succeeded,
         missed: false,
     };
-    state.store.record_heartbeat_ping(&ping).await?;
+    state
+        .checker
+        .writer()
+        .write(CheckRecord {
+            org_id: monitor.org_id.clone(),
+            monitor_id: monitor.id.clone(),
+            results: vec![result],
+            state: next,
+            ping: Some(ping),
+        })
+        .await?;
     let mut response = Ok::new().into_response();
     response.headers_mut().insert(
         "x-ratelimit-remaining",

@@ -358,7 +358,7 @@ async fn stats_roll_up_by_day() {
         let day = parse_datetime("2026-05-01T08:00:00Z").unwrap();
         let past: Vec<CheckResult> = (0..4)
             .map(|i| CheckResult {
-                id: ResultId::generate(),
+                id: ResultId::generated_at(day + i64::from(i) * 1000),
                 org_id: h.org.clone(),
                 monitor_id: monitor_id.clone(),
                 check_type: CheckType::Tcp,

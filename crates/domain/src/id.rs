@@ -61,6 +61,30 @@ pub fn new_id() -> String {
     id
 }
 
+/// An id for a moment other than now; unique by its random tail, and not
+/// ordered against other ids of the same millisecond.
+pub fn new_id_at(ms: i64) -> String {
+    let mut id = String::with_capacity(ID_LEN);
+    id.push('c');
+    push_base36(&mut id, ms.max(0) as u64, TIME_LEN);
+    push_base36(
+        &mut id,
+        rand::rng().random_range(0..COUNTER_SPACE * COUNTER_SPACE),
+        COUNTER_LEN + RANDOM_LEN,
+    );
+    id
+}
+
+/// The smallest id made at `ms` or later: ids sort by creation time, so
+/// "created before `ms`" is `id < floor_at(ms)`, a primary-key range.
+pub fn floor_at(ms: i64) -> String {
+    let mut id = String::with_capacity(ID_LEN);
+    id.push('c');
+    push_base36(&mut id, ms.max(0) as u64, TIME_LEN);
+    push_base36(&mut id, 0, COUNTER_LEN + RANDOM_LEN);
+    id
+}
+
 /// Whether `s` has the shape of an id (used to reject bad cursors early).
 pub fn looks_like_id(s: &str) -> bool {
     s.len() == ID_LEN
@@ -80,6 +104,11 @@ macro_rules! typed_id {
             /// A fresh id.
             pub fn generate() -> Self {
                 Self(new_id())
+            }
+            /// An id that sorts as if made at `ms` (imports, and tests of
+            /// history): ids double as the time index of what they name.
+            pub fn generated_at(ms: i64) -> Self {
+                Self(new_id_at(ms))
             }
             /// Wraps a stored or user-supplied id without checking its shape:
             /// lookups of a malformed id simply find nothing.
@@ -133,6 +162,17 @@ typed_id!(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn floors_bound_ids_by_time() {
+        let before = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let now = chrono::Utc::now().timestamp_millis();
+        let after = new_id();
+        let floor = floor_at(now);
+        assert!(before < floor && floor <= after, "{before} {floor} {after}");
+        assert!(looks_like_id(&floor));
+    }
+
     use super::*;
 
     #[test]

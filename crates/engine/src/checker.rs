@@ -11,15 +11,18 @@ use certsentry_domain::registration::registrable_domain;
 use certsentry_domain::time::{Millis, now_ms};
 use certsentry_probes::Prober;
 use certsentry_probes::http::HttpCheck;
-use certsentry_store::{DomainRegistration, MonitorState, Store, StoreResult};
+use certsentry_store::{CheckRecord, DomainRegistration, MonitorState, Store, StoreResult};
 
 use crate::results;
+use crate::writer::CheckWriter;
 
 /// How often one registrable domain's registration is looked up.
 pub const DOMAIN_RECHECK: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
 pub struct Checker {
     store: Arc<dyn Store>,
+    /// Results and state changes go through the batching writer.
+    writer: CheckWriter,
     prober: Prober,
     /// The outage rule's state per monitor. In memory: after a restart a
     /// monitor needs fresh consecutive failures before it is called down.
@@ -45,8 +48,10 @@ fn tls_endpoint(monitor: &Monitor) -> Option<(String, u16)> {
 }
 
 impl Checker {
+    /// Starts a [`CheckWriter`] too, so call it inside a tokio runtime.
     pub fn new(store: Arc<dyn Store>, prober: Prober) -> Self {
         Self {
+            writer: CheckWriter::spawn(store.clone()),
             store,
             prober,
             trackers: Mutex::new(HashMap::new()),
@@ -117,11 +122,20 @@ impl Checker {
         if let Some(expiry) = domain_expiry {
             state.domain_expiry = expiry;
         }
-        if out.is_empty() && state.domain_expiry == monitor.domain_expiry {
+        let changed = state.last_status != monitor.last_status
+            || state.ssl_not_after != monitor.ssl_not_after
+            || state.domain_expiry != monitor.domain_expiry;
+        if out.is_empty() && !changed {
             return Ok(out);
         }
-        self.store
-            .record_check(&out, &monitor.org_id, &monitor.id, &state)
+        self.writer
+            .write(CheckRecord {
+                org_id: monitor.org_id.clone(),
+                monitor_id: monitor.id.clone(),
+                results: out.clone(),
+                state: changed.then_some(state),
+                ping: None,
+            })
             .await?;
         if let Some(seen) = &certificate {
             let (record, served) = results::certificate_records(monitor, seen);
@@ -130,6 +144,11 @@ impl Checker {
                 .await?;
         }
         Ok(out)
+    }
+
+    /// The batching writer, shared with heartbeat ingestion.
+    pub fn writer(&self) -> &CheckWriter {
+        &self.writer
     }
 
     /// Asks every record type and confirms changes seen twice in a row.

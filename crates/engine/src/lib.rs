@@ -9,8 +9,10 @@ pub mod checker;
 pub mod heartbeats;
 pub mod results;
 pub mod scheduler;
+pub mod writer;
 
 pub use checker::Checker;
+pub use writer::CheckWriter;
 
 use std::sync::Arc;
 use std::time::Duration;

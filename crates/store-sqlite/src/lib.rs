@@ -43,9 +43,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // The writer's page cache holds the hot index pages of check_results
+        // and heartbeats (64 MiB at most, grown on demand); statement
+        // journals of multi-row writes stay in memory; checkpoints run every
+        // ~40 MiB of WAL, so a page rewritten by many commits is copied back
+        // to the database once.
+        let write_options = options
+            .clone()
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", "10000");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(write_options)
             .await?;
         MIGRATOR.run(&write).await?;
         let readers = std::thread::available_parallelism()

@@ -31,12 +31,18 @@ type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
 pub struct CachedStore<S> {
     inner: S,
     monitors: RwLock<HashMap<OrgId, OrgMonitors>>,
+    /// Ping token → monitor, for every heartbeat monitor created through
+    /// this store or loaded at start (and any other found in the database).
+    /// A token never changes, and a hit is checked against `monitors`, so a
+    /// deleted monitor is never returned.
+    tokens: RwLock<HashMap<String, (OrgId, MonitorId)>>,
 }
 
 impl<S: Store> CachedStore<S> {
     /// Loads every monitor of every organization.
     pub async fn load(inner: S) -> StoreResult<Self> {
         let mut monitors: HashMap<OrgId, OrgMonitors> = HashMap::new();
+        let mut tokens = HashMap::new();
         for org in inner.list_orgs().await? {
             let entry = monitors.entry(org.id.clone()).or_default();
             let mut query = MonitorQuery {
@@ -46,6 +52,9 @@ impl<S: Store> CachedStore<S> {
             loop {
                 let page = inner.list_monitors(&org.id, &query).await?;
                 for monitor in page.items {
+                    if let Some(token) = &monitor.heartbeat_token {
+                        tokens.insert(token.clone(), (org.id.clone(), monitor.id.clone()));
+                    }
                     entry.insert(monitor.id.clone(), Arc::new(monitor));
                 }
                 match page.next_cursor {
@@ -57,7 +66,17 @@ impl<S: Store> CachedStore<S> {
         Ok(Self {
             inner,
             monitors: RwLock::new(monitors),
+            tokens: RwLock::new(tokens),
         })
+    }
+
+    fn remember_token(&self, monitor: &Monitor) {
+        if let Some(token) = &monitor.heartbeat_token {
+            self.tokens
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(token.clone(), (monitor.org_id.clone(), monitor.id.clone()));
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&HashMap<OrgId, OrgMonitors>) -> T) -> T {
@@ -191,6 +210,7 @@ impl<S: Store> Store for CachedStore<S> {
                 .or_default()
                 .insert(monitor.id.clone(), Arc::new(monitor.clone()));
         });
+        self.remember_token(monitor);
         Ok(())
     }
     async fn get_monitor(&self, org: &OrgId, id: &MonitorId) -> StoreResult<Option<Monitor>> {
@@ -278,10 +298,37 @@ impl<S: Store> Store for CachedStore<S> {
                 monitors.insert(monitor.id.clone(), Arc::new(monitor.clone()));
             }
         });
+        for monitor in &plan.create {
+            self.remember_token(monitor);
+        }
         Ok(())
     }
     async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>> {
-        self.inner.find_heartbeat_monitor(token).await
+        let known = self
+            .tokens
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned();
+        if let Some((org, id)) = known {
+            let cached = self.read(|all| all.get(&org).and_then(|m| m.get(&id)).cloned());
+            if let Some(monitor) = cached
+                && monitor.heartbeat_token.as_deref() == Some(token)
+            {
+                return Ok(Some((*monitor).clone()));
+            }
+        }
+        let found = self.inner.find_heartbeat_monitor(token).await?;
+        let mut tokens = self.tokens.write().unwrap_or_else(|p| p.into_inner());
+        match &found {
+            Some(m) => {
+                tokens.insert(token.to_string(), (m.org_id.clone(), m.id.clone()));
+            }
+            None => {
+                tokens.remove(token);
+            }
+        }
+        Ok(found)
     }
     async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()> {
         self.inner.insert_results(results).await
@@ -297,6 +344,15 @@ impl<S: Store> Store for CachedStore<S> {
             .record_check(results, org, monitor, state)
             .await?;
         self.cache_state(org, monitor, state);
+        Ok(())
+    }
+    async fn record_checks(&self, batch: &[crate::CheckRecord]) -> StoreResult<()> {
+        self.inner.record_checks(batch).await?;
+        for record in batch {
+            if let Some(state) = &record.state {
+                self.cache_state(&record.org_id, &record.monitor_id, state);
+            }
+        }
         Ok(())
     }
     async fn list_results(

@@ -30,7 +30,8 @@ macro_rules! conformance_tests {
             status_pages_lifecycle, audit_log_filters_and_pages, monitor_state_round_trip,
             results_filters_pages_and_prune, heartbeat_tokens_find_their_monitor,
             certificates_upsert_and_inventory, daily_stats_roll_up_and_finalize,
-            heartbeat_misses_are_claimed_once, domain_lookups_are_claimed_once);
+            heartbeat_misses_are_claimed_once, domain_lookups_are_claimed_once,
+            batches_write_many_monitors_at_once);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -884,7 +885,7 @@ pub async fn monitor_state_round_trip(store: Arc<dyn Store>) {
 
 fn result(m: &Monitor, check_type: CheckType, status: CheckStatus, created_at: i64) -> CheckResult {
     CheckResult {
-        id: ResultId::generate(),
+        id: ResultId::generated_at(created_at),
         org_id: m.org_id.clone(),
         monitor_id: m.id.clone(),
         check_type,
@@ -1398,4 +1399,91 @@ pub async fn domain_lookups_are_claimed_once(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
+}
+
+pub async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Batches").await;
+    let web = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let cron = add_monitor(&*store, &org.id, spec("cron", MonitorKind::Heartbeat, None)).await;
+    let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Standard, None)).await;
+    store
+        .delete_monitor(
+            &org.id,
+            &gone.id,
+            &audit(&org.id, "monitor.delete", "monitor", gone.id.as_str()),
+        )
+        .await
+        .unwrap();
+    let ping = |at: i64, ok: bool| crate::CheckRecord {
+        org_id: org.id.clone(),
+        monitor_id: cron.id.clone(),
+        results: vec![result(&cron, CheckType::Heartbeat, CheckStatus::Ok, at)],
+        state: None,
+        ping: Some(HeartbeatState {
+            monitor_id: cron.id.clone(),
+            org_id: org.id.clone(),
+            last_ping_at: at,
+            last_ping_ok: ok,
+            missed: false,
+        }),
+    };
+    let down = MonitorState {
+        last_status: MonitorStatus::Down,
+        ssl_not_after: Some(7),
+        domain_expiry: None,
+    };
+    let batch = vec![
+        ping(2_000, false),
+        crate::CheckRecord {
+            org_id: org.id.clone(),
+            monitor_id: web.id.clone(),
+            results: (0..3)
+                .map(|i| result(&web, CheckType::Uptime, CheckStatus::Fail, 1_000 + i))
+                .collect(),
+            state: Some(down.clone()),
+            ping: None,
+        },
+        // Two pings of one monitor in one batch: the latest wins.
+        ping(1_000, true),
+        // A monitor deleted while its outcome was queued: dropped, not an error.
+        crate::CheckRecord {
+            org_id: org.id.clone(),
+            monitor_id: gone.id.clone(),
+            results: vec![result(&gone, CheckType::Uptime, CheckStatus::Ok, 1_000)],
+            state: Some(down.clone()),
+            ping: None,
+        },
+    ];
+    store.record_checks(&batch).await.unwrap();
+
+    let all = ResultQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let count = |id: MonitorId| {
+        let store = store.clone();
+        let org = org.id.clone();
+        let all = all.clone();
+        async move {
+            store
+                .list_results(&org, &id, &all)
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(count(web.id.clone()).await, 3);
+    assert_eq!(count(cron.id.clone()).await, 2);
+    assert_eq!(count(gone.id.clone()).await, 0);
+    let stored = store.get_monitor(&org.id, &web.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_status, MonitorStatus::Down);
+    assert_eq!(stored.ssl_not_after, Some(7));
+    let states = store.list_heartbeat_states().await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(
+        (states[0].last_ping_at, states[0].last_ping_ok),
+        (2_000, false)
+    );
+    store.record_checks(&[]).await.unwrap();
 }

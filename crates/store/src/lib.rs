@@ -146,6 +146,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes results created before `before`; returns how many.
     async fn prune_results(&self, before: Millis) -> StoreResult<u64>;
 
+    /// Writes many monitors' outcomes in one transaction (the batching
+    /// writer's path). Outcomes of monitors deleted meanwhile are dropped.
+    async fn record_checks(&self, batch: &[CheckRecord]) -> StoreResult<()>;
+
     // Heartbeats.
     /// Records a ping (arming the monitor) and clears any recorded miss.
     async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()>;

@@ -98,3 +98,15 @@ pub struct DomainRegistration {
     /// Why the expiry is unknown.
     pub error: Option<String>,
 }
+
+/// One monitor's outcome, as the batching writer queues it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRecord {
+    pub org_id: certsentry_domain::OrgId,
+    pub monitor_id: MonitorId,
+    pub results: Vec<certsentry_domain::check::CheckResult>,
+    /// The monitor's new state, when it changed.
+    pub state: Option<crate::MonitorState>,
+    /// A heartbeat ping to record (and clear any recorded miss).
+    pub ping: Option<HeartbeatState>,
+}

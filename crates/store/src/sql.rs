@@ -237,32 +237,60 @@ macro_rules! sql_store_impl {
             }
 
             /// Inserts results and bumps the daily rollups of availability checks.
+            /// Inserts results with one multi-row INSERT per chunk: a batch of
+            /// pings or checks costs a few statements, not one per row.
             async fn insert_result_rows(tx: &mut Tx, results: &[d::check::CheckResult]) -> StoreResult<()> {
+                // 12 binds a row; SQLite allows 32,766 and Postgres 65,535 per statement.
+                for chunk in results.chunks(1000) {
+                    let mut query = ::sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
+                         region, latency_ms, http_status, error, details, created_at) ",
+                    );
+                    query.push_values(chunk, |mut row, r| {
+                        row.push_bind(r.id.as_str())
+                            .push_bind(r.org_id.as_str())
+                            .push_bind(r.monitor_id.as_str())
+                            .push_bind(r.check_type.as_str())
+                            .push_bind(r.status.as_str())
+                            .push_bind(r.degraded)
+                            .push_bind(r.region.as_deref())
+                            .push_bind(r.latency_ms.map(i64::from))
+                            .push_bind(r.http_status.map(i64::from))
+                            .push_bind(r.error.as_deref())
+                            .push_bind(r.details.to_string())
+                            .push_bind(r.created_at);
+                    });
+                    query.build().execute(&mut **tx).await.map_err(backend_err)?;
+                }
                 for r in results {
-                        ::sqlx::query(
-                            "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
-                             region, latency_ms, http_status, error, details, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                        )
-                        .bind(r.id.as_str())
-                        .bind(r.org_id.as_str())
-                        .bind(r.monitor_id.as_str())
-                        .bind(r.check_type.as_str())
-                        .bind(r.status.as_str())
-                        .bind(r.degraded)
-                        .bind(r.region.as_deref())
-                        .bind(r.latency_ms.map(i64::from))
-                        .bind(r.http_status.map(i64::from))
-                        .bind(r.error.as_deref())
-                        .bind(r.details.to_string())
-                        .bind(r.created_at)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(backend_err)?;
-                        if matches!(r.check_type, d::check::CheckType::Uptime | d::check::CheckType::Tcp) {
-                            bump_daily_stats(tx, r).await?;
-                        }
+                    if matches!(r.check_type, d::check::CheckType::Uptime | d::check::CheckType::Tcp) {
+                        bump_daily_stats(tx, r).await?;
                     }
+                }
+                Ok(())
+            }
+
+            /// Upserts pings, one multi-row statement per chunk. The caller
+            /// passes at most one ping per monitor (an upsert may not touch a
+            /// row twice).
+            async fn upsert_pings(tx: &mut Tx, pings: &[&HeartbeatState]) -> StoreResult<()> {
+                for chunk in pings.chunks(1000) {
+                    let mut query = ::sqlx::QueryBuilder::<Db>::new(
+                        "INSERT INTO heartbeats (monitor_id, org_id, last_ping_at, last_ping_ok, missed) ",
+                    );
+                    query.push_values(chunk, |mut row, p| {
+                        row.push_bind(p.monitor_id.as_str())
+                            .push_bind(p.org_id.as_str())
+                            .push_bind(p.last_ping_at)
+                            .push_bind(p.last_ping_ok)
+                            .push_bind(false);
+                    });
+                    query.push(
+                        " ON CONFLICT (monitor_id) DO UPDATE SET last_ping_at = excluded.last_ping_at, \
+                         last_ping_ok = excluded.last_ping_ok, missed = FALSE",
+                    );
+                    query.build().execute(&mut **tx).await.map_err(backend_err)?;
+                }
                 Ok(())
             }
 
@@ -820,8 +848,9 @@ macro_rules! sql_store_impl {
 
                 async fn prune_results(&self, before: d::time::Millis) -> StoreResult<u64> {
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
-                    let done = ::sqlx::query("DELETE FROM check_results WHERE created_at < $1")
-                        .bind(before)
+                    // Ids sort by creation time: the primary key serves as the time index.
+                    let done = ::sqlx::query("DELETE FROM check_results WHERE id < $1")
+                        .bind(d::id::floor_at(before))
                         .execute(&mut *tx)
                         .await
                         .map_err(backend_err)?;
@@ -831,18 +860,52 @@ macro_rules! sql_store_impl {
 
                 async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()> {
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
-                    ::sqlx::query(
-                        "INSERT INTO heartbeats (monitor_id, org_id, last_ping_at, last_ping_ok, missed) \
-                         VALUES ($1, $2, $3, $4, FALSE) ON CONFLICT (monitor_id) DO UPDATE SET \
-                         last_ping_at = excluded.last_ping_at, last_ping_ok = excluded.last_ping_ok, missed = FALSE",
-                    )
-                    .bind(state.monitor_id.as_str())
-                    .bind(state.org_id.as_str())
-                    .bind(state.last_ping_at)
-                    .bind(state.last_ping_ok)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend_err)?;
+                    upsert_pings(&mut tx, &[state]).await?;
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn record_checks(&self, batch: &[$crate::CheckRecord]) -> StoreResult<()> {
+                    if batch.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    // Outcomes of monitors deleted meanwhile are dropped, so
+                    // no history outlives its monitor.
+                    let mut ids: Vec<&str> = batch.iter().map(|r| r.monitor_id.as_str()).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    let mut live = ::std::collections::HashSet::new();
+                    for chunk in ids.chunks(1000) {
+                        let mut query = ::sqlx::QueryBuilder::<Db>::new("SELECT id FROM monitors WHERE id IN (");
+                        let mut list = query.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        query.push(")");
+                        for row in query.build().fetch_all(&mut *tx).await.map_err(backend_err)? {
+                            live.insert(get::<String>(&row, "id")?);
+                        }
+                    }
+                    let kept: Vec<&$crate::CheckRecord> =
+                        batch.iter().filter(|r| live.contains(r.monitor_id.as_str())).collect();
+                    let results: Vec<d::check::CheckResult> =
+                        kept.iter().flat_map(|r| r.results.iter().cloned()).collect();
+                    insert_result_rows(&mut tx, &results).await?;
+                    for record in &kept {
+                        if let Some(state) = &record.state {
+                            update_state(&mut tx, &record.org_id, &record.monitor_id, state).await?;
+                        }
+                    }
+                    // The latest ping per monitor wins.
+                    let mut pings: ::std::collections::HashMap<&str, &HeartbeatState> = ::std::collections::HashMap::new();
+                    for ping in kept.iter().filter_map(|r| r.ping.as_ref()) {
+                        let slot = pings.entry(ping.monitor_id.as_str()).or_insert(ping);
+                        if ping.last_ping_at >= slot.last_ping_at {
+                            *slot = ping;
+                        }
+                    }
+                    let pings: Vec<&HeartbeatState> = pings.into_values().collect();
+                    upsert_pings(&mut tx, &pings).await?;
                     tx.commit().await.map_err(backend_err)
                 }
 
@@ -965,12 +1028,12 @@ macro_rules! sql_store_impl {
                         };
                         let (start, end) = d::time::day_bounds(date);
                         let latencies: Vec<i64> = ::sqlx::query(
-                            "SELECT latency_ms FROM check_results WHERE monitor_id = $1 AND created_at >= $2 \
-                             AND created_at < $3 AND check_type IN ('uptime', 'tcp') AND latency_ms IS NOT NULL",
+                            "SELECT latency_ms FROM check_results WHERE monitor_id = $1 AND id >= $2 \
+                             AND id < $3 AND check_type IN ('uptime', 'tcp') AND latency_ms IS NOT NULL",
                         )
                         .bind(&monitor_id)
-                        .bind(start)
-                        .bind(end)
+                        .bind(d::id::floor_at(start))
+                        .bind(d::id::floor_at(end))
                         .fetch_all(self.read_pool())
                         .await
                         .map_err(backend_err)?
