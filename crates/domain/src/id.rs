@@ -159,6 +159,18 @@ typed_id!(
     /// A check result.
     ResultId
 );
+typed_id!(
+    /// An alert event.
+    EventId
+);
+typed_id!(
+    /// A notification channel.
+    ChannelId
+);
+typed_id!(
+    /// One event's delivery to one channel (also its idempotency key).
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

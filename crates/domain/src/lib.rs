@@ -5,7 +5,9 @@
 //! host resolve to a private address? does this environment exist?) are
 //! split so that the pure part lives here and the caller supplies the facts.
 
+pub mod alert;
 pub mod apikey;
+pub mod channel;
 pub mod audit;
 pub mod check;
 pub mod dns;
@@ -21,4 +23,7 @@ pub mod status_page;
 pub mod time;
 
 pub use errors::FieldErrors;
-pub use id::{ApiKeyId, AuditId, EnvironmentId, MonitorId, OrgId, ResultId, StatusPageId};
+pub use id::{
+    ApiKeyId, AuditId, ChannelId, DeliveryId, EnvironmentId, EventId, MonitorId, OrgId, ResultId,
+    StatusPageId,
+};

@@ -1,0 +1,488 @@
+//! Notification channels: where alert events go (a webhook or email), in
+//! which payload format, signed how, and for which events and monitors.
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{Event, EventType, string_enum};
+use crate::errors::FieldErrors;
+use crate::time::Millis;
+use crate::{ChannelId, OrgId};
+
+string_enum!(
+    ChannelType {
+        Webhook = "webhook",
+        Email = "email",
+    }
+);
+
+string_enum!(
+    /// The body a webhook receives.
+    PayloadFormat {
+        CertSentry = "certsentry",
+        StandardWebhooks = "standard-webhooks",
+        CertSpotter = "certspotter",
+        CertWatch = "certwatch",
+    }
+);
+
+string_enum!(
+    /// How a webhook is signed.
+    SigningScheme {
+        CertSentry = "certsentry",
+        StandardWebhooks = "standard-webhooks",
+        HmacSha256 = "hmac-sha256",
+        None = "none",
+    }
+);
+
+string_enum!(
+    SmtpTls {
+        None = "none",
+        StartTls = "starttls",
+        Tls = "tls",
+    }
+);
+
+/// The default header of the `hmac-sha256` scheme (AlertifyPro style).
+pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Signature";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    /// Secret: stored, used to send, never shown back.
+    pub password: Option<String>,
+}
+
+/// A validated channel definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelSpec {
+    pub name: String,
+    pub channel_type: ChannelType,
+    pub url: Option<String>,
+    pub format: PayloadFormat,
+    pub signing: SigningScheme,
+    pub signature_header: Option<String>,
+    /// Empty means every event type.
+    pub events: Vec<EventType>,
+    /// Empty means every monitor.
+    pub monitor_ids: Vec<String>,
+    /// Empty means every environment.
+    pub environment_ids: Vec<String>,
+    pub include_known_certificates: bool,
+    pub enabled: bool,
+    pub smtp: Option<Smtp>,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+}
+
+/// A stored channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub org_id: OrgId,
+    pub spec: ChannelSpec,
+    /// The signing secret (`None` for `signing: none` and email).
+    pub secret: Option<String>,
+    /// After a rotation, the old secret stays valid until `previous_expires_at`.
+    pub previous_secret: Option<String>,
+    pub previous_expires_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Channel {
+    /// The secrets deliveries sign with now: the current one, and the
+    /// previous one during the 24-hour overlap after a rotation.
+    pub fn signing_secrets(&self, now: Millis) -> Vec<&str> {
+        let mut secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_expires_at)
+            && now < until
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+
+    /// Whether `event` (about a monitor in `environment`) goes to this channel.
+    pub fn routes(&self, event: &Event) -> bool {
+        let spec = &self.spec;
+        if !spec.enabled {
+            return false;
+        }
+        if !spec.events.is_empty() && !spec.events.contains(&event.event_type) {
+            return false;
+        }
+        if matches!(
+            spec.format,
+            PayloadFormat::CertSpotter | PayloadFormat::CertWatch
+        ) && !event.event_type.is_ct()
+        {
+            return false;
+        }
+        if !spec.monitor_ids.is_empty() {
+            let Some(monitor) = &event.monitor_id else {
+                return false;
+            };
+            if !spec.monitor_ids.iter().any(|m| m == monitor.as_str()) {
+                return false;
+            }
+        }
+        if !spec.environment_ids.is_empty() {
+            let Some(environment) = &event.environment_id else {
+                return false;
+            };
+            if !spec.environment_ids.contains(environment) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// A new secret for `scheme`: `whsec_` + base64 of 32 random bytes for
+/// Standard Webhooks (the key is the decoded bytes), 64 hex characters
+/// otherwise (the key is the string, as the seed's `verify` uses it).
+pub fn new_secret(scheme: SigningScheme) -> Option<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    match scheme {
+        SigningScheme::None => None,
+        SigningScheme::StandardWebhooks => Some(format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )),
+        SigningScheme::CertSentry | SigningScheme::HmacSha256 => Some(hex::encode(bytes)),
+    }
+}
+
+/// The API body of a channel (POST, and PATCH as a full replacement).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChannelInput {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub channel_type: Option<ChannelType>,
+    pub url: Option<String>,
+    pub format: Option<PayloadFormat>,
+    pub signing: Option<SigningScheme>,
+    pub signature_header: Option<String>,
+    pub events: Option<Vec<EventType>>,
+    pub monitor_ids: Option<Vec<String>>,
+    pub environment_ids: Option<Vec<String>>,
+    pub include_known_certificates: Option<bool>,
+    pub enabled: Option<bool>,
+    pub smtp: Option<SmtpInput>,
+    pub from: Option<String>,
+    pub to: Option<Vec<String>>,
+    // Read-only fields a client may send back unchanged.
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    created_at: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    updated_at: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmtpInput {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: Option<SmtpTls>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+fn valid_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+}
+
+fn valid_email(address: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !address.contains(char::is_whitespace)
+        && !address.contains(['<', '>', ',', ';'])
+}
+
+/// Validates a channel body. `keep_password` is the stored SMTP password,
+/// kept when an update omits it (it is never shown, so clients cannot echo it).
+pub fn validate_channel(
+    input: ChannelInput,
+    keep_password: Option<String>,
+) -> Result<ChannelSpec, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = input.name.unwrap_or_default().trim().to_string();
+    if name.is_empty() {
+        errors.add("name", "is required");
+    } else if name.chars().count() > 100 {
+        errors.add("name", "must be at most 100 characters");
+    }
+    let channel_type = input.channel_type.unwrap_or_else(|| {
+        errors.add("type", "is required: webhook or email");
+        ChannelType::Webhook
+    });
+    let format = input.format.unwrap_or(PayloadFormat::CertSentry);
+    let signing = input.signing.unwrap_or(SigningScheme::CertSentry);
+    let mut events = input.events.unwrap_or_default();
+    events.sort_by_key(|e| e.as_str());
+    events.dedup();
+    let mut url = None;
+    let mut signature_header = None;
+    let (mut smtp, mut from, mut to) = (None, None, Vec::new());
+    match channel_type {
+        ChannelType::Webhook => {
+            match input.url.as_deref().map(str::trim) {
+                None | Some("") => errors.add("url", "is required for a webhook channel"),
+                Some(raw) => match url::Url::parse(raw) {
+                    Ok(parsed)
+                        if matches!(parsed.scheme(), "http" | "https")
+                            && parsed.host_str().is_some() =>
+                    {
+                        url = Some(raw.to_string())
+                    }
+                    _ => errors.add("url", "must be an http:// or https:// URL"),
+                },
+            }
+            if signing == SigningScheme::HmacSha256 {
+                let header = input
+                    .signature_header
+                    .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.to_string());
+                if valid_header_name(&header) {
+                    signature_header = Some(header);
+                } else {
+                    errors.add("signatureHeader", "must be a valid HTTP header name");
+                }
+            } else if input.signature_header.is_some() {
+                errors.add(
+                    "signatureHeader",
+                    "applies only to signing \"hmac-sha256\"",
+                );
+            }
+            if matches!(format, PayloadFormat::CertSpotter | PayloadFormat::CertWatch) {
+                if events.iter().any(|e| !e.is_ct()) {
+                    errors.add(
+                        "events",
+                        format!(
+                            "format \"{}\" carries only ct.new_certificate events",
+                            format.as_str()
+                        ),
+                    );
+                }
+                events = vec![EventType::CtNewCertificate];
+            }
+        }
+        ChannelType::Email => {
+            if input.url.is_some() {
+                errors.add("url", "applies only to webhook channels");
+            }
+            match input.smtp {
+                None => errors.add("smtp", "is required for an email channel"),
+                Some(s) => {
+                    let host = s.host.unwrap_or_default();
+                    if host.trim().is_empty() {
+                        errors.add("smtp.host", "is required");
+                    }
+                    let tls = s.tls.unwrap_or(SmtpTls::StartTls);
+                    let port = s.port.unwrap_or(match tls {
+                        SmtpTls::Tls => 465,
+                        SmtpTls::StartTls => 587,
+                        SmtpTls::None => 25,
+                    });
+                    smtp = Some(Smtp {
+                        host: host.trim().to_string(),
+                        port,
+                        tls,
+                        username: s.username,
+                        password: s.password.or(keep_password),
+                    });
+                }
+            }
+            match input.from {
+                Some(f) if valid_email(&f) => from = Some(f),
+                Some(_) => errors.add("from", "must be an email address"),
+                None => errors.add("from", "is required for an email channel"),
+            }
+            to = input.to.unwrap_or_default();
+            if to.is_empty() {
+                errors.add("to", "needs at least one address");
+            }
+            for (i, address) in to.iter().enumerate() {
+                if !valid_email(address) {
+                    errors.add(format!("to[{i}]"), "must be an email address");
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ChannelSpec {
+        name,
+        channel_type,
+        url,
+        format,
+        signing: if channel_type == ChannelType::Email {
+            SigningScheme::None
+        } else {
+            signing
+        },
+        signature_header,
+        events,
+        monitor_ids: input.monitor_ids.unwrap_or_default(),
+        environment_ids: input.environment_ids.unwrap_or_default(),
+        include_known_certificates: input.include_known_certificates.unwrap_or(false),
+        enabled: input.enabled.unwrap_or(true),
+        smtp,
+        from,
+        to,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::Severity;
+
+    fn input(json: serde_json::Value) -> ChannelInput {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn webhook_defaults_and_rules() {
+        let spec = validate_channel(
+            input(serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://hooks.example.com/x"})),
+            None,
+        )
+        .unwrap();
+        assert_eq!(spec.format, PayloadFormat::CertSentry);
+        assert_eq!(spec.signing, SigningScheme::CertSentry);
+        assert!(spec.enabled && spec.events.is_empty());
+
+        let hmac = validate_channel(
+            input(serde_json::json!({"name": "A", "type": "webhook", "url": "http://h.example/", "signing": "hmac-sha256"})),
+            None,
+        )
+        .unwrap();
+        assert_eq!(hmac.signature_header.as_deref(), Some("X-Signature"));
+
+        let errors = validate_channel(
+            input(serde_json::json!({"type": "webhook", "url": "ftp://x", "signatureHeader": "X"})),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(errors.get("name"), Some("is required"));
+        assert!(errors.get("url").is_some());
+        assert!(errors.get("signatureHeader").is_some());
+
+        let ct = validate_channel(
+            input(serde_json::json!({"name": "CT", "type": "webhook", "url": "https://h.example/", "format": "certspotter", "events": ["uptime.down"]})),
+            None,
+        )
+        .unwrap_err();
+        assert!(ct.get("events").unwrap().contains("ct.new_certificate"));
+        assert!(serde_json::from_value::<ChannelInput>(serde_json::json!({"format": "xml"})).is_err());
+        assert!(serde_json::from_value::<ChannelInput>(serde_json::json!({"colour": "red"})).is_err());
+    }
+
+    #[test]
+    fn email_needs_smtp_from_and_to() {
+        let errors = validate_channel(
+            input(serde_json::json!({"name": "Mail", "type": "email", "to": ["bad"]})),
+            None,
+        )
+        .unwrap_err();
+        for field in ["smtp", "from", "to[0]"] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
+        let spec = validate_channel(
+            input(serde_json::json!({"name": "Mail", "type": "email", "smtp": {"host": "smtp.example.com", "tls": "tls"}, "from": "alerts@example.com", "to": ["ops@example.com"]})),
+            Some("kept".into()),
+        )
+        .unwrap();
+        let smtp = spec.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.password.as_deref()), (465, Some("kept")));
+        assert_eq!(spec.signing, SigningScheme::None);
+    }
+
+    #[test]
+    fn routing_by_type_monitor_and_environment() {
+        let spec = validate_channel(
+            input(serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://h.example/",
+                "events": ["uptime.down"], "monitorIds": ["m1"], "environmentIds": ["e1"]})),
+            None,
+        )
+        .unwrap();
+        let channel = Channel {
+            id: ChannelId::generate(),
+            org_id: OrgId::generate(),
+            spec,
+            secret: None,
+            previous_secret: None,
+            previous_expires_at: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let mut event = Event {
+            id: crate::EventId::generate(),
+            org_id: channel.org_id.clone(),
+            monitor_id: Some(crate::MonitorId::from_string("m1")),
+            environment_id: Some("e1".into()),
+            event_type: EventType::UptimeDown,
+            severity: Severity::Critical,
+            status: "down".into(),
+            monitor: None,
+            details: serde_json::json!({}),
+            created_at: 0,
+        };
+        assert!(channel.routes(&event));
+        event.environment_id = Some("e2".into());
+        assert!(!channel.routes(&event));
+        event.environment_id = Some("e1".into());
+        event.event_type = EventType::UptimeUp;
+        assert!(!channel.routes(&event));
+        event.event_type = EventType::UptimeDown;
+        event.monitor_id = Some(crate::MonitorId::from_string("m2"));
+        assert!(!channel.routes(&event));
+    }
+
+    #[test]
+    fn secrets_per_scheme_and_rotation_overlap() {
+        let sw = new_secret(SigningScheme::StandardWebhooks).unwrap();
+        assert!(sw.starts_with("whsec_") && sw.len() > 30);
+        assert_eq!(new_secret(SigningScheme::CertSentry).unwrap().len(), 64);
+        assert!(new_secret(SigningScheme::None).is_none());
+        let channel = Channel {
+            id: ChannelId::generate(),
+            org_id: OrgId::generate(),
+            spec: validate_channel(
+                input(serde_json::json!({"name": "x", "type": "webhook", "url": "https://h.example/"})),
+                None,
+            )
+            .unwrap(),
+            secret: Some("new".into()),
+            previous_secret: Some("old".into()),
+            previous_expires_at: Some(1_000),
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(channel.signing_secrets(999), vec!["new", "old"]);
+        assert_eq!(channel.signing_secrets(1_000), vec!["new"]);
+    }
+}
