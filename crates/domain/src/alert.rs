@@ -306,7 +306,11 @@ mod tests {
         assert_eq!(event.severity, Severity::Critical);
         assert_eq!(event.details["Last error"], "connect timeout");
         assert_eq!(down.next, "down");
-        assert!(uptime(Some("down"), MonitorStatus::Down, None).event.is_none());
+        assert!(
+            uptime(Some("down"), MonitorStatus::Down, None)
+                .event
+                .is_none()
+        );
         assert_eq!(
             uptime(Some("down"), MonitorStatus::Up, None)
                 .event
@@ -325,7 +329,11 @@ mod tests {
                 .event
                 .is_none()
         );
-        assert!(uptime(Some("degraded"), MonitorStatus::Up, None).event.is_none());
+        assert!(
+            uptime(Some("degraded"), MonitorStatus::Up, None)
+                .event
+                .is_none()
+        );
         assert!(uptime(None, MonitorStatus::Up, None).event.is_none());
         assert!(uptime(None, MonitorStatus::Unknown, None).event.is_none());
     }
@@ -333,7 +341,9 @@ mod tests {
     #[test]
     fn ssl_validity_transitions() {
         assert!(ssl_validity(None, true, None).event.is_none());
-        let invalid = ssl_validity(Some("valid"), false, Some("expired")).event.unwrap();
+        let invalid = ssl_validity(Some("valid"), false, Some("expired"))
+            .event
+            .unwrap();
         assert_eq!(invalid.event_type, EventType::SslInvalid);
         assert_eq!(invalid.details["Error"], "expired");
         assert!(ssl_validity(Some("invalid"), false, None).event.is_none());
@@ -351,8 +361,14 @@ mod tests {
     fn thresholds_cross_by_whole_days() {
         let day = 86_400_000;
         let now = 1_000 * day;
-        assert_eq!(crossed_thresholds(&[30, 14, 7], now + 40 * day, now), Vec::<u16>::new());
-        assert_eq!(crossed_thresholds(&[30, 14, 7], now + 20 * day, now), vec![30]);
+        assert_eq!(
+            crossed_thresholds(&[30, 14, 7], now + 40 * day, now),
+            Vec::<u16>::new()
+        );
+        assert_eq!(
+            crossed_thresholds(&[30, 14, 7], now + 20 * day, now),
+            vec![30]
+        );
         assert_eq!(
             crossed_thresholds(&[30, 14, 7], now + 5 * day, now),
             vec![7, 14, 30]

@@ -270,12 +270,12 @@ pub fn validate_channel(
                     errors.add("signatureHeader", "must be a valid HTTP header name");
                 }
             } else if input.signature_header.is_some() {
-                errors.add(
-                    "signatureHeader",
-                    "applies only to signing \"hmac-sha256\"",
-                );
+                errors.add("signatureHeader", "applies only to signing \"hmac-sha256\"");
             }
-            if matches!(format, PayloadFormat::CertSpotter | PayloadFormat::CertWatch) {
+            if matches!(
+                format,
+                PayloadFormat::CertSpotter | PayloadFormat::CertWatch
+            ) {
                 if events.iter().any(|e| !e.is_ct()) {
                     errors.add(
                         "events",
@@ -397,8 +397,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(ct.get("events").unwrap().contains("ct.new_certificate"));
-        assert!(serde_json::from_value::<ChannelInput>(serde_json::json!({"format": "xml"})).is_err());
-        assert!(serde_json::from_value::<ChannelInput>(serde_json::json!({"colour": "red"})).is_err());
+        assert!(
+            serde_json::from_value::<ChannelInput>(serde_json::json!({"format": "xml"})).is_err()
+        );
+        assert!(
+            serde_json::from_value::<ChannelInput>(serde_json::json!({"colour": "red"})).is_err()
+        );
     }
 
     #[test]
@@ -424,8 +428,10 @@ mod tests {
     #[test]
     fn routing_by_type_monitor_and_environment() {
         let spec = validate_channel(
-            input(serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://h.example/",
-                "events": ["uptime.down"], "monitorIds": ["m1"], "environmentIds": ["e1"]})),
+            input(
+                serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://h.example/",
+                "events": ["uptime.down"], "monitorIds": ["m1"], "environmentIds": ["e1"]}),
+            ),
             None,
         )
         .unwrap();

@@ -7,8 +7,8 @@
 
 pub mod alert;
 pub mod apikey;
-pub mod channel;
 pub mod audit;
+pub mod channel;
 pub mod check;
 pub mod dns;
 pub mod errors;

@@ -14,6 +14,8 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub const NAME: &'static str = "postgres";
+    /// Appended to the outbox claim's inner SELECT.
+    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1 FOR UPDATE";
 
     /// Connects to a `postgres://` URL and applies migrations.
@@ -45,3 +47,4 @@ impl PostgresStore {
 pub mod testing;
 
 certsentry_store::sql_store_impl!(PostgresStore, sqlx::Postgres);
+certsentry_store::sql_alert_store_impl!(PostgresStore, sqlx::Postgres);

@@ -24,6 +24,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub const NAME: &'static str = "sqlite";
     /// The single writer already serializes writes.
+    /// Appended to the outbox claim's inner SELECT.
+    const CLAIM_LOCK: &'static str = "";
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1";
 
     /// Opens (creating if needed) the database file and applies migrations.
@@ -85,3 +87,4 @@ impl SqliteStore {
 }
 
 certsentry_store::sql_store_impl!(SqliteStore, sqlx::Sqlite);
+certsentry_store::sql_alert_store_impl!(SqliteStore, sqlx::Sqlite);

@@ -472,3 +472,91 @@ impl<S: Store> Store for CachedStore<S> {
         self.inner.list_audit(org, query).await
     }
 }
+
+/// Alerting data is not cached: it is written by the engine and worker and
+/// read rarely, so every call goes to the inner store.
+#[async_trait]
+impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
+    async fn create_channel(
+        &self,
+        channel: &certsentry_domain::channel::Channel,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.create_channel(channel, audit).await
+    }
+    async fn get_channel(
+        &self,
+        org: &OrgId,
+        id: &certsentry_domain::ChannelId,
+    ) -> StoreResult<Option<certsentry_domain::channel::Channel>> {
+        self.inner.get_channel(org, id).await
+    }
+    async fn list_channels(
+        &self,
+        org: &OrgId,
+    ) -> StoreResult<Vec<certsentry_domain::channel::Channel>> {
+        self.inner.list_channels(org).await
+    }
+    async fn update_channel(
+        &self,
+        channel: &certsentry_domain::channel::Channel,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.update_channel(channel, audit).await
+    }
+    async fn delete_channel(
+        &self,
+        org: &OrgId,
+        id: &certsentry_domain::ChannelId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.delete_channel(org, id, audit).await
+    }
+    async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>> {
+        self.inner.get_alert_state(monitor, key).await
+    }
+    async fn record_alert(
+        &self,
+        guard: Option<&crate::alerts::AlertGuard>,
+        event: Option<&certsentry_domain::alert::Event>,
+        only_channel: Option<&certsentry_domain::ChannelId>,
+    ) -> StoreResult<bool> {
+        self.inner.record_alert(guard, event, only_channel).await
+    }
+    async fn list_events(
+        &self,
+        org: &OrgId,
+        query: &crate::alerts::EventQuery,
+    ) -> StoreResult<Page<certsentry_domain::alert::Event>> {
+        self.inner.list_events(org, query).await
+    }
+    async fn claim_deliveries(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::alerts::DueDelivery>> {
+        self.inner.claim_deliveries(now, lease_until, limit).await
+    }
+    async fn finish_attempts(&self, outcomes: &[crate::alerts::AttemptOutcome]) -> StoreResult<()> {
+        self.inner.finish_attempts(outcomes).await
+    }
+    async fn list_deliveries(
+        &self,
+        org: &OrgId,
+        query: &crate::alerts::DeliveryQuery,
+    ) -> StoreResult<Page<crate::alerts::Delivery>> {
+        self.inner.list_deliveries(org, query).await
+    }
+    async fn redeliver(
+        &self,
+        org: &OrgId,
+        id: &certsentry_domain::DeliveryId,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.inner.redeliver(org, id, now).await
+    }
+    async fn count_pending_deliveries(&self) -> StoreResult<u64> {
+        self.inner.count_pending_deliveries().await
+    }
+}

@@ -5,10 +5,12 @@
 //! queries use `$N` placeholders, which SQLite and Postgres both accept, and
 //! only connection setup, migrations and row locking differ per backend.
 
+pub mod alerts;
 pub mod cached;
 mod records;
 #[doc(hidden)]
 pub mod sql;
+pub mod sql_alerts;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -25,6 +27,7 @@ use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
 
+pub use alerts::*;
 pub use cached::CachedStore;
 pub use records::*;
 
@@ -51,7 +54,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything CertSentry persists. Methods that change data take the audit
 /// event describing the change and write it in the same transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: alerts::AlertStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip, for `/healthz`.

@@ -27,6 +27,18 @@ pub fn decode_json(json: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("json column: {e}")))
 }
 
+/// Cuts a page of `limit` from `items` (fetched with `limit + 1` rows) and
+/// names the next cursor when there is more.
+pub fn paginate<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> crate::Page<T> {
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(&id_of)
+    } else {
+        None
+    };
+    crate::Page { items, next_cursor }
+}
+
 /// The columns `monitor_from_row` reads, in one place.
 pub const MONITOR_COLUMNS: &str = "id, org_id, kind, enabled, external_id, environment_id, spec, \
     heartbeat_token, last_status, ssl_not_after, domain_expiry, created_at, updated_at";
@@ -47,7 +59,7 @@ macro_rules! sql_store_impl {
             use super::*;
             use ::sqlx::Row as _;
             use $crate::sql::domain as d;
-            use $crate::sql::{API_KEY_COLUMNS, AUDIT_COLUMNS, MONITOR_COLUMNS, RESULT_COLUMNS};
+            use $crate::sql::{API_KEY_COLUMNS, AUDIT_COLUMNS, MONITOR_COLUMNS, RESULT_COLUMNS, paginate};
             use $crate::{
                 AuditQuery, HeartbeatState, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
                 ServedCertificate, Store, StoreError, StoreResult, SyncChanges,
@@ -57,7 +69,7 @@ macro_rules! sql_store_impl {
             type Row = <Db as ::sqlx::Database>::Row;
             type Tx = ::sqlx::Transaction<'static, Db>;
 
-            fn backend_err(e: ::sqlx::Error) -> StoreError {
+            pub(crate) fn backend_err(e: ::sqlx::Error) -> StoreError {
                 StoreError::Backend(Box::new(e))
             }
 
@@ -71,7 +83,7 @@ macro_rules! sql_store_impl {
                 }
             }
 
-            fn get<'r, T>(row: &'r Row, col: &str) -> StoreResult<T>
+            pub(crate) fn get<'r, T>(row: &'r Row, col: &str) -> StoreResult<T>
             where
                 T: ::sqlx::Decode<'r, Db> + ::sqlx::Type<Db>,
             {
@@ -169,7 +181,7 @@ macro_rules! sql_store_impl {
                 })
             }
 
-            async fn insert_audit(tx: &mut Tx, e: &d::audit::AuditEvent) -> StoreResult<()> {
+            pub(crate) async fn insert_audit(tx: &mut Tx, e: &d::audit::AuditEvent) -> StoreResult<()> {
                 ::sqlx::query(
                     "INSERT INTO audit_events (id, org_id, action, actor_id, actor_name, \
                      target_type, target_id, metadata, created_at) \
@@ -394,6 +406,7 @@ macro_rules! sql_store_impl {
                     "DELETE FROM heartbeats WHERE org_id = $1 AND monitor_id = $2",
                     "DELETE FROM daily_stats WHERE org_id = $1 AND monitor_id = $2",
                     "DELETE FROM monitor_certificates WHERE org_id = $1 AND monitor_id = $2",
+                    "DELETE FROM alert_state WHERE monitor_id IN (SELECT id FROM monitors WHERE org_id = $1 AND id = $2)",
                 ] {
                     ::sqlx::query(owned)
                         .bind(org.as_str())
@@ -494,15 +507,6 @@ macro_rules! sql_store_impl {
             }
 
             /// Splits a `limit + 1` fetch into a page and its next cursor.
-            fn paginate<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Page<T> {
-                let next_cursor = if items.len() > limit as usize {
-                    items.truncate(limit as usize);
-                    items.last().map(&id_of)
-                } else {
-                    None
-                };
-                Page { items, next_cursor }
-            }
 
             #[::async_trait::async_trait]
             impl Store for $backend {
