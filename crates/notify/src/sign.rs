@@ -160,7 +160,8 @@ pub fn verify(
             mac.verify_slice(&given).map_err(|_| VerifyError::Mismatch)
         }
         SigningScheme::HmacSha256 => {
-            let name = signature_header.unwrap_or(certsentry_domain::channel::DEFAULT_SIGNATURE_HEADER);
+            let name =
+                signature_header.unwrap_or(certsentry_domain::channel::DEFAULT_SIGNATURE_HEADER);
             let value = header(headers, name)?;
             let given = value
                 .strip_prefix("sha256=")
@@ -264,10 +265,24 @@ mod tests {
             body: b"{}",
             signature_header: None,
         });
-        let signature = &headers.iter().find(|(k, _)| k == "webhook-signature").unwrap().1;
+        let signature = &headers
+            .iter()
+            .find(|(k, _)| k == "webhook-signature")
+            .unwrap()
+            .1;
         assert_eq!(signature.split(' ').count(), 2);
         for secret in [new, old] {
-            assert!(verify(SigningScheme::StandardWebhooks, secret, &headers, b"{}", 100, None).is_ok());
+            assert!(
+                verify(
+                    SigningScheme::StandardWebhooks,
+                    secret,
+                    &headers,
+                    b"{}",
+                    100,
+                    None
+                )
+                .is_ok()
+            );
         }
     }
 
@@ -283,9 +298,26 @@ mod tests {
                 signature_header: Some("X-AlertifyPro-Signature"),
             });
             let name = Some("X-AlertifyPro-Signature");
-            assert!(verify(scheme, "s3cret", &headers, b"{\"a\":1}", 1_700_000_000, name).is_ok());
+            assert!(
+                verify(
+                    scheme,
+                    "s3cret",
+                    &headers,
+                    b"{\"a\":1}",
+                    1_700_000_000,
+                    name
+                )
+                .is_ok()
+            );
             assert_eq!(
-                verify(scheme, "s3cret", &headers, b"{\"a\":2}", 1_700_000_000, name),
+                verify(
+                    scheme,
+                    "s3cret",
+                    &headers,
+                    b"{\"a\":2}",
+                    1_700_000_000,
+                    name
+                ),
                 Err(VerifyError::Mismatch)
             );
             assert_eq!(

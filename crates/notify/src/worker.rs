@@ -1,0 +1,210 @@
+//! The outbox worker: claims due deliveries from the store (leased, so
+//! several nodes never send the same attempt at once), signs and sends
+//! them, and stores each attempt with its retry decision in one batch.
+//! Everything it needs is in the store, so a restart simply continues.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use certsentry_domain::channel::ChannelType;
+use certsentry_domain::time::now_ms;
+use certsentry_store::{
+    AttemptOutcome, DeliveryAttempt, DeliveryStatus, DueDelivery, Store, StoreResult,
+};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::http::{AttemptResult, WebhookSender};
+use crate::retry::RetryPolicy;
+use crate::sign::{SignInput, sign};
+
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    pub policy: RetryPolicy,
+    /// Per attempt; a 2xx must arrive within it.
+    pub timeout: Duration,
+    pub allow_private_targets: bool,
+    /// Deliveries claimed per round.
+    pub batch: u32,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// How often the worker looks for due retries when nothing wakes it.
+    pub poll: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            policy: RetryPolicy::default(),
+            timeout: Duration::from_secs(15),
+            allow_private_targets: false,
+            batch: 512,
+            concurrency: 256,
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct OutboxStats {
+    pub delivered: AtomicU64,
+    pub retried: AtomicU64,
+    pub failed: AtomicU64,
+    /// Sum of attempt durations, for the mean latency.
+    pub latency_ms_total: AtomicU64,
+}
+
+pub struct Outbox {
+    store: Arc<dyn Store>,
+    sender: WebhookSender,
+    config: OutboxConfig,
+    wake: Arc<Notify>,
+    pub stats: Arc<OutboxStats>,
+}
+
+impl Outbox {
+    pub fn new(store: Arc<dyn Store>, config: OutboxConfig) -> Self {
+        Self {
+            sender: WebhookSender::new(config.timeout, config.allow_private_targets),
+            store,
+            config,
+            wake: Arc::new(Notify::new()),
+            stats: Arc::new(OutboxStats::default()),
+        }
+    }
+
+    /// Notify this after recording events, so they go out at once.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Sends forever.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox round failed"),
+            }
+            let _ = tokio::time::timeout(self.config.poll, self.wake.notified()).await;
+        }
+    }
+
+    /// Claims one batch of due deliveries and attempts each; returns how many.
+    pub async fn run_once(&self) -> StoreResult<usize> {
+        let now = now_ms();
+        let lease = (self.config.timeout + Duration::from_secs(60)).as_millis() as i64;
+        let due = self
+            .store
+            .claim_deliveries(now, now + lease, self.config.batch)
+            .await?;
+        let count = due.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for item in due {
+            let permit = permits.clone().acquire_owned().await.expect("never closed");
+            let sender = self.sender.clone();
+            let policy = self.config.policy.clone();
+            tasks.spawn(async move {
+                let outcome = attempt(&sender, &policy, item).await;
+                drop(permit);
+                outcome
+            });
+        }
+        let mut outcomes = Vec::with_capacity(count);
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(outcome) = done {
+                self.count(&outcome);
+                outcomes.push(outcome);
+            }
+        }
+        self.store.finish_attempts(&outcomes).await?;
+        Ok(count)
+    }
+
+    fn count(&self, outcome: &AttemptOutcome) {
+        let counter = match outcome.status {
+            DeliveryStatus::Delivered => &self.stats.delivered,
+            DeliveryStatus::Pending => &self.stats.retried,
+            DeliveryStatus::Failed => &self.stats.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .latency_ms_total
+            .fetch_add(u64::from(outcome.attempt.duration_ms), Ordering::Relaxed);
+    }
+}
+
+/// Sends one attempt and decides what comes next.
+async fn attempt(sender: &WebhookSender, policy: &RetryPolicy, due: DueDelivery) -> AttemptOutcome {
+    let DueDelivery {
+        delivery,
+        event,
+        channel,
+    } = due;
+    let number = delivery.attempts + 1;
+    let now = now_ms();
+    let result = match (channel.spec.channel_type, channel.spec.url.as_deref()) {
+        (ChannelType::Webhook, Some(url)) => {
+            let body = crate::format::render(channel.spec.format, &event);
+            let secrets = channel.signing_secrets(now);
+            let mut headers = sign(&SignInput {
+                scheme: channel.spec.signing,
+                secrets: &secrets,
+                message_id: delivery.id.as_str(),
+                timestamp: now.div_euclid(1000),
+                body: &body,
+                signature_header: channel.spec.signature_header.as_deref(),
+            });
+            headers.push(("Idempotency-Key".into(), delivery.id.to_string()));
+            sender.send(url, &headers, body).await
+        }
+        _ => AttemptResult {
+            status_code: None,
+            duration: Duration::ZERO,
+            body: None,
+            error: Some("email delivery is not available in this release".into()),
+            retry_after: None,
+        },
+    };
+    let record = DeliveryAttempt {
+        attempt: number,
+        status_code: result.status_code,
+        duration_ms: result.duration.as_millis().min(u32::MAX as u128) as u32,
+        response_body: result.body.clone(),
+        error: result.error.clone(),
+        created_at: now,
+    };
+    let (status, next_attempt_at, disable_channel) = if result.succeeded() {
+        (DeliveryStatus::Delivered, now, None)
+    } else if result.status_code == Some(410) {
+        (
+            DeliveryStatus::Failed,
+            now,
+            Some("the receiver answered 410 Gone".to_string()),
+        )
+    } else {
+        match policy.next_delay(number, result.retry_after) {
+            Some(delay) => (
+                DeliveryStatus::Pending,
+                now + delay.as_millis() as i64,
+                None,
+            ),
+            None => (DeliveryStatus::Failed, now, None),
+        }
+    };
+    if let Some(error) = &record.error {
+        tracing::info!(delivery = %delivery.id, attempt = number, %error, "delivery attempt failed");
+    }
+    AttemptOutcome {
+        delivery_id: delivery.id,
+        attempt: record,
+        status,
+        next_attempt_at,
+        disable_channel,
+    }
+}
