@@ -113,6 +113,22 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
             ping: Some(ping),
         })
         .await?;
+    // A failure, or the first ping after a miss or failure, may fire an
+    // event; a healthy monitor's ping cannot, and skips the lookup.
+    if !succeeded || monitor.last_status != MonitorStatus::Up {
+        let now_state = if succeeded { "ok" } else { "failed" };
+        state
+            .checker
+            .alerter()
+            .apply(&monitor, "heartbeat", |previous| {
+                certsentry_domain::alert::heartbeat(
+                    previous,
+                    now_state,
+                    (!succeeded).then_some("job reported failure"),
+                )
+            })
+            .await?;
+    }
     let mut response = Ok::new().into_response();
     response.headers_mut().insert(
         "x-ratelimit-remaining",

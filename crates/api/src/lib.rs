@@ -7,8 +7,10 @@
 pub mod audit_logs;
 pub mod auth;
 pub mod certificates;
+pub mod channels;
 pub mod environments;
 pub mod error;
+pub mod events;
 pub mod heartbeat;
 pub mod metrics;
 pub mod monitors;
@@ -52,6 +54,8 @@ pub fn app(state: AppState) -> Router {
         .merge(certificates::router())
         .route("/monitors/sync", put(sync::sync))
         .merge(environments::router())
+        .merge(channels::router())
+        .merge(events::router())
         .merge(status_pages::router())
         .merge(audit_logs::router())
         .route_layer(middleware::from_fn_with_state(

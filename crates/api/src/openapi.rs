@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit_logs, certificates, environments, monitors, results, stats, status_pages, sync, views,
+    audit_logs, certificates, channels, environments, events, monitors, results, stats,
+    status_pages, sync, views,
 };
 
 struct BearerAuth;
@@ -29,7 +30,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "CertSentry API", description = "Self-hosted CertSentry: monitors, status pages and audit logs."),
+    info(title = "CertSentry API", description = "Self-hosted CertSentry: monitors, status pages, audit logs, alerts and their delivery."),
     paths(
         monitors::list, monitors::create, monitors::retrieve, monitors::update, monitors::remove,
         sync::sync,
@@ -38,6 +39,9 @@ impl Modify for BearerAuth {
         environments::list, environments::create, environments::remove,
         status_pages::list, status_pages::create, status_pages::retrieve, status_pages::update, status_pages::remove,
         audit_logs::list,
+        channels::list, channels::create, channels::retrieve, channels::update, channels::remove,
+        channels::rotate_secret, channels::send_test,
+        events::list_events, events::list_deliveries, events::redeliver,
     ),
     components(schemas(views::ErrorBody, views::ErrorDetail)),
     modifiers(&BearerAuth),

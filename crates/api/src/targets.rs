@@ -9,6 +9,30 @@ use certsentry_domain::net::non_public_reason;
 
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// `Err(message)` when a webhook URL's host is, or resolves to, a private
+/// address. The sender checks again at connect time and pins the address.
+pub async fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), String> {
+    if allow_private {
+        return Ok(());
+    }
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(()); // the pure rules report malformed URLs
+    };
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => refuse_if_private(&ip.to_string(), ip.into()),
+        Some(url::Host::Ipv6(ip)) => refuse_if_private(&ip.to_string(), ip.into()),
+        Some(url::Host::Domain(name)) => check_name(name).await,
+        None => Ok(()),
+    }
+}
+
+fn refuse_if_private(shown: &str, ip: std::net::IpAddr) -> Result<(), String> {
+    match non_public_reason(ip) {
+        Some(reason) => Err(private_target_message(shown, reason)),
+        None => Ok(()),
+    }
+}
+
 /// `Err(message)` when the spec's target resolves somewhere private.
 pub async fn check_resolved_target(spec: &MonitorSpec, allow_private: bool) -> Result<(), String> {
     if allow_private {
@@ -18,11 +42,12 @@ pub async fn check_resolved_target(spec: &MonitorSpec, allow_private: bool) -> R
         // IP literals were already checked by the pure rules.
         return Ok(());
     };
-    let lookup = tokio::time::timeout(
-        LOOKUP_TIMEOUT,
-        tokio::net::lookup_host((name.as_str(), 443)),
-    )
-    .await;
+    check_name(&name).await
+}
+
+/// Resolves `name`; a private answer is refused, no answer is accepted.
+async fn check_name(name: &str) -> Result<(), String> {
+    let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name, 443))).await;
     let Ok(Ok(addresses)) = lookup else {
         return Ok(());
     };

@@ -79,6 +79,22 @@ pub struct GlobalArgs {
         value_name = "HOST[:PORT]"
     )]
     pub whois_server: Option<String>,
+    /// Webhook attempt timeout in seconds [default: 15].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_WEBHOOK_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub webhook_timeout: Option<u64>,
+    /// Delays between delivery retries [default: 5s,5m,30m,2h,5h,10h,10h].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_RETRY_SCHEDULE",
+        value_name = "LIST"
+    )]
+    pub retry_schedule: Option<String>,
 }
 
 /// The optional TOML file. Every key is optional.
@@ -95,6 +111,8 @@ struct FileConfig {
     dns_servers: Option<Vec<String>>,
     rdap_bootstrap: Option<String>,
     whois_server: Option<String>,
+    webhook_timeout: Option<u64>,
+    retry_schedule: Option<String>,
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
@@ -114,6 +132,8 @@ pub struct Settings {
     pub dns_servers: Vec<std::net::SocketAddr>,
     pub rdap_bootstrap: Option<String>,
     pub whois_server: Option<String>,
+    pub webhook_timeout_seconds: u64,
+    pub retry_policy: certsentry_notify::retry::RetryPolicy,
 }
 
 impl Settings {
@@ -163,6 +183,16 @@ impl Settings {
                     .or(file.dns_servers)
                     .unwrap_or_default(),
             )?,
+            webhook_timeout_seconds: args
+                .webhook_timeout
+                .or(file.webhook_timeout)
+                .unwrap_or(15)
+                .max(1),
+            retry_policy: match args.retry_schedule.clone().or(file.retry_schedule) {
+                Some(list) => certsentry_notify::retry::RetryPolicy::parse(&list)
+                    .map_err(|e| anyhow::anyhow!("--retry-schedule: {e}"))?,
+                None => certsentry_notify::retry::RetryPolicy::default(),
+            },
             rdap_bootstrap: args.rdap_bootstrap.clone().or(file.rdap_bootstrap),
             whois_server: args.whois_server.clone().or(file.whois_server).map(|s| {
                 if s.contains(':') {

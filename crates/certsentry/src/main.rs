@@ -304,6 +304,16 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         probe,
     };
     let state = AppState::new(store.clone(), config);
+    let outbox = std::sync::Arc::new(certsentry_notify::Outbox::new(
+        store.clone(),
+        certsentry_notify::OutboxConfig {
+            policy: settings.retry_policy.clone(),
+            timeout: Duration::from_secs(settings.webhook_timeout_seconds),
+            allow_private_targets: settings.allow_private_targets,
+            ..Default::default()
+        },
+        state.checker.alerter().outbox_waker(),
+    ));
     let scheduler = Scheduler::new(
         StoreSource(store.clone()),
         state.checker.clone(),
@@ -320,9 +330,11 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
             Duration::from_secs(3600),
         )),
         tokio::spawn(certsentry_engine::heartbeats::watch_heartbeats_forever(
-            store,
+            store.clone(),
+            state.checker.alerter().clone(),
             Duration::from_secs(10),
         )),
+        tokio::spawn(outbox.run()),
     ];
     certsentry_api::serve(listener, state, shutdown_signal()).await?;
     for task in background {

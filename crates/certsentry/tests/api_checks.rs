@@ -447,25 +447,37 @@ async fn a_missed_heartbeat_is_recorded_once_and_a_ping_recovers() {
 
         // Within interval + grace: nothing. The clock is passed in, not slept.
         assert!(
-            check_heartbeats_once(&*h.store, pinged + 119_000)
-                .await
-                .unwrap()
-                .is_empty(),
+            check_heartbeats_once(
+                &*h.store,
+                h.server.state.checker.alerter(),
+                pinged + 119_000
+            )
+            .await
+            .unwrap()
+            .is_empty(),
             "[{backend}]"
         );
-        let missed = check_heartbeats_once(&*h.store, pinged + 125_000)
-            .await
-            .unwrap();
+        let missed = check_heartbeats_once(
+            &*h.store,
+            h.server.state.checker.alerter(),
+            pinged + 125_000,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             missed.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
             vec![id.clone()],
             "[{backend}] the unarmed monitor is never missed"
         );
         assert!(
-            check_heartbeats_once(&*h.store, pinged + 200_000)
-                .await
-                .unwrap()
-                .is_empty(),
+            check_heartbeats_once(
+                &*h.store,
+                h.server.state.checker.alerter(),
+                pinged + 200_000
+            )
+            .await
+            .unwrap()
+            .is_empty(),
             "[{backend}] one miss per silence"
         );
         let monitor = h.get(&format!("monitors/{id}")).await;
@@ -490,10 +502,14 @@ async fn a_missed_heartbeat_is_recorded_once_and_a_ping_recovers() {
             "up"
         );
         assert_eq!(
-            check_heartbeats_once(&*h.store, now_ms() + 121_000)
-                .await
-                .unwrap()
-                .len(),
+            check_heartbeats_once(
+                &*h.store,
+                h.server.state.checker.alerter(),
+                now_ms() + 121_000
+            )
+            .await
+            .unwrap()
+            .len(),
             1
         );
     }

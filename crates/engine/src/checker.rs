@@ -1,6 +1,8 @@
 //! Runs a monitor's checks and applies their outcome.
 
 use std::collections::HashMap;
+
+use sha2::Digest;
 use std::sync::{Arc, Mutex};
 
 use certsentry_domain::MonitorId;
@@ -13,6 +15,7 @@ use certsentry_probes::Prober;
 use certsentry_probes::http::HttpCheck;
 use certsentry_store::{CheckRecord, DomainRegistration, MonitorState, Store, StoreResult};
 
+use crate::alerts::Alerter;
 use crate::results;
 use crate::writer::CheckWriter;
 
@@ -23,6 +26,8 @@ pub struct Checker {
     store: Arc<dyn Store>,
     /// Results and state changes go through the batching writer.
     writer: CheckWriter,
+    /// Turns outcomes into alert events.
+    alerter: Alerter,
     prober: Prober,
     /// The outage rule's state per monitor. In memory: after a restart a
     /// monitor needs fresh consecutive failures before it is called down.
@@ -52,6 +57,7 @@ impl Checker {
     pub fn new(store: Arc<dyn Store>, prober: Prober) -> Self {
         Self {
             writer: CheckWriter::spawn(store.clone()),
+            alerter: Alerter::new(store.clone(), Arc::new(tokio::sync::Notify::new())),
             store,
             prober,
             trackers: Mutex::new(HashMap::new()),
@@ -65,6 +71,7 @@ impl Checker {
         let spec = &monitor.spec;
         let mut out = Vec::new();
         let mut certificate = None;
+        let mut dns_change = None;
         // `Some(expiry)` when a registration lookup (fresh or shared) applies.
         let mut domain_expiry = None;
         let regions: Vec<&str> = spec.regions.iter().map(String::as_str).collect();
@@ -93,7 +100,9 @@ impl Checker {
                     && let (Some(TargetHost::Name(name)), Some(region)) =
                         (spec.target_host(), regions.first())
                 {
-                    out.push(self.check_dns(monitor, region, &name).await);
+                    let (result, change) = self.check_dns(monitor, region, &name).await;
+                    out.push(result);
+                    dns_change = change;
                 }
                 if spec.check_domain
                     && let (Some(TargetHost::Name(name)), Some(region)) =
@@ -133,7 +142,7 @@ impl Checker {
                 org_id: monitor.org_id.clone(),
                 monitor_id: monitor.id.clone(),
                 results: out.clone(),
-                state: changed.then_some(state),
+                state: changed.then(|| state.clone()),
                 ping: None,
             })
             .await?;
@@ -143,7 +152,86 @@ impl Checker {
                 .record_certificate(&record, served.as_ref())
                 .await?;
         }
+        self.raise_alerts(monitor, &out, &state, certificate.as_ref(), dns_change)
+            .await?;
         Ok(out)
+    }
+
+    /// Applies every alert rule to one run's outcome.
+    async fn raise_alerts(
+        &self,
+        monitor: &Monitor,
+        out: &[CheckResult],
+        state: &MonitorState,
+        certificate: Option<&certsentry_probes::tls::TlsObservation>,
+        dns_change: Option<certsentry_domain::dns::DnsChange>,
+    ) -> StoreResult<()> {
+        use certsentry_domain::alert::{self, Decision, EventType};
+        use certsentry_domain::check::CheckType;
+        let availability: Vec<&CheckResult> = out
+            .iter()
+            .filter(|r| matches!(r.check_type, CheckType::Uptime | CheckType::Tcp))
+            .collect();
+        if !availability.is_empty() {
+            let last_error = availability.iter().find_map(|r| r.error.as_deref());
+            self.alerter
+                .uptime(monitor, state.last_status, last_error)
+                .await?;
+        }
+        if let Some(seen) = certificate {
+            self.alerter
+                .apply(monitor, "ssl", |previous| {
+                    alert::ssl_validity(previous, seen.valid, seen.error.as_deref())
+                })
+                .await?;
+            if let Some(leaf) = seen.leaf() {
+                self.alerter
+                    .expiring(
+                        monitor,
+                        EventType::SslExpiring,
+                        &leaf.sha256,
+                        leaf.not_after,
+                        serde_json::json!({ "Fingerprint": leaf.sha256, "Issuer": leaf.issuer }),
+                    )
+                    .await?;
+            }
+        }
+        if let Some(expiry) = state.domain_expiry
+            && monitor.spec.check_domain
+            && let Some(TargetHost::Name(host)) = monitor.spec.target_host()
+            && let Some(domain) = registrable_domain(&host)
+        {
+            self.alerter
+                .expiring(
+                    monitor,
+                    EventType::DomainExpiring,
+                    &format!("{domain}:{expiry}"),
+                    expiry,
+                    serde_json::json!({ "Domain": domain }),
+                )
+                .await?;
+        }
+        if let Some(change) = dns_change {
+            let after = serde_json::to_string(&change.after).unwrap_or_default();
+            let fingerprint = hex::encode(&sha2::Sha256::digest(after.as_bytes())[..12]);
+            self.alerter
+                .apply(monitor, "dns", |previous| Decision {
+                    event: (previous != Some(fingerprint.as_str())).then(|| alert::Draft {
+                        event_type: EventType::DnsChanged,
+                        severity: alert::Severity::Warning,
+                        status: "changed".into(),
+                        details: serde_json::json!({ "before": change.before, "after": change.after }),
+                    }),
+                    next: fingerprint.clone(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Raises alerts; shared with heartbeat ingestion and the outbox.
+    pub fn alerter(&self) -> &Alerter {
+        &self.alerter
     }
 
     /// The batching writer, shared with heartbeat ingestion.
@@ -152,7 +240,12 @@ impl Checker {
     }
 
     /// Asks every record type and confirms changes seen twice in a row.
-    async fn check_dns(&self, monitor: &Monitor, region: &str, name: &str) -> CheckResult {
+    async fn check_dns(
+        &self,
+        monitor: &Monitor,
+        region: &str,
+        name: &str,
+    ) -> (CheckResult, Option<certsentry_domain::dns::DnsChange>) {
         let started = std::time::Instant::now();
         let seen = self.prober.dns(name).await;
         let latency = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
@@ -169,7 +262,8 @@ impl Checker {
         if let Some(change) = &change {
             tracing::info!(monitor = %monitor.id, ?change, "DNS change confirmed");
         }
-        results::dns(monitor, region, &seen, change.as_ref(), latency)
+        let result = results::dns(monitor, region, &seen, change.as_ref(), latency);
+        (result, change)
     }
 
     /// Looks the registration up at most once per [`DOMAIN_RECHECK`] per

@@ -10,10 +10,17 @@ use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
 use certsentry_domain::time::{Millis, now_ms};
 use certsentry_domain::{MonitorId, ResultId};
 use certsentry_store::{MonitorState, Store, StoreResult};
+
+use crate::alerts::Alerter;
 use serde_json::json;
 
 /// Checks every armed heartbeat against `now`; returns the monitors newly missed.
-pub async fn check_heartbeats_once(store: &dyn Store, now: Millis) -> StoreResult<Vec<MonitorId>> {
+/// Each miss also fires `heartbeat.missed` through `alerter`.
+pub async fn check_heartbeats_once(
+    store: &dyn Store,
+    alerter: &Alerter,
+    now: Millis,
+) -> StoreResult<Vec<MonitorId>> {
     let mut missed = Vec::new();
     for state in store
         .list_heartbeat_states()
@@ -75,17 +82,23 @@ pub async fn check_heartbeats_once(store: &dyn Store, now: Millis) -> StoreResul
             )
             .await?;
         tracing::info!(monitor = %monitor.id, "heartbeat missed");
+        let why = result.error.clone();
+        alerter
+            .apply(&monitor, "heartbeat", |previous| {
+                certsentry_domain::alert::heartbeat(previous, "missed", why.as_deref())
+            })
+            .await?;
         missed.push(monitor.id);
     }
     Ok(missed)
 }
 
 /// Runs [`check_heartbeats_once`] every `every`, forever.
-pub async fn watch_heartbeats_forever(store: Arc<dyn Store>, every: Duration) {
+pub async fn watch_heartbeats_forever(store: Arc<dyn Store>, alerter: Alerter, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        if let Err(e) = check_heartbeats_once(&*store, now_ms()).await {
+        if let Err(e) = check_heartbeats_once(&*store, &alerter, now_ms()).await {
             tracing::warn!(error = %e, "heartbeat check failed");
         }
     }

@@ -5,6 +5,7 @@
 //! a check "in dublin" runs here and is labelled dublin, so the multi-region
 //! outage rule already applies and a remote agent can take a region over later.
 
+pub mod alerts;
 pub mod checker;
 pub mod heartbeats;
 pub mod results;

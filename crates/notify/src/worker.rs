@@ -64,19 +64,15 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(store: Arc<dyn Store>, config: OutboxConfig) -> Self {
+    /// `wake` is notified when events are stored (the engine's alerter).
+    pub fn new(store: Arc<dyn Store>, config: OutboxConfig, wake: Arc<Notify>) -> Self {
         Self {
             sender: WebhookSender::new(config.timeout, config.allow_private_targets),
             store,
             config,
-            wake: Arc::new(Notify::new()),
+            wake,
             stats: Arc::new(OutboxStats::default()),
         }
-    }
-
-    /// Notify this after recording events, so they go out at once.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
     }
 
     /// Sends forever.

@@ -1,0 +1,280 @@
+//! Alerts end to end: a confirmed outage fires `uptime.down` once, the
+//! outbox delivers it signed to a loopback receiver that fails twice, and
+//! the API shows the event, the channel and every attempt.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One received webhook request.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// A loopback webhook receiver answering the listed statuses in turn (then 200).
+async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            let statuses = statuses.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let headers: Vec<(String, String)> = head
+                        .lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                        .collect();
+                    let length: usize = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = buf[head_end + 4..].to_vec();
+                    while body.len() < length {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => body.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let index = {
+                        let mut log = log.lock().unwrap();
+                        log.push(Received { headers, body });
+                        log.len() - 1
+                    };
+                    let status = statuses.get(index).copied().unwrap_or(200);
+                    let reply =
+                        format!("HTTP/1.1 {status} X\r\ncontent-length: 7\r\n\r\nanswer{index}");
+                    let reply = &reply[..reply.len() - (format!("answer{index}").len() - 7)];
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// A server that refuses connections: a down target.
+async fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn start_outbox(h: &Harness) {
+    let outbox = certsentry_notify::Outbox::new(
+        h.store.clone(),
+        certsentry_notify::OutboxConfig {
+            policy: certsentry_notify::retry::RetryPolicy::parse("200ms,200ms,200ms").unwrap(),
+            timeout: Duration::from_secs(5),
+            allow_private_targets: true,
+            poll: Duration::from_millis(50),
+            ..Default::default()
+        },
+        h.server.state.checker.alerter().outbox_waker(),
+    );
+    tokio::spawn(Arc::new(outbox).run());
+}
+
+fn header<'a>(r: &'a Received, name: &str) -> &'a str {
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} header in {:?}", r.headers))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_delivered_signed_after_two_failures() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        start_outbox(&h);
+        let (url, received) = receiver(vec![500, 500]).await;
+
+        let created = h
+            .post(
+                "notification-channels",
+                json!({"name": "Ops", "type": "webhook", "url": url, "signing": "standard-webhooks", "format": "standard-webhooks",
+                       "events": ["uptime.down", "uptime.up"]}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "[{backend}] {}", created.body);
+        let channel = &created.body["channel"];
+        let secret = channel["secret"].as_str().unwrap().to_string();
+        assert!(secret.starts_with("whsec_"));
+        let channel_id = channel["id"].as_str().unwrap().to_string();
+        let fetched = h.get(&format!("notification-channels/{channel_id}")).await;
+        assert!(
+            fetched.body["channel"].get("secret").is_none(),
+            "shown once"
+        );
+
+        let port = closed_port().await;
+        let monitor = h
+            .post(
+                "monitors",
+                json!({"label": "api", "target": format!("http://127.0.0.1:{port}/"),
+                       "checkSsl": false, "checkDomain": false, "checkDns": false, "checkUptime": true,
+                       "uptimeIntervalSeconds": 60, "regions": ["virginia"], "alertLeadDays": [7]}),
+            )
+            .await;
+        let id = monitor.body["monitor"]["id"].as_str().unwrap().to_string();
+        for _ in 0..3 {
+            h.post(&format!("monitors/{id}/check"), json!({})).await;
+        }
+
+        // One outage, one event, despite three failing runs.
+        let events = h.get(&format!("events?monitor={id}")).await;
+        let list = events.body["events"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "[{backend}] {}", events.body);
+        assert_eq!(list[0]["event"], "uptime.down");
+        assert_eq!(list[0]["severity"], "critical");
+        assert_eq!(list[0]["monitor"]["label"], "api");
+        assert!(
+            list[0]["details"]["Last error"]
+                .as_str()
+                .unwrap()
+                .contains("refused")
+        );
+
+        // Delivered on the third attempt, with one idempotency key.
+        let mut delivered = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let log = h.get(&format!("deliveries?channelId={channel_id}")).await;
+            if log.body["deliveries"][0]["status"] == "delivered" {
+                let attempts = log.body["deliveries"][0]["attempts"].as_array().unwrap();
+                let codes: Vec<_> = attempts.iter().map(|a| a["statusCode"].clone()).collect();
+                assert_eq!(
+                    codes,
+                    vec![json!(500), json!(500), json!(200)],
+                    "[{backend}]"
+                );
+                delivered = true;
+                break;
+            }
+        }
+        assert!(delivered, "[{backend}] not delivered");
+        let received = received.lock().unwrap().clone();
+        assert_eq!(received.len(), 3);
+        let key = header(&received[0], "idempotency-key").to_string();
+        for attempt in &received {
+            assert_eq!(header(attempt, "idempotency-key"), key);
+            assert_eq!(header(attempt, "webhook-id"), key);
+            assert_eq!(header(attempt, "svix-id"), key);
+            assert!(header(attempt, "user-agent").starts_with("CertSentry-Webhooks/"));
+            let now = certsentry_domain::time::now_ms() / 1000;
+            certsentry_notify::verify(
+                certsentry_domain::channel::SigningScheme::StandardWebhooks,
+                &secret,
+                &attempt.headers,
+                &attempt.body,
+                now,
+                None,
+            )
+            .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&attempt.body).unwrap();
+            assert_eq!(body["type"], "uptime.down");
+            assert_eq!(body["data"]["event"], "uptime.down");
+            assert_eq!(body["data"]["status"], "down");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_validate_and_refuse_private_urls() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |config| {
+            config.allow_private_targets = false;
+        })
+        .await;
+        let refused = h
+            .post(
+                "notification-channels",
+                json!({"name": "x", "type": "webhook", "url": "http://169.254.169.254/latest"}),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "[{backend}] {}", refused.body);
+        assert!(
+            refused
+                .detail("url")
+                .unwrap()
+                .contains("allow_private_targets"),
+            "{}",
+            refused.body
+        );
+        let bad = h
+            .post(
+                "notification-channels",
+                json!({"name": "x", "type": "pager"}),
+            )
+            .await;
+        assert_eq!(bad.status, 400, "[{backend}] {}", bad.body);
+        let missing = h
+            .post("notification-channels", json!({"type": "webhook"}))
+            .await;
+        assert_eq!(missing.status, 422);
+        assert!(missing.detail("name").is_some() && missing.detail("url").is_some());
+
+        let created = h
+            .post(
+                "notification-channels",
+                json!({"name": "hmac", "type": "webhook", "url": "https://user:pw@hooks.example.com/x",
+                       "signing": "hmac-sha256", "signatureHeader": "X-AlertifyPro-Signature"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "[{backend}] {}", created.body);
+        let channel = &created.body["channel"];
+        assert_eq!(channel["url"], "https://user:********@hooks.example.com/x");
+        let id = channel["id"].as_str().unwrap().to_string();
+        let old = channel["secret"].as_str().unwrap().to_string();
+        let rotated = h
+            .post(
+                &format!("notification-channels/{id}/rotate-secret"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(rotated.status, 200);
+        assert_ne!(rotated.body["channel"]["secret"].as_str().unwrap(), old);
+        let listed = h.get("notification-channels").await;
+        assert_eq!(listed.body["channels"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            h.delete(&format!("notification-channels/{id}"))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            h.get(&format!("notification-channels/{id}")).await.status,
+            404
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Applies the alert rules of `domain::alert` to a monitor's outcomes and
+//! records the events through the store's compare-and-swap guard, so a
+//! state change fires once even with several nodes on one database.
+
+use std::sync::Arc;
+
+use certsentry_domain::EventId;
+use certsentry_domain::alert::{self, Decision, Draft, Event, EventMonitor, EventType};
+use certsentry_domain::monitor::{Monitor, MonitorStatus};
+use certsentry_domain::time::{Millis, now_ms};
+use certsentry_store::{AlertGuard, Store, StoreResult};
+use tokio::sync::Notify;
+
+#[derive(Clone)]
+pub struct Alerter {
+    store: Arc<dyn Store>,
+    /// Wakes the outbox worker when an event was stored.
+    outbox: Arc<Notify>,
+}
+
+/// An event about `monitor`, from a rule's draft.
+pub fn event_for(monitor: &Monitor, draft: Draft) -> Event {
+    Event {
+        id: EventId::generate(),
+        org_id: monitor.org_id.clone(),
+        monitor_id: Some(monitor.id.clone()),
+        environment_id: monitor.spec.environment_id.as_ref().map(|e| e.to_string()),
+        event_type: draft.event_type,
+        severity: draft.severity,
+        status: draft.status,
+        monitor: Some(EventMonitor {
+            id: monitor.id.to_string(),
+            label: monitor.spec.label.clone(),
+            target: monitor.spec.target.clone(),
+        }),
+        details: draft.details,
+        created_at: now_ms(),
+    }
+}
+
+impl Alerter {
+    pub fn new(store: Arc<dyn Store>, outbox: Arc<Notify>) -> Self {
+        Self { store, outbox }
+    }
+
+    /// The notifier the outbox worker waits on.
+    pub fn outbox_waker(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    /// Reads the state under `key`, asks `rule` what follows, and records
+    /// the move and its event (if any). Returns the event type that fired.
+    pub async fn apply(
+        &self,
+        monitor: &Monitor,
+        key: &str,
+        rule: impl FnOnce(Option<&str>) -> Decision,
+    ) -> StoreResult<Option<EventType>> {
+        let previous = self.store.get_alert_state(&monitor.id, key).await?;
+        let decision = rule(previous.as_deref());
+        if decision.event.is_none() && previous.as_deref() == Some(decision.next.as_str()) {
+            return Ok(None);
+        }
+        let guard = AlertGuard {
+            monitor_id: monitor.id.clone(),
+            key: key.to_string(),
+            expected: previous,
+            next: decision.next,
+        };
+        let event = decision.event.map(|draft| event_for(monitor, draft));
+        let moved = self
+            .store
+            .record_alert(Some(&guard), event.as_ref(), None)
+            .await?;
+        let fired = event.filter(|_| moved).map(|e| {
+            tracing::info!(monitor = %monitor.id, event = e.event_type.as_str(), "alert");
+            self.outbox.notify_one();
+            e.event_type
+        });
+        Ok(fired)
+    }
+
+    /// Fires `event_type` for each newly crossed lead-day threshold of a
+    /// subject (a certificate fingerprint, or a registration expiry date):
+    /// once per threshold and subject, so a renewal starts over.
+    pub async fn expiring(
+        &self,
+        monitor: &Monitor,
+        event_type: EventType,
+        subject: &str,
+        expires_at: Millis,
+        extra: serde_json::Value,
+    ) -> StoreResult<Option<EventType>> {
+        let now = now_ms();
+        let crossed = alert::crossed_thresholds(&monitor.spec.alert_lead_days, expires_at, now);
+        let Some(most_urgent) = crossed.first().copied() else {
+            return Ok(None);
+        };
+        // One state per subject: the smallest threshold already announced.
+        let key = format!("{}:{subject}", event_type.as_str());
+        self.apply(monitor, &key, |previous| {
+            let announced: Option<u16> = previous.and_then(|p| p.parse().ok());
+            let event = match announced {
+                Some(done) if done <= most_urgent => None,
+                _ => Some(alert::expiring(
+                    event_type,
+                    most_urgent,
+                    expires_at,
+                    now,
+                    extra,
+                )),
+            };
+            Decision {
+                next: announced
+                    .map_or(most_urgent, |d| d.min(most_urgent))
+                    .to_string(),
+                event,
+            }
+        })
+        .await
+    }
+
+    /// The uptime rule for a monitor whose availability was just judged.
+    pub async fn uptime(
+        &self,
+        monitor: &Monitor,
+        status: MonitorStatus,
+        last_error: Option<&str>,
+    ) -> StoreResult<Option<EventType>> {
+        if status == MonitorStatus::Unknown {
+            return Ok(None);
+        }
+        self.apply(monitor, "uptime", |previous| {
+            alert::uptime(previous, status, last_error)
+        })
+        .await
+    }
+}
