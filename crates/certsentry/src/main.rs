@@ -1,6 +1,7 @@
 //! The `certsentry` binary: the server and the operator's CLI.
 
 mod admin;
+mod alerts_cmd;
 mod config;
 mod db;
 mod sync_cmd;
@@ -52,6 +53,12 @@ enum Command {
     /// Manage environments.
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Manage notification channels.
+    #[command(subcommand)]
+    Channel(alerts_cmd::ChannelCommand),
+    /// Tools for webhook receivers.
+    #[command(subcommand)]
+    Webhook(alerts_cmd::WebhookCommand),
     /// Sync monitors from a monitors.yaml file through the API (key from CERTSENTRY_API_KEY).
     Sync {
         file: PathBuf,
@@ -172,6 +179,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         });
     }
+    if let Command::Webhook(command) = cli.command {
+        return Ok(if alerts_cmd::webhook(command)? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let settings = Settings::resolve(&cli.global, listen_flag)?;
     let opened = db::open(&settings).await?;
     let store = opened.store.clone();
@@ -256,7 +270,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{:<18} {}", env.id, env.name);
             }
         }
-        Command::Sync { .. } => unreachable!("handled before opening the database"),
+        Command::Channel(command) => alerts_cmd::channel(&*store, command).await?,
+        Command::Sync { .. } | Command::Webhook(_) => {
+            unreachable!("handled before opening the database")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
