@@ -320,6 +320,13 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         allow_private_targets: settings.allow_private_targets,
         probe,
     };
+    if store.backend() == "sqlite" {
+        // One process owns a SQLite file: leases left by a crash are ours.
+        let released = store.release_delivery_leases().await?;
+        if released > 0 {
+            tracing::info!(released, "resuming deliveries interrupted by the last stop");
+        }
+    }
     let state = AppState::new(store.clone(), config);
     let outbox = std::sync::Arc::new(certsentry_notify::Outbox::new(
         store.clone(),

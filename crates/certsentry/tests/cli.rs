@@ -314,3 +314,169 @@ async fn postgres_url_runs_the_cli_on_postgres() {
     assert!(listed.contains(&org));
     assert!(!dir.path().join("certsentry.db").exists());
 }
+
+/// A webhook receiver on loopback counting distinct idempotency keys.
+async fn counting_receiver() -> (String, std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let seen = keys.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let head_end = loop {
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p;
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    let field = |name: &str| {
+                        head.lines()
+                            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+                    };
+                    let length: usize = field("content-length:")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + 4 + length {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    if let Some(key) = field("idempotency-key:") {
+                        seen.lock().unwrap().insert(key);
+                    }
+                    buf.drain(..head_end + 4 + length);
+                    // A slow receiver keeps deliveries in flight when the kill lands.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, keys)
+}
+
+/// `kill -9` in the middle of a burst of 1,000 events; after a restart every
+/// accepted event is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_burst_loses_no_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("certsentry.toml");
+    // Room for a burst: the test sends 1,000 test events through the API.
+    std::fs::write(&config, "[plans.agency]\nwrites_per_minute = 100000\nreads_per_minute = 100000\n").unwrap();
+    let port = free_port();
+    let start = |dir: &Path| {
+        certsentry(dir)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&config)
+            .args(["--allow-private-targets", "--retry-schedule", "200ms,500ms,1s,2s"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start(dir.path());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut key = String::new();
+    for _ in 0..3 {
+        key.clear();
+        stdout.read_line(&mut key).unwrap();
+    }
+    let key = key.trim().to_string();
+    let mut server = Server { child };
+    let api = format!("http://127.0.0.1:{port}/api/v1");
+    wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
+    let client = reqwest::Client::new();
+    let (url, received) = counting_receiver().await;
+    let created: serde_json::Value = client
+        .post(format!("{api}/notification-channels"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"name": "sink", "type": "webhook", "url": url}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = created["channel"]["id"].as_str().unwrap().to_string();
+
+    let fire = |count: usize| {
+        let client = client.clone();
+        let (api, key, channel) = (api.clone(), key.clone(), channel.clone());
+        async move {
+            let mut accepted = 0;
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..count {
+                let (client, api, key, channel) =
+                    (client.clone(), api.clone(), key.clone(), channel.clone());
+                tasks.spawn(async move {
+                    client
+                        .post(format!("{api}/notification-channels/{channel}/test"))
+                        .bearer_auth(&key)
+                        .send()
+                        .await
+                        .map(|r| r.status() == 202)
+                        .unwrap_or(false)
+                });
+                if tasks.len() >= 16
+                    && let Some(Ok(true)) = tasks.join_next().await
+                {
+                    accepted += 1;
+                }
+            }
+            while let Some(done) = tasks.join_next().await {
+                if let Ok(true) = done {
+                    accepted += 1;
+                }
+            }
+            accepted
+        }
+    };
+    let first = fire(600).await;
+    // Deliveries are in flight now; kill without warning.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let delivered_before = received.lock().unwrap().len();
+    assert!(first == 600, "accepted {first} of 600");
+    // The kill must land mid-burst for the test to mean anything.
+    assert!(delivered_before < 600, "all delivered before the kill");
+    println!("{delivered_before} of 600 delivered when killed");
+
+    let mut restarted = start(dir.path());
+    let _ = restarted.stdout.take();
+    server = Server { child: restarted };
+    wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
+    let second = fire(400).await;
+    assert_eq!(second, 400);
+    for _ in 0..400 {
+        if received.lock().unwrap().len() >= 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivered = received.lock().unwrap().len();
+    assert_eq!(
+        delivered, 1000,
+        "{delivered} of 1,000 events delivered ({delivered_before} before the kill)"
+    );
+    drop(server);
+}

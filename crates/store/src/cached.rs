@@ -559,4 +559,7 @@ impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
     async fn count_pending_deliveries(&self) -> StoreResult<u64> {
         self.inner.count_pending_deliveries().await
     }
+    async fn release_delivery_leases(&self) -> StoreResult<u64> {
+        self.inner.release_delivery_leases().await
+    }
 }

@@ -539,6 +539,16 @@ macro_rules! sql_alert_store_impl {
                     tx.commit().await.map_err(backend_err)
                 }
 
+                async fn release_delivery_leases(&self) -> StoreResult<u64> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let done = ::sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn count_pending_deliveries(&self) -> StoreResult<u64> {
                     let row = ::sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'")
                         .fetch_one(self.read_pool())
