@@ -5,6 +5,7 @@
 //! another, so both compete for this machine's cores as in a real deployment
 //! with the load tool on the same host.
 
+mod deliveries;
 mod engine;
 mod load;
 mod pings;
@@ -38,6 +39,8 @@ enum Bench {
     Engine(engine::EngineArgs),
     /// Heartbeat ping ingestion, persisted, against a bare axum handler.
     Pings(pings::PingArgs),
+    /// Signed webhook deliveries through the SQLite outbox.
+    Deliveries(deliveries::DeliveryArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -169,6 +172,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Api(args) => api(args),
         Bench::Engine(args) => engine::run(args),
         Bench::Pings(args) => pings::run(args),
+        Bench::Deliveries(args) => deliveries::run(args),
     }
 }
 

@@ -115,7 +115,10 @@ pub async fn channel(store: &dyn Store, command: ChannelCommand) -> anyhow::Resu
             println!("{}", channel.id);
         }
         ChannelCommand::List { org } => {
-            println!("{:<18} {:<8} {:<18} {:<18} {:<8} NAME", "ID", "TYPE", "FORMAT", "SIGNING", "ENABLED");
+            println!(
+                "{:<18} {:<8} {:<18} {:<18} {:<8} NAME",
+                "ID", "TYPE", "FORMAT", "SIGNING", "ENABLED"
+            );
             for c in store.list_channels(&OrgId::from_string(org)).await? {
                 println!(
                     "{:<18} {:<8} {:<18} {:<18} {:<8} {}",

@@ -316,7 +316,10 @@ async fn postgres_url_runs_the_cli_on_postgres() {
 }
 
 /// A webhook receiver on loopback counting distinct idempotency keys.
-async fn counting_receiver() -> (String, std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>) {
+async fn counting_receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -382,14 +385,22 @@ async fn kill_9_mid_burst_loses_no_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("certsentry.toml");
     // Room for a burst: the test sends 1,000 test events through the API.
-    std::fs::write(&config, "[plans.agency]\nwrites_per_minute = 100000\nreads_per_minute = 100000\n").unwrap();
+    std::fs::write(
+        &config,
+        "[plans.agency]\nwrites_per_minute = 100000\nreads_per_minute = 100000\n",
+    )
+    .unwrap();
     let port = free_port();
     let start = |dir: &Path| {
         certsentry(dir)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--config")
             .arg(&config)
-            .args(["--allow-private-targets", "--retry-schedule", "200ms,500ms,1s,2s"])
+            .args([
+                "--allow-private-targets",
+                "--retry-schedule",
+                "200ms,500ms,1s,2s",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap()

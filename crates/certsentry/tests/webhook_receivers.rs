@@ -70,7 +70,14 @@ fn venv() -> Option<PathBuf> {
         return None;
     }
     let installed = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "standardwebhooks", "svix"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "standardwebhooks",
+            "svix",
+        ])
         .status()
         .ok()?;
     if !installed.success() {
@@ -112,9 +119,21 @@ fn official_receivers_accept_our_signatures() {
     let cases = json!([
         case(SigningScheme::StandardWebhooks, &[old], &[old], now, None),
         // During a rotation both signatures are sent; each secret verifies.
-        case(SigningScheme::StandardWebhooks, &[new, old], &[new, old], now, None),
+        case(
+            SigningScheme::StandardWebhooks,
+            &[new, old],
+            &[new, old],
+            now,
+            None
+        ),
         case(SigningScheme::CertSentry, &["8c7f1e0d2b"], &[], now, None),
-        case(SigningScheme::HmacSha256, &["alertify-secret"], &[], now, Some("X-AlertifyPro-Signature")),
+        case(
+            SigningScheme::HmacSha256,
+            &["alertify-secret"],
+            &[],
+            now,
+            Some("X-AlertifyPro-Signature")
+        ),
     ]);
     let dir = tempfile::tempdir().unwrap();
     let cases_file = dir.path().join("cases.json");
@@ -135,19 +154,28 @@ fn official_receivers_accept_our_signatures() {
         let run = |body: &str| {
             std::fs::write(dir.path().join("body.json"), body).unwrap();
             let mut cmd = Command::new(binary);
-            cmd.args(["webhook", "verify", "--scheme", case["scheme"].as_str().unwrap()])
-                .args(["--secret", secret])
-                .arg("--headers")
-                .arg(dir.path().join("headers.txt"))
-                .arg("--body")
-                .arg(dir.path().join("body.json"));
+            cmd.args([
+                "webhook",
+                "verify",
+                "--scheme",
+                case["scheme"].as_str().unwrap(),
+            ])
+            .args(["--secret", secret])
+            .arg("--headers")
+            .arg(dir.path().join("headers.txt"))
+            .arg("--body")
+            .arg(dir.path().join("body.json"));
             if case["scheme"] == "hmac-sha256" {
                 cmd.args(["--signature-header", "X-AlertifyPro-Signature"]);
             }
             cmd.output().unwrap()
         };
         let ok = run(case["body"].as_str().unwrap());
-        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
         let tampered = run("{}");
         assert_eq!(tampered.status.code(), Some(1));
     }
