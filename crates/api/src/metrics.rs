@@ -40,13 +40,15 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(&certsentry_notify::OutboxStats::default())
     }
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// The API's metrics plus the outbox worker's.
+    pub fn new(outbox: &certsentry_notify::OutboxStats) -> Self {
         let mut registry = Registry::with_prefix("certsentry");
+        outbox.register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,

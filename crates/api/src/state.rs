@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Runs a monitor's checks on demand (`POST …/check`) and for the scheduler.
     pub checker: Arc<Checker>,
+    /// The outbox worker's metrics (the worker reports into these).
+    pub outbox_stats: Arc<certsentry_notify::OutboxStats>,
     pub started: Instant,
 }
 
@@ -54,13 +56,15 @@ impl AppState {
             ..config.probe.clone()
         };
         let checker = Arc::new(Checker::new(store.clone(), Prober::new(probe)));
+        let outbox_stats = Arc::new(certsentry_notify::OutboxStats::default());
         Self {
+            metrics: Arc::new(Metrics::new(&outbox_stats)),
+            outbox_stats,
             checker,
             store,
             config: Arc::new(config),
             keys: Arc::new(KeyCache::default()),
             limiter: Arc::new(RateLimiter::new()),
-            metrics: Arc::new(Metrics::new()),
             started: Instant::now(),
         }
     }

@@ -328,16 +328,19 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         }
     }
     let state = AppState::new(store.clone(), config);
-    let outbox = std::sync::Arc::new(certsentry_notify::Outbox::new(
-        store.clone(),
-        certsentry_notify::OutboxConfig {
-            policy: settings.retry_policy.clone(),
-            timeout: Duration::from_secs(settings.webhook_timeout_seconds),
-            allow_private_targets: settings.allow_private_targets,
-            ..Default::default()
-        },
-        state.checker.alerter().outbox_waker(),
-    ));
+    let outbox = std::sync::Arc::new(
+        certsentry_notify::Outbox::new(
+            store.clone(),
+            certsentry_notify::OutboxConfig {
+                policy: settings.retry_policy.clone(),
+                timeout: Duration::from_secs(settings.webhook_timeout_seconds),
+                allow_private_targets: settings.allow_private_targets,
+                ..Default::default()
+            },
+            state.checker.alerter().outbox_waker(),
+        )
+        .with_stats(state.outbox_stats.clone()),
+    );
     let scheduler = Scheduler::new(
         StoreSource(store.clone()),
         state.checker.clone(),

@@ -100,7 +100,8 @@ fn start_outbox(h: &Harness) {
             ..Default::default()
         },
         h.server.state.checker.alerter().outbox_waker(),
-    );
+    )
+    .with_stats(h.server.state.outbox_stats.clone());
     tokio::spawn(Arc::new(outbox).run());
 }
 
@@ -183,6 +184,24 @@ async fn outage_is_delivered_signed_after_two_failures() {
             }
         }
         assert!(delivered, "[{backend}] not delivered");
+        let metrics = reqwest::Client::new()
+            .get(h.server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            "certsentry_webhook_deliveries_total{result=\"retry\"} 2",
+            "certsentry_webhook_deliveries_total{result=\"delivered\"} 1",
+            "certsentry_outbox_depth",
+        ] {
+            assert!(
+                metrics.contains(line),
+                "[{backend}] no {line} in\n{metrics}"
+            );
+        }
         let received = received.lock().unwrap().clone();
         assert_eq!(received.len(), 3);
         let key = header(&received[0], "idempotency-key").to_string();

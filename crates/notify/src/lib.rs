@@ -8,4 +8,4 @@ pub mod sign;
 pub mod worker;
 
 pub use sign::{VerifyError, verify};
-pub use worker::{Outbox, OutboxConfig};
+pub use worker::{Outbox, OutboxConfig, OutboxStats};

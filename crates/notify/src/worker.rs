@@ -12,6 +12,12 @@ use certsentry_domain::time::now_ms;
 use certsentry_store::{
     AttemptOutcome, DeliveryAttempt, DeliveryStatus, DueDelivery, Store, StoreResult,
 };
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::http::{AttemptResult, WebhookSender};
@@ -45,14 +51,56 @@ impl Default for OutboxConfig {
     }
 }
 
-/// Counters for `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    /// delivered, retry or failed.
+    result: &'static str,
+}
+
+/// Outbox metrics: attempts by result, attempt latency, outbox depth.
+#[derive(Debug)]
 pub struct OutboxStats {
     pub delivered: AtomicU64,
     pub retried: AtomicU64,
     pub failed: AtomicU64,
-    /// Sum of attempt durations, for the mean latency.
-    pub latency_ms_total: AtomicU64,
+    attempts: Family<ResultLabel, Counter>,
+    latency: Histogram,
+    depth: Gauge,
+}
+
+impl Default for OutboxStats {
+    fn default() -> Self {
+        Self {
+            delivered: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            attempts: Family::default(),
+            // 1 ms .. ~32 s
+            latency: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            depth: Gauge::default(),
+        }
+    }
+}
+
+impl OutboxStats {
+    /// Adds the outbox's metrics to a registry (the API's `/metrics`).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "webhook_deliveries",
+            "Delivery attempts by result (delivered, retry, failed)",
+            self.attempts.clone(),
+        );
+        registry.register(
+            "webhook_delivery_duration_seconds",
+            "Duration of delivery attempts",
+            self.latency.clone(),
+        );
+        registry.register(
+            "outbox_depth",
+            "Deliveries waiting to be sent or retried",
+            self.depth.clone(),
+        );
+    }
 }
 
 pub struct Outbox {
@@ -65,6 +113,12 @@ pub struct Outbox {
 
 impl Outbox {
     /// `wake` is notified when events are stored (the engine's alerter).
+    /// Reports into `stats` (shared with `/metrics`) instead of private ones.
+    pub fn with_stats(mut self, stats: Arc<OutboxStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
     pub fn new(store: Arc<dyn Store>, config: OutboxConfig, wake: Arc<Notify>) -> Self {
         Self {
             sender: WebhookSender::new(config.timeout, config.allow_private_targets),
@@ -78,7 +132,11 @@ impl Outbox {
     /// Sends forever.
     pub async fn run(self: Arc<Self>) {
         loop {
-            match self.run_once().await {
+            let round = self.run_once().await;
+            if let Ok(depth) = self.store.count_pending_deliveries().await {
+                self.stats.depth.set(depth as i64);
+            }
+            match round {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox round failed"),
@@ -123,15 +181,19 @@ impl Outbox {
     }
 
     fn count(&self, outcome: &AttemptOutcome) {
-        let counter = match outcome.status {
-            DeliveryStatus::Delivered => &self.stats.delivered,
-            DeliveryStatus::Pending => &self.stats.retried,
-            DeliveryStatus::Failed => &self.stats.failed,
+        let (counter, result) = match outcome.status {
+            DeliveryStatus::Delivered => (&self.stats.delivered, "delivered"),
+            DeliveryStatus::Pending => (&self.stats.retried, "retry"),
+            DeliveryStatus::Failed => (&self.stats.failed, "failed"),
         };
         counter.fetch_add(1, Ordering::Relaxed);
         self.stats
-            .latency_ms_total
-            .fetch_add(u64::from(outcome.attempt.duration_ms), Ordering::Relaxed);
+            .attempts
+            .get_or_create(&ResultLabel { result })
+            .inc();
+        self.stats
+            .latency
+            .observe(f64::from(outcome.attempt.duration_ms) / 1000.0);
     }
 }
 
