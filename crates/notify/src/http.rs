@@ -66,6 +66,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 pub struct WebhookSender {
     client: reqwest::Client,
     allow_private: bool,
+    timeout: Duration,
 }
 
 /// Removes `user:pass@` from a URL, returning the clean URL and the credentials.
@@ -112,7 +113,16 @@ impl WebhookSender {
         Self {
             client,
             allow_private,
+            timeout,
         }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
     }
 
     /// POSTs `body` with `headers` to `url` once.

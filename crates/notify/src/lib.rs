@@ -1,6 +1,7 @@
 //! Alert delivery: payload formats, webhook signing (and verification for
 //! receivers), the SSRF-guarded sender, and the persistent outbox worker.
 
+pub mod email;
 pub mod format;
 pub mod http;
 pub mod retry;

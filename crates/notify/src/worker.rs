@@ -221,11 +221,20 @@ async fn attempt(sender: &WebhookSender, policy: &RetryPolicy, due: DueDelivery)
             headers.push(("Idempotency-Key".into(), delivery.id.to_string()));
             sender.send(url, &headers, body).await
         }
-        _ => AttemptResult {
+        (ChannelType::Email, _) => {
+            crate::email::send(
+                &channel.spec,
+                &event,
+                sender.timeout(),
+                sender.allows_private(),
+            )
+            .await
+        }
+        (ChannelType::Webhook, None) => AttemptResult {
             status_code: None,
             duration: Duration::ZERO,
             body: None,
-            error: Some("email delivery is not available in this release".into()),
+            error: Some("the webhook channel has no URL".into()),
             retry_after: None,
         },
     };

@@ -1,0 +1,165 @@
+//! An email channel through the outbox to a fake SMTP server on loopback.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use certsentry_domain::audit::{Actor, AuditEvent};
+use certsentry_domain::channel::{Channel, ChannelInput, validate_channel};
+use certsentry_domain::org::Org;
+use certsentry_domain::time::now_ms;
+use certsentry_domain::{ChannelId, OrgId};
+use certsentry_notify::{Outbox, OutboxConfig};
+use certsentry_store::{DeliveryQuery, DeliveryStatus, Store};
+use certsentry_store_sqlite::SqliteStore;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Speaks just enough SMTP (RFC 5321) and keeps each message's DATA.
+async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let kept = messages.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake.smtp ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.to_ascii_uppercase();
+                    let reply: &[u8] = if verb.starts_with("EHLO") || verb.starts_with("HELO") {
+                        b"250-fake.smtp\r\n250 8BITMIME\r\n"
+                    } else if verb.starts_with("DATA") {
+                        write.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            data.push_str(&l);
+                            data.push('\n');
+                        }
+                        kept.lock().unwrap().push(data);
+                        b"250 2.0.0 queued\r\n"
+                    } else if verb.starts_with("QUIT") {
+                        let _ = write.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, messages)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_channel_sends_text_and_html() {
+    let (port, messages) = fake_smtp().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
+    let org = Org {
+        id: OrgId::generate(),
+        name: "mail".into(),
+        plan: "agency".into(),
+        created_at: now_ms(),
+    };
+    let audit = || AuditEvent::new(&org.id, &Actor::cli(), "x", "x", "x", json!({}));
+    store.create_org(&org, &audit()).await.unwrap();
+    let input: ChannelInput = serde_json::from_value(json!({
+        "name": "ops mail", "type": "email",
+        "smtp": {"host": "127.0.0.1", "port": port, "tls": "none"},
+        "from": "alerts@certsentry.example", "to": ["ops@example.com", "oncall@example.com"]
+    }))
+    .unwrap();
+    let channel = Channel {
+        id: ChannelId::generate(),
+        org_id: org.id.clone(),
+        spec: validate_channel(input, None).unwrap(),
+        secret: None,
+        previous_secret: None,
+        previous_expires_at: None,
+        created_at: now_ms(),
+        updated_at: now_ms(),
+    };
+    store.create_channel(&channel, &audit()).await.unwrap();
+    let event = certsentry_notify::format::sample_event(&org.id);
+    store.record_alert(None, Some(&event), None).await.unwrap();
+
+    let outbox = Outbox::new(
+        store.clone(),
+        OutboxConfig {
+            allow_private_targets: true,
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    assert_eq!(outbox.run_once().await.unwrap(), 1);
+    let log = store
+        .list_deliveries(
+            &org.id,
+            &DeliveryQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        log.items[0].status,
+        DeliveryStatus::Delivered,
+        "{:?}",
+        log.items[0]
+    );
+    assert_eq!(log.items[0].attempt_log[0].status_code, Some(250));
+    let messages = messages.lock().unwrap();
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert!(
+        message.contains("Subject: [CertSentry] critical uptime.down: Test: example monitor"),
+        "{message}"
+    );
+    assert!(
+        message.contains("text/plain") && message.contains("text/html"),
+        "{message}"
+    );
+    assert!(message.contains("ops@example.com") && message.contains("oncall@example.com"));
+    assert!(message.contains("connect timeout"));
+
+    // A private SMTP host is refused unless the operator allows it.
+    store
+        .record_alert(None, Some(&event_again(&org.id)), None)
+        .await
+        .unwrap();
+    let strict = Outbox::new(
+        store.clone(),
+        OutboxConfig::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    strict.run_once().await.unwrap();
+    let log = store
+        .list_deliveries(
+            &org.id,
+            &DeliveryQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let error = log.items[0].attempt_log[0].error.clone().unwrap();
+    assert!(
+        error.contains("refused") && error.contains("SMTP host"),
+        "{error}"
+    );
+}
+
+fn event_again(org: &OrgId) -> certsentry_domain::alert::Event {
+    certsentry_notify::format::sample_event(org)
+}
