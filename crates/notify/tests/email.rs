@@ -118,7 +118,7 @@ async fn email_channel_sends_text_and_html() {
         log.items[0]
     );
     assert_eq!(log.items[0].attempt_log[0].status_code, Some(250));
-    let messages = messages.lock().unwrap();
+    let messages = messages.lock().unwrap().clone();
     assert_eq!(messages.len(), 1);
     let message = &messages[0];
     assert!(
