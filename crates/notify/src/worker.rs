@@ -36,6 +36,8 @@ pub struct OutboxConfig {
     pub concurrency: usize,
     /// How often the worker looks for due retries when nothing wakes it.
     pub poll: Duration,
+    /// A channel whose every attempt has failed for this long is disabled.
+    pub disable_after: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -47,6 +49,7 @@ impl Default for OutboxConfig {
             batch: 512,
             concurrency: 256,
             poll: Duration::from_millis(500),
+            disable_after: Duration::from_secs(5 * 86_400),
         }
     }
 }
@@ -176,7 +179,9 @@ impl Outbox {
                 outcomes.push(outcome);
             }
         }
-        self.store.finish_attempts(&outcomes).await?;
+        self.store
+            .finish_attempts(&outcomes, self.config.disable_after.as_millis() as i64)
+            .await?;
         Ok(count)
     }
 

@@ -153,8 +153,13 @@ pub trait AlertStore: Send + Sync {
         lease_until: Millis,
         limit: u32,
     ) -> StoreResult<Vec<DueDelivery>>;
-    /// Stores attempts and their decisions, in one transaction.
-    async fn finish_attempts(&self, outcomes: &[AttemptOutcome]) -> StoreResult<()>;
+    /// Stores attempts and their decisions, in one transaction. A channel
+    /// whose attempts have all failed for `disable_after_ms` is disabled.
+    async fn finish_attempts(
+        &self,
+        outcomes: &[AttemptOutcome],
+        disable_after_ms: Millis,
+    ) -> StoreResult<()>;
     /// Newest first, with each delivery's attempts.
     async fn list_deliveries(
         &self,

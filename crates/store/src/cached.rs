@@ -538,8 +538,12 @@ impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
     ) -> StoreResult<Vec<crate::alerts::DueDelivery>> {
         self.inner.claim_deliveries(now, lease_until, limit).await
     }
-    async fn finish_attempts(&self, outcomes: &[crate::alerts::AttemptOutcome]) -> StoreResult<()> {
-        self.inner.finish_attempts(outcomes).await
+    async fn finish_attempts(
+        &self,
+        outcomes: &[crate::alerts::AttemptOutcome],
+        disable_after_ms: Millis,
+    ) -> StoreResult<()> {
+        self.inner.finish_attempts(outcomes, disable_after_ms).await
     }
     async fn list_deliveries(
         &self,

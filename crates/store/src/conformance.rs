@@ -1505,6 +1505,8 @@ fn test_channel(org: &OrgId, events: &[&str]) -> certsentry_domain::channel::Cha
     }
 }
 
+const FIVE_DAYS: i64 = 5 * 86_400_000;
+
 pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>) {
     use crate::alerts::*;
     use certsentry_domain::alert::{Event, EventType, Severity};
@@ -1607,13 +1609,16 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
         created_at: now,
     };
     store
-        .finish_attempts(&[AttemptOutcome {
-            delivery_id: due[0].delivery.id.clone(),
-            attempt: attempt(1, 500),
-            status: DeliveryStatus::Pending,
-            next_attempt_at: now + 5_000,
-            disable_channel: None,
-        }])
+        .finish_attempts(
+            &[AttemptOutcome {
+                delivery_id: due[0].delivery.id.clone(),
+                attempt: attempt(1, 500),
+                status: DeliveryStatus::Pending,
+                next_attempt_at: now + 5_000,
+                disable_channel: None,
+            }],
+            FIVE_DAYS,
+        )
         .await
         .unwrap();
     assert!(
@@ -1631,13 +1636,16 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].delivery.attempts, 1);
     store
-        .finish_attempts(&[AttemptOutcome {
-            delivery_id: retry[0].delivery.id.clone(),
-            attempt: attempt(2, 200),
-            status: DeliveryStatus::Delivered,
-            next_attempt_at: now + 5_000,
-            disable_channel: None,
-        }])
+        .finish_attempts(
+            &[AttemptOutcome {
+                delivery_id: retry[0].delivery.id.clone(),
+                attempt: attempt(2, 200),
+                status: DeliveryStatus::Delivered,
+                next_attempt_at: now + 5_000,
+                disable_channel: None,
+            }],
+            FIVE_DAYS,
+        )
         .await
         .unwrap();
     let log = store
@@ -1671,13 +1679,16 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
         .unwrap();
     assert_eq!(again.len(), 1);
     store
-        .finish_attempts(&[AttemptOutcome {
-            delivery_id: again[0].delivery.id.clone(),
-            attempt: attempt(3, 410),
-            status: DeliveryStatus::Failed,
-            next_attempt_at: now,
-            disable_channel: Some("HTTP 410 Gone".into()),
-        }])
+        .finish_attempts(
+            &[AttemptOutcome {
+                delivery_id: again[0].delivery.id.clone(),
+                attempt: attempt(3, 410),
+                status: DeliveryStatus::Failed,
+                next_attempt_at: now,
+                disable_channel: Some("HTTP 410 Gone".into()),
+            }],
+            FIVE_DAYS,
+        )
         .await
         .unwrap();
     assert!(
@@ -1713,6 +1724,29 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
         .unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].channel.id, only_up.id);
+    // A channel failing for longer than the limit is disabled (limit 0 here).
+    store
+        .finish_attempts(
+            &[AttemptOutcome {
+                delivery_id: due[0].delivery.id.clone(),
+                attempt: attempt(1, 503),
+                status: DeliveryStatus::Pending,
+                next_attempt_at: now + 60_000,
+                disable_channel: None,
+            }],
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .get_channel(&org.id, &only_up.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .enabled
+    );
     store
         .delete_channel(
             &org.id,

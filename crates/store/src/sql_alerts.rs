@@ -402,12 +402,15 @@ macro_rules! sql_alert_store_impl {
                         .collect())
                 }
 
-                async fn finish_attempts(&self, outcomes: &[AttemptOutcome]) -> StoreResult<()> {
+                async fn finish_attempts(&self, outcomes: &[AttemptOutcome], disable_after_ms: d::time::Millis) -> StoreResult<()> {
                     if outcomes.is_empty() {
                         return Ok(());
                     }
                     let now = d::time::now_ms();
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    // Per channel: did any attempt of this batch succeed?
+                    let mut channel_ok: ::std::collections::BTreeMap<String, bool> = ::std::collections::BTreeMap::new();
+                    let mut to_disable: Vec<(String, String)> = Vec::new();
                     for o in outcomes {
                         let a = &o.attempt;
                         ::sqlx::query(
@@ -437,33 +440,63 @@ macro_rules! sql_alert_store_impl {
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(backend_err)?;
-                        if let (Some(reason), Some(row)) = (&o.disable_channel, updated) {
-                            let channel_id: String = get(&row, "channel_id")?;
-                            let spec_row = ::sqlx::query("SELECT spec FROM notification_channels WHERE id = $1")
-                                .bind(&channel_id)
-                                .fetch_optional(&mut *tx)
+                        let Some(row) = updated else { continue };
+                        let channel_id: String = get(&row, "channel_id")?;
+                        *channel_ok.entry(channel_id.clone()).or_insert(false) |= o.status == DeliveryStatus::Delivered;
+                        if let Some(reason) = &o.disable_channel {
+                            to_disable.push((channel_id, reason.clone()));
+                        }
+                    }
+                    for (channel_id, ok) in &channel_ok {
+                        if *ok {
+                            ::sqlx::query("UPDATE notification_channels SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
+                                .bind(channel_id)
+                                .execute(&mut *tx)
                                 .await
                                 .map_err(backend_err)?;
-                            if let Some(spec_row) = spec_row {
-                                let mut spec = decode_channel_spec(&get::<String>(&spec_row, "spec")?)?;
-                                spec.enabled = false;
-                                ::sqlx::query("UPDATE notification_channels SET spec = $1, updated_at = $2 WHERE id = $3")
-                                    .bind(encode_channel_spec(&spec))
-                                    .bind(now)
-                                    .bind(&channel_id)
-                                    .execute(&mut *tx)
-                                    .await
-                                    .map_err(backend_err)?;
-                                // Its other pending deliveries will not be sent either.
-                                ::sqlx::query("UPDATE deliveries SET status = 'failed', updated_at = $1 WHERE channel_id = $2 AND status = 'pending'")
-                                    .bind(now)
-                                    .bind(&channel_id)
-                                    .execute(&mut *tx)
-                                    .await
-                                    .map_err(backend_err)?;
-                                log_channel_disabled(&channel_id, reason);
+                            continue;
+                        }
+                        let since = ::sqlx::query(
+                            "UPDATE notification_channels SET failing_since = COALESCE(failing_since, $1) WHERE id = $2 RETURNING failing_since",
+                        )
+                        .bind(now)
+                        .bind(channel_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend_err)?;
+                        if let Some(row) = since {
+                            let since: d::time::Millis = get(&row, "failing_since")?;
+                            if now - since >= disable_after_ms {
+                                to_disable.push((channel_id.clone(), format!(
+                                    "every delivery attempt has failed since {}", d::time::format_ms(since)
+                                )));
                             }
                         }
+                    }
+                    for (channel_id, reason) in &to_disable {
+                        let spec_row = ::sqlx::query("SELECT spec FROM notification_channels WHERE id = $1")
+                            .bind(channel_id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(backend_err)?;
+                        let Some(spec_row) = spec_row else { continue };
+                        let mut spec = decode_channel_spec(&get::<String>(&spec_row, "spec")?)?;
+                        spec.enabled = false;
+                        ::sqlx::query("UPDATE notification_channels SET spec = $1, updated_at = $2 WHERE id = $3")
+                            .bind(encode_channel_spec(&spec))
+                            .bind(now)
+                            .bind(channel_id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend_err)?;
+                        // Its other pending deliveries will not be sent either.
+                        ::sqlx::query("UPDATE deliveries SET status = 'failed', updated_at = $1 WHERE channel_id = $2 AND status = 'pending'")
+                            .bind(now)
+                            .bind(channel_id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend_err)?;
+                        log_channel_disabled(channel_id, reason);
                     }
                     tx.commit().await.map_err(backend_err)
                 }
