@@ -143,10 +143,17 @@ async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Channel>
 /// Validates a body, including the SSRF rule for the webhook URL.
 async fn prepare(
     state: &AppState,
+    caller: &Caller,
     input: ChannelInput,
     keep_password: Option<String>,
 ) -> ApiResult<certsentry_domain::channel::ChannelSpec> {
     let spec = validate_channel(input, keep_password).map_err(ApiError::validation)?;
+    if spec.events.iter().any(|e| e.is_audit()) && !caller.plan.audit_logs {
+        return Err(ApiError::PlanLimit(format!(
+            "The {} plan has no audit logs, so it cannot stream audit.event. Upgrade to use the audit webhook.",
+            caller.plan.display_name
+        )));
+    }
     if let Some(url) = &spec.url
         && let Err(message) =
             crate::targets::check_webhook_url(url, state.config.allow_private_targets).await
@@ -194,7 +201,7 @@ pub async fn create(
     Extension(caller): Extension<Arc<Caller>>,
     ApiJson(input): ApiJson<ChannelInput>,
 ) -> ApiResult<(StatusCode, Json<ChannelEnvelope>)> {
-    let spec = prepare(&state, input, None).await?;
+    let spec = prepare(&state, &caller, input, None).await?;
     let now = now_ms();
     let channel = Channel {
         id: ChannelId::generate(),
@@ -252,7 +259,7 @@ pub async fn update(
 ) -> ApiResult<Json<ChannelEnvelope>> {
     let mut channel = load(&state, &caller, &id).await?;
     let kept_password = channel.spec.smtp.as_ref().and_then(|s| s.password.clone());
-    let spec = prepare(&state, input, kept_password).await?;
+    let spec = prepare(&state, &caller, input, kept_password).await?;
     let rekeyed =
         spec.signing != channel.spec.signing || spec.channel_type != channel.spec.channel_type;
     if rekeyed {

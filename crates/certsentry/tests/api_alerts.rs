@@ -297,3 +297,79 @@ async fn channels_validate_and_refuse_private_urls() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_events_stream_to_subscribed_channels() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        start_outbox(&h);
+        let (url, received) = receiver(vec![]).await;
+        let created = h
+            .post(
+                "notification-channels",
+                json!({"name": "SIEM", "type": "webhook", "url": url, "events": ["audit.event"]}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "[{backend}] {}", created.body);
+        let secret = created.body["channel"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let monitor = h.post("monitors", seed_standard()).await;
+        assert_eq!(monitor.status, 201);
+        let monitor_id = monitor.body["monitor"]["id"].as_str().unwrap().to_string();
+
+        let mut bodies = Vec::new();
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            bodies = received.lock().unwrap().clone();
+            if bodies.len() >= 2 {
+                break;
+            }
+        }
+        // The channel's own creation, then the monitor's.
+        let events: Vec<serde_json::Value> = bodies
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        let created_monitor = events
+            .iter()
+            .find(|e| e["event"] == "monitor.create")
+            .unwrap_or_else(|| panic!("[{backend}] no monitor.create in {events:?}"));
+        assert_eq!(created_monitor["type"], "audit.event");
+        assert_eq!(created_monitor["target"]["type"], "monitor");
+        assert_eq!(created_monitor["target"]["id"], monitor_id.as_str());
+        assert!(created_monitor["actor"]["id"].is_string());
+        let request = &bodies[events
+            .iter()
+            .position(|e| e["event"] == "monitor.create")
+            .unwrap()];
+        certsentry_notify::verify(
+            certsentry_domain::channel::SigningScheme::CertSentry,
+            &secret,
+            &request.headers,
+            &request.body,
+            certsentry_domain::time::now_ms() / 1000,
+            None,
+        )
+        .unwrap();
+        // Audit deliveries are not alerts.
+        let alerts = h.get("events").await;
+        assert!(
+            alerts.body["events"].as_array().unwrap().is_empty(),
+            "{}",
+            alerts.body
+        );
+
+        // Plans without audit logs cannot subscribe.
+        let small = Harness::start(backend, h.store.clone(), "starter", |_| {}).await;
+        let refused = small
+            .post(
+                "notification-channels",
+                json!({"name": "SIEM", "type": "webhook", "url": "https://siem.example.com/", "events": ["audit.event"]}),
+            )
+            .await;
+        assert_eq!(refused.status, 400, "[{backend}] {}", refused.body);
+        assert_eq!(refused.code(), "plan_limit");
+    }
+}

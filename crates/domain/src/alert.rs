@@ -66,6 +66,8 @@ string_enum!(
         CtNewCertificate = "ct.new_certificate",
         DmarcNewSource = "dmarc.new_source",
         DmarcFailureRate = "dmarc.failure_rate",
+        // Not an alert: the audit-log stream, for channels that subscribe to it by name.
+        AuditEvent = "audit.event",
     }
 );
 
@@ -82,6 +84,11 @@ impl EventType {
     /// CT events, the only ones the `certspotter` and `certwatch` formats carry.
     pub fn is_ct(self) -> bool {
         self == EventType::CtNewCertificate
+    }
+
+    /// The audit-log stream rather than an alert.
+    pub fn is_audit(self) -> bool {
+        self == EventType::AuditEvent
     }
 }
 
@@ -148,6 +155,31 @@ impl Draft {
             status: status.to_string(),
             details,
         }
+    }
+}
+
+/// The audit-log webhook's event: the seed's `audit.event` shape, ready to
+/// send (`details` is the whole body).
+pub fn audit_event(audit: &crate::audit::AuditEvent) -> Event {
+    Event {
+        id: EventId::generate(),
+        org_id: audit.org_id.clone(),
+        monitor_id: None,
+        environment_id: None,
+        event_type: EventType::AuditEvent,
+        severity: Severity::Resolved,
+        status: "recorded".into(),
+        monitor: None,
+        details: serde_json::json!({
+            "type": "audit.event",
+            "id": audit.id.as_str(),
+            "event": audit.action,
+            "actor": { "id": audit.actor.id, "name": audit.actor.name, "email": null },
+            "target": { "type": audit.target_type, "id": audit.target_id },
+            "metadata": audit.metadata,
+            "timestamp": crate::time::format_ms(audit.created_at),
+        }),
+        created_at: audit.created_at,
     }
 }
 
@@ -291,7 +323,9 @@ mod tests {
 
     #[test]
     fn every_seed_event_type_round_trips() {
-        assert_eq!(EventType::ALL.len(), 14);
+        // The seed's 14 alert types, plus the audit-log stream.
+        assert_eq!(EventType::ALL.len(), 15);
+        assert_eq!(EventType::ALL.iter().filter(|t| !t.is_audit()).count(), 14);
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));
         }

@@ -118,6 +118,10 @@ impl Channel {
         if !spec.events.is_empty() && !spec.events.contains(&event.event_type) {
             return false;
         }
+        // The audit stream goes only to channels that name it.
+        if event.event_type.is_audit() && !spec.events.contains(&event.event_type) {
+            return false;
+        }
         if matches!(
             spec.format,
             PayloadFormat::CertSpotter | PayloadFormat::CertWatch

@@ -182,6 +182,7 @@ macro_rules! sql_store_impl {
             }
 
             pub(crate) async fn insert_audit(tx: &mut Tx, e: &d::audit::AuditEvent) -> StoreResult<()> {
+                super::__sql_alert_impl::stream_audit(tx, e).await?;
                 ::sqlx::query(
                     "INSERT INTO audit_events (id, org_id, action, actor_id, actor_name, \
                      target_type, target_id, metadata, created_at) \

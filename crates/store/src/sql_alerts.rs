@@ -132,6 +132,49 @@ macro_rules! sql_alert_store_impl {
                 query.fetch_all(executor).await.map_err(backend_err)
             }
 
+            /// Queues an audit event for the channels that subscribe to
+            /// `audit.event` (the audit-log webhook), in the audit's transaction.
+            pub(crate) async fn stream_audit(tx: &mut Tx, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+                let channels: Vec<d::channel::Channel> = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1 AND spec LIKE '%\"audit.event\"%'"
+                )))
+                .bind(audit.org_id.as_str())
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(backend_err)?
+                .iter()
+                .map(channel_from_row)
+                .collect::<StoreResult<_>>()?;
+                let event = d::alert::audit_event(audit);
+                let routed: Vec<&d::channel::Channel> = channels.iter().filter(|c| c.routes(&event)).collect();
+                if routed.is_empty() {
+                    return Ok(());
+                }
+                insert_event(tx, &event, false).await?;
+                for channel in routed {
+                    insert_delivery(tx, &event, channel).await?;
+                }
+                Ok(())
+            }
+
+            async fn insert_delivery(tx: &mut Tx, e: &d::alert::Event, channel: &d::channel::Channel) -> StoreResult<()> {
+                ::sqlx::query(
+                    "INSERT INTO deliveries (id, org_id, event_id, channel_id, status, attempts, \
+                     next_attempt_at, lease_until, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, $6)",
+                )
+                .bind(d::DeliveryId::generate().as_str())
+                .bind(e.org_id.as_str())
+                .bind(e.id.as_str())
+                .bind(channel.id.as_str())
+                .bind(e.created_at)
+                .bind(d::time::now_ms())
+                .execute(&mut **tx)
+                .await
+                .map_err(backend_err)?;
+                Ok(())
+            }
+
             async fn insert_event(tx: &mut Tx, e: &d::alert::Event, is_test: bool) -> StoreResult<()> {
                 ::sqlx::query(
                     "INSERT INTO events (id, org_id, monitor_id, environment_id, event_type, severity, status, \
@@ -312,20 +355,7 @@ macro_rules! sql_alert_store_impl {
                             Some(only) => &c.id == only,
                             None => c.routes(e),
                         }) {
-                            ::sqlx::query(
-                                "INSERT INTO deliveries (id, org_id, event_id, channel_id, status, attempts, \
-                                 next_attempt_at, lease_until, created_at, updated_at) \
-                                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, $6)",
-                            )
-                            .bind(d::DeliveryId::generate().as_str())
-                            .bind(e.org_id.as_str())
-                            .bind(e.id.as_str())
-                            .bind(channel.id.as_str())
-                            .bind(e.created_at)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(backend_err)?;
+                            insert_delivery(&mut tx, e, channel).await?;
                         }
                     }
                     tx.commit().await.map_err(backend_err)?;
@@ -334,7 +364,7 @@ macro_rules! sql_alert_store_impl {
 
                 async fn list_events(&self, org: &d::OrgId, q: &EventQuery) -> StoreResult<Page<d::alert::Event>> {
                     let mut query = ::sqlx::QueryBuilder::<Db>::new(format!(
-                        "SELECT {EVENT_COLUMNS} FROM events WHERE is_test = FALSE AND org_id = "
+                        "SELECT {EVENT_COLUMNS} FROM events WHERE is_test = FALSE AND event_type <> 'audit.event' AND org_id = "
                     ));
                     query.push_bind(org.as_str());
                     if let Some(m) = &q.monitor_id {
