@@ -308,6 +308,32 @@ async fn certificates_list_soonest_expiry_first_and_feed_the_inventory() {
         assert_eq!(certs[1]["grade"], json!(null));
         assert!(certs[1]["lastCheckedAt"].is_string() && certs[2]["lastCheckedAt"].is_null());
 
+        // The expired certificate fires ssl.invalid and ssl.expiring; the good one nothing.
+        let fired = |id: String| {
+            let h = &h;
+            async move {
+                let events = h.get(&format!("events?monitor={id}")).await;
+                let mut types: Vec<String> = events.body["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["event"].as_str().unwrap().to_string())
+                    .collect();
+                types.sort();
+                types
+            }
+        };
+        assert_eq!(
+            fired(ids[1].clone()).await,
+            vec!["ssl.expiring", "ssl.invalid"],
+            "[{backend}]"
+        );
+        assert!(fired(ids[0].clone()).await.is_empty(), "[{backend}]");
+        // Checking again fires nothing new.
+        h.post(&format!("monitors/{}/check", ids[1]), json!({}))
+            .await;
+        assert_eq!(fired(ids[1].clone()).await.len(), 2, "[{backend}]");
+
         // Every certificate seen served joins the organization's inventory.
         assert!(
             h.store
@@ -512,6 +538,30 @@ async fn a_missed_heartbeat_is_recorded_once_and_a_ping_recovers() {
             .len(),
             1
         );
+
+        // The alerts: missed, recovered, missed again, then an explicit failure.
+        h.request_with(Method::GET, &format!("/api/ping/{token}/fail"), None, None)
+            .await;
+        h.request_with(Method::GET, &format!("/api/ping/{token}/fail"), None, None)
+            .await;
+        let events = h.get(&format!("events?monitor={id}")).await;
+        let fired: Vec<&str> = events.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fired,
+            vec![
+                "heartbeat.missed",
+                "heartbeat.recovered",
+                "heartbeat.missed",
+                "heartbeat.failed"
+            ],
+            "[{backend}] a repeated failure fires once"
+        );
     }
 }
 
@@ -572,6 +622,16 @@ async fn dns_checks_report_records_and_confirmed_changes() {
             twice.body
         );
         assert_eq!(change["after"]["A"]["values"], json!(["192.0.2.77"]));
+        let events = h
+            .get(&format!("events?monitor={id}&type=dns.changed"))
+            .await;
+        let fired = events.body["events"].as_array().unwrap();
+        assert_eq!(fired.len(), 1, "[{backend}] {}", events.body);
+        assert_eq!(fired[0]["severity"], "warning");
+        assert_eq!(
+            fired[0]["details"]["after"]["A"]["values"],
+            json!(["192.0.2.77"])
+        );
 
         let gone = h.post("monitors", dns_only("gone.example.test")).await.body["monitor"]["id"]
             .as_str()
