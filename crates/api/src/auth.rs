@@ -73,6 +73,9 @@ pub struct KeyCache {
     entries: DashMap<String, CachedLookup>,
     /// Last-use times not yet written.
     pending_touches: DashMap<ApiKeyId, i64>,
+    /// Held while touches are drained and written, so that a flush returns
+    /// only after any flush already under way has committed.
+    pub(crate) flushing: tokio::sync::Mutex<()>,
 }
 
 impl KeyCache {

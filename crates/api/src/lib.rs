@@ -115,6 +115,7 @@ async fn flush_key_touches(state: AppState) {
 
 /// Writes the API-key last-use times gathered so far (also run every 10 s and at shutdown).
 pub async fn flush_touches_once(state: &AppState) {
+    let _one_at_a_time = state.keys.flushing.lock().await;
     let touches = state.keys.take_touches();
     if let Err(e) = state.store.touch_api_keys(&touches).await {
         tracing::warn!(error = %e, "could not record API key last use");

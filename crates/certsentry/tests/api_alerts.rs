@@ -168,7 +168,7 @@ async fn outage_is_delivered_signed_after_two_failures() {
 
         // Delivered on the third attempt, with one idempotency key.
         let mut delivered = false;
-        for _ in 0..100 {
+        for _ in 0..400 {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let log = h.get(&format!("deliveries?channelId={channel_id}")).await;
             if log.body["deliveries"][0]["status"] == "delivered" {
@@ -320,7 +320,7 @@ async fn audit_events_stream_to_subscribed_channels() {
         let monitor_id = monitor.body["monitor"]["id"].as_str().unwrap().to_string();
 
         let mut bodies = Vec::new();
-        for _ in 0..100 {
+        for _ in 0..400 {
             tokio::time::sleep(Duration::from_millis(50)).await;
             bodies = received.lock().unwrap().clone();
             if bodies.len() >= 2 {
