@@ -24,7 +24,8 @@ use certsentry_store::Store;
 /// How long raw check results are kept.
 pub const RESULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
-/// Deletes results older than [`RESULT_RETENTION`] every `every`, forever.
+/// Deletes results, finished deliveries and events older than
+/// [`RESULT_RETENTION`] every `every`, forever.
 pub async fn prune_results_forever(store: Arc<dyn Store>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -34,6 +35,14 @@ pub async fn prune_results_forever(store: Arc<dyn Store>, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned check results older than 90 days"),
             Err(e) => tracing::warn!(error = %e, "pruning check results failed"),
+        }
+        match store.prune_alerts(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deleted = n,
+                "pruned events and deliveries older than 90 days"
+            ),
+            Err(e) => tracing::warn!(error = %e, "pruning events and deliveries failed"),
         }
     }
 }

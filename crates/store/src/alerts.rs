@@ -170,6 +170,9 @@ pub trait AlertStore: Send + Sync {
     async fn redeliver(&self, org: &OrgId, id: &DeliveryId, now: Millis) -> StoreResult<()>;
     /// Pending deliveries (the outbox depth).
     async fn count_pending_deliveries(&self) -> StoreResult<u64>;
+    /// Deletes finished deliveries (and their attempts) and events made
+    /// before `before`; pending deliveries and their events are kept.
+    async fn prune_alerts(&self, before: Millis) -> StoreResult<u64>;
     /// Frees every lease: for a single-node store at start, where any lease
     /// belongs to this node's previous life (a crash mid-send).
     async fn release_delivery_leases(&self) -> StoreResult<u64>;

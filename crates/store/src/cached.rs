@@ -563,6 +563,9 @@ impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
     async fn count_pending_deliveries(&self) -> StoreResult<u64> {
         self.inner.count_pending_deliveries().await
     }
+    async fn prune_alerts(&self, before: Millis) -> StoreResult<u64> {
+        self.inner.prune_alerts(before).await
+    }
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
         self.inner.release_delivery_leases().await
     }

@@ -1756,4 +1756,44 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
         .await
         .unwrap();
     assert_eq!(store.count_pending_deliveries().await.unwrap(), 0);
+
+    // Pruning removes what is finished before the cutoff, never what is pending.
+    let fresh = test_channel(&org.id, &[]);
+    store
+        .create_channel(
+            &fresh,
+            &audit(&org.id, "channel.create", "channel", fresh.id.as_str()),
+        )
+        .await
+        .unwrap();
+    let waiting = event(EventType::UptimeDown);
+    store
+        .record_alert(None, Some(&waiting), None)
+        .await
+        .unwrap();
+    assert!(store.prune_alerts(now_ms() + 60_000).await.unwrap() > 0);
+    let left = store
+        .list_deliveries(
+            &org.id,
+            &DeliveryQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 1);
+    assert_eq!(left.items[0].status, DeliveryStatus::Pending);
+    let events = store
+        .list_events(
+            &org.id,
+            &EventQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.items.len(), 1);
+    assert_eq!(events.items[0].id, waiting.id);
 }

@@ -602,6 +602,29 @@ macro_rules! sql_alert_store_impl {
                     tx.commit().await.map_err(backend_err)
                 }
 
+                async fn prune_alerts(&self, before: d::time::Millis) -> StoreResult<u64> {
+                    // Ids sort by creation time, so "before" is an id range.
+                    let floor = d::id::floor_at(before);
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let mut deleted = 0;
+                    for sql in [
+                        "DELETE FROM delivery_attempts WHERE delivery_id IN \
+                         (SELECT id FROM deliveries WHERE id < $1 AND status <> 'pending')",
+                        "DELETE FROM deliveries WHERE id < $1 AND status <> 'pending'",
+                        "DELETE FROM events WHERE id < $1 AND NOT EXISTS \
+                         (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
+                    ] {
+                        deleted += ::sqlx::query(sql)
+                            .bind(&floor)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend_err)?
+                            .rows_affected();
+                    }
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(deleted)
+                }
+
                 async fn release_delivery_leases(&self) -> StoreResult<u64> {
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
                     let done = ::sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0")
