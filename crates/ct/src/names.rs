@@ -1,0 +1,55 @@
+//! DNS names as CT matching compares them: lowercase, no trailing dot,
+//! IDNs in punycode (the ASCII form certificates carry).
+
+/// Normalizes a DNS name or a wildcard (`*.Example.ORG.` → `*.example.org`).
+/// `None` for something that is not a DNS name (an IP address, garbage).
+pub fn normalize(name: &str) -> Option<String> {
+    let name = name.trim().trim_end_matches('.');
+    let (wildcard, rest) = match name.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, name),
+    };
+    if rest.is_empty() || rest.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let ascii = match url::Host::parse(rest).ok()? {
+        url::Host::Domain(d) => d,
+        _ => return None,
+    };
+    let valid = ascii.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    valid.then(|| {
+        if wildcard {
+            format!("*.{ascii}")
+        } else {
+            ascii
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn lowercase_no_trailing_dot_punycode() {
+        assert_eq!(
+            normalize("WWW.Example.ORG.").as_deref(),
+            Some("www.example.org")
+        );
+        assert_eq!(normalize("*.Example.org").as_deref(), Some("*.example.org"));
+        assert_eq!(
+            normalize("bücher.example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
+        assert_eq!(normalize("192.0.2.1"), None);
+        assert_eq!(normalize("exa mple.org"), None);
+        assert_eq!(normalize(""), None);
+        assert_eq!(normalize("*."), None);
+    }
+}
