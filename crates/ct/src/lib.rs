@@ -3,6 +3,7 @@
 //! certificates concern a watched domain. The feeds (certstream, RFC 6962
 //! and tiled logs) and the inventory check build on it.
 
+pub mod certstream;
 pub mod facts;
 pub mod leaf;
 pub mod names;
