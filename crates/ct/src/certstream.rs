@@ -61,7 +61,7 @@ fn seconds_to_ms(v: &Value) -> Option<i64> {
 fn hex_of(v: &Value) -> Option<String> {
     let s = v.as_str()?;
     let clean: String = s.chars().filter(|c| *c != ':').collect();
-    (clean.len() % 2 == 0 && clean.chars().all(|c| c.is_ascii_hexdigit()))
+    (clean.len().is_multiple_of(2) && clean.chars().all(|c| c.is_ascii_hexdigit()))
         .then(|| clean.to_ascii_lowercase())
 }
 

@@ -6,6 +6,7 @@
 pub mod certstream;
 pub mod facts;
 pub mod leaf;
+pub mod merkle;
 pub mod names;
 pub mod watch;
 

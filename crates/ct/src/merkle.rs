@@ -1,0 +1,150 @@
+//! RFC 6962 Merkle tree hashes, kept as a collapsed tree while a log is
+//! tailed: the roots of the perfect subtrees along the right edge, so the
+//! tree head at the current size is computed without keeping every leaf.
+//! Comparing it with a signed tree head of the same size proves that the
+//! entries read are exactly the log's.
+
+use sha2::{Digest, Sha256};
+
+pub type Hash = [u8; 32];
+
+/// `MTH` of a single leaf: SHA-256(0x00 ‖ leaf_input).
+pub fn leaf_hash(leaf_input: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(leaf_input);
+    h.finalize().into()
+}
+
+/// An interior node: SHA-256(0x01 ‖ left ‖ right).
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The right edge of a tree: perfect subtree roots, largest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollapsedTree {
+    /// `(root, leaf count)`, counts strictly decreasing powers of two.
+    subtrees: Vec<(Hash, u64)>,
+    size: u64,
+}
+
+impl CollapsedTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rebuilds from stored subtree roots (as persisted with a log position).
+    pub fn from_subtrees(subtrees: Vec<(Hash, u64)>) -> Option<Self> {
+        let size = subtrees.iter().map(|(_, n)| *n).sum();
+        let valid = subtrees.windows(2).all(|w| w[0].1 > w[1].1)
+            && subtrees.iter().all(|(_, n)| n.is_power_of_two());
+        valid.then_some(Self { subtrees, size })
+    }
+
+    pub fn subtrees(&self) -> &[(Hash, u64)] {
+        &self.subtrees
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends the next leaf (its `leaf_input`).
+    pub fn push(&mut self, leaf_input: &[u8]) {
+        self.push_hash(leaf_hash(leaf_input));
+    }
+
+    pub fn push_hash(&mut self, hash: Hash) {
+        let mut node = (hash, 1u64);
+        while let Some(&(last, count)) = self.subtrees.last() {
+            if count != node.1 {
+                break;
+            }
+            self.subtrees.pop();
+            node = (node_hash(&last, &node.0), count * 2);
+        }
+        self.subtrees.push(node);
+        self.size += 1;
+    }
+
+    /// The tree head at the current size (the empty tree's is SHA-256 of nothing).
+    pub fn root(&self) -> Hash {
+        let mut iter = self.subtrees.iter().rev();
+        let Some(&(mut acc, _)) = iter.next() else {
+            return Sha256::digest([]).into();
+        };
+        for (hash, _) in iter {
+            acc = node_hash(hash, &acc);
+        }
+        acc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6962's definition, recursively: the reference for the tests.
+    fn mth(leaves: &[Vec<u8>]) -> Hash {
+        match leaves.len() {
+            0 => Sha256::digest([]).into(),
+            1 => leaf_hash(&leaves[0]),
+            n => {
+                let k = 1usize << (usize::BITS - (n - 1).leading_zeros() - 1);
+                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+            }
+        }
+    }
+
+    fn test_leaves() -> Vec<Vec<u8>> {
+        // The certificate-transparency project's test leaves.
+        vec![
+            vec![],
+            vec![0x00],
+            vec![0x10],
+            vec![0x20, 0x21],
+            vec![0x30, 0x31],
+            vec![0x40, 0x41, 0x42, 0x43],
+            vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
+            vec![
+                0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,
+                0x6e, 0x6f,
+            ],
+        ]
+    }
+
+    #[test]
+    fn matches_the_definition_at_every_size() {
+        let mut leaves: Vec<Vec<u8>> = test_leaves();
+        leaves.extend((0u8..60).map(|i| vec![i; i as usize]));
+        let mut tree = CollapsedTree::new();
+        assert_eq!(tree.root(), mth(&[]));
+        for (i, leaf) in leaves.iter().enumerate() {
+            tree.push(leaf);
+            assert_eq!(tree.size(), i as u64 + 1);
+            assert_eq!(tree.root(), mth(&leaves[..=i]), "size {}", i + 1);
+        }
+        let resumed = CollapsedTree::from_subtrees(tree.subtrees().to_vec()).unwrap();
+        assert_eq!(resumed, tree);
+        assert!(CollapsedTree::from_subtrees(vec![([0; 32], 3)]).is_none());
+    }
+
+    #[test]
+    fn known_tree_heads() {
+        let leaves = test_leaves();
+        let root = |n: usize| hex::encode(mth(&leaves[..n]));
+        assert_eq!(
+            root(1),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+        assert_eq!(
+            root(8),
+            "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+        );
+    }
+}
