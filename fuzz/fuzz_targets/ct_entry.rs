@@ -1,0 +1,17 @@
+//! RFC 6962 entries: any `leaf_input`/`extra_data` split must parse or be
+//! refused, never panic; certificate facts likewise for any DER.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let split = data.first().map_or(0, |b| *b as usize).min(data.len());
+    let (leaf, extra) = data.split_at(split);
+    if let Ok(entry) = certsentry_ct::leaf::parse_entry(leaf, extra) {
+        let _ = entry.precert_tbs_sha256();
+        for der in &entry.chain {
+            let _ = certsentry_ct::facts::facts(der);
+        }
+    }
+    let _ = certsentry_ct::facts::facts(data);
+});
