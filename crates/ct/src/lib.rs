@@ -4,6 +4,7 @@
 //! and tiled logs) and the inventory check build on it.
 
 pub mod certstream;
+pub mod certstream_client;
 pub mod facts;
 pub mod leaf;
 pub mod merkle;
