@@ -7,6 +7,7 @@ pub mod certstream;
 pub mod certstream_client;
 pub mod facts;
 pub mod leaf;
+pub mod log;
 pub mod merkle;
 pub mod names;
 pub mod watch;
