@@ -194,13 +194,7 @@ impl Settings {
                 None => certsentry_notify::retry::RetryPolicy::default(),
             },
             rdap_bootstrap: args.rdap_bootstrap.clone().or(file.rdap_bootstrap),
-            whois_server: args.whois_server.clone().or(file.whois_server).map(|s| {
-                if s.contains(':') {
-                    s
-                } else {
-                    format!("{s}:43")
-                }
-            }),
+            whois_server: args.whois_server.clone().or(file.whois_server),
         })
     }
 }

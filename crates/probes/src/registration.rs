@@ -39,8 +39,9 @@ pub struct RegistrationConfig {
     pub rdap_bootstrap: Option<String>,
     /// Where the downloaded IANA file is cached (`None`: not cached).
     pub cache_dir: Option<PathBuf>,
-    /// A `host:port` WHOIS server asked for every domain, instead of the
-    /// server IANA refers to (tests, or a registrar's own server).
+    /// A `host[:port]` WHOIS server (port 43 by default) asked for every
+    /// domain, instead of the server IANA refers to (tests, or a registrar's
+    /// own server).
     pub whois_server: Option<String>,
 }
 
@@ -165,7 +166,7 @@ impl RegistrationProber {
 
     async fn whois(&self, domain: &str) -> Result<(Millis, String), String> {
         let server = match &self.config.whois_server {
-            Some(server) => server.clone(),
+            Some(server) => with_default_port(server),
             None => {
                 let tld = domain.rsplit('.').next().unwrap_or(domain);
                 let answer = whois_query(IANA_WHOIS, tld, self.timeout).await?;
