@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use certsentry_domain::alert::{Event, EventMonitor, EventType, Severity};
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::channel::{Channel, ChannelInput, new_secret, validate_channel};
+use certsentry_domain::channel::{Channel, ChannelInput, validate_channel};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{ChannelId, EventId, OrgId};
+use certsentry_domain::{EventId, OrgId};
 use certsentry_notify::{Outbox, OutboxConfig};
 use certsentry_store::Store;
 use certsentry_store_sqlite::SqliteStore;
@@ -92,16 +92,7 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         let input: ChannelInput =
             serde_json::from_value(json!({"name": "sink", "type": "webhook", "url": url}))?;
         let spec = validate_channel(input, None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let channel = Channel {
-            id: ChannelId::generate(),
-            org_id: org.id.clone(),
-            secret: new_secret(spec.signing),
-            spec,
-            previous_secret: None,
-            previous_expires_at: None,
-            created_at: now_ms(),
-            updated_at: now_ms(),
-        };
+        let channel = Channel::new(org.id.clone(), spec);
         store.create_channel(&channel, &audit(&org.id)).await?;
         let queued = Instant::now();
         for i in 0..args.events {

@@ -9,9 +9,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use certsentry_domain::ChannelId;
 use certsentry_domain::audit::AuditEvent;
-use certsentry_domain::channel::{
-    Channel, ChannelInput, ChannelType, SigningScheme, new_secret, validate_channel,
-};
+use certsentry_domain::channel::{Channel, ChannelInput, SigningScheme, validate_channel};
 use certsentry_domain::time::{format_ms, now_ms};
 use certsentry_notify::http::redact_url;
 use certsentry_store::StoreError;
@@ -165,14 +163,6 @@ async fn prepare(
     Ok(spec)
 }
 
-/// The secret a channel signs with, for a (new) scheme.
-fn secret_for(spec: &certsentry_domain::channel::ChannelSpec) -> Option<String> {
-    match spec.channel_type {
-        ChannelType::Webhook => new_secret(spec.signing),
-        ChannelType::Email => None,
-    }
-}
-
 /// List notification channels.
 #[utoipa::path(
     get, path = "/api/v1/notification-channels", tag = "notification-channels",
@@ -202,17 +192,7 @@ pub async fn create(
     ApiJson(input): ApiJson<ChannelInput>,
 ) -> ApiResult<(StatusCode, Json<ChannelEnvelope>)> {
     let spec = prepare(&state, &caller, input, None).await?;
-    let now = now_ms();
-    let channel = Channel {
-        id: ChannelId::generate(),
-        org_id: caller.org_id().clone(),
-        secret: secret_for(&spec),
-        spec,
-        previous_secret: None,
-        previous_expires_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let channel = Channel::new(caller.org_id().clone(), spec);
     state
         .store
         .create_channel(
@@ -263,7 +243,7 @@ pub async fn update(
     let rekeyed =
         spec.signing != channel.spec.signing || spec.channel_type != channel.spec.channel_type;
     if rekeyed {
-        channel.secret = secret_for(&spec);
+        channel.secret = Channel::secret_for(&spec);
         channel.previous_secret = None;
         channel.previous_expires_at = None;
     }
@@ -338,7 +318,7 @@ pub async fn rotate_secret(
     let now = now_ms();
     channel.previous_secret = channel.secret.take();
     channel.previous_expires_at = Some(now + ROTATION_OVERLAP_MS);
-    channel.secret = secret_for(&channel.spec);
+    channel.secret = Channel::secret_for(&channel.spec);
     channel.updated_at = now;
     state
         .store

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::channel::{
-    Channel, ChannelInput, SigningScheme, new_secret, validate_channel,
-};
+use certsentry_domain::channel::{Channel, ChannelInput, SigningScheme, validate_channel};
 use certsentry_domain::time::now_ms;
 use certsentry_domain::{ChannelId, OrgId};
 use certsentry_store::Store;
@@ -85,20 +83,7 @@ pub async fn channel(store: &dyn Store, command: ChannelCommand) -> anyhow::Resu
                     bail!("the channel was not created");
                 }
             };
-            let now = now_ms();
-            let channel = Channel {
-                id: ChannelId::generate(),
-                org_id: org.clone(),
-                secret: match spec.channel_type {
-                    certsentry_domain::channel::ChannelType::Webhook => new_secret(spec.signing),
-                    certsentry_domain::channel::ChannelType::Email => None,
-                },
-                spec,
-                previous_secret: None,
-                previous_expires_at: None,
-                created_at: now,
-                updated_at: now,
-            };
+            let channel = Channel::new(org.clone(), spec);
             let audit = AuditEvent::new(
                 &org,
                 &Actor::cli(),

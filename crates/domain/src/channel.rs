@@ -97,6 +97,30 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// A new channel of `org`: a fresh id, and a new secret if it signs.
+    pub fn new(org_id: OrgId, spec: ChannelSpec) -> Self {
+        let now = crate::time::now_ms();
+        Self {
+            id: ChannelId::generate(),
+            org_id,
+            secret: Self::secret_for(&spec),
+            spec,
+            previous_secret: None,
+            previous_expires_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A new signing secret for a channel defined by `spec`: none for email
+    /// channels or `signing: none`.
+    pub fn secret_for(spec: &ChannelSpec) -> Option<String> {
+        match spec.channel_type {
+            ChannelType::Webhook => new_secret(spec.signing),
+            ChannelType::Email => None,
+        }
+    }
+
     /// The secrets deliveries sign with now: the current one, and the
     /// previous one during the 24-hour overlap after a rotation.
     pub fn signing_secrets(&self, now: Millis) -> Vec<&str> {

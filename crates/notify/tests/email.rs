@@ -3,11 +3,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use certsentry_domain::OrgId;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::channel::{Channel, ChannelInput, validate_channel};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{ChannelId, OrgId};
 use certsentry_notify::{Outbox, OutboxConfig};
 use certsentry_store::{DeliveryQuery, DeliveryStatus, Store};
 use certsentry_store_sqlite::SqliteStore;
@@ -77,16 +77,7 @@ async fn email_channel_sends_text_and_html() {
         "from": "alerts@certsentry.example", "to": ["ops@example.com", "oncall@example.com"]
     }))
     .unwrap();
-    let channel = Channel {
-        id: ChannelId::generate(),
-        org_id: org.id.clone(),
-        spec: validate_channel(input, None).unwrap(),
-        secret: None,
-        previous_secret: None,
-        previous_expires_at: None,
-        created_at: now_ms(),
-        updated_at: now_ms(),
-    };
+    let channel = Channel::new(org.id.clone(), validate_channel(input, None).unwrap());
     store.create_channel(&channel, &audit()).await.unwrap();
     let event = certsentry_notify::format::sample_event(&org.id);
     store.record_alert(None, Some(&event), None).await.unwrap();

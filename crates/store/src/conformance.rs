@@ -1493,15 +1493,10 @@ fn test_channel(org: &OrgId, events: &[&str]) -> certsentry_domain::channel::Cha
         "name": "ops", "type": "webhook", "url": "https://hooks.example.com/x", "events": events
     }))
     .unwrap();
+    let spec = certsentry_domain::channel::validate_channel(input, None).unwrap();
     certsentry_domain::channel::Channel {
-        id: certsentry_domain::ChannelId::generate(),
-        org_id: org.clone(),
-        spec: certsentry_domain::channel::validate_channel(input, None).unwrap(),
         secret: Some("s3cret".into()),
-        previous_secret: None,
-        previous_expires_at: None,
-        created_at: now_ms(),
-        updated_at: now_ms(),
+        ..certsentry_domain::channel::Channel::new(org.clone(), spec)
     }
 }
 
