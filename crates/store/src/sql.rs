@@ -881,13 +881,7 @@ macro_rules! sql_store_impl {
                     ids.dedup();
                     let mut live = ::std::collections::HashSet::new();
                     for chunk in ids.chunks(1000) {
-                        let mut query = ::sqlx::QueryBuilder::<Db>::new("SELECT id FROM monitors WHERE id IN (");
-                        let mut list = query.separated(", ");
-                        for id in chunk {
-                            list.push_bind(*id);
-                        }
-                        query.push(")");
-                        for row in query.build().fetch_all(&mut *tx).await.map_err(backend_err)? {
+                        for row in super::__sql_alert_impl::fetch_in(&mut *tx, "id", "monitors", "id", chunk).await? {
                             live.insert(get::<String>(&row, "id")?);
                         }
                     }

@@ -116,10 +116,12 @@ macro_rules! sql_alert_store_impl {
                 })
             }
 
-            /// Rows of `table` whose `column` is one of `ids`.
-            async fn fetch_in<'e, E>(executor: E, columns: &str, table: &str, column: &str, ids: &[String]) -> StoreResult<Vec<Row>>
+            /// Rows of `table` whose `column` is one of `ids` (callers keep
+            /// `ids` to at most a thousand: both backends cap bound values).
+            pub(crate) async fn fetch_in<'e, E, S>(executor: E, columns: &str, table: &str, column: &str, ids: &[S]) -> StoreResult<Vec<Row>>
             where
                 E: ::sqlx::Executor<'e, Database = Db>,
+                S: AsRef<str>,
             {
                 if ids.is_empty() {
                     return Ok(Vec::new());
@@ -127,24 +129,35 @@ macro_rules! sql_alert_store_impl {
                 let sql = format!("SELECT {columns} FROM {table} WHERE {column} IN ({})", placeholders(1, ids.len()));
                 let mut query = ::sqlx::query(::sqlx::AssertSqlSafe(sql));
                 for id in ids {
-                    query = query.bind(id);
+                    query = query.bind(id.as_ref().to_string());
                 }
                 query.fetch_all(executor).await.map_err(backend_err)
+            }
+
+            /// The organization's channels, oldest first; with `audit_only`,
+            /// just those whose spec names `audit.event` (a cheap pre-filter
+            /// before `Channel::routes` decides).
+            async fn org_channels<'e, E>(executor: E, org: &d::OrgId, audit_only: bool) -> StoreResult<Vec<d::channel::Channel>>
+            where
+                E: ::sqlx::Executor<'e, Database = Db>,
+            {
+                let filter = if audit_only { " AND spec LIKE '%\"audit.event\"%'" } else { "" };
+                ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1{filter} ORDER BY id"
+                )))
+                .bind(org.as_str())
+                .fetch_all(executor)
+                .await
+                .map_err(backend_err)?
+                .iter()
+                .map(channel_from_row)
+                .collect()
             }
 
             /// Queues an audit event for the channels that subscribe to
             /// `audit.event` (the audit-log webhook), in the audit's transaction.
             pub(crate) async fn stream_audit(tx: &mut Tx, audit: &d::audit::AuditEvent) -> StoreResult<()> {
-                let channels: Vec<d::channel::Channel> = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                    "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1 AND spec LIKE '%\"audit.event\"%'"
-                )))
-                .bind(audit.org_id.as_str())
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(backend_err)?
-                .iter()
-                .map(channel_from_row)
-                .collect::<StoreResult<_>>()?;
+                let channels = org_channels(&mut **tx, &audit.org_id, true).await?;
                 let event = d::alert::audit_event(audit);
                 let routed: Vec<&d::channel::Channel> = channels.iter().filter(|c| c.routes(&event)).collect();
                 if routed.is_empty() {
@@ -234,16 +247,7 @@ macro_rules! sql_alert_store_impl {
                 }
 
                 async fn list_channels(&self, org: &d::OrgId) -> StoreResult<Vec<d::channel::Channel>> {
-                    ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                        "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1 ORDER BY id"
-                    )))
-                    .bind(org.as_str())
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(backend_err)?
-                    .iter()
-                    .map(channel_from_row)
-                    .collect()
+                    org_channels(self.read_pool(), org, false).await
                 }
 
                 async fn update_channel(&self, c: &d::channel::Channel, audit: &d::audit::AuditEvent) -> StoreResult<()> {
@@ -341,16 +345,7 @@ macro_rules! sql_alert_store_impl {
                     }
                     if let Some(e) = event {
                         insert_event(&mut tx, e, only_channel.is_some()).await?;
-                        let channels: Vec<d::channel::Channel> = ::sqlx::query(::sqlx::AssertSqlSafe(format!(
-                            "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1 ORDER BY id"
-                        )))
-                        .bind(e.org_id.as_str())
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(backend_err)?
-                        .iter()
-                        .map(channel_from_row)
-                        .collect::<StoreResult<_>>()?;
+                        let channels = org_channels(&mut *tx, &e.org_id, false).await?;
                         for channel in channels.iter().filter(|c| match only_channel {
                             Some(only) => &c.id == only,
                             None => c.routes(e),
