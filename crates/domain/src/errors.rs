@@ -62,3 +62,33 @@ impl std::fmt::Display for FieldErrors {
         Ok(())
     }
 }
+
+/// The message of the innermost cause in `error`'s `source()` chain (the
+/// error's own message when it has no source): where HTTP clients keep the
+/// words a user needs, such as "connection refused".
+pub fn innermost_cause(error: &dyn std::error::Error) -> String {
+    let mut deepest = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        deepest = cause.to_string();
+        source = cause.source();
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod cause_tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn innermost_cause_walks_the_chain() {
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(super::innermost_cause(&e), "connection refused");
+        assert_eq!(
+            super::innermost_cause(&std::io::Error::other("alone")),
+            "alone"
+        );
+    }
+}

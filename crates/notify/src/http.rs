@@ -205,12 +205,7 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "timeout".into();
     }
-    let mut deepest = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        deepest = s.to_string();
-        source = s.source();
-    }
+    let deepest = certsentry_domain::errors::innermost_cause(e);
     let clean = |s: String| s.replace(|c: char| c.is_control(), " ");
     if e.is_connect() {
         clean(format!("connect failed: {deepest}"))

@@ -341,13 +341,10 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timeout".into()
     } else if e.is_connect() {
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-        let mut last = e.to_string();
-        while let Some(s) = source {
-            last = s.to_string();
-            source = s.source();
-        }
-        format!("connect failed: {last}")
+        format!(
+            "connect failed: {}",
+            certsentry_domain::errors::innermost_cause(e)
+        )
     } else {
         e.to_string()
     }
