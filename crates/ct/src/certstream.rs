@@ -4,7 +4,6 @@
 
 use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::names::normalize;
 
@@ -105,7 +104,7 @@ pub fn parse_message(text: &str) -> Result<Message, Malformed> {
     };
     let cert_sha256 = hex_of(&leaf["sha256"])
         .filter(|h| h.len() == 64)
-        .or_else(|| der.as_ref().map(|d| hex::encode(Sha256::digest(d))));
+        .or_else(|| der.as_deref().map(crate::facts::sha256_hex));
     let issuer = match &leaf["issuer"] {
         Value::Object(map) => map
             .get("aggregated")
@@ -137,6 +136,7 @@ pub fn parse_message(text: &str) -> Result<Message, Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     const ELIXIR_FULL: &str = r#"{"message_type":"certificate_update","data":{"update_type":"X509LogEntry",
       "leaf_cert":{"subject":{"aggregated":"/CN=shop.example.org","CN":"shop.example.org"},

@@ -38,7 +38,7 @@ pub struct CertFacts {
 #[error("unparseable certificate: {0}")]
 pub struct FactsError(String);
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -100,12 +100,6 @@ pub fn tbs_sha256(der: &[u8], drop_oid: &str) -> Option<String> {
         *field = Any::new(extensions_tag, extensions.to_der().ok()?).ok()?;
     }
     Some(sha256_hex(&fields.to_der().ok()?))
-}
-
-/// The hash of a TBS as a log's precert entry carries it (already without
-/// the poison).
-pub fn tbs_bytes_sha256(tbs: &[u8]) -> String {
-    sha256_hex(tbs)
 }
 
 #[cfg(test)]

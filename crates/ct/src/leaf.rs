@@ -4,8 +4,6 @@
 //! structures, and they are a handful of length-prefixed fields. Malformed
 //! input is an error, never a panic.
 
-use sha2::{Digest, Sha256};
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LeafError {
     #[error("truncated: wanted {wanted} more bytes at offset {at}")]
@@ -52,7 +50,7 @@ impl LogEntry {
         match &self.kind {
             EntryKind::Precert {
                 tbs_certificate, ..
-            } => Some(hex::encode(Sha256::digest(tbs_certificate))),
+            } => Some(crate::facts::sha256_hex(tbs_certificate)),
             EntryKind::X509 { .. } => None,
         }
     }
@@ -152,6 +150,7 @@ pub fn parse_entry(leaf_input: &[u8], extra_data: &[u8]) -> Result<LogEntry, Lea
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn u24(n: usize) -> [u8; 3] {
         [(n >> 16) as u8, (n >> 8) as u8, n as u8]
