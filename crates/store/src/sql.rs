@@ -83,6 +83,25 @@ macro_rules! sql_store_impl {
                 }
             }
 
+            /// Finishes a newest-first listing: rows before `cursor` (ids sort
+            /// by time), at most `limit`, and the cursor of the next page.
+            pub(crate) async fn newest_first<T>(
+                mut query: ::sqlx::QueryBuilder<Db>,
+                cursor: Option<&str>,
+                limit: u32,
+                pool: &::sqlx::Pool<Db>,
+                from_row: impl Fn(&Row) -> StoreResult<T>,
+                id_of: impl Fn(&T) -> String,
+            ) -> StoreResult<Page<T>> {
+                if let Some(cursor) = cursor {
+                    query.push(" AND id < ").push_bind(cursor.to_string());
+                }
+                query.push(" ORDER BY id DESC LIMIT ").push_bind(limit as i64 + 1);
+                let rows = query.build().fetch_all(pool).await.map_err(backend_err)?;
+                let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+                Ok(paginate(items, limit, id_of))
+            }
+
             pub(crate) fn get<'r, T>(row: &'r Row, col: &str) -> StoreResult<T>
             where
                 T: ::sqlx::Decode<'r, Db> + ::sqlx::Type<Db>,
@@ -842,13 +861,7 @@ macro_rules! sql_store_impl {
                     if let Some(since) = q.since {
                         query.push(" AND created_at >= ").push_bind(since);
                     }
-                    if let Some(cursor) = &q.cursor {
-                        query.push(" AND id < ").push_bind(cursor.as_str());
-                    }
-                    query.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64 + 1);
-                    let rows = query.build().fetch_all(self.read_pool()).await.map_err(backend_err)?;
-                    let items = rows.iter().map(result_from_row).collect::<StoreResult<Vec<_>>>()?;
-                    Ok(paginate(items, q.limit, |r| r.id.to_string()))
+                    newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), result_from_row, |r| r.id.to_string()).await
                 }
 
                 async fn prune_results(&self, before: d::time::Millis) -> StoreResult<u64> {
@@ -1230,13 +1243,7 @@ macro_rules! sql_store_impl {
                     if let Some(since) = q.since {
                         query.push(" AND created_at >= ").push_bind(since);
                     }
-                    if let Some(cursor) = &q.cursor {
-                        query.push(" AND id < ").push_bind(cursor.as_str());
-                    }
-                    query.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64 + 1);
-                    let rows = query.build().fetch_all(self.read_pool()).await.map_err(backend_err)?;
-                    let items = rows.iter().map(audit_from_row).collect::<StoreResult<Vec<_>>>()?;
-                    Ok(paginate(items, q.limit, |e| e.id.to_string()))
+                    newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), audit_from_row, |e| e.id.to_string()).await
                 }
             }
         }

@@ -49,7 +49,7 @@ macro_rules! sql_alert_store_impl {
             use ::sqlx::Row as _;
             use $crate::alerts::*;
             use $crate::sql::domain as d;
-            use $crate::sql::{decode_json, paginate};
+            use $crate::sql::decode_json;
             use $crate::sql_alerts::{
                 decode_channel_spec, decode_event_monitor, encode_channel_spec, encode_event_monitor,
                 log_channel_disabled, placeholders,
@@ -60,7 +60,7 @@ macro_rules! sql_alert_store_impl {
             type Row = <Db as ::sqlx::Database>::Row;
             type Tx = ::sqlx::Transaction<'static, Db>;
 
-            use super::__sql_store_impl::{backend_err, get, insert_audit};
+            use super::__sql_store_impl::{backend_err, get, insert_audit, newest_first};
 
             const CHANNEL_COLUMNS: &str = "id, org_id, spec, secret, previous_secret, previous_expires_at, created_at, updated_at";
             const EVENT_COLUMNS: &str = "id, org_id, monitor_id, environment_id, event_type, severity, status, monitor, details, created_at";
@@ -371,13 +371,7 @@ macro_rules! sql_alert_store_impl {
                     if let Some(since) = q.since {
                         query.push(" AND created_at >= ").push_bind(since);
                     }
-                    if let Some(cursor) = &q.cursor {
-                        query.push(" AND id < ").push_bind(cursor.as_str());
-                    }
-                    query.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64 + 1);
-                    let rows = query.build().fetch_all(self.read_pool()).await.map_err(backend_err)?;
-                    let items = rows.iter().map(event_from_row).collect::<StoreResult<Vec<_>>>()?;
-                    Ok(paginate(items, q.limit, |e| e.id.to_string()))
+                    newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), event_from_row, |e| e.id.to_string()).await
                 }
 
                 async fn claim_deliveries(&self, now: d::time::Millis, lease_until: d::time::Millis, limit: u32) -> StoreResult<Vec<DueDelivery>> {
@@ -540,16 +534,7 @@ macro_rules! sql_alert_store_impl {
                     if let Some(s) = q.status {
                         query.push(" AND status = ").push_bind(s.as_str());
                     }
-                    if let Some(cursor) = &q.cursor {
-                        query.push(" AND id < ").push_bind(cursor.as_str());
-                    }
-                    query.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit as i64 + 1);
-                    let rows = query.build().fetch_all(self.read_pool()).await.map_err(backend_err)?;
-                    let mut page = paginate(
-                        rows.iter().map(delivery_from_row).collect::<StoreResult<Vec<_>>>()?,
-                        q.limit,
-                        |d| d.id.to_string(),
-                    );
+                    let mut page = newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), delivery_from_row, |d| d.id.to_string()).await?;
                     let ids: Vec<String> = page.items.iter().map(|d| d.id.to_string()).collect();
                     let attempts = fetch_in(
                         self.read_pool(),
