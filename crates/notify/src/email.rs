@@ -85,13 +85,7 @@ pub async fn send(
     allow_private: bool,
 ) -> AttemptResult {
     let started = Instant::now();
-    let failed = |error: String| AttemptResult {
-        status_code: None,
-        duration: started.elapsed(),
-        body: None,
-        error: Some(error),
-        retry_after: None,
-    };
+    let failed = |error: String| AttemptResult::failed(started.elapsed(), error);
     let (Some(smtp), Some(from)) = (&spec.smtp, &spec.from) else {
         return failed("the channel has no SMTP settings".into());
     };

@@ -25,6 +25,17 @@ pub struct AttemptResult {
 }
 
 impl AttemptResult {
+    /// An attempt that got no answer: `error` says why.
+    pub fn failed(duration: Duration, error: impl Into<String>) -> Self {
+        Self {
+            status_code: None,
+            duration,
+            body: None,
+            error: Some(error.into()),
+            retry_after: None,
+        }
+    }
+
     pub fn succeeded(&self) -> bool {
         self.status_code.is_some_and(|c| (200..300).contains(&c))
     }
@@ -133,13 +144,7 @@ impl WebhookSender {
         body: Vec<u8>,
     ) -> AttemptResult {
         let started = Instant::now();
-        let failed = |error: String| AttemptResult {
-            status_code: None,
-            duration: started.elapsed(),
-            body: None,
-            error: Some(error),
-            retry_after: None,
-        };
+        let failed = |error: String| AttemptResult::failed(started.elapsed(), error);
         let (clean, credentials) = match split_userinfo(url) {
             Ok(parts) => parts,
             Err(e) => return failed(e),

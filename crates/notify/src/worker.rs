@@ -235,13 +235,9 @@ async fn attempt(sender: &WebhookSender, policy: &RetryPolicy, due: DueDelivery)
             )
             .await
         }
-        (ChannelType::Webhook, None) => AttemptResult {
-            status_code: None,
-            duration: Duration::ZERO,
-            body: None,
-            error: Some("the webhook channel has no URL".into()),
-            retry_after: None,
-        },
+        (ChannelType::Webhook, None) => {
+            AttemptResult::failed(Duration::ZERO, "the webhook channel has no URL")
+        }
     };
     let record = DeliveryAttempt {
         attempt: number,
