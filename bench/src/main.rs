@@ -156,6 +156,23 @@ pub(crate) async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// The baseline: a bare axum handler at `/x` returning a small JSON body.
+pub(crate) async fn spawn_bare_axum() -> SocketAddr {
+    let (listener, addr) = bind().await;
+    let bare = axum::Router::new().route("/x", get(|| async { Json(json!({"ok": true})) }));
+    tokio::spawn(async move { axum::serve(listener, bare).await });
+    addr
+}
+
+/// A SQLite store in a temporary directory kept for the process's life,
+/// behind the monitor cache, as `certsentry serve` runs SQLite.
+pub(crate) async fn cached_sqlite_store() -> anyhow::Result<Arc<dyn Store>> {
+    let dir = tempfile::tempdir()?;
+    let sqlite = SqliteStore::open(&dir.path().join("bench.db")).await?;
+    std::mem::forget(dir);
+    Ok(Arc::new(CachedStore::load(sqlite).await?))
+}
+
 pub(crate) fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
     let ratio = baseline.map_or("-".to_string(), |b| format!("{:.2}", report.rate() / b));
     println!(
@@ -186,17 +203,8 @@ fn api(args: Args) -> anyhow::Result<()> {
 
     // Baseline: a bare axum handler returning a small JSON body.
     let (baseline_addr, store, key, ids) = servers.block_on(async {
-        let (listener, baseline_addr) = bind().await;
-        let bare = axum::Router::new().route("/x", get(|| async { Json(json!({"ok": true})) }));
-        tokio::spawn(async move { axum::serve(listener, bare).await });
-
-        let dir = tempfile::tempdir().expect("tempdir");
-        let sqlite = SqliteStore::open(&dir.path().join("bench.db"))
-            .await
-            .expect("sqlite");
-        // As `certsentry serve` does for SQLite.
-        let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await.expect("cache"));
-        std::mem::forget(dir);
+        let baseline_addr = spawn_bare_axum().await;
+        let store = cached_sqlite_store().await.expect("sqlite store");
         let seeded = Instant::now();
         let (key, ids) = seed(&*store, args.monitors).await.expect("seed");
         eprintln!(

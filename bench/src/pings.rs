@@ -5,17 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::routing::get;
 use certsentry_api::{ApiConfig, AppState};
 use certsentry_domain::check::CheckType;
 use certsentry_domain::monitor::{MonitorKind, MonitorSpec};
-use certsentry_store::{CachedStore, ResultQuery, Store};
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store::ResultQuery;
 use rand::RngExt;
 use serde_json::json;
 
-use crate::{bind, load, row, seed_with, server_runtime};
+use crate::{bind, cached_sqlite_store, load, row, seed_with, server_runtime, spawn_bare_axum};
 
 #[derive(Debug, clap::Args)]
 pub struct PingArgs {
@@ -59,16 +56,8 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
         .build()?;
     let duration = Duration::from_secs(args.seconds);
     let (baseline_addr, api_addr, store, monitors) = servers.block_on(async {
-        let (listener, baseline_addr) = bind().await;
-        let bare = axum::Router::new().route("/x", get(|| async { Json(json!({"ok": true})) }));
-        tokio::spawn(async move { axum::serve(listener, bare).await });
-
-        let dir = tempfile::tempdir().expect("tempdir");
-        let sqlite = SqliteStore::open(&dir.path().join("bench.db"))
-            .await
-            .expect("sqlite");
-        let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await.expect("cache"));
-        std::mem::forget(dir);
+        let baseline_addr = spawn_bare_axum().await;
+        let store = cached_sqlite_store().await.expect("sqlite store");
         let (_, monitors) = seed_with(&*store, args.monitors, heartbeat)
             .await
             .expect("seed");
@@ -149,9 +138,7 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
 pub fn store_only(monitors: usize, batch: usize, seconds: u64) -> anyhow::Result<()> {
     let runtime = server_runtime();
     runtime.block_on(async {
-        let dir = tempfile::tempdir()?;
-        let sqlite = SqliteStore::open(&dir.path().join("bench.db")).await?;
-        let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await?);
+        let store = cached_sqlite_store().await?;
         let (_, seeded) = seed_with(&*store, monitors, heartbeat).await?;
         let started = std::time::Instant::now();
         let mut written = 0usize;
