@@ -4,84 +4,12 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use certsentry_probes::testing::{ReceivedRequest, WebhookReceiver};
 use common::*;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// One received webhook request.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-/// A loopback webhook receiver answering the listed statuses in turn (then 200).
-async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            let statuses = statuses.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    let head_end = loop {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break p;
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                    let headers: Vec<(String, String)> = head
-                        .lines()
-                        .skip(1)
-                        .filter_map(|l| l.split_once(':'))
-                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                        .collect();
-                    let length: usize = headers
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                        .and_then(|(_, v)| v.parse().ok())
-                        .unwrap_or(0);
-                    let mut body = buf[head_end + 4..].to_vec();
-                    while body.len() < length {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => body.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let index = {
-                        let mut log = log.lock().unwrap();
-                        log.push(Received { headers, body });
-                        log.len() - 1
-                    };
-                    let status = statuses.get(index).copied().unwrap_or(200);
-                    let reply =
-                        format!("HTTP/1.1 {status} X\r\ncontent-length: 7\r\n\r\nanswer{index}");
-                    let reply = &reply[..reply.len() - (format!("answer{index}").len() - 7)];
-                    if stream.write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, seen)
-}
 
 /// A server that refuses connections: a down target.
 async fn closed_port() -> u16 {
@@ -105,11 +33,8 @@ fn start_outbox(h: &Harness) {
     tokio::spawn(Arc::new(outbox).run());
 }
 
-fn header<'a>(r: &'a Received, name: &str) -> &'a str {
-    r.headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+fn header<'a>(r: &'a ReceivedRequest, name: &str) -> &'a str {
+    r.header(name)
         .unwrap_or_else(|| panic!("no {name} header in {:?}", r.headers))
 }
 
@@ -118,7 +43,8 @@ async fn outage_is_delivered_signed_after_two_failures() {
     for (backend, store) in backends().await {
         let h = Harness::start(backend, store, "agency", |_| {}).await;
         start_outbox(&h);
-        let (url, received) = receiver(vec![500, 500]).await;
+        let receiver = WebhookReceiver::start(vec![500, 500], Duration::ZERO).await;
+        let url = receiver.url.clone();
 
         let created = h
             .post(
@@ -202,7 +128,7 @@ async fn outage_is_delivered_signed_after_two_failures() {
                 "[{backend}] no {line} in\n{metrics}"
             );
         }
-        let received = received.lock().unwrap().clone();
+        let received = receiver.requests();
         assert_eq!(received.len(), 3);
         let key = header(&received[0], "idempotency-key").to_string();
         for attempt in &received {
@@ -303,7 +229,8 @@ async fn audit_events_stream_to_subscribed_channels() {
     for (backend, store) in backends().await {
         let h = Harness::start(backend, store, "agency", |_| {}).await;
         start_outbox(&h);
-        let (url, received) = receiver(vec![]).await;
+        let receiver = WebhookReceiver::start(Vec::new(), Duration::ZERO).await;
+        let url = receiver.url.clone();
         let created = h
             .post(
                 "notification-channels",
@@ -322,7 +249,7 @@ async fn audit_events_stream_to_subscribed_channels() {
         let mut bodies = Vec::new();
         for _ in 0..400 {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            bodies = received.lock().unwrap().clone();
+            bodies = receiver.requests();
             if bodies.len() >= 2 {
                 break;
             }

@@ -315,67 +315,14 @@ async fn postgres_url_runs_the_cli_on_postgres() {
     assert!(!dir.path().join("certsentry.db").exists());
 }
 
-/// A webhook receiver on loopback counting distinct idempotency keys.
-async fn counting_receiver() -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let keys = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
-    let seen = keys.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let head_end = loop {
-                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break p;
-                        }
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                    let field = |name: &str| {
-                        head.lines()
-                            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-                    };
-                    let length: usize = field("content-length:")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + 4 + length {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    if let Some(key) = field("idempotency-key:") {
-                        seen.lock().unwrap().insert(key);
-                    }
-                    buf.drain(..head_end + 4 + length);
-                    // A slow receiver keeps deliveries in flight when the kill lands.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    if stream
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, keys)
+/// Distinct idempotency keys among the requests (a delivery may arrive twice).
+fn distinct_keys(receiver: &certsentry_probes::testing::WebhookReceiver) -> usize {
+    receiver
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("idempotency-key").map(str::to_string))
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 /// `kill -9` in the middle of a burst of 1,000 events; after a restart every
@@ -417,7 +364,11 @@ async fn kill_9_mid_burst_loses_no_delivery() {
     let api = format!("http://127.0.0.1:{port}/api/v1");
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
     let client = reqwest::Client::new();
-    let (url, received) = counting_receiver().await;
+    // A slow receiver keeps deliveries in flight when the kill lands.
+    let receiver =
+        certsentry_probes::testing::WebhookReceiver::start(Vec::new(), Duration::from_millis(300))
+            .await;
+    let url = receiver.url.clone();
     let created: serde_json::Value = client
         .post(format!("{api}/notification-channels"))
         .bearer_auth(&key)
@@ -466,7 +417,7 @@ async fn kill_9_mid_burst_loses_no_delivery() {
     // Deliveries are in flight now; kill without warning.
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    let delivered_before = received.lock().unwrap().len();
+    let delivered_before = distinct_keys(&receiver);
     assert!(first == 600, "accepted {first} of 600");
     // The kill must land mid-burst for the test to mean anything.
     assert!(delivered_before < 600, "all delivered before the kill");
@@ -479,12 +430,12 @@ async fn kill_9_mid_burst_loses_no_delivery() {
     let second = fire(400).await;
     assert_eq!(second, 400);
     for _ in 0..400 {
-        if received.lock().unwrap().len() >= 1000 {
+        if distinct_keys(&receiver) >= 1000 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let delivered = received.lock().unwrap().len();
+    let delivered = distinct_keys(&receiver);
     assert_eq!(
         delivered, 1000,
         "{delivered} of 1,000 events delivered ({delivered_before} before the kill)"

@@ -447,3 +447,111 @@ async fn serve_whois(listener: TcpListener, state: Arc<std::sync::Mutex<Registry
         });
     }
 }
+
+/// One request a [`WebhookReceiver`] got.
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ReceivedRequest {
+    /// A header's value, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A webhook receiver on loopback (HTTP/1.1, keep-alive). It records every
+/// request as soon as it has read it, waits `delay`, then answers the listed
+/// statuses in turn, and 200 after them.
+pub struct WebhookReceiver {
+    /// `http://127.0.0.1:PORT/hook`.
+    pub url: String,
+    requests: Arc<std::sync::Mutex<Vec<ReceivedRequest>>>,
+}
+
+impl WebhookReceiver {
+    pub async fn start(statuses: Vec<u16>, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = requests.clone();
+        let statuses = Arc::new(statuses);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_webhook(stream, log.clone(), statuses.clone(), delay));
+            }
+        });
+        Self { url, requests }
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+async fn serve_webhook(
+    mut stream: tokio::net::TcpStream,
+    log: Arc<std::sync::Mutex<Vec<ReceivedRequest>>>,
+    statuses: Arc<Vec<u16>>,
+    delay: Duration,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let head_end = loop {
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let headers: Vec<(String, String)> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + 4 + length {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = buf[head_end + 4..head_end + 4 + length].to_vec();
+        buf.drain(..head_end + 4 + length);
+        let index = {
+            let mut log = log.lock().unwrap();
+            log.push(ReceivedRequest { headers, body });
+            log.len() - 1
+        };
+        tokio::time::sleep(delay).await;
+        let status = statuses.get(index).copied().unwrap_or(200);
+        let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\n\r\nok");
+        if stream.write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
