@@ -95,6 +95,23 @@ pub struct GlobalArgs {
         value_name = "LIST"
     )]
     pub retry_schedule: Option<String>,
+    /// Emailed when the outbox disables a failing channel (needs --operator-smtp-url).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OPERATOR_EMAIL",
+        value_name = "ADDRESS"
+    )]
+    pub operator_email: Option<String>,
+    /// SMTP server for operator email: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host:465`.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OPERATOR_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub operator_smtp_url: Option<String>,
 }
 
 /// The optional TOML file. Every key is optional.
@@ -113,6 +130,8 @@ struct FileConfig {
     whois_server: Option<String>,
     webhook_timeout: Option<u64>,
     retry_schedule: Option<String>,
+    operator_email: Option<String>,
+    operator_smtp_url: Option<String>,
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
@@ -134,6 +153,7 @@ pub struct Settings {
     pub whois_server: Option<String>,
     pub webhook_timeout_seconds: u64,
     pub retry_policy: certsentry_notify::retry::RetryPolicy,
+    pub operator: Option<certsentry_notify::email::OperatorMail>,
 }
 
 impl Settings {
@@ -192,6 +212,19 @@ impl Settings {
                 Some(list) => certsentry_notify::retry::RetryPolicy::parse(&list)
                     .map_err(|e| anyhow::anyhow!("--retry-schedule: {e}"))?,
                 None => certsentry_notify::retry::RetryPolicy::default(),
+            },
+            operator: match (
+                args.operator_email.clone().or(file.operator_email),
+                args.operator_smtp_url.clone().or(file.operator_smtp_url),
+            ) {
+                (Some(address), Some(smtp_url)) => {
+                    Some(certsentry_notify::email::OperatorMail { smtp_url, address })
+                }
+                (None, None) => None,
+                _ => bail!(
+                    "operator email needs both --operator-email and --operator-smtp-url \
+                     (CERTSENTRY_OPERATOR_EMAIL, CERTSENTRY_OPERATOR_SMTP_URL)"
+                ),
             },
             rdap_bootstrap: args.rdap_bootstrap.clone().or(file.rdap_bootstrap),
             whois_server: args.whois_server.clone().or(file.whois_server),

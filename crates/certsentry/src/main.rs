@@ -335,6 +335,7 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
                 policy: settings.retry_policy.clone(),
                 timeout: Duration::from_secs(settings.webhook_timeout_seconds),
                 allow_private_targets: settings.allow_private_targets,
+                operator: settings.operator.clone(),
                 ..Default::default()
             },
             state.checker.alerter().outbox_waker(),

@@ -136,6 +136,49 @@ pub async fn send(
     }
 }
 
+/// Where the operator hears about channels the outbox disabled.
+#[derive(Debug, Clone)]
+pub struct OperatorMail {
+    /// lettre's SMTP URL: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465`.
+    pub smtp_url: String,
+    /// The operator's address, also the sender.
+    pub address: String,
+}
+
+/// Tells the operator that a channel was disabled, and why.
+pub async fn notify_operator(
+    mail: &OperatorMail,
+    disabled: &certsentry_store::DisabledChannel,
+    timeout: Duration,
+) -> Result<(), String> {
+    let address: Mailbox = mail
+        .address
+        .parse()
+        .map_err(|e| format!("operator address: {e}"))?;
+    let text = format!(
+        "CertSentry disabled the notification channel \"{}\" ({}) of organization {}.\n\nReason: {}\n\nFix the receiver, then enable the channel again (PATCH /api/v1/notification-channels/{} with \"enabled\": true).\n",
+        disabled.name, disabled.channel_id, disabled.org_id, disabled.reason, disabled.channel_id
+    );
+    let message = Message::builder()
+        .from(address.clone())
+        .to(address)
+        .subject(format!(
+            "[CertSentry] notification channel \"{}\" disabled",
+            disabled.name
+        ))
+        .body(text)
+        .map_err(|e| format!("building the message: {e}"))?;
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)
+        .map_err(|e| format!("operator SMTP URL: {e}"))?
+        .timeout(Some(timeout))
+        .build()
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("SMTP: {e}"))
+}
+
 fn build_message(from: &str, to: &[String], event: &Event) -> Result<Message, String> {
     let from: Mailbox = from.parse().map_err(|e| format!("from: {e}"))?;
     let mut builder = Message::builder().from(from).subject(subject(event));

@@ -38,6 +38,8 @@ pub struct OutboxConfig {
     pub poll: Duration,
     /// A channel whose every attempt has failed for this long is disabled.
     pub disable_after: Duration,
+    /// Told by email when a channel is disabled, if configured.
+    pub operator: Option<crate::email::OperatorMail>,
 }
 
 impl Default for OutboxConfig {
@@ -50,6 +52,7 @@ impl Default for OutboxConfig {
             concurrency: 256,
             poll: Duration::from_millis(500),
             disable_after: Duration::from_secs(5 * 86_400),
+            operator: None,
         }
     }
 }
@@ -179,9 +182,19 @@ impl Outbox {
                 outcomes.push(outcome);
             }
         }
-        self.store
+        let disabled = self
+            .store
             .finish_attempts(&outcomes, self.config.disable_after.as_millis() as i64)
             .await?;
+        if let Some(operator) = &self.config.operator {
+            for channel in &disabled {
+                if let Err(e) =
+                    crate::email::notify_operator(operator, channel, self.config.timeout).await
+                {
+                    tracing::warn!(channel = %channel.channel_id, error = %e, "could not email the operator");
+                }
+            }
+        }
         Ok(count)
     }
 

@@ -154,3 +154,62 @@ async fn email_channel_sends_text_and_html() {
 fn event_again(org: &OrgId) -> certsentry_domain::alert::Event {
     certsentry_notify::format::sample_event(org)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_hears_when_a_failing_channel_is_disabled() {
+    let (port, messages) = fake_smtp().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
+    let org = Org {
+        id: OrgId::generate(),
+        name: "ops".into(),
+        plan: "agency".into(),
+        created_at: now_ms(),
+    };
+    let audit = || AuditEvent::new(&org.id, &Actor::cli(), "x", "x", "x", json!({}));
+    store.create_org(&org, &audit()).await.unwrap();
+    let input: ChannelInput = serde_json::from_value(json!({
+        "name": "dead hook", "type": "webhook", "url": "http://127.0.0.1:1/hook"
+    }))
+    .unwrap();
+    let channel = Channel::new(org.id.clone(), validate_channel(input, None).unwrap());
+    store.create_channel(&channel, &audit()).await.unwrap();
+    let event = certsentry_notify::format::sample_event(&org.id);
+    store.record_alert(None, Some(&event), None).await.unwrap();
+
+    // Every attempt fails, and the limit is zero: the first failure disables it.
+    let outbox = Outbox::new(
+        store.clone(),
+        OutboxConfig {
+            allow_private_targets: true,
+            timeout: Duration::from_secs(5),
+            disable_after: Duration::ZERO,
+            operator: Some(certsentry_notify::email::OperatorMail {
+                smtp_url: format!("smtp://127.0.0.1:{port}"),
+                address: "operator@example.com".into(),
+            }),
+            ..Default::default()
+        },
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    assert_eq!(outbox.run_once().await.unwrap(), 1);
+    assert!(
+        !store
+            .get_channel(&org.id, &channel.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .enabled
+    );
+    let messages = messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("Subject: [CertSentry] notification channel \"dead hook\" disabled"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[0].contains("operator@example.com"));
+    assert!(messages[0].contains(channel.id.as_str()));
+}

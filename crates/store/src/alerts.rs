@@ -105,6 +105,15 @@ pub struct AttemptOutcome {
     pub disable_channel: Option<String>,
 }
 
+/// A channel the outbox turned off, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledChannel {
+    pub channel_id: ChannelId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryQuery {
     pub channel_id: Option<ChannelId>,
@@ -155,11 +164,12 @@ pub trait AlertStore: Send + Sync {
     ) -> StoreResult<Vec<DueDelivery>>;
     /// Stores attempts and their decisions, in one transaction. A channel
     /// whose attempts have all failed for `disable_after_ms` is disabled.
+    /// Returns the channels disabled by this call.
     async fn finish_attempts(
         &self,
         outcomes: &[AttemptOutcome],
         disable_after_ms: Millis,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Vec<DisabledChannel>>;
     /// Newest first, with each delivery's attempts.
     async fn list_deliveries(
         &self,

@@ -542,7 +542,7 @@ impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
         &self,
         outcomes: &[crate::alerts::AttemptOutcome],
         disable_after_ms: Millis,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<crate::alerts::DisabledChannel>> {
         self.inner.finish_attempts(outcomes, disable_after_ms).await
     }
     async fn list_deliveries(

@@ -1720,7 +1720,7 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].channel.id, only_up.id);
     // A channel failing for longer than the limit is disabled (limit 0 here).
-    store
+    let disabled = store
         .finish_attempts(
             &[AttemptOutcome {
                 delivery_id: due[0].delivery.id.clone(),
@@ -1733,6 +1733,14 @@ pub async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>)
         )
         .await
         .unwrap();
+    assert_eq!(disabled.len(), 1);
+    assert_eq!(disabled[0].channel_id, only_up.id);
+    assert_eq!(disabled[0].name, "ops");
+    assert!(
+        disabled[0].reason.contains("failed since"),
+        "{}",
+        disabled[0].reason
+    );
     assert!(
         !store
             .get_channel(&org.id, &only_up.id)

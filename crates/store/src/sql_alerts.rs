@@ -421,9 +421,9 @@ macro_rules! sql_alert_store_impl {
                         .collect())
                 }
 
-                async fn finish_attempts(&self, outcomes: &[AttemptOutcome], disable_after_ms: d::time::Millis) -> StoreResult<()> {
+                async fn finish_attempts(&self, outcomes: &[AttemptOutcome], disable_after_ms: d::time::Millis) -> StoreResult<Vec<DisabledChannel>> {
                     if outcomes.is_empty() {
-                        return Ok(());
+                        return Ok(Vec::new());
                     }
                     let now = d::time::now_ms();
                     let mut tx = self.begin_write().await.map_err(backend_err)?;
@@ -492,8 +492,9 @@ macro_rules! sql_alert_store_impl {
                             }
                         }
                     }
+                    let mut disabled = Vec::new();
                     for (channel_id, reason) in &to_disable {
-                        let spec_row = ::sqlx::query("SELECT spec FROM notification_channels WHERE id = $1")
+                        let spec_row = ::sqlx::query("SELECT org_id, spec FROM notification_channels WHERE id = $1")
                             .bind(channel_id)
                             .fetch_optional(&mut *tx)
                             .await
@@ -516,8 +517,15 @@ macro_rules! sql_alert_store_impl {
                             .await
                             .map_err(backend_err)?;
                         log_channel_disabled(channel_id, reason);
+                        disabled.push(DisabledChannel {
+                            channel_id: d::ChannelId::from_string(channel_id.as_str()),
+                            org_id: d::OrgId::from_string(get::<String>(&spec_row, "org_id")?),
+                            name: spec.name,
+                            reason: reason.clone(),
+                        });
                     }
-                    tx.commit().await.map_err(backend_err)
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(disabled)
                 }
 
                 async fn list_deliveries(&self, org: &d::OrgId, q: &DeliveryQuery) -> StoreResult<Page<Delivery>> {
