@@ -8,10 +8,9 @@ fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(0, |b| *b as usize).min(data.len());
     let (leaf, extra) = data.split_at(split);
     if let Ok(entry) = certsentry_ct::leaf::parse_entry(leaf, extra) {
-        let _ = entry.precert_tbs_sha256();
-        for der in &entry.chain {
-            let _ = certsentry_ct::facts::facts(der);
-        }
+        let _ = certsentry_ct::issuance::Issuance::from_log_entry(&entry, Default::default());
     }
     let _ = certsentry_ct::facts::facts(data);
+    let _ = certsentry_ct::facts::tbs_facts(data);
+    let _ = certsentry_ct::tbs::tbs_sha256(data);
 });

@@ -24,6 +24,8 @@ pub struct StreamEntry {
     pub dns_names: Vec<String>,
     /// Lowercase hex; from `sha256`, or computed from `as_der`.
     pub cert_sha256: Option<String>,
+    /// Lowercase hex (certwatch's `fingerprint_sha1`).
+    pub sha1: Option<String>,
     /// The DER, when the stream carries it (full streams).
     pub der: Option<Vec<u8>>,
     pub serial: Option<String>,
@@ -118,6 +120,7 @@ pub fn parse_message(text: &str) -> Result<Message, Malformed> {
         precert,
         dns_names,
         cert_sha256,
+        sha1: hex_of(&leaf["sha1"]).filter(|h| h.len() == 40),
         der,
         serial: leaf["serial_number"]
             .as_str()

@@ -119,7 +119,7 @@ where
                 match parse_message(&text) {
                     Ok(Message::Entry(entry)) => {
                         stats.entries.fetch_add(1, Ordering::Relaxed);
-                        stats.last_entry_at.store(certsentry_now_ms(), Ordering::Relaxed);
+                        stats.last_entry_at.store(crate::now_ms(), Ordering::Relaxed);
                         if out.send(*entry).await.is_err() {
                             return false;
                         }
@@ -133,10 +133,4 @@ where
             }
         }
     }
-}
-
-fn certsentry_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -1,32 +1,28 @@
 //! What CT matching needs to know about a certificate, computed from its
-//! DER: names, fingerprints, issuer, validity, serial, and `tbs_sha256`.
-//!
-//! `tbs_sha256` is Cert Spotter's: the hash of the TBSCertificate with the
-//! CT extensions removed, so a precertificate and its final certificate hash
-//! the same. Final certificates lose the SCT list (1.3.6.1.4.1.11129.2.4.2),
-//! precertificates the poison (1.3.6.1.4.1.11129.2.4.3); the TBS is then
-//! re-encoded with `x509-cert` and hashed. Facts come from `x509-parser`,
-//! which is lenient; a certificate that even it rejects is an error.
+//! DER (or, for a precert log entry, from the bare TBSCertificate): names,
+//! key hash, issuer, validity, serial, and Cert Spotter's `tbs_sha256`
+//! (see [`crate::tbs`]). Facts come from `x509-parser`, which is lenient; a
+//! certificate that even it rejects is an error, never a panic.
 
 use sha2::{Digest, Sha256};
-use x509_cert::der::{Decode, Encode};
 use x509_parser::prelude::*;
 
 use crate::names::normalize;
 
-pub const SCT_LIST_OID: &str = "1.3.6.1.4.1.11129.2.4.2";
 pub const POISON_OID: &str = "1.3.6.1.4.1.11129.2.4.3";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertFacts {
     /// DNS SANs and the subject CN: normalized, sorted, unique.
     pub dns_names: Vec<String>,
-    pub cert_sha256: String,
+    /// Lowercase hex.
+    pub tbs_sha256: String,
     /// SHA-256 of the SubjectPublicKeyInfo.
     pub pubkey_sha256: String,
-    /// `None` when the TBS does not re-encode (strict DER failed).
-    pub tbs_sha256: Option<String>,
     pub issuer_dn: String,
+    pub issuer_organization: Option<String>,
+    pub issuer_common_name: Option<String>,
+    /// Milliseconds.
     pub not_before: i64,
     pub not_after: i64,
     /// Lowercase hex.
@@ -38,14 +34,39 @@ pub struct CertFacts {
 #[error("unparseable certificate: {0}")]
 pub struct FactsError(String);
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+impl FactsError {
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 /// Facts of a certificate or precertificate (DER).
 pub fn facts(der: &[u8]) -> Result<CertFacts, FactsError> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| FactsError(e.to_string()))?;
-    let tbs = &cert.tbs_certificate;
+    let tbs = crate::tbs::certificate_tbs(der).ok_or_else(|| FactsError("not DER".into()))?;
+    of_tbs(&cert.tbs_certificate, tbs)
+}
+
+/// Facts of a bare TBSCertificate (DER), as a precert log entry carries it.
+pub fn tbs_facts(tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
+    let (_, tbs) = TbsCertificate::from_der(tbs_der).map_err(|e| FactsError(e.to_string()))?;
+    of_tbs(&tbs, tbs_der)
+}
+
+fn first_string<'a>(
+    mut attributes: impl Iterator<Item = &'a AttributeTypeAndValue<'a>>,
+) -> Option<String> {
+    attributes
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(str::to_string)
+}
+
+fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
     let is_precert = tbs
         .extensions()
         .iter()
@@ -67,39 +88,22 @@ pub fn facts(der: &[u8]) -> Result<CertFacts, FactsError> {
             names.push(n);
         }
     }
-    names.sort();
+    names.sort_unstable();
     names.dedup();
+    let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
+        .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
     Ok(CertFacts {
         dns_names: names,
-        cert_sha256: sha256_hex(der),
+        tbs_sha256: hex::encode(tbs_sha256),
         pubkey_sha256: sha256_hex(tbs.subject_pki.raw),
-        tbs_sha256: tbs_sha256(der, if is_precert { POISON_OID } else { SCT_LIST_OID }),
         issuer_dn: tbs.issuer().to_string(),
+        issuer_organization: first_string(tbs.issuer().iter_organization()),
+        issuer_common_name: first_string(tbs.issuer().iter_common_name()),
         not_before: tbs.validity().not_before.timestamp() * 1000,
         not_after: tbs.validity().not_after.timestamp() * 1000,
         serial: hex::encode(tbs.raw_serial()),
         is_precert,
     })
-}
-
-/// The hash of the certificate's TBS without the extension `drop_oid`.
-/// The TBS is re-encoded field by field: every field is kept as it was,
-/// except the `[3]` extensions, which are decoded, filtered and encoded.
-pub fn tbs_sha256(der: &[u8], drop_oid: &str) -> Option<String> {
-    use x509_cert::der::{Any, Tag, TagNumber, Tagged};
-    let cert = x509_cert::Certificate::from_der(der).ok()?;
-    let tbs = cert.tbs_certificate().to_der().ok()?;
-    let mut fields: Vec<Any> = Vec::<Any>::from_der(&tbs).ok()?;
-    let extensions_tag = Tag::ContextSpecific {
-        constructed: true,
-        number: TagNumber(3),
-    };
-    for field in fields.iter_mut().filter(|f| f.tag() == extensions_tag) {
-        let mut extensions = x509_cert::ext::Extensions::from_der(field.value()).ok()?;
-        extensions.retain(|e| e.extn_id.to_string() != drop_oid);
-        *field = Any::new(extensions_tag, extensions.to_der().ok()?).ok()?;
-    }
-    Some(sha256_hex(&fields.to_der().ok()?))
 }
 
 #[cfg(test)]
@@ -129,7 +133,12 @@ mod tests {
         let der = pair(&KeyPair::generate().unwrap(), None);
         let f = facts(&der).unwrap();
         assert_eq!(f.dns_names, vec!["*.example.org", "shop.example.org"]);
-        assert_eq!(f.cert_sha256, sha256_hex(&der));
+        let tbs = crate::tbs::certificate_tbs(&der).unwrap();
+        assert_eq!(
+            tbs_facts(tbs).unwrap(),
+            f,
+            "a bare TBS gives the same facts"
+        );
         assert_eq!(f.serial, "010203");
         assert_eq!(f.pubkey_sha256.len(), 64);
         assert!(!f.is_precert);
@@ -141,25 +150,21 @@ mod tests {
     fn tbs_hash_ignores_the_sct_list_and_the_poison() {
         let key = KeyPair::generate().unwrap();
         let plain = pair(&key, None);
-        let plain_hash = tbs_sha256(&plain, SCT_LIST_OID).unwrap();
+        let plain_hash = facts(&plain).unwrap().tbs_sha256;
         let with_scts = pair(
             &key,
             Some(CustomExtension::from_oid_content(
-                &oid(SCT_LIST_OID),
+                &oid("1.3.6.1.4.1.11129.2.4.2"),
                 vec![0x04, 0x02, 0x00, 0x00],
             )),
         );
         assert_ne!(sha256_hex(&with_scts), sha256_hex(&plain));
-        assert_eq!(tbs_sha256(&with_scts, SCT_LIST_OID).unwrap(), plain_hash);
+        assert_eq!(facts(&with_scts).unwrap().tbs_sha256, plain_hash);
         let mut poison = CustomExtension::from_oid_content(&oid(POISON_OID), vec![0x05, 0x00]);
         poison.set_criticality(true);
         let precert = pair(&key, Some(poison));
         let f = facts(&precert).unwrap();
         assert!(f.is_precert);
-        assert_eq!(
-            f.tbs_sha256.unwrap(),
-            plain_hash,
-            "precert and final hash the same"
-        );
+        assert_eq!(f.tbs_sha256, plain_hash, "precert and final hash the same");
     }
 }

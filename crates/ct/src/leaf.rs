@@ -42,16 +42,12 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
-    /// The SHA-256 of the TBS certificate, for precertificates: it equals the
-    /// final certificate's TBS hash once the SCT list is removed (Cert
-    /// Spotter's `tbs_sha256`). Final certificates need that removal first,
-    /// which the entry processor does with a DER re-encoder.
-    pub fn precert_tbs_sha256(&self) -> Option<String> {
+    /// The DER that identifies the entry: the certificate, or for a
+    /// precert the precertificate (first in the chain), if present.
+    pub fn logged_der(&self) -> Option<&[u8]> {
         match &self.kind {
-            EntryKind::Precert {
-                tbs_certificate, ..
-            } => Some(crate::facts::sha256_hex(tbs_certificate)),
-            EntryKind::X509 { .. } => None,
+            EntryKind::X509 { certificate } => Some(certificate),
+            EntryKind::Precert { .. } => self.chain.first().map(Vec::as_slice),
         }
     }
 }
@@ -150,7 +146,6 @@ pub fn parse_entry(leaf_input: &[u8], extra_data: &[u8]) -> Result<LogEntry, Lea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
 
     fn u24(n: usize) -> [u8; 3] {
         [(n >> 16) as u8, (n >> 8) as u8, n as u8]
@@ -185,11 +180,11 @@ mod tests {
             }
         );
         assert_eq!(entry.chain, vec![b"issuer-1".to_vec(), b"root".to_vec()]);
-        assert_eq!(entry.precert_tbs_sha256(), None);
+        assert_eq!(entry.logged_der(), Some(cert.as_slice()));
     }
 
     #[test]
-    fn precert_entry_hashes_its_tbs() {
+    fn precert_entry_keeps_its_tbs_and_precertificate() {
         let tbs = b"\x30\x02\x05\x00";
         let mut body = vec![7u8; 32];
         body.extend(vec24(tbs));
@@ -197,10 +192,11 @@ mod tests {
         let extra = [vec24(b"precert"), vec24(&vec24(b"issuer"))].concat();
         let entry = parse_entry(&input, &extra).unwrap();
         assert_eq!(entry.chain, vec![b"precert".to_vec(), b"issuer".to_vec()]);
-        assert_eq!(
-            entry.precert_tbs_sha256().unwrap(),
-            hex::encode(Sha256::digest(tbs))
-        );
+        assert_eq!(entry.logged_der(), Some(b"precert".as_slice()));
+        assert!(matches!(
+            entry.kind,
+            EntryKind::Precert { ref tbs_certificate, .. } if tbs_certificate == tbs
+        ));
     }
 
     #[test]

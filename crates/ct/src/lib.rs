@@ -1,15 +1,31 @@
-//! Certificate Transparency. This first part is pure: RFC 6962 log entry
-//! parsing, DNS name normalization, and the watch list that decides which
-//! certificates concern a watched domain. The feeds (certstream, RFC 6962
-//! and tiled logs) and the inventory check build on it.
+//! Certificate Transparency: finding every certificate issued for a
+//! watched domain.
+//!
+//! - Parsing (pure): RFC 6962 entries ([`leaf`]), certstream messages
+//!   ([`certstream`]), certificate facts and Cert Spotter's `tbs_sha256`
+//!   ([`facts`], [`tbs`]), names ([`names`]) and the watch list ([`watch`]).
+//! - Sources: the certstream websocket ([`certstream_client`]), RFC 6962
+//!   logs ([`log`]), static-ct-api tiled logs ([`tiled`]), from a v3 log
+//!   list ([`log_list`]).
+//! - [`pipeline`]: entries → matches → findings (known or suspicious after
+//!   the grace window) → `ct.new_certificate` events in the store's outbox.
+//! - [`certwatch`]: the drop-in replacement for the certwatch service.
 
 pub mod certstream;
 pub mod certstream_client;
 pub mod facts;
+pub mod issuance;
 pub mod leaf;
 pub mod log;
 pub mod merkle;
 pub mod names;
+pub mod tbs;
 pub mod watch;
 
 pub use watch::WatchList;
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -5,6 +5,9 @@
 /// `None` for something that is not a DNS name (an IP address, garbage).
 pub fn normalize(name: &str) -> Option<String> {
     let name = name.trim().trim_end_matches('.');
+    if let Some(plain) = plain_ascii(name) {
+        return Some(plain);
+    }
     let (wildcard, rest) = match name.strip_prefix("*.") {
         Some(rest) => (true, rest),
         None => (false, name),
@@ -32,6 +35,28 @@ pub fn normalize(name: &str) -> Option<String> {
     })
 }
 
+/// The common case without IDNA processing: an ASCII name of valid labels
+/// (a leading `*.` allowed). `None` when the full path must decide.
+fn plain_ascii(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("*.").unwrap_or(name);
+    if rest.is_empty()
+        || rest.starts_with("xn--")
+        || rest.contains(".xn--")
+        || !rest.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        // An all-numeric last label may be an IPv4 address: the full path decides.
+        || rest.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    Some(name.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize;
@@ -51,5 +76,10 @@ mod tests {
         assert_eq!(normalize("exa mple.org"), None);
         assert_eq!(normalize(""), None);
         assert_eq!(normalize("*."), None);
+        assert_eq!(normalize("a..b"), None);
+        assert_eq!(
+            normalize("xn--bcher-kva.Example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
     }
 }

@@ -8,39 +8,66 @@
 //! Lookups walk the name's suffixes in two hash sets, so a match costs
 //! O(labels) whatever the number of entries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::names::normalize;
 
-#[derive(Debug, Clone, Default)]
-pub struct WatchList {
-    /// Normalized entries.
-    entries: HashSet<String>,
-    /// Parent domain → one of its watched direct children (for wildcard names).
-    children: HashMap<String, String>,
+/// Watched names, each with who watches it (`O`: an organization and
+/// monitor in the server, nothing in certwatch mode).
+#[derive(Debug, Clone)]
+pub struct WatchList<O = ()> {
+    /// Normalized entry → its watchers.
+    entries: HashMap<String, Vec<O>>,
+    /// Parent domain → its watched direct children (for wildcard names).
+    children: HashMap<String, Vec<String>>,
 }
 
-impl WatchList {
+impl<O> Default for WatchList<O> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            children: HashMap::new(),
+        }
+    }
+}
+
+/// One certificate name that fell under a watch entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit<'a, O> {
+    /// The certificate's name (possibly `*.X`).
+    pub dns_name: &'a str,
+    pub entry: &'a str,
+    pub wildcard: bool,
+    pub watchers: &'a [O],
+}
+
+impl<O> WatchList<O> {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds an entry; returns `false` if it is not a DNS name.
-    pub fn insert(&mut self, entry: &str) -> bool {
+    /// Adds `entry` for `watcher`; returns `false` if it is not a DNS name.
+    pub fn insert_for(&mut self, entry: &str, watcher: O) -> bool {
         let Some(name) = normalize(entry) else {
             return false;
         };
         let name = name.strip_prefix("*.").map(str::to_string).unwrap_or(name);
-        if self.entries.insert(name.clone())
-            && let Some((_, parent)) = name.split_once('.')
-        {
-            self.children
-                .entry(parent.to_string())
-                .or_insert_with(|| name.clone());
+        match self.entries.get_mut(&name) {
+            Some(watchers) => watchers.push(watcher),
+            None => {
+                if let Some((_, parent)) = name.split_once('.') {
+                    self.children
+                        .entry(parent.to_string())
+                        .or_default()
+                        .push(name.clone());
+                }
+                self.entries.insert(name, vec![watcher]);
+            }
         }
         true
     }
 
+    /// Distinct entries.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -49,18 +76,26 @@ impl WatchList {
         self.entries.is_empty()
     }
 
-    /// The entry that `name` (already normalized, possibly `*.X`) falls
-    /// under, if any: the most specific matching entry.
-    pub fn matching_entry(&self, name: &str) -> Option<&str> {
+    /// Every entry `name` (normalized, possibly `*.X`) falls under.
+    pub fn hits<'a>(&'a self, name: &'a str) -> Vec<Hit<'a, O>> {
         let (wildcard, base) = match name.strip_prefix("*.") {
             Some(base) => (true, base),
             None => (false, name),
         };
+        let mut out = Vec::new();
+        let mut hit = |entry: &'a str, watchers: &'a [O]| {
+            out.push(Hit {
+                dns_name: name,
+                entry,
+                wildcard,
+                watchers,
+            })
+        };
         // The name itself or any of its ancestors is an entry.
         let mut suffix = base;
         loop {
-            if let Some(entry) = self.entries.get(suffix) {
-                return Some(entry);
+            if let Some((entry, watchers)) = self.entries.get_key_value(suffix) {
+                hit(entry, watchers);
             }
             match suffix.split_once('.') {
                 Some((_, parent)) => suffix = parent,
@@ -68,8 +103,38 @@ impl WatchList {
             }
         }
         // `*.X` also covers watched direct children of X.
+        if wildcard && let Some(children) = self.children.get(base) {
+            for child in children {
+                if let Some((entry, watchers)) = self.entries.get_key_value(child.as_str()) {
+                    hit(entry, watchers);
+                }
+            }
+        }
+        out
+    }
+
+    /// The most specific entry `name` falls under, if any.
+    pub fn matching_entry(&self, name: &str) -> Option<&str> {
+        let (wildcard, base) = match name.strip_prefix("*.") {
+            Some(base) => (true, base),
+            None => (false, name),
+        };
+        let mut suffix = base;
+        loop {
+            if let Some((entry, _)) = self.entries.get_key_value(suffix) {
+                return Some(entry);
+            }
+            match suffix.split_once('.') {
+                Some((_, parent)) => suffix = parent,
+                None => break,
+            }
+        }
         if wildcard {
-            return self.children.get(base).map(String::as_str);
+            return self
+                .children
+                .get(base)
+                .and_then(|c| c.first())
+                .map(String::as_str);
         }
         None
     }
@@ -77,6 +142,13 @@ impl WatchList {
     /// Whether any of a certificate's names matches.
     pub fn matches_any<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> bool {
         names.into_iter().any(|n| self.matching_entry(n).is_some())
+    }
+}
+
+impl WatchList<()> {
+    /// Adds an entry with no watcher detail (certwatch's flat list).
+    pub fn insert(&mut self, entry: &str) -> bool {
+        self.insert_for(entry, ())
     }
 }
 
@@ -125,7 +197,30 @@ mod tests {
             Some("deep.a.example.net")
         );
         assert!(w.matches_any(["other.org", "*.example.com"]));
+        let hits = w.hits("*.example.com");
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].wildcard);
         assert!(!w.matches_any(["other.org"]));
+    }
+
+    #[test]
+    fn every_watcher_of_every_enclosing_entry_is_hit() {
+        let mut w = WatchList::new();
+        w.insert_for("example.org", "org1");
+        w.insert_for("shop.example.org", "org2");
+        w.insert_for("*.shop.example.org", "org3");
+        let hits = w.hits("a.shop.example.org");
+        let entries: Vec<(&str, &[&str])> = hits.iter().map(|h| (h.entry, h.watchers)).collect();
+        assert_eq!(
+            entries,
+            vec![
+                ("shop.example.org", &["org2", "org3"][..]),
+                ("example.org", &["org1"][..])
+            ]
+        );
+        // A wildcard one level up covers the watched child.
+        let hits = w.hits("*.example.org");
+        assert_eq!(hits.len(), 2);
     }
 
     #[test]

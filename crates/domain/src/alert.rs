@@ -118,6 +118,18 @@ pub struct Event {
 }
 
 impl Event {
+    /// `details` without the bodies kept for other payload formats.
+    fn shown_details(&self) -> Value {
+        match &self.details {
+            Value::Object(map) if map.contains_key(crate::ct::FORMAT_BODIES) => {
+                let mut map = map.clone();
+                map.remove(crate::ct::FORMAT_BODIES);
+                Value::Object(map)
+            }
+            other => other.clone(),
+        }
+    }
+
     /// The seed's webhook payload: `{event, severity, status, monitor, details, timestamp}`.
     pub fn payload(&self) -> Value {
         serde_json::json!({
@@ -125,7 +137,7 @@ impl Event {
             "severity": self.severity.as_str(),
             "status": self.status,
             "monitor": self.monitor,
-            "details": self.details,
+            "details": self.shown_details(),
             "timestamp": crate::time::format_ms(self.created_at),
         })
     }

@@ -153,6 +153,14 @@ impl Channel {
         {
             return false;
         }
+        // A known certificate is news only to channels that opt in, and
+        // never to Cert Spotter's unknown-certificate format.
+        if event.event_type.is_ct()
+            && event.status == crate::ct::FindingState::Known.as_str()
+            && (!spec.include_known_certificates || spec.format == PayloadFormat::CertSpotter)
+        {
+            return false;
+        }
         if !spec.monitor_ids.is_empty() {
             let Some(monitor) = &event.monitor_id else {
                 return false;

@@ -172,6 +172,15 @@ typed_id!(
     DeliveryId
 );
 
+typed_id!(
+    /// A certificate found in CT for a watched domain.
+    CtCertificateId
+);
+typed_id!(
+    /// An entry of an organization's known-certificate inventory.
+    KnownCertificateId
+);
+
 #[cfg(test)]
 mod tests {
     #[test]

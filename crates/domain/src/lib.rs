@@ -10,6 +10,7 @@ pub mod apikey;
 pub mod audit;
 pub mod channel;
 pub mod check;
+pub mod ct;
 pub mod dns;
 pub mod errors;
 pub mod id;
@@ -24,6 +25,6 @@ pub mod time;
 
 pub use errors::FieldErrors;
 pub use id::{
-    ApiKeyId, AuditId, ChannelId, DeliveryId, EnvironmentId, EventId, MonitorId, OrgId, ResultId,
-    StatusPageId,
+    ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, EnvironmentId, EventId,
+    KnownCertificateId, MonitorId, OrgId, ResultId, StatusPageId,
 };

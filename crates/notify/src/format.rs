@@ -6,8 +6,8 @@ use certsentry_domain::channel::PayloadFormat;
 /// The body `event` is sent with in `format`.
 ///
 /// `certspotter` and `certwatch` carry CT findings only: the CT feed stores
-/// each format's complete payload in the event's `details` under the
-/// format's name, and it is sent as is.
+/// each format's complete payload in the event's `details` under
+/// `_formats.<format>`, and it is sent as is.
 pub fn render(format: PayloadFormat, event: &Event) -> Vec<u8> {
     // The audit stream has one shape whatever the format (the seed's `audit.event`).
     if event.event_type.is_audit() {
@@ -22,7 +22,8 @@ pub fn render(format: PayloadFormat, event: &Event) -> Vec<u8> {
         }),
         PayloadFormat::CertSpotter | PayloadFormat::CertWatch => event
             .details
-            .get(format.as_str())
+            .get(certsentry_domain::ct::FORMAT_BODIES)
+            .and_then(|bodies| bodies.get(format.as_str()))
             .cloned()
             .unwrap_or_else(|| event.payload()),
     };
