@@ -3,7 +3,7 @@
 //!
 //! - Parsing (pure): RFC 6962 entries ([`leaf`]), certstream messages
 //!   ([`certstream`]), certificate facts and Cert Spotter's `tbs_sha256`
-//!   ([`facts`], [`tbs`]), names ([`names`]) and the watch list ([`watch`]).
+//!   ([`facts`], and `certsentry_domain::ct_tbs`), names ([`names`]) and the watch list ([`watch`]).
 //! - Sources: the certstream websocket ([`certstream_client`]), RFC 6962
 //!   logs ([`log`]), static-ct-api tiled logs ([`tiled`]), from a v3 log
 //!   list ([`log_list`]).
@@ -19,9 +19,9 @@ pub mod leaf;
 pub mod log;
 pub mod merkle;
 pub mod names;
-pub mod tbs;
 pub mod watch;
 
+pub use certsentry_domain::ct_tbs as tbs;
 pub use watch::WatchList;
 
 pub(crate) fn now_ms() -> i64 {

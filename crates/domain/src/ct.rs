@@ -13,7 +13,8 @@ use crate::time::{Millis, format_ms};
 
 /// Where a finding stands. A match is `Pending` for the grace window, while
 /// the inventory may still catch up; then `Known` or `Suspicious`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FindingState {
     Pending,
     Known,
@@ -67,7 +68,7 @@ pub struct Issuer {
 }
 
 /// A logged certificate that matched one of an organization's watched domains.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CtFinding {
     pub id: CtCertificateId,
     pub org_id: OrgId,

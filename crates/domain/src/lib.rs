@@ -11,6 +11,7 @@ pub mod audit;
 pub mod channel;
 pub mod check;
 pub mod ct;
+pub mod ct_tbs;
 pub mod dns;
 pub mod errors;
 pub mod id;

@@ -98,6 +98,7 @@ pub fn certificate_records(
     };
     let served = leaf.map(|l| ServedCertificate {
         sha256: l.sha256.clone(),
+        tbs_sha256: l.tbs_sha256.clone(),
         spki_sha256: l.spki_sha256.clone(),
         not_after: l.not_after,
         first_seen_at: now,

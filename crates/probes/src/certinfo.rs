@@ -21,6 +21,9 @@ pub struct CertInfo {
     pub sha256: String,
     /// Hex SHA-256 of the SubjectPublicKeyInfo.
     pub spki_sha256: String,
+    /// Cert Spotter's `tbs_sha256`: how CT findings recognize this
+    /// certificate's precertificate.
+    pub tbs_sha256: Option<String>,
     /// DNS names and IP addresses from the subjectAltName extension.
     pub sans: Vec<String>,
     pub self_signed: bool,
@@ -59,6 +62,9 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
         not_after: cert.validity().not_after.timestamp() * 1000,
         sha256: hex::encode(Sha256::digest(der)),
         spki_sha256: hex::encode(Sha256::digest(cert.public_key().raw)),
+        tbs_sha256: certsentry_domain::ct_tbs::certificate_tbs(der)
+            .and_then(certsentry_domain::ct_tbs::tbs_sha256)
+            .map(hex::encode),
         sans,
     })
 }

@@ -48,3 +48,4 @@ pub mod testing;
 
 certsentry_store::sql_store_impl!(PostgresStore, sqlx::Postgres);
 certsentry_store::sql_alert_store_impl!(PostgresStore, sqlx::Postgres);
+certsentry_store::sql_ct_store_impl!(PostgresStore, sqlx::Postgres);

@@ -88,3 +88,4 @@ impl SqliteStore {
 
 certsentry_store::sql_store_impl!(SqliteStore, sqlx::Sqlite);
 certsentry_store::sql_alert_store_impl!(SqliteStore, sqlx::Sqlite);
+certsentry_store::sql_ct_store_impl!(SqliteStore, sqlx::Sqlite);

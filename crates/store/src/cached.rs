@@ -7,6 +7,8 @@
 //! in-memory copy updated after each committed write is always current.
 //! Do not wrap a store that other nodes write to (Postgres).
 
+use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
+use certsentry_domain::{CtCertificateId, KnownCertificateId};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
@@ -568,5 +570,86 @@ impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
     }
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
         self.inner.release_delivery_leases().await
+    }
+}
+
+/// CT data is not cached either: findings are rare writes, and the
+/// inventory must be read fresh when a grace window ends.
+#[async_trait]
+impl<S: Store> crate::ct::CtStore for CachedStore<S> {
+    async fn create_known_certificate(
+        &self,
+        known: &KnownCertificate,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.create_known_certificate(known, audit).await
+    }
+    async fn list_known_certificates(
+        &self,
+        org: &OrgId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<KnownCertificate>> {
+        self.inner.list_known_certificates(org, cursor, limit).await
+    }
+    async fn delete_known_certificate(
+        &self,
+        org: &OrgId,
+        id: &KnownCertificateId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner.delete_known_certificate(org, id, audit).await
+    }
+    async fn is_known_issuance(
+        &self,
+        org: &OrgId,
+        cert_sha256: &str,
+        tbs_sha256: &str,
+    ) -> StoreResult<bool> {
+        self.inner
+            .is_known_issuance(org, cert_sha256, tbs_sha256)
+            .await
+    }
+    async fn insert_ct_finding(&self, finding: &CtFinding) -> StoreResult<bool> {
+        self.inner.insert_ct_finding(finding).await
+    }
+    async fn due_ct_findings(&self, due: Millis, limit: u32) -> StoreResult<Vec<CtFinding>> {
+        self.inner.due_ct_findings(due, limit).await
+    }
+    async fn decide_ct_finding(
+        &self,
+        org: &OrgId,
+        id: &CtCertificateId,
+        state: FindingState,
+        decided_at: Millis,
+        event: Option<&certsentry_domain::alert::Event>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .decide_ct_finding(org, id, state, decided_at, event)
+            .await
+    }
+    async fn list_ct_findings(
+        &self,
+        org: &OrgId,
+        query: &crate::ct::FindingQuery,
+    ) -> StoreResult<Page<CtFinding>> {
+        self.inner.list_ct_findings(org, query).await
+    }
+    async fn get_ct_finding(
+        &self,
+        org: &OrgId,
+        id: &CtCertificateId,
+    ) -> StoreResult<Option<CtFinding>> {
+        self.inner.get_ct_finding(org, id).await
+    }
+    async fn get_log_position(&self, log_id: &str) -> StoreResult<Option<crate::ct::LogPosition>> {
+        self.inner.get_log_position(log_id).await
+    }
+    async fn put_log_position(
+        &self,
+        log_id: &str,
+        position: &crate::ct::LogPosition,
+    ) -> StoreResult<()> {
+        self.inner.put_log_position(log_id, position).await
     }
 }

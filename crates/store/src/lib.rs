@@ -7,10 +7,12 @@
 
 pub mod alerts;
 pub mod cached;
+pub mod ct;
 mod records;
 #[doc(hidden)]
 pub mod sql;
 pub mod sql_alerts;
+pub mod sql_ct;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -29,6 +31,7 @@ use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId}
 
 pub use alerts::*;
 pub use cached::CachedStore;
+pub use ct::*;
 pub use records::*;
 
 /// Errors every backend maps into.
@@ -54,7 +57,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything CertSentry persists. Methods that change data take the audit
 /// event describing the change and write it in the same transaction.
 #[async_trait]
-pub trait Store: alerts::AlertStore + Send + Sync + 'static {
+pub trait Store: alerts::AlertStore + ct::CtStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip, for `/healthz`.

@@ -68,6 +68,8 @@ pub struct MonitorCertificate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServedCertificate {
     pub sha256: String,
+    /// Cert Spotter's `tbs_sha256`, so CT matches its precertificate too.
+    pub tbs_sha256: Option<String>,
     pub spki_sha256: String,
     pub not_after: Millis,
     pub first_seen_at: Millis,

@@ -1094,9 +1094,10 @@ macro_rules! sql_store_impl {
                     .map_err(backend_err)?;
                     if let Some(served) = served {
                         ::sqlx::query(
-                            "INSERT INTO served_certificates (org_id, sha256, spki_sha256, not_after, first_seen_at, last_seen_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6) \
-                             ON CONFLICT (org_id, sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                            "INSERT INTO served_certificates (org_id, sha256, spki_sha256, not_after, first_seen_at, last_seen_at, tbs_sha256) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (org_id, sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
+                             tbs_sha256 = COALESCE(served_certificates.tbs_sha256, excluded.tbs_sha256)",
                         )
                         .bind(cert.org_id.as_str())
                         .bind(&served.sha256)
@@ -1104,6 +1105,7 @@ macro_rules! sql_store_impl {
                         .bind(served.not_after)
                         .bind(served.first_seen_at)
                         .bind(served.last_seen_at)
+                        .bind(served.tbs_sha256.as_deref())
                         .execute(&mut *tx)
                         .await
                         .map_err(backend_err)?;

@@ -137,7 +137,7 @@ macro_rules! sql_alert_store_impl {
             /// The organization's channels, oldest first; with `audit_only`,
             /// just those whose spec names `audit.event` (a cheap pre-filter
             /// before `Channel::routes` decides).
-            async fn org_channels<'e, E>(executor: E, org: &d::OrgId, audit_only: bool) -> StoreResult<Vec<d::channel::Channel>>
+            pub(crate) async fn org_channels<'e, E>(executor: E, org: &d::OrgId, audit_only: bool) -> StoreResult<Vec<d::channel::Channel>>
             where
                 E: ::sqlx::Executor<'e, Database = Db>,
             {
@@ -170,7 +170,7 @@ macro_rules! sql_alert_store_impl {
                 Ok(())
             }
 
-            async fn insert_delivery(tx: &mut Tx, e: &d::alert::Event, channel: &d::channel::Channel) -> StoreResult<()> {
+            pub(crate) async fn insert_delivery(tx: &mut Tx, e: &d::alert::Event, channel: &d::channel::Channel) -> StoreResult<()> {
                 ::sqlx::query(
                     "INSERT INTO deliveries (id, org_id, event_id, channel_id, status, attempts, \
                      next_attempt_at, lease_until, created_at, updated_at) \
@@ -188,7 +188,7 @@ macro_rules! sql_alert_store_impl {
                 Ok(())
             }
 
-            async fn insert_event(tx: &mut Tx, e: &d::alert::Event, is_test: bool) -> StoreResult<()> {
+            pub(crate) async fn insert_event(tx: &mut Tx, e: &d::alert::Event, is_test: bool) -> StoreResult<()> {
                 ::sqlx::query(
                     "INSERT INTO events (id, org_id, monitor_id, environment_id, event_type, severity, status, \
                      monitor, details, is_test, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

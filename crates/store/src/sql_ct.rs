@@ -1,0 +1,259 @@
+//! [`sql_ct_store_impl!`]: the Certificate Transparency SQL both backends
+//! share. A finding is stored whole as JSON beside the columns it is looked
+//! up by; its state and decision time live in their own columns.
+
+use certsentry_domain::ct::CtFinding;
+
+use crate::StoreError;
+
+pub fn decode_finding(json: &str) -> Result<CtFinding, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("ct finding: {e}")))
+}
+
+pub fn encode_finding(finding: &CtFinding) -> String {
+    serde_json::to_string(finding).expect("a finding always serializes")
+}
+
+#[macro_export]
+macro_rules! sql_ct_store_impl {
+    ($backend:ty, $db:ty) => {
+        mod __sql_ct_impl {
+            use super::*;
+            use $crate::ct::*;
+            use $crate::sql::domain as d;
+            use $crate::sql_ct::{decode_finding, encode_finding};
+            use $crate::{Page, StoreError, StoreResult};
+
+            type Db = $db;
+            type Row = <Db as ::sqlx::Database>::Row;
+
+            use super::__sql_alert_impl::{insert_delivery, insert_event, org_channels};
+            use super::__sql_store_impl::{backend_err, get, insert_audit, newest_first};
+
+            const KNOWN_COLUMNS: &str = "id, org_id, sha256, tbs_sha256, note, created_at";
+            const FINDING_COLUMNS: &str = "id, state, decided_at, finding";
+
+            fn known_from_row(row: &Row) -> StoreResult<d::ct::KnownCertificate> {
+                Ok(d::ct::KnownCertificate {
+                    id: d::KnownCertificateId::from_string(get::<String>(row, "id")?),
+                    org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                    sha256: get(row, "sha256")?,
+                    tbs_sha256: get(row, "tbs_sha256")?,
+                    note: get(row, "note")?,
+                    created_at: get(row, "created_at")?,
+                })
+            }
+
+            fn finding_from_row(row: &Row) -> StoreResult<d::ct::CtFinding> {
+                let mut finding = decode_finding(&get::<String>(row, "finding")?)?;
+                let state: String = get(row, "state")?;
+                finding.state = d::ct::FindingState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("ct finding state {state:?}")))?;
+                finding.decided_at = get(row, "decided_at")?;
+                Ok(finding)
+            }
+
+            #[::async_trait::async_trait]
+            impl CtStore for $backend {
+                async fn create_known_certificate(&self, known: &d::ct::KnownCertificate, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO known_certificates (id, org_id, sha256, tbs_sha256, note, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(known.id.as_str())
+                    .bind(known.org_id.as_str())
+                    .bind(known.sha256.as_deref())
+                    .bind(known.tbs_sha256.as_deref())
+                    .bind(known.note.as_deref())
+                    .bind(known.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn list_known_certificates(&self, org: &d::OrgId, cursor: Option<&str>, limit: u32) -> StoreResult<Page<d::ct::KnownCertificate>> {
+                    let mut query = ::sqlx::QueryBuilder::<Db>::new(format!(
+                        "SELECT {KNOWN_COLUMNS} FROM known_certificates WHERE org_id = "
+                    ));
+                    query.push_bind(org.as_str());
+                    newest_first(query, cursor, limit, self.read_pool(), known_from_row, |k| k.id.to_string()).await
+                }
+
+                async fn delete_known_certificate(&self, org: &d::OrgId, id: &d::KnownCertificateId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let deleted = ::sqlx::query("DELETE FROM known_certificates WHERE org_id = $1 AND id = $2")
+                        .bind(org.as_str())
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?
+                        .rows_affected();
+                    if deleted == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend_err)
+                }
+
+                async fn is_known_issuance(&self, org: &d::OrgId, cert_sha256: &str, tbs_sha256: &str) -> StoreResult<bool> {
+                    let found = ::sqlx::query(
+                        "SELECT 1 AS one FROM known_certificates WHERE org_id = $1 AND (sha256 = $2 OR tbs_sha256 = $3) \
+                         UNION ALL \
+                         SELECT 1 AS one FROM served_certificates WHERE org_id = $1 AND (sha256 = $2 OR tbs_sha256 = $3) \
+                         LIMIT 1",
+                    )
+                    .bind(org.as_str())
+                    .bind(cert_sha256)
+                    .bind(tbs_sha256)
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(backend_err)?;
+                    Ok(found.is_some())
+                }
+
+                async fn insert_ct_finding(&self, finding: &d::ct::CtFinding) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let inserted = ::sqlx::query(
+                        "INSERT INTO ct_certificates (id, org_id, monitor_id, tbs_sha256, cert_sha256, state, found_at, decided_at, finding) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, tbs_sha256) DO NOTHING",
+                    )
+                    .bind(finding.id.as_str())
+                    .bind(finding.org_id.as_str())
+                    .bind(finding.monitor_id.as_ref().map(|m| m.as_str()))
+                    .bind(&finding.tbs_sha256)
+                    .bind(&finding.cert_sha256)
+                    .bind(finding.state.as_str())
+                    .bind(finding.found_at)
+                    .bind(finding.decided_at)
+                    .bind(encode_finding(finding))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?
+                    .rows_affected()
+                        == 1;
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(inserted)
+                }
+
+                async fn due_ct_findings(&self, due: d::time::Millis, limit: u32) -> StoreResult<Vec<d::ct::CtFinding>> {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                        "SELECT {FINDING_COLUMNS} FROM ct_certificates WHERE state = 'pending' AND found_at <= $1 \
+                         ORDER BY found_at LIMIT $2"
+                    )))
+                    .bind(due)
+                    .bind(limit as i64)
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(backend_err)?
+                    .iter()
+                    .map(finding_from_row)
+                    .collect()
+                }
+
+                async fn decide_ct_finding(
+                    &self,
+                    org: &d::OrgId,
+                    id: &d::CtCertificateId,
+                    state: d::ct::FindingState,
+                    decided_at: d::time::Millis,
+                    event: Option<&d::alert::Event>,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let moved = ::sqlx::query(
+                        "UPDATE ct_certificates SET state = $1, decided_at = $2 \
+                         WHERE org_id = $3 AND id = $4 AND state = 'pending'",
+                    )
+                    .bind(state.as_str())
+                    .bind(decided_at)
+                    .bind(org.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?
+                    .rows_affected()
+                        == 1;
+                    if !moved {
+                        return Ok(false);
+                    }
+                    if let Some(e) = event {
+                        insert_event(&mut tx, e, false).await?;
+                        let channels = org_channels(&mut *tx, &e.org_id, false).await?;
+                        for channel in channels.iter().filter(|c| c.routes(e)) {
+                            insert_delivery(&mut tx, e, channel).await?;
+                        }
+                    }
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(true)
+                }
+
+                async fn list_ct_findings(&self, org: &d::OrgId, q: &FindingQuery) -> StoreResult<Page<d::ct::CtFinding>> {
+                    let mut query = ::sqlx::QueryBuilder::<Db>::new(format!(
+                        "SELECT {FINDING_COLUMNS} FROM ct_certificates WHERE state <> 'pending' AND org_id = "
+                    ));
+                    query.push_bind(org.as_str());
+                    if let Some(m) = &q.monitor_id {
+                        query.push(" AND monitor_id = ").push_bind(m.as_str());
+                    }
+                    match q.known {
+                        Some(true) => { query.push(" AND state = 'known'"); }
+                        Some(false) => { query.push(" AND state = 'suspicious'"); }
+                        None => {}
+                    }
+                    if let Some(since) = q.since {
+                        query.push(" AND found_at >= ").push_bind(since);
+                    }
+                    newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), finding_from_row, |f| f.id.to_string()).await
+                }
+
+                async fn get_ct_finding(&self, org: &d::OrgId, id: &d::CtCertificateId) -> StoreResult<Option<d::ct::CtFinding>> {
+                    ::sqlx::query(::sqlx::AssertSqlSafe(format!(
+                        "SELECT {FINDING_COLUMNS} FROM ct_certificates WHERE org_id = $1 AND id = $2"
+                    )))
+                    .bind(org.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(backend_err)?
+                    .as_ref()
+                    .map(finding_from_row)
+                    .transpose()
+                }
+
+                async fn get_log_position(&self, log_id: &str) -> StoreResult<Option<LogPosition>> {
+                    let row = ::sqlx::query("SELECT position, state FROM ct_log_states WHERE log_id = $1")
+                        .bind(log_id)
+                        .fetch_optional(self.read_pool())
+                        .await
+                        .map_err(backend_err)?;
+                    row.map(|r| {
+                        Ok(LogPosition {
+                            position: get::<i64>(&r, "position")? as u64,
+                            state: get(&r, "state")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn put_log_position(&self, log_id: &str, position: &LogPosition) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO ct_log_states (log_id, position, state, updated_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (log_id) DO UPDATE SET position = excluded.position, state = excluded.state, \
+                         updated_at = excluded.updated_at",
+                    )
+                    .bind(log_id)
+                    .bind(position.position as i64)
+                    .bind(&position.state)
+                    .bind(d::time::now_ms())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend_err)?;
+                    tx.commit().await.map_err(backend_err)
+                }
+            }
+        }
+    };
+}
