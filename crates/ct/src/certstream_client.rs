@@ -3,7 +3,7 @@
 //! them), and reconnects with backoff whenever the stream drops.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::certstream::{Message, StreamEntry, parse_message};
+use crate::sources::SourceStats;
 
 #[derive(Debug, Clone)]
 pub struct CertstreamConfig {
@@ -32,16 +33,8 @@ impl CertstreamConfig {
     }
 }
 
-/// Health of the feed, for `/healthz` and `/metrics`.
-#[derive(Debug, Default)]
-pub struct CertstreamStats {
-    pub connected: AtomicBool,
-    pub entries: AtomicU64,
-    pub malformed: AtomicU64,
-    pub reconnects: AtomicU64,
-    /// Milliseconds; 0 before the first entry.
-    pub last_entry_at: AtomicI64,
-}
+/// The feed's health is a [`SourceStats`].
+pub type CertstreamStats = SourceStats;
 
 /// Runs the feed until `out` is closed.
 pub async fn run(

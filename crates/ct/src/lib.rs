@@ -17,8 +17,12 @@ pub mod facts;
 pub mod issuance;
 pub mod leaf;
 pub mod log;
+pub mod log_list;
 pub mod merkle;
 pub mod names;
+pub mod pipeline;
+pub mod sources;
+pub mod tiled;
 pub mod watch;
 
 pub use certsentry_domain::ct_tbs as tbs;

@@ -3,9 +3,14 @@
 //! added to a collapsed Merkle tree, and when the position reaches the
 //! signed tree head's size the computed root must equal the STH's; on a
 //! mismatch the tailer rewinds to the last verified position, as Cert
-//! Spotter does. The position and the verified tree are plain values, so
-//! the caller persists them and a restart resumes exactly.
+//! Spotter does. The position and the trees serialize ([`Tailer::state`]),
+//! so the caller persists them and a restart resumes exactly.
+//!
+//! The tailer reads through [`LogSource`], which RFC 6962 logs
+//! ([`LogClient`]) and static-ct-api logs ([`crate::tiled::TiledClient`])
+//! implement. Each source paces its requests ([`Pacer`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -65,6 +70,49 @@ pub struct LogClient {
     http: reqwest::Client,
     /// The log's URL prefix, ending in `/`.
     base: String,
+    pacer: Arc<Pacer>,
+}
+
+/// Spaces one log's requests at least `interval` apart: logs rate-limit
+/// their readers, and one slow reader should never trip that.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this request's turn.
+    pub async fn wait(&self) {
+        let mut next = self.next.lock().await;
+        tokio::time::sleep_until(*next).await;
+        *next = tokio::time::Instant::now() + self.interval;
+    }
+}
+
+/// The error for a response status: 429 and 5xx ask the reader to slow down.
+pub(crate) fn status_error(response: &reqwest::Response) -> Option<LogError> {
+    let status = response.status().as_u16();
+    if status == 429 || status >= 500 {
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
+        return Some(LogError::Throttled {
+            status,
+            retry_after,
+        });
+    }
+    (!(200..300).contains(&status)).then_some(LogError::Status(status))
 }
 
 impl LogClient {
@@ -73,31 +121,29 @@ impl LogClient {
         if !base.ends_with('/') {
             base.push('/');
         }
-        Self { http, base }
+        Self {
+            http,
+            base,
+            pacer: Arc::new(Pacer::new(Duration::ZERO)),
+        }
+    }
+
+    /// Spaces requests at least `interval` apart.
+    pub fn with_pacing(mut self, interval: Duration) -> Self {
+        self.pacer = Arc::new(Pacer::new(interval));
+        self
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, LogError> {
+        self.pacer.wait().await;
         let response = self
             .http
             .get(format!("{}{path}", self.base))
             .send()
             .await
             .map_err(|e| LogError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        if status == 429 || status >= 500 {
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-                .map(Duration::from_secs);
-            return Err(LogError::Throttled {
-                status,
-                retry_after,
-            });
-        }
-        if !(200..300).contains(&status) {
-            return Err(LogError::Status(status));
+        if let Some(e) = status_error(&response) {
+            return Err(e);
         }
         response
             .json()
@@ -150,6 +196,43 @@ impl LogClient {
     }
 }
 
+/// One leaf as a source returns it: the `MerkleTreeLeaf` bytes (for the
+/// tree) and the parsed entry, `Err` when it does not parse (it is still
+/// part of the tree).
+#[derive(Debug)]
+pub struct RawLeaf {
+    pub leaf_input: Vec<u8>,
+    pub entry: Result<LogEntry, crate::leaf::LeafError>,
+}
+
+/// A log as the tailer reads it.
+#[async_trait::async_trait]
+pub trait LogSource: Send + Sync {
+    /// The current tree head.
+    async fn tree_head(&self) -> Result<SignedTreeHead, LogError>;
+    /// Leaves `start..=end`; possibly fewer, never none.
+    async fn leaves(&self, start: u64, end: u64) -> Result<Vec<RawLeaf>, LogError>;
+}
+
+#[async_trait::async_trait]
+impl LogSource for LogClient {
+    async fn tree_head(&self) -> Result<SignedTreeHead, LogError> {
+        self.get_sth().await
+    }
+
+    async fn leaves(&self, start: u64, end: u64) -> Result<Vec<RawLeaf>, LogError> {
+        Ok(self
+            .get_entries(start, end)
+            .await?
+            .into_iter()
+            .map(|(leaf, extra)| RawLeaf {
+                entry: parse_entry(&leaf, &extra),
+                leaf_input: leaf,
+            })
+            .collect())
+    }
+}
+
 /// One entry read from a log, with its index; `entry` is `Err` for an
 /// entry that does not parse (it is still part of the tree).
 #[derive(Debug)]
@@ -159,68 +242,163 @@ pub struct TailedEntry {
 }
 
 /// A log's read position and its verified state.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tailer {
-    pub client: LogClient,
+    pub source: Arc<dyn LogSource>,
     /// Entries are requested this many at a time.
     pub batch: u64,
-    /// Every entry read so far; its size is the next index to read.
-    tree: CollapsedTree,
+    /// The next index to read.
+    position: u64,
+    /// Every leaf read so far, when the tailer started at index 0; a log
+    /// started mid-way is read without root checks.
+    tree: Option<CollapsedTree>,
     /// The last position whose root matched a signed tree head.
-    verified: CollapsedTree,
+    verified: Option<CollapsedTree>,
+}
+
+/// What [`Tailer::state`] persists.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredState {
+    position: u64,
+    tree: Option<Vec<(String, u64)>>,
+    verified: Option<Vec<(String, u64)>>,
+}
+
+fn encode_tree(tree: &CollapsedTree) -> Vec<(String, u64)> {
+    tree.subtrees()
+        .iter()
+        .map(|(h, n)| (hex::encode(h), *n))
+        .collect()
+}
+
+fn decode_tree(stored: Vec<(String, u64)>) -> Option<CollapsedTree> {
+    let subtrees = stored
+        .into_iter()
+        .map(|(h, n)| Some((hex::decode(h).ok()?.try_into().ok()?, n)))
+        .collect::<Option<Vec<(Hash, u64)>>>()?;
+    CollapsedTree::from_subtrees(subtrees)
 }
 
 impl Tailer {
     /// Starts at a verified state (a fresh tree for index 0, or one restored
     /// from the store).
-    pub fn new(client: LogClient, verified: CollapsedTree) -> Self {
+    pub fn new(source: impl LogSource + 'static, verified: CollapsedTree) -> Self {
         Self {
-            client,
+            source: Arc::new(source),
             batch: 256,
-            tree: verified.clone(),
-            verified,
+            position: verified.size(),
+            tree: Some(verified.clone()),
+            verified: Some(verified),
         }
     }
 
-    pub fn position(&self) -> u64 {
-        self.tree.size()
+    /// Starts at `position` without the tree before it: entries are read
+    /// but roots cannot be checked (`CERTSENTRY_CT_START=end`).
+    pub fn starting_at(source: Arc<dyn LogSource>, position: u64) -> Self {
+        // From the very beginning the whole tree is known, so roots are checked.
+        let tree = (position == 0).then(CollapsedTree::new);
+        Self {
+            source,
+            batch: 256,
+            position,
+            verified: tree.clone(),
+            tree,
+        }
     }
 
-    /// The state to persist: it always matched a signed tree head.
-    pub fn verified(&self) -> &CollapsedTree {
-        &self.verified
+    /// Restores a tailer from [`Tailer::state`]; `None` if it does not decode.
+    pub fn restore(source: Arc<dyn LogSource>, state: &str) -> Option<Self> {
+        let stored: StoredState = serde_json::from_str(state).ok()?;
+        // A stored tree that does not decode makes the whole state unusable.
+        let tree = match stored.tree {
+            Some(t) => Some(decode_tree(t)?),
+            None => None,
+        };
+        let verified = match stored.verified {
+            Some(t) => Some(decode_tree(t)?),
+            None => None,
+        };
+        if tree.as_ref().is_some_and(|t| t.size() != stored.position) {
+            return None;
+        }
+        Some(Self {
+            source,
+            batch: 256,
+            position: stored.position,
+            tree,
+            verified,
+        })
+    }
+
+    /// The state to persist with the position.
+    pub fn state(&self) -> String {
+        serde_json::to_string(&StoredState {
+            position: self.position,
+            tree: self.tree.as_ref().map(encode_tree),
+            verified: self.verified.as_ref().map(encode_tree),
+        })
+        .expect("tailer state always serializes")
+    }
+
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Whether roots are checked (the tailer has the whole tree).
+    pub fn verifies(&self) -> bool {
+        self.tree.is_some()
+    }
+
+    /// The last state that matched a signed tree head (empty when the
+    /// tailer does not verify).
+    pub fn verified(&self) -> CollapsedTree {
+        self.verified.clone().unwrap_or_default()
     }
 
     /// Reads toward the log's current tree head, stopping after the batch
     /// that reaches `limit` entries, and verifies the root whenever the
-    /// position arrives at the head.
+    /// position arrives at the head. Returns the entries and the head's size.
     pub async fn poll(&mut self, limit: u64) -> Result<Vec<TailedEntry>, LogError> {
-        let sth = self.client.get_sth().await?;
+        Ok(self.poll_with_head(limit).await?.0)
+    }
+
+    /// [`Tailer::poll`], also returning the tree head's size (for the backlog).
+    pub async fn poll_with_head(
+        &mut self,
+        limit: u64,
+    ) -> Result<(Vec<TailedEntry>, u64), LogError> {
+        let sth = self.source.tree_head().await?;
         let mut out = Vec::new();
-        while self.tree.size() < sth.tree_size && (out.len() as u64) < limit {
-            let start = self.tree.size();
+        while self.position < sth.tree_size && (out.len() as u64) < limit {
+            let start = self.position;
             let end = (start + self.batch).min(sth.tree_size) - 1;
-            for (leaf, extra) in self.client.get_entries(start, end).await? {
-                let index = self.tree.size();
-                self.tree.push(&leaf);
+            for leaf in self.source.leaves(start, end).await? {
+                if let Some(tree) = self.tree.as_mut() {
+                    tree.push(&leaf.leaf_input);
+                }
                 out.push(TailedEntry {
-                    index,
-                    entry: parse_entry(&leaf, &extra),
+                    index: self.position,
+                    entry: leaf.entry,
                 });
+                self.position += 1;
             }
         }
-        if self.tree.size() == sth.tree_size {
-            if self.tree.root() == sth.root_hash {
-                self.verified = self.tree.clone();
+        if self.position == sth.tree_size
+            && let Some(tree) = &self.tree
+        {
+            if tree.root() == sth.root_hash {
+                self.verified = Some(tree.clone());
             } else {
-                let size = self.tree.size();
-                self.tree = self.verified.clone();
+                let size = tree.size();
+                let verified = self.verified.clone().unwrap_or_default();
+                self.position = verified.size();
+                self.tree = Some(verified);
                 return Err(LogError::RootMismatch {
                     size,
-                    rewound_to: self.tree.size(),
+                    rewound_to: self.position,
                 });
             }
         }
-        Ok(out)
+        Ok((out, sth.tree_size))
     }
 }

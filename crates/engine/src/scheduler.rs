@@ -18,7 +18,7 @@ use std::time::Duration;
 use certsentry_domain::MonitorId;
 use certsentry_domain::monitor::{Monitor, MonitorKind};
 use certsentry_domain::time::now_ms;
-use certsentry_store::{MonitorQuery, Store};
+use certsentry_store::Store;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -40,37 +40,12 @@ pub struct StoreSource(pub Arc<dyn Store>);
 impl MonitorSource for StoreSource {
     fn load(&self) -> BoxFuture<'_, Vec<Monitor>> {
         Box::pin(async move {
-            let mut all = Vec::new();
-            let orgs = match self.0.list_orgs().await {
-                Ok(orgs) => orgs,
-                Err(e) => {
-                    tracing::error!(error = %e, "scheduler could not list organizations");
-                    return all;
-                }
-            };
-            for org in orgs {
-                let mut query = MonitorQuery {
-                    enabled: Some(true),
-                    limit: 1000,
-                    ..Default::default()
-                };
-                loop {
-                    match self.0.list_monitors(&org.id, &query).await {
-                        Ok(page) => {
-                            all.extend(page.items);
-                            match page.next_cursor {
-                                Some(cursor) => query.cursor = Some(cursor),
-                                None => break,
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, org = %org.id, "scheduler could not list monitors");
-                            break;
-                        }
-                    }
-                }
-            }
-            all
+            certsentry_store::enabled_monitors(&*self.0)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "scheduler could not list monitors");
+                    Vec::new()
+                })
         })
     }
 }

@@ -54,6 +54,28 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Every enabled monitor of every organization (the scheduler's and the CT
+/// watch list's view).
+pub async fn enabled_monitors(store: &dyn Store) -> StoreResult<Vec<Monitor>> {
+    let mut all = Vec::new();
+    for org in store.list_orgs().await? {
+        let mut query = MonitorQuery {
+            enabled: Some(true),
+            limit: 1000,
+            ..Default::default()
+        };
+        loop {
+            let page = store.list_monitors(&org.id, &query).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => break,
+            }
+        }
+    }
+    Ok(all)
+}
+
 /// Everything CertSentry persists. Methods that change data take the audit
 /// event describing the change and write it in the same transaction.
 #[async_trait]

@@ -1,0 +1,356 @@
+//! Running CT sources into the pipeline: the certstream feed, and each log
+//! of the log list (RFC 6962 or tiled) with its position persisted after
+//! every batch, paced requests, and backoff on 429/5xx and errors.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use certsentry_store::{LogPosition, Store};
+use tokio::sync::mpsc;
+
+use crate::certstream_client::{CertstreamConfig, run as run_feed};
+use crate::issuance::Provenance;
+use crate::log::{LogClient, LogError, LogSource, Tailer};
+use crate::log_list::{LogKind, LogSpec};
+use crate::pipeline::Pipeline;
+use crate::tiled::TiledClient;
+
+/// One source's health, for `/healthz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    pub connected: AtomicBool,
+    pub entries: AtomicU64,
+    pub malformed: AtomicU64,
+    pub reconnects: AtomicU64,
+    /// Milliseconds; 0 before the first entry.
+    pub last_entry_at: AtomicI64,
+    /// Entries known to the source but not yet processed: tree size minus
+    /// position for a log, queued messages for certstream.
+    pub backlog: AtomicU64,
+    /// Entries per second over the last sampling period (f64 bits).
+    rate_bits: AtomicU64,
+    sampled_entries: AtomicU64,
+}
+
+impl SourceStats {
+    pub fn entries_per_second(&self) -> f64 {
+        f64::from_bits(self.rate_bits.load(Ordering::Relaxed))
+    }
+
+    /// Updates the rate from the entries counted since the last sample.
+    pub fn sample(&self, period: Duration) {
+        let now = self.entries.load(Ordering::Relaxed);
+        let before = self.sampled_entries.swap(now, Ordering::Relaxed);
+        let rate = now.saturating_sub(before) as f64 / period.as_secs_f64().max(1e-3);
+        self.rate_bits.store(rate.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// A named source and its stats.
+#[derive(Debug)]
+pub struct Source {
+    /// `certstream`, or the log's description.
+    pub name: String,
+    /// `certstream`, `rfc6962` or `tiled`.
+    pub kind: &'static str,
+    pub stats: Arc<SourceStats>,
+}
+
+/// Every running source, for health and metrics.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub list: std::sync::RwLock<Vec<Arc<Source>>>,
+}
+
+impl Sources {
+    pub fn add(&self, name: String, kind: &'static str) -> Arc<Source> {
+        let source = Arc::new(Source {
+            name,
+            kind,
+            stats: Arc::new(SourceStats::default()),
+        });
+        self.list
+            .write()
+            .expect("sources lock")
+            .push(source.clone());
+        source
+    }
+
+    pub fn all(&self) -> Vec<Arc<Source>> {
+        self.list.read().expect("sources lock").clone()
+    }
+
+    /// Samples every source's rate every `period`, for ever.
+    pub async fn run_sampler(self: Arc<Self>, period: Duration) {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            for source in self.all() {
+                source.stats.sample(period);
+            }
+        }
+    }
+}
+
+/// Where a log seen for the first time starts (`CERTSENTRY_CT_START`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    End,
+    Beginning,
+    Index(u64),
+}
+
+impl std::str::FromStr for StartAt {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "end" => Ok(Self::End),
+            "beginning" => Ok(Self::Beginning),
+            other => other
+                .parse()
+                .map(Self::Index)
+                .map_err(|_| format!("{other:?}: expected end, beginning or an entry index")),
+        }
+    }
+}
+
+/// How logs are read.
+#[derive(Debug, Clone)]
+pub struct LogTailing {
+    pub start: StartAt,
+    /// The least time between two requests to one log.
+    pub pacing: Duration,
+    /// How long to wait once caught up before asking for a new tree head.
+    pub poll_interval: Duration,
+    /// Entries per batch.
+    pub batch: u64,
+}
+
+impl Default for LogTailing {
+    fn default() -> Self {
+        Self {
+            start: StartAt::End,
+            pacing: Duration::from_millis(250),
+            poll_interval: Duration::from_secs(15),
+            batch: 256,
+        }
+    }
+}
+
+/// Reads the certstream feed into the pipeline until the process ends.
+pub async fn run_certstream(
+    config: CertstreamConfig,
+    tls: Arc<rustls::ClientConfig>,
+    pipeline: Arc<Pipeline>,
+    source: Arc<Source>,
+) {
+    // Deep enough to absorb bursts; the depth is the source's backlog.
+    let (tx, mut rx) = mpsc::channel(65_536);
+    tokio::spawn(run_feed(config, tls, source.stats.clone(), tx));
+    while let Some(entry) = rx.recv().await {
+        source
+            .stats
+            .backlog
+            .store(rx.len() as u64, Ordering::Relaxed);
+        match pipeline.stream_entry(&entry).await {
+            Ok(true) => {}
+            Ok(false) => {
+                source.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record a certstream match"),
+        }
+    }
+}
+
+/// The reader of one log of the list.
+pub fn log_source(spec: &LogSpec, http: reqwest::Client, pacing: Duration) -> Arc<dyn LogSource> {
+    match &spec.kind {
+        LogKind::Rfc6962 { url } => Arc::new(LogClient::new(http, url).with_pacing(pacing)),
+        LogKind::Tiled { monitoring_url } => {
+            Arc::new(TiledClient::new(http, monitoring_url, pacing))
+        }
+    }
+}
+
+/// The tailer for a log: from its stored position, or new at `start`.
+async fn tailer_for(
+    spec: &LogSpec,
+    reader: Arc<dyn LogSource>,
+    store: &dyn Store,
+    start: StartAt,
+) -> Result<Tailer, String> {
+    if let Some(stored) = store
+        .get_log_position(&spec.log_id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(Tailer::restore(reader.clone(), &stored.state)
+            .unwrap_or_else(|| Tailer::starting_at(reader, stored.position)));
+    }
+    let position = match start {
+        StartAt::Beginning => 0,
+        StartAt::Index(i) => i,
+        StartAt::End => {
+            reader
+                .tree_head()
+                .await
+                .map_err(|e| e.to_string())?
+                .tree_size
+        }
+    };
+    let tailer = Tailer::starting_at(reader, position);
+    save(store, spec, &tailer)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(log = %spec.description, position, "CT log: first start");
+    Ok(tailer)
+}
+
+async fn save(
+    store: &dyn Store,
+    spec: &LogSpec,
+    tailer: &Tailer,
+) -> certsentry_store::StoreResult<()> {
+    store
+        .put_log_position(
+            &spec.log_id,
+            &LogPosition {
+                position: tailer.position(),
+                state: tailer.state(),
+            },
+        )
+        .await
+}
+
+/// Tails one log into the pipeline until the process ends. The position is
+/// stored after each batch has been processed, so a restart resumes right
+/// after the last processed entry.
+pub async fn run_log(
+    spec: LogSpec,
+    reader: Arc<dyn LogSource>,
+    tailing: LogTailing,
+    store: Arc<dyn Store>,
+    pipeline: Arc<Pipeline>,
+    source: Arc<Source>,
+) {
+    let stats = &source.stats;
+    let max_backoff = Duration::from_secs(300);
+    let mut backoff = Duration::from_secs(1);
+    let mut tailer = loop {
+        match tailer_for(&spec, reader.clone(), &*store, tailing.start).await {
+            Ok(t) => break t,
+            Err(e) => {
+                tracing::warn!(log = %spec.description, error = %e, "CT log unreachable");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(max_backoff);
+            }
+        }
+    };
+    tailer.batch = tailing.batch;
+    let mut last_progress = tokio::time::Instant::now();
+    loop {
+        let result = tailer.poll_with_head(tailing.batch * 4).await;
+        let wait = match result {
+            Ok((entries, head)) => {
+                stats.connected.store(true, Ordering::Relaxed);
+                backoff = Duration::from_secs(1);
+                let caught_up = entries.is_empty();
+                match process(&spec, &entries, &pipeline, stats).await {
+                    Ok(()) => {
+                        if let Err(e) = save(&*store, &spec, &tailer).await {
+                            tracing::warn!(log = %spec.description, error = %e, "could not store the log position");
+                        }
+                    }
+                    Err(e) => {
+                        // Not stored: read the batch again from the stored position.
+                        tracing::warn!(log = %spec.description, error = %e, "CT batch not recorded; retrying");
+                        if let Ok(t) =
+                            tailer_for(&spec, reader.clone(), &*store, tailing.start).await
+                        {
+                            tailer = t;
+                            tailer.batch = tailing.batch;
+                        }
+                    }
+                }
+                let backlog = head.saturating_sub(tailer.position());
+                stats.backlog.store(backlog, Ordering::Relaxed);
+                if backlog > 0 && last_progress.elapsed() >= Duration::from_secs(30) {
+                    last_progress = tokio::time::Instant::now();
+                    tracing::info!(
+                        log = %spec.description,
+                        position = tailer.position(),
+                        tree_size = head,
+                        backlog,
+                        "CT log catching up"
+                    );
+                }
+                caught_up.then_some(tailing.poll_interval)
+            }
+            Err(LogError::Throttled {
+                status,
+                retry_after,
+            }) => {
+                let wait = retry_after.unwrap_or(backoff).min(max_backoff);
+                tracing::info!(log = %spec.description, status, wait_s = wait.as_secs(), "CT log asks to slow down");
+                backoff = (backoff * 2).min(max_backoff);
+                Some(wait)
+            }
+            Err(e @ LogError::RootMismatch { .. }) => {
+                tracing::warn!(log = %spec.description, error = %e, "CT log root mismatch");
+                let _ = save(&*store, &spec, &tailer).await;
+                Some(backoff)
+            }
+            Err(e) => {
+                stats.connected.store(false, Ordering::Relaxed);
+                tracing::warn!(log = %spec.description, error = %e, "CT log read failed");
+                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let wait = backoff;
+                backoff = (backoff * 2).min(max_backoff);
+                Some(wait)
+            }
+        };
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+async fn process(
+    spec: &LogSpec,
+    entries: &[crate::log::TailedEntry],
+    pipeline: &Pipeline,
+    stats: &SourceStats,
+) -> certsentry_store::StoreResult<()> {
+    for tailed in entries {
+        stats.entries.fetch_add(1, Ordering::Relaxed);
+        let entry = match &tailed.entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(log = %spec.description, index = tailed.index, error = %e, "malformed CT entry");
+                continue;
+            }
+        };
+        stats
+            .last_entry_at
+            .store(crate::now_ms(), Ordering::Relaxed);
+        let provenance = Provenance {
+            source: spec.description.clone(),
+            cert_link: match &spec.kind {
+                LogKind::Rfc6962 { url } => Some(format!(
+                    "{}/ct/v1/get-entries?start={i}&end={i}",
+                    url.trim_end_matches('/'),
+                    i = tailed.index
+                )),
+                LogKind::Tiled { .. } => None,
+            },
+            index: Some(tailed.index),
+            seen_at: crate::now_ms(),
+        };
+        if !pipeline.log_entry(entry, provenance).await? {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
