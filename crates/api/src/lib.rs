@@ -8,6 +8,7 @@ pub mod audit_logs;
 pub mod auth;
 pub mod certificates;
 pub mod channels;
+pub mod ct;
 pub mod environments;
 pub mod error;
 pub mod events;
@@ -56,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .merge(environments::router())
         .merge(channels::router())
         .merge(events::router())
+        .merge(ct::router())
         .merge(status_pages::router())
         .merge(audit_logs::router())
         .route_layer(middleware::from_fn_with_state(
@@ -87,7 +89,8 @@ async fn method_not_allowed() -> impl IntoResponse {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body))
 }
 
-/// `GET /healthz`: `{ok, version, database, uptimeSeconds}`; 503 if the store is unreachable.
+/// `GET /healthz`: `{ok, version, database, uptimeSeconds}` (and `ct`
+/// per source when CT is on); 503 if the store is unreachable.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let database_ok = state.store.ping().await.is_ok();
     let status = if database_ok {
@@ -95,12 +98,15 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
+    let mut body = json!({
         "ok": database_ok,
         "version": env!("CARGO_PKG_VERSION"),
         "database": state.store.backend(),
         "uptimeSeconds": state.started.elapsed().as_secs(),
     });
+    if let Some(ct) = &state.ct {
+        body["ct"] = ct.health();
+    }
     (status, Json(body))
 }
 

@@ -115,7 +115,13 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /metrics`
 pub async fn render(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics.render().into_response();
+    let mut text = state.metrics.render();
+    if let Some(ct) = &state.ct {
+        // The CT families go before OpenMetrics' closing `# EOF`.
+        let end = text.rfind("# EOF").unwrap_or(text.len());
+        text.insert_str(end, &ct.metrics_text());
+    }
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

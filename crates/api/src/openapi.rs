@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit_logs, certificates, channels, environments, events, monitors, results, stats,
+    audit_logs, certificates, channels, ct, environments, events, monitors, results, stats,
     status_pages, sync, views,
 };
 
@@ -42,6 +42,8 @@ impl Modify for BearerAuth {
         channels::list, channels::create, channels::retrieve, channels::update, channels::remove,
         channels::rotate_secret, channels::send_test,
         events::list_events, events::list_deliveries, events::redeliver,
+        ct::list_certificates, ct::retrieve_certificate,
+        ct::list_known, ct::create_known, ct::remove_known,
     ),
     components(schemas(views::ErrorBody, views::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -46,6 +46,8 @@ pub struct AppState {
     pub checker: Arc<Checker>,
     /// The outbox worker's metrics (the worker reports into these).
     pub outbox_stats: Arc<certsentry_notify::OutboxStats>,
+    /// The CT sources and pipeline, when any source is configured.
+    pub ct: Option<certsentry_ct::sources::CtRuntime>,
     pub started: Instant,
 }
 
@@ -60,6 +62,7 @@ impl AppState {
         Self {
             metrics: Arc::new(Metrics::new(&outbox_stats)),
             outbox_stats,
+            ct: None,
             checker,
             store,
             config: Arc::new(config),

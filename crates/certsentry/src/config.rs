@@ -112,6 +112,85 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub operator_smtp_url: Option<String>,
+    #[command(flatten)]
+    pub ct: CtArgs,
+}
+
+/// Certificate Transparency sources (`serve`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CtArgs {
+    /// certstream-server websocket (`wss://…/full-stream`); unset: no certstream source.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CERTSTREAM_URL",
+        value_name = "URL"
+    )]
+    pub certstream_url: Option<String>,
+    /// CT log list (v3 JSON), a path or URL; unset: no direct log tailing.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CT_LOG_LIST",
+        value_name = "PATH|URL"
+    )]
+    pub ct_log_list: Option<String>,
+    /// Where a log seen for the first time starts: `end` (default), `beginning` or an entry index.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CT_START",
+        value_name = "end|beginning|INDEX"
+    )]
+    pub ct_start: Option<String>,
+    /// Seconds a CT match waits for the inventory before it is suspicious (default 10).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_SUSPICIOUS_GRACE_S",
+        value_name = "SECONDS"
+    )]
+    pub suspicious_grace: Option<u64>,
+    /// Seconds between rebuilds of the CT watch list from the monitors (default 60).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CT_WATCH_REFRESH_S",
+        value_name = "SECONDS"
+    )]
+    pub ct_watch_refresh: Option<u64>,
+    /// Seconds a caught-up log waits before asking for a new tree head (default 15).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CT_POLL_S",
+        value_name = "SECONDS"
+    )]
+    pub ct_poll_interval: Option<u64>,
+    /// Least milliseconds between two requests to one log (default 250).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CT_PACING_MS",
+        value_name = "MS"
+    )]
+    pub ct_pacing: Option<u64>,
+    /// This server's public base URL, for links in alerts (default `http://<listen>`).
+    #[arg(long, global = true, env = "CERTSENTRY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// The CT settings.
+#[derive(Debug, Clone)]
+pub struct CtSettings {
+    pub certstream_url: Option<String>,
+    pub log_list: Option<String>,
+    pub start: certsentry_ct::sources::StartAt,
+    pub grace: std::time::Duration,
+    pub watch_refresh: std::time::Duration,
+    pub poll_interval: std::time::Duration,
+    pub pacing: std::time::Duration,
+    pub public_url: String,
 }
 
 /// The optional TOML file. Every key is optional.
@@ -132,6 +211,14 @@ struct FileConfig {
     retry_schedule: Option<String>,
     operator_email: Option<String>,
     operator_smtp_url: Option<String>,
+    certstream_url: Option<String>,
+    ct_log_list: Option<String>,
+    ct_start: Option<String>,
+    suspicious_grace: Option<u64>,
+    ct_watch_refresh: Option<u64>,
+    ct_poll_interval: Option<u64>,
+    ct_pacing: Option<u64>,
+    public_url: Option<String>,
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
@@ -154,6 +241,7 @@ pub struct Settings {
     pub webhook_timeout_seconds: u64,
     pub retry_policy: certsentry_notify::retry::RetryPolicy,
     pub operator: Option<certsentry_notify::email::OperatorMail>,
+    pub ct: CtSettings,
 }
 
 impl Settings {
@@ -175,10 +263,42 @@ impl Settings {
         if regions.is_empty() {
             bail!("at least one region must be configured (--regions / CERTSENTRY_REGIONS)");
         }
+        let listen = listen_flag
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let ct = &args.ct;
+        let secs =
+            |v: Option<u64>, default: u64| std::time::Duration::from_secs(v.unwrap_or(default));
+        let ct = CtSettings {
+            certstream_url: ct.certstream_url.clone().or(file.certstream_url),
+            log_list: ct.ct_log_list.clone().or(file.ct_log_list),
+            start: ct
+                .ct_start
+                .clone()
+                .or(file.ct_start)
+                .map(|s| {
+                    s.parse()
+                        .map_err(|e: String| anyhow::anyhow!("CERTSENTRY_CT_START: {e}"))
+                })
+                .transpose()?
+                .unwrap_or(certsentry_ct::sources::StartAt::End),
+            grace: secs(ct.suspicious_grace.or(file.suspicious_grace), 10),
+            watch_refresh: secs(ct.ct_watch_refresh.or(file.ct_watch_refresh), 60)
+                .max(std::time::Duration::from_secs(1)),
+            poll_interval: secs(ct.ct_poll_interval.or(file.ct_poll_interval), 15)
+                .max(std::time::Duration::from_secs(1)),
+            pacing: std::time::Duration::from_millis(
+                ct.ct_pacing.or(file.ct_pacing).unwrap_or(250),
+            ),
+            public_url: ct
+                .public_url
+                .clone()
+                .or(file.public_url)
+                .unwrap_or_else(|| format!("http://{listen}")),
+        };
         Ok(Self {
-            listen: listen_flag
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.into()),
+            ct,
+            listen,
             data_dir: args
                 .data_dir
                 .clone()

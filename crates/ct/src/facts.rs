@@ -106,6 +106,21 @@ fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsEr
     })
 }
 
+/// The certificate SHA-256 and `tbs_sha256` of a PEM certificate (for the
+/// known-certificate inventory).
+pub fn pem_hashes(pem: &str) -> Result<(String, String), FactsError> {
+    let (_, block) = x509_parser::pem::parse_x509_pem(pem.trim().as_bytes())
+        .map_err(|e| FactsError(format!("not a PEM certificate: {e}")))?;
+    if block.label != "CERTIFICATE" {
+        return Err(FactsError(format!(
+            "expected a CERTIFICATE block, found {}",
+            block.label
+        )));
+    }
+    let f = facts(&block.contents)?;
+    Ok((sha256_hex(&block.contents), f.tbs_sha256))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +159,16 @@ mod tests {
         assert!(!f.is_precert);
         assert_eq!(f.not_after, 1_775_001_600_000);
         assert!(facts(b"\x30\x03garbage").is_err());
+        use base64::Engine;
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::engine::general_purpose::STANDARD.encode(&der)
+        );
+        assert_eq!(
+            pem_hashes(&pem).unwrap(),
+            (sha256_hex(&der), f.tbs_sha256.clone())
+        );
+        assert!(pem_hashes("-----BEGIN NOPE-----").is_err());
     }
 
     #[test]

@@ -354,3 +354,132 @@ async fn process(
     }
     Ok(())
 }
+
+/// The running CT side, as `/healthz` and `/metrics` report it.
+#[derive(Clone)]
+pub struct CtRuntime {
+    pub pipeline: Arc<Pipeline>,
+    pub sources: Arc<Sources>,
+}
+
+impl CtRuntime {
+    /// `/healthz`'s `ct` object.
+    pub fn health(&self) -> serde_json::Value {
+        let sources: Vec<serde_json::Value> = self
+            .sources
+            .all()
+            .iter()
+            .map(|s| {
+                let last = s.stats.last_entry_at.load(Ordering::Relaxed);
+                serde_json::json!({
+                    "name": s.name,
+                    "kind": s.kind,
+                    "connected": s.stats.connected.load(Ordering::Relaxed),
+                    "lastEntryAt": (last > 0).then(|| certsentry_domain::time::format_ms(last)),
+                    "entriesPerSecond": (s.stats.entries_per_second() * 10.0).round() / 10.0,
+                    "backlog": s.stats.backlog.load(Ordering::Relaxed),
+                    "entries": s.stats.entries.load(Ordering::Relaxed),
+                    "malformed": s.stats.malformed.load(Ordering::Relaxed),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "watchEntries": self.pipeline.stats.watch_entries.load(Ordering::Relaxed),
+            "sources": sources,
+        })
+    }
+
+    /// CT metrics in the Prometheus text format, one series per source.
+    pub fn metrics_text(&self) -> String {
+        use std::fmt::Write;
+        let sources = self.sources.all();
+        let mut out = String::new();
+        let mut family =
+            |name: &str, kind: &str, help: &str, value: &dyn Fn(&SourceStats) -> f64| {
+                let _ = writeln!(out, "# HELP certsentry_ct_{name} {help}");
+                let _ = writeln!(out, "# TYPE certsentry_ct_{name} {kind}");
+                let series = if kind == "counter" {
+                    format!("{name}_total")
+                } else {
+                    name.to_string()
+                };
+                for s in &sources {
+                    let _ = writeln!(
+                        out,
+                        "certsentry_ct_{series}{{source=\"{}\",kind=\"{}\"}} {}",
+                        escape_label(&s.name),
+                        s.kind,
+                        value(&s.stats)
+                    );
+                }
+            };
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
+        family(
+            "source_connected",
+            "gauge",
+            "Whether the source is connected (1) or not (0).",
+            &|s| f64::from(u8::from(s.connected.load(Ordering::Relaxed))),
+        );
+        family("entries", "counter", "CT entries read.", &|s| {
+            load(&s.entries)
+        });
+        family(
+            "malformed_entries",
+            "counter",
+            "Entries that did not parse (skipped).",
+            &|s| load(&s.malformed),
+        );
+        family(
+            "entries_per_second",
+            "gauge",
+            "Entries read per second, recently.",
+            &|s| s.entries_per_second(),
+        );
+        family(
+            "backlog",
+            "gauge",
+            "Entries not yet read: tree size minus position, or queued messages.",
+            &|s| load(&s.backlog),
+        );
+        family(
+            "last_entry_timestamp_seconds",
+            "gauge",
+            "When the source last delivered an entry.",
+            &|s| s.last_entry_at.load(Ordering::Relaxed) as f64 / 1000.0,
+        );
+        let stats = &self.pipeline.stats;
+        let _ = writeln!(
+            out,
+            "# HELP certsentry_ct_watch_entries Distinct watched names."
+        );
+        let _ = writeln!(out, "# TYPE certsentry_ct_watch_entries gauge");
+        let _ = writeln!(
+            out,
+            "certsentry_ct_watch_entries {}",
+            load(&stats.watch_entries)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP certsentry_ct_findings Matched issuances decided, by state."
+        );
+        let _ = writeln!(out, "# TYPE certsentry_ct_findings counter");
+        let _ = writeln!(
+            out,
+            "certsentry_ct_findings_total{{state=\"known\"}} {}",
+            load(&stats.findings_known)
+        );
+        let _ = writeln!(
+            out,
+            "certsentry_ct_findings_total{{state=\"suspicious\"}} {}",
+            load(&stats.findings_suspicious)
+        );
+        out
+    }
+}
+
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
