@@ -5,6 +5,7 @@
 //! another, so both compete for this machine's cores as in a real deployment
 //! with the load tool on the same host.
 
+mod ct;
 mod deliveries;
 mod engine;
 mod load;
@@ -41,6 +42,8 @@ enum Bench {
     Pings(pings::PingArgs),
     /// Signed webhook deliveries through the SQLite outbox.
     Deliveries(deliveries::DeliveryArgs),
+    /// The CT hot path: raw log entries and certstream JSON, on one core.
+    Ct(ct::CtArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,6 +193,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Engine(args) => engine::run(args),
         Bench::Pings(args) => pings::run(args),
         Bench::Deliveries(args) => deliveries::run(args),
+        Bench::Ct(args) => ct::run(args),
     }
 }
 

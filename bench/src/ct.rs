@@ -1,0 +1,195 @@
+//! `certsentry-bench ct`: the CT hot path on one core, against a bare
+//! x509-parser parse + SHA-256 loop over the same certificates in the same
+//! run.
+//!
+//! - Raw log entries: `leaf_input`/`extra_data` parsing, certificate facts
+//!   with `tbs_sha256`, matching against 100,000 watch entries, and an
+//!   in-memory dedupe of `tbs_sha256`.
+//! - certstream JSON (full stream, with `as_der`): the same after JSON parsing.
+//!
+//! About 1 % of the certificates match a watched name; matched entries are
+//! then stored, which this benchmark leaves out (they are rare in a real feed).
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use certsentry_ct::issuance::{parse_log_entry, parse_stream_entry};
+use certsentry_ct::pipeline::{Watcher, match_names};
+use certsentry_ct::watch::WatchList;
+use certsentry_domain::OrgId;
+use certsentry_domain::monitor::{Monitor, MonitorSpec};
+use rcgen::{CertificateParams, CustomExtension, KeyPair};
+use sha2::Digest;
+use x509_parser::prelude::FromDer;
+
+#[derive(Debug, clap::Args)]
+pub struct CtArgs {
+    /// Distinct certificates generated (each loop goes over all of them).
+    #[arg(long, default_value_t = 2_000)]
+    certificates: usize,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 3)]
+    seconds: u64,
+}
+
+fn u24(n: usize) -> [u8; 3] {
+    [(n >> 16) as u8, (n >> 8) as u8, n as u8]
+}
+
+/// An RFC 6962 x509 entry for `der`: (leaf_input, extra_data).
+fn log_entry(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut leaf = vec![0, 0];
+    leaf.extend_from_slice(&1_795_000_000_000u64.to_be_bytes());
+    leaf.extend_from_slice(&[0, 0]);
+    leaf.extend_from_slice(&u24(der.len()));
+    leaf.extend_from_slice(der);
+    leaf.extend_from_slice(&[0, 0]);
+    (leaf, vec![0, 0, 0])
+}
+
+fn stream_message(der: &[u8], names: &[String], i: usize) -> String {
+    serde_json::json!({
+        "message_type": "certificate_update",
+        "data": {
+            "update_type": "X509LogEntry",
+            "leaf_cert": {
+                "subject": {"aggregated": format!("/CN={}", names[0]), "CN": names[0]},
+                "extensions": {"subjectAltName": names.iter().map(|n| format!("DNS:{n}")).collect::<Vec<_>>().join(", ")},
+                "not_before": 1_793_491_200.0, "not_after": 1_801_267_200.0,
+                "serial_number": format!("{i:032X}"),
+                "fingerprint": "AB:CD", "sha1": "00".repeat(20), "sha256": "11".repeat(32),
+                "all_domains": names,
+                "as_der": base64::engine::general_purpose::STANDARD.encode(der),
+                "issuer": {"aggregated": "/C=US/O=Let's Encrypt/CN=R11", "C": "US", "O": "Let's Encrypt", "CN": "R11"},
+            },
+            "chain": [],
+            "cert_index": i, "cert_link": format!("https://log.example/ct/v1/get-entries?start={i}&end={i}"),
+            "seen": 1_795_000_000.25,
+            "source": {"name": "Bench log", "url": "https://log.example/"},
+        }
+    })
+    .to_string()
+}
+
+/// Runs `work` over `items` for `seconds`; returns items per second.
+fn measure<T>(items: &[T], seconds: u64, mut work: impl FnMut(&T)) -> f64 {
+    let deadline = Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut done = 0u64;
+    while started.elapsed() < deadline {
+        for item in items {
+            work(item);
+        }
+        done += items.len() as u64;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+pub fn run(args: CtArgs) -> anyhow::Result<()> {
+    // Small certificates like a CA's: two or three names, some with SCTs.
+    let key = KeyPair::generate()?;
+    let mut ders = Vec::with_capacity(args.certificates);
+    let mut names_of = Vec::with_capacity(args.certificates);
+    for i in 0..args.certificates {
+        // One in a hundred is for a watched client domain.
+        let base = if i % 100 == 0 {
+            format!("client{}.example", i * 37 % 100_000)
+        } else {
+            format!("site{i}.unwatched.test")
+        };
+        let names = vec![base.clone(), format!("www.{base}")];
+        let mut params = CertificateParams::new(names.clone())?;
+        if i % 2 == 0 {
+            params.custom_extensions = vec![CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
+                vec![0x04; 120],
+            )];
+        }
+        ders.push(params.self_signed(&key)?.der().to_vec());
+        names_of.push(names);
+    }
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = ders.iter().map(|d| log_entry(d)).collect();
+    let messages: Vec<String> = ders
+        .iter()
+        .zip(&names_of)
+        .enumerate()
+        .map(|(i, (d, n))| stream_message(d, n, i))
+        .collect();
+
+    let monitor = Arc::new(Monitor::new(
+        OrgId::generate(),
+        MonitorSpec::standard("bench", "client0.example", vec!["virginia".into()]),
+    ));
+    let mut watch = WatchList::new();
+    for i in 0..100_000 {
+        watch.insert_for(
+            &format!("client{i}.example"),
+            Watcher {
+                monitor: monitor.clone(),
+            },
+        );
+    }
+
+    let baseline = measure(&ders, args.seconds, |der| {
+        let parsed =
+            x509_parser::certificate::X509Certificate::from_der(der).map(|(_, c)| c.serial.bits());
+        black_box((parsed.ok(), sha2::Sha256::digest(der)));
+    });
+
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut matched = 0u64;
+    let raw = measure(&entries, args.seconds, |(leaf, extra)| {
+        let Ok(entry) = certsentry_ct::leaf::parse_entry(leaf, extra) else {
+            return;
+        };
+        let Ok(parsed) = parse_log_entry(&entry) else {
+            return;
+        };
+        let hits = match_names(&watch, parsed.dns_names());
+        if let certsentry_ct::issuance::Parsed::Full(f) = &parsed
+            && !seen.contains(&f.tbs_sha256)
+            && !hits.is_empty()
+        {
+            matched += 1;
+            seen.insert(f.tbs_sha256.clone());
+        }
+        black_box(hits);
+    });
+
+    let stream = measure(&messages, args.seconds, |text| {
+        let Ok(certsentry_ct::certstream::Message::Entry(entry)) =
+            certsentry_ct::certstream::parse_message(text)
+        else {
+            return;
+        };
+        let Ok(parsed) = parse_stream_entry(&entry) else {
+            return;
+        };
+        let hits = match_names(&watch, parsed.dns_names());
+        if let certsentry_ct::issuance::Parsed::Full(f) = &parsed {
+            black_box(seen.contains(&f.tbs_sha256));
+        }
+        black_box(hits);
+    });
+
+    let message_bytes = messages.iter().map(String::len).sum::<usize>() / messages.len();
+    println!(
+        "certificates: {} distinct, {} B average DER; 100,000 watch entries",
+        ders.len(),
+        ders.iter().map(Vec::len).sum::<usize>() / ders.len()
+    );
+    println!("baseline   x509-parser parse + SHA-256:            {baseline:>10.0} certs/s");
+    println!(
+        "raw log entries: parse, tbs_sha256, match, dedupe: {raw:>10.0} entries/s  (ratio {:.2} to baseline)",
+        raw / baseline
+    );
+    println!(
+        "certstream JSON ({message_bytes} B messages), same path:  {stream:>10.0} messages/s (ratio {:.2})",
+        stream / baseline
+    );
+    println!("distinct matched issuances: {matched}");
+    Ok(())
+}
