@@ -8,7 +8,13 @@ fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(0, |b| *b as usize).min(data.len());
     let (leaf, extra) = data.split_at(split);
     if let Ok(entry) = certsentry_ct::leaf::parse_entry(leaf, extra) {
-        let _ = certsentry_ct::issuance::Issuance::from_log_entry(&entry, Default::default());
+        if let Ok(parsed) = certsentry_ct::issuance::parse_log_entry(&entry) {
+            let _ = certsentry_ct::issuance::Issuance::from_log_entry(
+                &entry,
+                parsed,
+                Default::default(),
+            );
+        }
     }
     let _ = certsentry_ct::facts::facts(data);
     let _ = certsentry_ct::facts::tbs_facts(data);
