@@ -112,7 +112,7 @@ where
                 match parse_message(&text) {
                     Ok(Message::Entry(entry)) => {
                         stats.entries.fetch_add(1, Ordering::Relaxed);
-                        stats.last_entry_at.store(crate::now_ms(), Ordering::Relaxed);
+                        stats.last_entry_at.store(certsentry_domain::time::now_ms(), Ordering::Relaxed);
                         if out.send(*entry).await.is_err() {
                             return false;
                         }

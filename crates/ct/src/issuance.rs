@@ -121,7 +121,7 @@ impl Issuance {
                 source: entry.source_name.clone().unwrap_or_default(),
                 cert_link: entry.cert_link.clone(),
                 index: entry.cert_index,
-                seen_at: entry.seen.unwrap_or_else(crate::now_ms),
+                seen_at: entry.seen.unwrap_or_else(certsentry_domain::time::now_ms),
             },
         );
         if entry.der.is_none() {
@@ -159,12 +159,14 @@ impl Issuance {
         match parsed {
             Parsed::Full(f) => Self {
                 precert: f.is_precert,
-                issuer: describe_issuer(
-                    &f.issuer_dn,
-                    f.issuer_organization.as_deref(),
-                    f.issuer_common_name.as_deref(),
-                )
-                .with_pubkey(issuer_pubkey),
+                issuer: Issuer {
+                    pubkey_sha256: issuer_pubkey,
+                    ..describe_issuer(
+                        &f.issuer_dn,
+                        f.issuer_organization.as_deref(),
+                        f.issuer_common_name.as_deref(),
+                    )
+                },
                 dns_names: f.dns_names,
                 tbs_sha256: f.tbs_sha256,
                 cert_sha256: der.as_deref().map(sha256_hex).unwrap_or_default(),
@@ -200,17 +202,6 @@ impl Issuance {
         self.cert_der
             .as_ref()
             .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
-    }
-}
-
-trait WithPubkey {
-    fn with_pubkey(self, pubkey: Option<String>) -> Self;
-}
-
-impl WithPubkey for Issuer {
-    fn with_pubkey(mut self, pubkey: Option<String>) -> Self {
-        self.pubkey_sha256 = pubkey;
-        self
     }
 }
 

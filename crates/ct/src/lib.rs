@@ -27,9 +27,3 @@ pub mod watch;
 
 pub use certsentry_domain::ct_tbs as tbs;
 pub use watch::WatchList;
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}

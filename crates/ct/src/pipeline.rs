@@ -46,12 +46,10 @@ pub struct PipelineConfig {
     pub watch_refresh: Duration,
 }
 
-/// Counters for `/metrics` and `/healthz`.
+/// Counters for `/metrics` and `/healthz` (entries and malformed ones are
+/// counted per source, in `sources::SourceStats`).
 #[derive(Debug, Default)]
 pub struct PipelineStats {
-    pub entries: AtomicU64,
-    pub malformed: AtomicU64,
-    pub matched: AtomicU64,
     pub findings_known: AtomicU64,
     pub findings_suspicious: AtomicU64,
     pub watch_entries: AtomicU64,
@@ -145,12 +143,10 @@ impl Pipeline {
         Ok(size)
     }
 
-    fn parsed_or_count(&self, parsed: Result<Parsed, FactsError>) -> Option<Parsed> {
-        self.stats.entries.fetch_add(1, Ordering::Relaxed);
+    fn parsed_or_log(&self, parsed: Result<Parsed, FactsError>) -> Option<Parsed> {
         match parsed {
             Ok(p) => Some(p),
             Err(e) => {
-                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(error = %e, "skipping an unparseable CT entry");
                 None
             }
@@ -160,7 +156,7 @@ impl Pipeline {
     /// Handles one RFC 6962 or tiled log entry; `false` if its
     /// certificate does not parse (counted and skipped).
     pub async fn log_entry(&self, entry: &LogEntry, provenance: Provenance) -> StoreResult<bool> {
-        let Some(parsed) = self.parsed_or_count(parse_log_entry(entry)) else {
+        let Some(parsed) = self.parsed_or_log(parse_log_entry(entry)) else {
             return Ok(false);
         };
         let matches = match_names(&self.watch_list(), parsed.dns_names());
@@ -173,7 +169,7 @@ impl Pipeline {
 
     /// Handles one certstream entry; `false` if its certificate does not parse.
     pub async fn stream_entry(&self, entry: &StreamEntry) -> StoreResult<bool> {
-        let Some(parsed) = self.parsed_or_count(parse_stream_entry(entry)) else {
+        let Some(parsed) = self.parsed_or_log(parse_stream_entry(entry)) else {
             return Ok(false);
         };
         let matches = match_names(&self.watch_list(), parsed.dns_names());
@@ -187,7 +183,6 @@ impl Pipeline {
     /// Stores a pending finding per matching organization; a finding the
     /// inventory already knows is decided at once.
     async fn record(&self, issuance: Issuance, matches: Matches) -> StoreResult<()> {
-        self.stats.matched.fetch_add(1, Ordering::Relaxed);
         let now = now_ms();
         for (org_id, (monitor, endpoints)) in matches {
             let finding = finding_of(&issuance, org_id, &monitor, endpoints, now);

@@ -334,7 +334,7 @@ async fn process(
         };
         stats
             .last_entry_at
-            .store(crate::now_ms(), Ordering::Relaxed);
+            .store(certsentry_domain::time::now_ms(), Ordering::Relaxed);
         let provenance = Provenance {
             source: spec.description.clone(),
             cert_link: match &spec.kind {
@@ -346,7 +346,7 @@ async fn process(
                 LogKind::Tiled { .. } => None,
             },
             index: Some(tailed.index),
-            seen_at: crate::now_ms(),
+            seen_at: certsentry_domain::time::now_ms(),
         };
         if !pipeline.log_entry(entry, provenance).await? {
             stats.malformed.fetch_add(1, Ordering::Relaxed);

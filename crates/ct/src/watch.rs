@@ -114,29 +114,8 @@ impl<O> WatchList<O> {
     }
 
     /// The most specific entry `name` falls under, if any.
-    pub fn matching_entry(&self, name: &str) -> Option<&str> {
-        let (wildcard, base) = match name.strip_prefix("*.") {
-            Some(base) => (true, base),
-            None => (false, name),
-        };
-        let mut suffix = base;
-        loop {
-            if let Some((entry, _)) = self.entries.get_key_value(suffix) {
-                return Some(entry);
-            }
-            match suffix.split_once('.') {
-                Some((_, parent)) => suffix = parent,
-                None => break,
-            }
-        }
-        if wildcard {
-            return self
-                .children
-                .get(base)
-                .and_then(|c| c.first())
-                .map(String::as_str);
-        }
-        None
+    pub fn matching_entry<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.hits(name).first().map(|hit| hit.entry)
     }
 
     /// Whether any of a certificate's names matches.
