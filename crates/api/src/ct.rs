@@ -271,14 +271,19 @@ fn known_hashes(
     }
 }
 
-fn audit(caller: &Caller, action: &str, known: &KnownCertificate) -> AuditEvent {
+fn audit(
+    caller: &Caller,
+    action: &str,
+    id: &KnownCertificateId,
+    metadata: serde_json::Value,
+) -> AuditEvent {
     AuditEvent::new(
         caller.org_id(),
         &caller.actor(),
         action,
         "knownCertificate",
-        known.id.as_str(),
-        json!({ "sha256": known.sha256, "tbsSha256": known.tbs_sha256 }),
+        id.as_str(),
+        metadata,
     )
 }
 
@@ -305,7 +310,15 @@ pub async fn create_known(
     };
     state
         .store
-        .create_known_certificate(&known, &audit(&caller, "knownCertificate.create", &known))
+        .create_known_certificate(
+            &known,
+            &audit(
+                &caller,
+                "knownCertificate.create",
+                &known.id,
+                json!({ "sha256": known.sha256, "tbsSha256": known.tbs_sha256 }),
+            ),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -356,21 +369,10 @@ pub async fn remove_known(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Ok>> {
     let id = KnownCertificateId::from_string(id);
-    let placeholder = KnownCertificate {
-        id: id.clone(),
-        org_id: caller.org_id().clone(),
-        sha256: None,
-        tbs_sha256: None,
-        note: None,
-        created_at: 0,
-    };
+    let audit = audit(&caller, "knownCertificate.delete", &id, json!({}));
     match state
         .store
-        .delete_known_certificate(
-            caller.org_id(),
-            &id,
-            &audit(&caller, "knownCertificate.delete", &placeholder),
-        )
+        .delete_known_certificate(caller.org_id(), &id, &audit)
         .await
     {
         Ok(()) => Ok(Ok::new()),
