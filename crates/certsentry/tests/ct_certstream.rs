@@ -71,6 +71,15 @@ fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
     .to_string()
 }
 
+/// `GET url` as JSON, with the API key when given.
+async fn get_json(client: &reqwest::Client, url: String, key: Option<&str>) -> Value {
+    let mut request = client.get(url);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..300 {
         if done().await {
@@ -208,14 +217,7 @@ async fn certstream_matches_give_one_alert_per_issuance() {
         assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
     }
     wait_for("the watch list", async || {
-        let health: Value = client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health: Value = get_json(&client, format!("{base}/healthz"), None).await;
         health["ct"]["watchEntries"] == 1 && health["ct"]["sources"][0]["connected"] == true
     })
     .await;
@@ -261,43 +263,30 @@ async fn certstream_matches_give_one_alert_per_issuance() {
     assert_eq!(watched[0]["source_log"], "Test 'Log' 2026");
 
     // The findings and the monitor's ct results.
-    let listed: Value = client
-        .get(format!("{base}/api/v1/ct/certificates"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(
+        &client,
+        format!("{base}/api/v1/ct/certificates"),
+        Some(&key),
+    )
+    .await;
     let certificates = listed["certificates"].as_array().unwrap();
     assert_eq!(certificates.len(), 2);
-    let suspicious: Value = client
-        .get(format!(
-            "{base}/api/v1/ct/certificates?known=false&monitor={monitor_id}"
-        ))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let suspicious: Value = get_json(
+        &client,
+        format!("{base}/api/v1/ct/certificates?known=false&monitor={monitor_id}"),
+        Some(&key),
+    )
+    .await;
     assert_eq!(
         suspicious["certificates"][0]["dnsNames"],
         json!(["shop.example.org"])
     );
-    let results: Value = client
-        .get(format!(
-            "{base}/api/v1/monitors/{monitor_id}/results?type=ct"
-        ))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results: Value = get_json(
+        &client,
+        format!("{base}/api/v1/monitors/{monitor_id}/results?type=ct"),
+        Some(&key),
+    )
+    .await;
     let statuses: Vec<&str> = results["results"]
         .as_array()
         .unwrap()
@@ -308,14 +297,7 @@ async fn certstream_matches_give_one_alert_per_issuance() {
     assert!(statuses.contains(&"fail") && statuses.contains(&"ok"));
 
     // Health and metrics per source.
-    let health: Value = client
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&client, format!("{base}/healthz"), None).await;
     assert_eq!(health["ct"]["sources"][0]["kind"], "certstream");
     assert_eq!(health["ct"]["sources"][0]["malformed"], 1);
     let metrics = client
