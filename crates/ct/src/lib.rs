@@ -22,6 +22,8 @@ pub mod merkle;
 pub mod names;
 pub mod pipeline;
 pub mod sources;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tiled;
 pub mod watch;
 

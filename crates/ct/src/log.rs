@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use crate::leaf::{LogEntry, parse_entry};
-use crate::merkle::{CollapsedTree, Hash};
+use crate::merkle::{CollapsedTree, Hash, leaf_hash};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedTreeHead {
@@ -51,6 +51,12 @@ struct SthJson {
     tree_size: u64,
     timestamp: u64,
     sha256_root_hash: String,
+}
+
+#[derive(Deserialize)]
+struct ProofJson {
+    leaf_index: u64,
+    audit_path: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,16 +159,10 @@ impl LogClient {
 
     pub async fn get_sth(&self) -> Result<SignedTreeHead, LogError> {
         let sth: SthJson = self.get("ct/v1/get-sth").await?;
-        let root = BASE64
-            .decode(&sth.sha256_root_hash)
-            .map_err(|e| LogError::Malformed(format!("sha256_root_hash: {e}")))?;
-        let root_hash: Hash = root
-            .try_into()
-            .map_err(|_| LogError::Malformed("sha256_root_hash is not 32 bytes".into()))?;
         Ok(SignedTreeHead {
             tree_size: sth.tree_size,
             timestamp: sth.timestamp,
-            root_hash,
+            root_hash: decode_hash(&sth.sha256_root_hash, "sha256_root_hash")?,
         })
     }
 
@@ -196,6 +196,14 @@ impl LogClient {
     }
 }
 
+fn decode_hash(b64: &str, what: &str) -> Result<Hash, LogError> {
+    BASE64
+        .decode(b64)
+        .ok()
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| LogError::Malformed(format!("{what} is not a base64 SHA-256 hash")))
+}
+
 /// One leaf as a source returns it: the `MerkleTreeLeaf` bytes (for the
 /// tree) and the parsed entry, `Err` when it does not parse (it is still
 /// part of the tree).
@@ -212,12 +220,53 @@ pub trait LogSource: Send + Sync {
     async fn tree_head(&self) -> Result<SignedTreeHead, LogError>;
     /// Leaves `start..=end`; possibly fewer, never none.
     async fn leaves(&self, start: u64, end: u64) -> Result<Vec<RawLeaf>, LogError>;
+    /// The tree at `head` as its right edge (the roots of its perfect
+    /// subtrees), read from the log, so that a tailer starting at the end
+    /// checks roots from there on. The caller compares its root with the
+    /// head's before trusting it.
+    async fn frontier(&self, head: &SignedTreeHead) -> Result<CollapsedTree, LogError>;
 }
 
 #[async_trait::async_trait]
 impl LogSource for LogClient {
     async fn tree_head(&self) -> Result<SignedTreeHead, LogError> {
         self.get_sth().await
+    }
+
+    /// Cert Spotter's way: the last entry's audit path (`get-proof-by-hash`).
+    async fn frontier(&self, head: &SignedTreeHead) -> Result<CollapsedTree, LogError> {
+        if head.tree_size == 0 {
+            return Ok(CollapsedTree::new());
+        }
+        let last = head.tree_size - 1;
+        let (leaf, _) = self
+            .get_entries(last, last)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| LogError::Malformed("get-entries returned no entries".into()))?;
+        let hash = leaf_hash(&leaf);
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("hash", &BASE64.encode(hash))
+            .append_pair("tree_size", &head.tree_size.to_string())
+            .finish();
+        let proof: ProofJson = self
+            .get(&format!("ct/v1/get-proof-by-hash?{query}"))
+            .await?;
+        if proof.leaf_index != last {
+            return Err(LogError::Malformed(format!(
+                "get-proof-by-hash placed the last entry at {}, not {last}",
+                proof.leaf_index
+            )));
+        }
+        let path = proof
+            .audit_path
+            .iter()
+            .map(|h| decode_hash(h, "an audit path hash"))
+            .collect::<Result<Vec<_>, _>>()?;
+        CollapsedTree::from_last_leaf_path(head.tree_size, hash, &path).ok_or_else(|| {
+            LogError::Malformed("the audit path has the wrong length for the tree size".into())
+        })
     }
 
     async fn leaves(&self, start: u64, end: u64) -> Result<Vec<RawLeaf>, LogError> {
@@ -264,6 +313,14 @@ struct StoredState {
     verified: Option<Vec<(String, u64)>>,
 }
 
+/// The verified tree size in a stored [`Tailer::state`]: `None` for a log
+/// read without root checks (or a state that does not decode).
+pub fn verified_size(state: &str) -> Option<u64> {
+    let stored: StoredState = serde_json::from_str(state).ok()?;
+    stored.tree.as_ref()?;
+    Some(decode_tree(stored.verified?)?.size())
+}
+
 fn encode_tree(tree: &CollapsedTree) -> Vec<(String, u64)> {
     tree.subtrees()
         .iter()
@@ -283,8 +340,14 @@ impl Tailer {
     /// Starts at a verified state (a fresh tree for index 0, or one restored
     /// from the store).
     pub fn new(source: impl LogSource + 'static, verified: CollapsedTree) -> Self {
+        Self::verified_at(Arc::new(source), verified)
+    }
+
+    /// Starts at the end of a tree already checked against the log's head
+    /// (a [`LogSource::frontier`] whose root matched).
+    pub fn verified_at(source: Arc<dyn LogSource>, verified: CollapsedTree) -> Self {
         Self {
-            source: Arc::new(source),
+            source,
             batch: 256,
             position: verified.size(),
             tree: Some(verified.clone()),

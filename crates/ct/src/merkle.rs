@@ -72,6 +72,34 @@ impl CollapsedTree {
         self.size += 1;
     }
 
+    /// Rebuilds the tree of `size` leaves from its last leaf's hash and that
+    /// leaf's audit path (RFC 6962 `PATH(size - 1, D[size])`, bottom up), as
+    /// Cert Spotter does to verify a log it starts reading at its end: the
+    /// first siblings complete the smallest subtree, the rest are the larger
+    /// subtrees' roots, smallest first. `None` if the path has the wrong length.
+    pub fn from_last_leaf_path(size: u64, last_leaf: Hash, path: &[Hash]) -> Option<Self> {
+        if size == 0 {
+            return None;
+        }
+        let smallest = size.trailing_zeros() as usize;
+        let larger: Vec<u64> = (smallest + 1..64)
+            .rev()
+            .filter(|bit| size & (1 << bit) != 0)
+            .map(|bit| 1u64 << bit)
+            .collect();
+        if path.len() != smallest + larger.len() {
+            return None;
+        }
+        let mut node = last_leaf;
+        for sibling in &path[..smallest] {
+            node = node_hash(sibling, &node);
+        }
+        let mut subtrees: Vec<(Hash, u64)> =
+            path[smallest..].iter().rev().copied().zip(larger).collect();
+        subtrees.push((node, 1 << smallest));
+        Self::from_subtrees(subtrees)
+    }
+
     /// The tree head at the current size (the empty tree's is SHA-256 of nothing).
     pub fn root(&self) -> Hash {
         let mut iter = self.subtrees.iter().rev();
@@ -85,20 +113,46 @@ impl CollapsedTree {
     }
 }
 
+/// `MTH` of a list of leaf hashes, by RFC 6962's recursive definition. For
+/// fakes and tests; tailing uses [`CollapsedTree`].
+pub fn root_of(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => leaves[0],
+        n => {
+            let k = split_point(n);
+            node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
+        }
+    }
+}
+
+/// RFC 6962's `PATH(index, leaves)`: the audit path, bottom up.
+pub fn audit_path(index: usize, leaves: &[Hash]) -> Vec<Hash> {
+    if leaves.len() <= 1 {
+        return Vec::new();
+    }
+    let k = split_point(leaves.len());
+    let (mut path, sibling) = if index < k {
+        (audit_path(index, &leaves[..k]), root_of(&leaves[k..]))
+    } else {
+        (audit_path(index - k, &leaves[k..]), root_of(&leaves[..k]))
+    };
+    path.push(sibling);
+    path
+}
+
+/// The largest power of two below `n` (n ≥ 2).
+fn split_point(n: usize) -> usize {
+    1usize << (usize::BITS - (n - 1).leading_zeros() - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// RFC 6962's definition, recursively: the reference for the tests.
     fn mth(leaves: &[Vec<u8>]) -> Hash {
-        match leaves.len() {
-            0 => Sha256::digest([]).into(),
-            1 => leaf_hash(&leaves[0]),
-            n => {
-                let k = 1usize << (usize::BITS - (n - 1).leading_zeros() - 1);
-                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
-            }
-        }
+        root_of(&leaves.iter().map(|l| leaf_hash(l)).collect::<Vec<_>>())
     }
 
     fn test_leaves() -> Vec<Vec<u8>> {
@@ -132,6 +186,31 @@ mod tests {
         let resumed = CollapsedTree::from_subtrees(tree.subtrees().to_vec()).unwrap();
         assert_eq!(resumed, tree);
         assert!(CollapsedTree::from_subtrees(vec![([0; 32], 3)]).is_none());
+    }
+
+    #[test]
+    fn the_last_leafs_audit_path_rebuilds_the_tree() {
+        let leaves: Vec<Hash> = (0u8..70).map(|i| leaf_hash(&[i])).collect();
+        let mut tree = CollapsedTree::new();
+        for size in 1..=leaves.len() {
+            tree.push_hash(leaves[size - 1]);
+            let path = audit_path(size - 1, &leaves[..size]);
+            let rebuilt =
+                CollapsedTree::from_last_leaf_path(size as u64, leaves[size - 1], &path).unwrap();
+            assert_eq!(rebuilt, tree, "size {size}");
+            assert_eq!(rebuilt.root(), root_of(&leaves[..size]));
+            assert!(
+                path.is_empty()
+                    || CollapsedTree::from_last_leaf_path(
+                        size as u64,
+                        leaves[size - 1],
+                        &path[1..]
+                    )
+                    .is_none(),
+                "a short path is refused"
+            );
+        }
+        assert!(CollapsedTree::from_last_leaf_path(0, leaves[0], &[]).is_none());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! static-ct-api ("tiled") logs: `/checkpoint` for the tree head,
 //! `/tile/data/<N>[.p/<W>]` for entries (256 per full tile; gzip is
-//! accepted), and `/issuer/<sha256>` for the chain certificates that data
-//! tiles name by fingerprint.
+//! accepted), `/issuer/<sha256>` for the chain certificates that data
+//! tiles name by fingerprint, and the hash tiles `/tile/<L>/<N>` for the
+//! tree's right edge when reading starts at the log's end.
 //!
 //! A data tile is a run of `TileLeaf` structures:
 //!
@@ -22,6 +23,7 @@ use base64::Engine;
 
 use crate::leaf::{EntryKind, LeafError, LogEntry, parse_entry};
 use crate::log::{LogError, LogSource, Pacer, RawLeaf, SignedTreeHead, status_error};
+use crate::merkle::{CollapsedTree, Hash, root_of};
 
 pub const TILE_WIDTH: u64 = 256;
 
@@ -222,6 +224,55 @@ impl LogSource for TiledClient {
         let head = parse_checkpoint(&String::from_utf8_lossy(&text))?;
         *self.head_size.lock().expect("head size") = head.tree_size;
         Ok(head)
+    }
+
+    /// From the hash tiles: each perfect subtree on the right edge is a
+    /// run of 2^r aligned nodes in one tile of level ⌊k/8⌋ (a level-L node
+    /// is a subtree of 256^L leaves).
+    async fn frontier(&self, head: &SignedTreeHead) -> Result<CollapsedTree, LogError> {
+        let size = head.tree_size;
+        let mut tiles: HashMap<(u32, u64), Vec<u8>> = HashMap::new();
+        let mut subtrees = Vec::new();
+        let mut start = 0u64;
+        for bit in (0..64u32).rev() {
+            let leaves = 1u64 << bit;
+            if size & leaves == 0 {
+                continue;
+            }
+            let level = bit / 8;
+            let unit = 1u64 << (8 * level);
+            let first = start / unit;
+            let nodes = (leaves / unit) as usize;
+            let tile_index = first / TILE_WIDTH;
+            let width = (size / unit - tile_index * TILE_WIDTH).min(TILE_WIDTH);
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                tiles.entry((level, tile_index))
+            {
+                let mut path = format!("tile/{level}/{}", tile_path(tile_index));
+                if width < TILE_WIDTH {
+                    path.push_str(&format!(".p/{width}"));
+                }
+                let tile = self.fetch(&path).await?;
+                if tile.len() as u64 != width * 32 {
+                    return Err(LogError::Malformed(format!(
+                        "hash tile {path} holds {} bytes, not {}",
+                        tile.len(),
+                        width * 32
+                    )));
+                }
+                slot.insert(tile);
+            }
+            let tile = &tiles[&(level, tile_index)];
+            let offset = ((first % TILE_WIDTH) * 32) as usize;
+            let hashes: Vec<Hash> = tile[offset..offset + nodes * 32]
+                .chunks(32)
+                .map(|c| c.try_into().expect("32-byte chunks"))
+                .collect();
+            subtrees.push((root_of(&hashes), leaves));
+            start += leaves;
+        }
+        CollapsedTree::from_subtrees(subtrees)
+            .ok_or_else(|| LogError::Malformed("hash tiles do not form a tree".into()))
     }
 
     async fn leaves(&self, start: u64, end: u64) -> Result<Vec<RawLeaf>, LogError> {

@@ -176,3 +176,73 @@ async fn tails_verifies_rewinds_and_resumes() {
     assert!(resumed.poll(1000).await.unwrap().is_empty());
     assert_eq!(resumed.position(), 9);
 }
+
+/// Both APIs of one log give the same head, the same entries, and a right
+/// edge whose root is the head's, at sizes that use full, partial and
+/// level-1 hash tiles; a tailer started from that edge verifies later heads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_apis_agree_and_a_tailer_started_at_the_end_verifies() {
+    use certsentry_ct::log::LogSource;
+    use certsentry_ct::testing::{FakeEntry, FakeLog, TestCa};
+    use certsentry_ct::tiled::TiledClient;
+
+    let ca = TestCa::default();
+    let issued: Vec<_> = (0..4)
+        .map(|i| ca.issue(&[&format!("host{i}.example.org")], i + 1))
+        .collect();
+    let entry = |i: usize| {
+        let one = &issued[i % issued.len()];
+        if i.is_multiple_of(2) {
+            FakeEntry::precertificate(one)
+        } else {
+            FakeEntry::certificate(one)
+        }
+    };
+    let log = FakeLog::start().await;
+    log.set_page_limit(100);
+    let http = reqwest::Client::new();
+    let rfc = Arc::new(LogClient::new(http.clone(), &log.rfc6962_url));
+    let tiled = Arc::new(TiledClient::new(http, &log.tiled_url, Duration::ZERO));
+    let sources: [Arc<dyn LogSource>; 2] = [rfc.clone(), tiled.clone()];
+
+    let mut appended = 0;
+    for size in [1usize, 5, 256, 257, 1000] {
+        log.append((appended..size).map(entry));
+        appended = size;
+        log.publish();
+        let mut heads = Vec::new();
+        for source in &sources {
+            let head = source.tree_head().await.unwrap();
+            let edge = source.frontier(&head).await.unwrap();
+            assert_eq!(edge.size(), size as u64);
+            assert_eq!(edge.root(), head.root_hash, "size {size}");
+            heads.push(head.root_hash);
+        }
+        assert_eq!(heads[0], heads[1]);
+    }
+
+    // Started at the end (1000), both verify the next head and read the same entries.
+    let mut tailers = Vec::new();
+    for source in &sources {
+        let head = source.tree_head().await.unwrap();
+        let edge = source.frontier(&head).await.unwrap();
+        tailers.push(Tailer::verified_at(source.clone(), edge));
+    }
+    log.append((1000..1300).map(entry));
+    log.publish();
+    let mut read = Vec::new();
+    for mut tailer in tailers {
+        assert!(tailer.verifies());
+        let entries = tailer.poll(10_000).await.unwrap();
+        assert_eq!(tailer.verified().size(), 1300, "the new head is verified");
+        assert_eq!(indexes(&entries), (1000..1300).collect::<Vec<u64>>());
+        read.push(
+            entries
+                .into_iter()
+                .map(|e| e.entry.unwrap())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(read[0], read[1], "RFC 6962 and tiled entries are the same");
+    assert!(log.served_tiled()[1000..].iter().all(|n| *n >= 1));
+}
