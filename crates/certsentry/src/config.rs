@@ -143,6 +143,15 @@ pub struct CtArgs {
         value_name = "end|beginning|INDEX"
     )]
     pub ct_start: Option<String>,
+    /// Per-log exceptions to --ct-start: `LOG=end|beginning|INDEX`, LOG being the log id, URL or description; comma-separated.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CT_LOG_START",
+        value_delimiter = ',',
+        value_name = "LOG=WHERE"
+    )]
+    pub ct_log_start: Option<Vec<String>>,
     /// Seconds a CT match waits for the inventory before it is suspicious (default 10).
     #[arg(
         long,
@@ -185,7 +194,7 @@ pub struct CtArgs {
 pub struct CtSettings {
     pub certstream_url: Option<String>,
     pub log_list: Option<String>,
-    pub start: certsentry_ct::sources::StartAt,
+    pub start: certsentry_ct::sources::StartRules,
     pub grace: std::time::Duration,
     pub watch_refresh: std::time::Duration,
     pub poll_interval: std::time::Duration,
@@ -214,6 +223,9 @@ struct FileConfig {
     certstream_url: Option<String>,
     ct_log_list: Option<String>,
     ct_start: Option<String>,
+    /// `[ct_log_start]`: log id, URL or description = `end`, `beginning` or an index.
+    #[serde(default)]
+    ct_log_start: BTreeMap<String, String>,
     suspicious_grace: Option<u64>,
     ct_watch_refresh: Option<u64>,
     ct_poll_interval: Option<u64>,
@@ -272,16 +284,7 @@ impl Settings {
         let ct = CtSettings {
             certstream_url: ct.certstream_url.clone().or(file.certstream_url),
             log_list: ct.ct_log_list.clone().or(file.ct_log_list),
-            start: ct
-                .ct_start
-                .clone()
-                .or(file.ct_start)
-                .map(|s| {
-                    s.parse()
-                        .map_err(|e: String| anyhow::anyhow!("CERTSENTRY_CT_START: {e}"))
-                })
-                .transpose()?
-                .unwrap_or(certsentry_ct::sources::StartAt::End),
+            start: start_rules(ct, file.ct_start, file.ct_log_start)?,
             grace: secs(ct.suspicious_grace.or(file.suspicious_grace), 10),
             watch_refresh: secs(ct.ct_watch_refresh.or(file.ct_watch_refresh), 60)
                 .max(std::time::Duration::from_secs(1)),
@@ -350,6 +353,39 @@ impl Settings {
             whois_server: args.whois_server.clone().or(file.whois_server),
         })
     }
+}
+
+/// `--ct-start` and its per-log exceptions (flags and env beat the file).
+fn start_rules(
+    args: &CtArgs,
+    file_start: Option<String>,
+    file_per_log: BTreeMap<String, String>,
+) -> anyhow::Result<certsentry_ct::sources::StartRules> {
+    use certsentry_ct::sources::{StartAt, StartRules};
+    let default = match args.ct_start.clone().or(file_start) {
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("CERTSENTRY_CT_START: {e}"))?,
+        None => StartAt::End,
+    };
+    let per_log = match &args.ct_log_start {
+        Some(list) => list
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| StartRules::parse_exception(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("CERTSENTRY_CT_LOG_START: {e}"))?,
+        None => file_per_log
+            .into_iter()
+            .map(|(log, start)| {
+                start
+                    .parse()
+                    .map(|start| (log.clone(), start))
+                    .map_err(|e: String| anyhow::anyhow!("[ct_log_start] {log:?}: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    };
+    Ok(StartRules { default, per_log })
 }
 
 /// `ip` or `ip:port` (IPv6 as `[::1]:53`); port 53 by default.

@@ -3,6 +3,7 @@
 mod admin;
 mod alerts_cmd;
 mod config;
+mod ct_cmd;
 mod db;
 mod sync_cmd;
 
@@ -56,6 +57,9 @@ enum Command {
     /// Manage notification channels.
     #[command(subcommand)]
     Channel(alerts_cmd::ChannelCommand),
+    /// Certificate Transparency log positions.
+    #[command(subcommand)]
+    Ct(ct_cmd::CtCommand),
     /// Tools for webhook receivers.
     #[command(subcommand)]
     Webhook(alerts_cmd::WebhookCommand),
@@ -271,6 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Channel(command) => alerts_cmd::channel(&*store, command).await?,
+        Command::Ct(command) => ct_cmd::run(&*store, command).await?,
         Command::Sync { .. } | Command::Webhook(_) => {
             unreachable!("handled before opening the database")
         }
@@ -436,7 +441,7 @@ async fn start_ct(
         let text = certsentry_ct::log_list::load(list, &http).await?;
         let logs = certsentry_ct::log_list::parse(&text, certsentry_domain::time::now_ms())?;
         let tailing = LogTailing {
-            start: settings.start,
+            start: settings.start.clone(),
             pacing: settings.pacing,
             poll_interval: settings.poll_interval,
             ..Default::default()

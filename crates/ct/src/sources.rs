@@ -115,10 +115,57 @@ impl std::str::FromStr for StartAt {
     }
 }
 
+/// Where logs seen for the first time start: one rule for every log
+/// (`CERTSENTRY_CT_START`), and exceptions per log
+/// (`CERTSENTRY_CT_LOG_START`), named by log id, URL or description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRules {
+    pub default: StartAt,
+    pub per_log: Vec<(String, StartAt)>,
+}
+
+impl Default for StartRules {
+    fn default() -> Self {
+        Self {
+            default: StartAt::End,
+            per_log: Vec::new(),
+        }
+    }
+}
+
+impl StartRules {
+    /// Parses one `LOG=end|beginning|INDEX` exception. The split is at the
+    /// last `=`, because base64 log ids end in `=`.
+    pub fn parse_exception(text: &str) -> Result<(String, StartAt), String> {
+        let (log, start) = text
+            .trim()
+            .rsplit_once('=')
+            .ok_or_else(|| format!("{text:?}: expected LOG=end|beginning|INDEX"))?;
+        if log.trim().is_empty() {
+            return Err(format!("{text:?}: no log named before the ="));
+        }
+        Ok((log.trim().to_string(), start.parse()?))
+    }
+
+    /// The rule for `spec`.
+    pub fn for_log(&self, spec: &LogSpec) -> StartAt {
+        let url = match &spec.kind {
+            LogKind::Rfc6962 { url } => url,
+            LogKind::Tiled { monitoring_url } => monitoring_url,
+        };
+        let same_url = |a: &str| a.trim_end_matches('/') == url.trim_end_matches('/');
+        self.per_log
+            .iter()
+            .find(|(name, _)| *name == spec.log_id || *name == spec.description || same_url(name))
+            .map(|(_, start)| *start)
+            .unwrap_or(self.default)
+    }
+}
+
 /// How logs are read.
 #[derive(Debug, Clone)]
 pub struct LogTailing {
-    pub start: StartAt,
+    pub start: StartRules,
     /// The least time between two requests to one log.
     pub pacing: Duration,
     /// How long to wait once caught up before asking for a new tree head.
@@ -130,7 +177,7 @@ pub struct LogTailing {
 impl Default for LogTailing {
     fn default() -> Self {
         Self {
-            start: StartAt::End,
+            start: StartRules::default(),
             pacing: Duration::from_millis(250),
             poll_interval: Duration::from_secs(15),
             batch: 256,
@@ -173,38 +220,58 @@ pub fn log_source(spec: &LogSpec, http: reqwest::Client, pacing: Duration) -> Ar
     }
 }
 
-/// The tailer for a log: from its stored position, or new at `start`.
+/// The tailer for a log: from its stored position, or new where `rules`
+/// start it.
 async fn tailer_for(
     spec: &LogSpec,
     reader: Arc<dyn LogSource>,
     store: &dyn Store,
-    start: StartAt,
-) -> Result<Tailer, String> {
+    rules: &StartRules,
+) -> Result<Tailer, LogError> {
+    let store_err = |e: certsentry_store::StoreError| LogError::Transport(e.to_string());
     if let Some(stored) = store
         .get_log_position(&spec.log_id)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(store_err)?
     {
         return Ok(Tailer::restore(reader.clone(), &stored.state)
             .unwrap_or_else(|| Tailer::starting_at(reader, stored.position)));
     }
-    let position = match start {
-        StartAt::Beginning => 0,
-        StartAt::Index(i) => i,
-        StartAt::End => {
-            reader
-                .tree_head()
-                .await
-                .map_err(|e| e.to_string())?
-                .tree_size
-        }
+    let tailer = match rules.for_log(spec) {
+        StartAt::Beginning => Tailer::starting_at(reader, 0),
+        StartAt::Index(i) => Tailer::starting_at(reader, i),
+        StartAt::End => at_end(spec, reader).await?,
     };
-    let tailer = Tailer::starting_at(reader, position);
-    save(store, spec, &tailer)
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(log = %spec.description, position, "CT log: first start");
+    save(store, spec, &tailer).await.map_err(store_err)?;
+    tracing::info!(
+        log = %spec.description,
+        position = tailer.position(),
+        verified = tailer.verifies(),
+        "CT log: first start"
+    );
     Ok(tailer)
+}
+
+/// A tailer at the log's current end. The tree's right edge is read from
+/// the log and checked against its head, so later heads are verified too;
+/// a log that cannot give a matching edge is read without root checks.
+async fn at_end(spec: &LogSpec, reader: Arc<dyn LogSource>) -> Result<Tailer, LogError> {
+    let head = reader.tree_head().await?;
+    let unverified = |why: String| {
+        tracing::warn!(log = %spec.description, reason = %why, "CT log read without Merkle root checks");
+        Tailer::starting_at(reader.clone(), head.tree_size)
+    };
+    match reader.frontier(&head).await {
+        Ok(tree) if tree.size() == head.tree_size && tree.root() == head.root_hash => {
+            Ok(Tailer::verified_at(reader.clone(), tree))
+        }
+        Ok(_) => Ok(unverified(
+            "the tree's right edge does not match the log's head".into(),
+        )),
+        // Worth another try: the log is busy or unreachable.
+        Err(e @ (LogError::Throttled { .. } | LogError::Transport(_))) => Err(e),
+        Err(e) => Ok(unverified(e.to_string())),
+    }
 }
 
 async fn save(
@@ -238,7 +305,7 @@ pub async fn run_log(
     let max_backoff = Duration::from_secs(300);
     let mut backoff = Duration::from_secs(1);
     let mut tailer = loop {
-        match tailer_for(&spec, reader.clone(), &*store, tailing.start).await {
+        match tailer_for(&spec, reader.clone(), &*store, &tailing.start).await {
             Ok(t) => break t,
             Err(e) => {
                 tracing::warn!(log = %spec.description, error = %e, "CT log unreachable");
@@ -266,7 +333,7 @@ pub async fn run_log(
                         // Not stored: read the batch again from the stored position.
                         tracing::warn!(log = %spec.description, error = %e, "CT batch not recorded; retrying");
                         if let Ok(t) =
-                            tailer_for(&spec, reader.clone(), &*store, tailing.start).await
+                            tailer_for(&spec, reader.clone(), &*store, &tailing.start).await
                         {
                             tailer = t;
                             tailer.batch = tailing.batch;
@@ -482,4 +549,46 @@ fn escape_label(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(log_id: &str, description: &str, url: &str) -> LogSpec {
+        LogSpec {
+            log_id: log_id.into(),
+            description: description.into(),
+            operator: "Test".into(),
+            kind: LogKind::Rfc6962 { url: url.into() },
+        }
+    }
+
+    #[test]
+    fn start_rules_name_logs_by_id_url_or_description() {
+        let rules = StartRules {
+            default: StartAt::End,
+            per_log: vec![
+                StartRules::parse_exception("7s3QZNXbGs7FXLedtM0TojKHRny87N7DUUhZRnEftZs==123")
+                    .unwrap(),
+                StartRules::parse_exception("https://ct.example/b=beginning").unwrap(),
+                StartRules::parse_exception(" Test 'C' log = end ").unwrap(),
+            ],
+        };
+        let by_id = spec(
+            "7s3QZNXbGs7FXLedtM0TojKHRny87N7DUUhZRnEftZs=",
+            "A",
+            "https://ct.example/a/",
+        );
+        assert_eq!(rules.for_log(&by_id), StartAt::Index(123));
+        let by_url = spec("B=", "B", "https://ct.example/b/");
+        assert_eq!(rules.for_log(&by_url), StartAt::Beginning);
+        let by_name = spec("C=", "Test 'C' log", "https://ct.example/c/");
+        assert_eq!(rules.for_log(&by_name), StartAt::End);
+        let other = spec("D=", "D", "https://ct.example/d/");
+        assert_eq!(rules.for_log(&other), StartAt::End);
+        assert!(StartRules::parse_exception("no-equals").is_err());
+        assert!(StartRules::parse_exception("=5").is_err());
+        assert!(StartRules::parse_exception("log=soon").is_err());
+    }
 }

@@ -652,4 +652,10 @@ impl<S: Store> crate::ct::CtStore for CachedStore<S> {
     ) -> StoreResult<()> {
         self.inner.put_log_position(log_id, position).await
     }
+    async fn list_log_positions(&self) -> StoreResult<Vec<crate::ct::StoredLogPosition>> {
+        self.inner.list_log_positions().await
+    }
+    async fn delete_log_position(&self, log_id: &str) -> StoreResult<bool> {
+        self.inner.delete_log_position(log_id).await
+    }
 }

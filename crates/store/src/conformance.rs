@@ -2054,4 +2054,22 @@ pub async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
         store.put_log_position("log-a", &p).await.unwrap();
         assert_eq!(store.get_log_position("log-a").await.unwrap(), Some(p));
     }
+    let other = LogPosition {
+        position: 5,
+        state: "{}".into(),
+    };
+    store.put_log_position("log-b=", &other).await.unwrap();
+    let listed = store.list_log_positions().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.log_id.as_str(), p.position.position))
+            .collect::<Vec<_>>(),
+        vec![("log-a", 20), ("log-b=", 5)]
+    );
+    assert!(listed.iter().all(|p| p.updated_at > 0));
+    assert!(store.delete_log_position("log-a").await.unwrap());
+    assert!(!store.delete_log_position("log-a").await.unwrap());
+    assert_eq!(store.get_log_position("log-a").await.unwrap(), None);
+    assert_eq!(store.list_log_positions().await.unwrap().len(), 1);
 }

@@ -29,6 +29,14 @@ pub struct LogPosition {
     pub state: String,
 }
 
+/// A stored log position, as `certsentry ct logs` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLogPosition {
+    pub log_id: String,
+    pub position: LogPosition,
+    pub updated_at: Millis,
+}
+
 #[async_trait]
 pub trait CtStore: Send + Sync {
     async fn create_known_certificate(
@@ -89,4 +97,9 @@ pub trait CtStore: Send + Sync {
 
     async fn get_log_position(&self, log_id: &str) -> StoreResult<Option<LogPosition>>;
     async fn put_log_position(&self, log_id: &str, position: &LogPosition) -> StoreResult<()>;
+    /// Every stored position, by log id.
+    async fn list_log_positions(&self) -> StoreResult<Vec<StoredLogPosition>>;
+    /// Forgets a log's position, so that its next start follows the start
+    /// rules again; `false` if none was stored.
+    async fn delete_log_position(&self, log_id: &str) -> StoreResult<bool>;
 }

@@ -253,6 +253,37 @@ macro_rules! sql_ct_store_impl {
                     .map_err(backend_err)?;
                     tx.commit().await.map_err(backend_err)
                 }
+
+                async fn list_log_positions(&self) -> StoreResult<Vec<StoredLogPosition>> {
+                    let rows = ::sqlx::query("SELECT log_id, position, state, updated_at FROM ct_log_states ORDER BY log_id")
+                        .fetch_all(self.read_pool())
+                        .await
+                        .map_err(backend_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(StoredLogPosition {
+                                log_id: get(r, "log_id")?,
+                                position: LogPosition {
+                                    position: get::<i64>(r, "position")? as u64,
+                                    state: get(r, "state")?,
+                                },
+                                updated_at: get(r, "updated_at")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn delete_log_position(&self, log_id: &str) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await.map_err(backend_err)?;
+                    let deleted = ::sqlx::query("DELETE FROM ct_log_states WHERE log_id = $1")
+                        .bind(log_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?
+                        .rows_affected();
+                    tx.commit().await.map_err(backend_err)?;
+                    Ok(deleted > 0)
+                }
             }
         }
     };
