@@ -4,50 +4,25 @@
 //! unknown issuance on a watched subdomain, none for an unwatched name, and
 //! an info-level one for a known certificate.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod serve;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use certsentry_ct::testing::TestCa;
 use certsentry_probes::testing::WebhookReceiver;
 use futures_util::{SinkExt, StreamExt};
-use rcgen::{CertificateParams, CustomExtension, KeyPair, SerialNumber};
 use serde_json::{Value, json};
+use serve::{ServeProcess, get_json, wait_for};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-fn oid(dotted: &str) -> Vec<u64> {
-    dotted.split('.').map(|p| p.parse().unwrap()).collect()
-}
-
-/// One issuance: its precertificate and its final certificate (same TBS but
-/// for the poison and the SCT list).
-fn issuance(names: &[&str], serial: u8) -> (Vec<u8>, Vec<u8>) {
-    let key = KeyPair::generate().unwrap();
-    let build = |extension: CustomExtension| {
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.serial_number = Some(SerialNumber::from(vec![serial, 0x42]));
-        params.not_before = rcgen::date_time_ymd(2026, 11, 1);
-        params.not_after = rcgen::date_time_ymd(2027, 1, 30);
-        params.custom_extensions = vec![extension];
-        params.self_signed(&key).unwrap().der().to_vec()
-    };
-    let mut poison = CustomExtension::from_oid_content(&oid("1.3.6.1.4.1.11129.2.4.3"), vec![5, 0]);
-    poison.set_criticality(true);
-    let scts = CustomExtension::from_oid_content(&oid("1.3.6.1.4.1.11129.2.4.2"), vec![4, 2, 0, 0]);
-    (build(poison), build(scts))
+/// One issuance: its precertificate and its final certificate.
+fn issuance(ca: &TestCa, names: &[&str], serial: u64) -> (Vec<u8>, Vec<u8>) {
+    let issued = ca.issue(names, serial);
+    (issued.precertificate, issued.certificate)
 }
 
 fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
@@ -71,31 +46,13 @@ fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
     .to_string()
 }
 
-/// `GET url` as JSON, with the API key when given.
-async fn get_json(client: &reqwest::Client, url: String, key: Option<&str>) -> Value {
-    let mut request = client.get(url);
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    request.send().await.unwrap().json().await.unwrap()
-}
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..300 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certstream_matches_give_one_alert_per_issuance() {
     // The certificates: unknown on a watched subdomain, unwatched, known.
-    let (unknown_pre, unknown_final) = issuance(&["shop.example.org"], 1);
-    let (unwatched_pre, _) = issuance(&["www.other.net"], 2);
-    let (known_pre, known_final) = issuance(&["api.example.org"], 3);
+    let ca = TestCa::default();
+    let (unknown_pre, unknown_final) = issuance(&ca, &["shop.example.org"], 1);
+    let (unwatched_pre, _) = issuance(&ca, &["www.other.net"], 2);
+    let (known_pre, known_final) = issuance(&ca, &["api.example.org"], 3);
     let stream = vec![
         message(&unknown_pre, true, &["shop.example.org"], 1),
         "{not json".to_string(),
@@ -120,42 +77,18 @@ async fn certstream_matches_give_one_alert_per_issuance() {
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_certsentry"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--allow-private-targets",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_remove("DATABASE_URL")
-        .env("CERTSENTRY_LOG", "warn")
-        .env("CERTSENTRY_CERTSTREAM_URL", &ws_url)
-        .env("CERTSENTRY_SUSPICIOUS_GRACE_S", "1")
-        .env("CERTSENTRY_CT_WATCH_REFRESH_S", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut key = String::new();
-    for _ in 0..3 {
-        key.clear();
-        stdout.read_line(&mut key).unwrap();
-    }
-    let key = key.trim().to_string();
-    let _server = Server(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    wait_for("the server", async || {
-        client.get(format!("{base}/healthz")).send().await.is_ok()
-    })
+    let server = ServeProcess::start(
+        dir.path(),
+        &[
+            ("CERTSENTRY_CERTSTREAM_URL", &ws_url),
+            ("CERTSENTRY_SUSPICIOUS_GRACE_S", "1"),
+            ("CERTSENTRY_CT_WATCH_REFRESH_S", "1"),
+        ],
+    )
     .await;
+    let key = server.key.clone().unwrap();
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
 
     // A watched domain, the inventory, and two CT channels.
     let monitor: Value = client

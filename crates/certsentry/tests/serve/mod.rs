@@ -1,0 +1,117 @@
+//! `certsentry serve` as a child process on a free loopback port, for the
+//! end-to-end suites that need the real binary (its flags, env vars and
+//! restarts). The first start on an empty data dir prints the API key.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub struct ServeProcess {
+    child: Child,
+    pub base: String,
+    /// The key printed on first start (`None` on a restart).
+    pub key: Option<String>,
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ServeProcess {
+    /// Starts `serve` on SQLite in `data_dir` with extra env vars, and
+    /// waits until it answers.
+    pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_certsentry"));
+        command
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--allow-private-targets",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("CERTSENTRY_CONFIG")
+            .env("CERTSENTRY_LOG", "warn")
+            .stdout(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let first_start = !data_dir.join("certsentry.db").exists();
+        let mut key = None;
+        if first_start {
+            let mut stdout = BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            for _ in 0..3 {
+                line.clear();
+                stdout.read_line(&mut line).unwrap();
+            }
+            key = Some(line.trim().to_string());
+        }
+        let process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            key,
+        };
+        wait_for("the server", async || {
+            reqwest::get(format!("{}/healthz", process.base))
+                .await
+                .is_ok()
+        })
+        .await;
+        process
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub async fn health(&self) -> Value {
+        get_json(
+            &reqwest::Client::new(),
+            format!("{}/healthz", self.base),
+            None,
+        )
+        .await
+    }
+}
+
+/// `GET url` as JSON, with the API key when given.
+pub async fn get_json(client: &reqwest::Client, url: String, key: Option<&str>) -> Value {
+    let mut request = client.get(url);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Polls `done` every 100 ms for up to 30 s.
+pub async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..300 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
