@@ -44,6 +44,7 @@ impl PostgresStore {
     }
 }
 
+pub mod certwatch;
 pub mod testing;
 
 certsentry_store::sql_store_impl!(PostgresStore, sqlx::Postgres);

@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod cached;
+pub mod certwatch;
 pub mod ct;
 mod records;
 #[doc(hidden)]
