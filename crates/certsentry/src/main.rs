@@ -2,6 +2,7 @@
 
 mod admin;
 mod alerts_cmd;
+mod certwatch_cmd;
 mod config;
 mod ct_cmd;
 mod db;
@@ -57,6 +58,8 @@ enum Command {
     /// Manage notification channels.
     #[command(subcommand)]
     Channel(alerts_cmd::ChannelCommand),
+    /// Run as the certwatch service (a drop-in: its env vars, tables, payload and metrics).
+    Certwatch(certwatch_cmd::CertwatchArgs),
     /// Certificate Transparency log positions.
     #[command(subcommand)]
     Ct(ct_cmd::CtCommand),
@@ -133,9 +136,10 @@ enum EnvCommand {
     },
 }
 
-fn init_logging() {
+/// Logs to stderr; `CERTSENTRY_LOG` wins over `default`.
+fn init_logging(default: &str) {
     let filter =
-        EnvFilter::try_from_env("CERTSENTRY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+        EnvFilter::try_from_env("CERTSENTRY_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -145,7 +149,11 @@ fn init_logging() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    match &cli.command {
+        // certwatch's LOG_LEVEL, in stdlib logging's names.
+        Command::Certwatch(args) => init_logging(&certwatch_cmd::log_filter(&args.log_level)),
+        _ => init_logging("info"),
+    }
     match run(cli).await {
         Ok(code) => code,
         Err(err) => {
@@ -182,6 +190,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } else {
             ExitCode::FAILURE
         });
+    }
+    if let Command::Certwatch(args) = cli.command {
+        certwatch_cmd::run(args, shutdown_signal()).await?;
+        return Ok(ExitCode::SUCCESS);
     }
     if let Command::Webhook(command) = cli.command {
         return Ok(if alerts_cmd::webhook(command)? {
@@ -276,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Channel(command) => alerts_cmd::channel(&*store, command).await?,
         Command::Ct(command) => ct_cmd::run(&*store, command).await?,
-        Command::Sync { .. } | Command::Webhook(_) => {
+        Command::Sync { .. } | Command::Webhook(_) | Command::Certwatch(_) => {
             unreachable!("handled before opening the database")
         }
     }

@@ -117,7 +117,12 @@ where
                             return false;
                         }
                     }
-                    Ok(Message::Heartbeat | Message::Other(_)) => {}
+                    Ok(Message::Heartbeat) => {
+                        stats.heartbeats.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Message::Other(kind)) => {
+                        *stats.other_messages.lock().expect("message counts").entry(kind).or_default() += 1;
+                    }
                     Err(e) => {
                         stats.malformed.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(error = %e, "skipping a malformed certstream message");

@@ -13,6 +13,7 @@
 
 pub mod certstream;
 pub mod certstream_client;
+pub mod certwatch;
 pub mod facts;
 pub mod issuance;
 pub mod leaf;

@@ -20,7 +20,7 @@ use certsentry_domain::ct::{CtFinding, Endpoint, FindingState};
 use certsentry_domain::monitor::{Monitor, TargetHost};
 use certsentry_domain::registration::registrable_domain;
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{CtCertificateId, OrgId, ResultId};
+use certsentry_domain::{CtCertificateId, MonitorId, OrgId, ResultId};
 use certsentry_store::{Store, StoreResult};
 use tokio::sync::Notify;
 
@@ -185,7 +185,7 @@ impl Pipeline {
     async fn record(&self, issuance: Issuance, matches: Matches) -> StoreResult<()> {
         let now = now_ms();
         for (org_id, (monitor, endpoints)) in matches {
-            let finding = finding_of(&issuance, org_id, &monitor, endpoints, now);
+            let finding = finding_of(&issuance, org_id, Some(monitor.id.clone()), endpoints, now);
             if !self.store.insert_ct_finding(&finding).await? {
                 continue; // this issuance is already on record
             }
@@ -310,17 +310,19 @@ impl Pipeline {
     }
 }
 
-fn finding_of(
+/// A pending finding of `issuance` for an organization (and the monitor
+/// whose watch entry matched, if any).
+pub(crate) fn finding_of(
     issuance: &Issuance,
     org_id: OrgId,
-    monitor: &Monitor,
+    monitor_id: Option<MonitorId>,
     endpoints: Vec<Endpoint>,
     now: i64,
 ) -> CtFinding {
     CtFinding {
         id: CtCertificateId::generated_at(now),
         org_id,
-        monitor_id: Some(monitor.id.clone()),
+        monitor_id,
         tbs_sha256: issuance.tbs_sha256.clone(),
         cert_sha256: issuance.cert_sha256.clone(),
         fingerprint_sha1: issuance.fingerprint_sha1.clone(),

@@ -23,6 +23,10 @@ pub struct SourceStats {
     pub entries: AtomicU64,
     pub malformed: AtomicU64,
     pub reconnects: AtomicU64,
+    /// certstream keep-alives.
+    pub heartbeats: AtomicU64,
+    /// certstream messages of other types, by `message_type` (rare).
+    pub other_messages: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// Milliseconds; 0 before the first entry.
     pub last_entry_at: AtomicI64,
     /// Entries known to the source but not yet processed: tree size minus
@@ -79,6 +83,68 @@ impl Sources {
 
     pub fn all(&self) -> Vec<Arc<Source>> {
         self.list.read().expect("sources lock").clone()
+    }
+
+    /// The sources' metrics in the Prometheus text format, one series per
+    /// source (written by hand because the sources are known only at start).
+    pub fn metrics_text(&self) -> String {
+        use std::fmt::Write;
+        let sources = self.all();
+        let mut out = String::new();
+        let mut family =
+            |name: &str, kind: &str, help: &str, value: &dyn Fn(&SourceStats) -> f64| {
+                let _ = writeln!(out, "# HELP certsentry_ct_{name} {help}");
+                let _ = writeln!(out, "# TYPE certsentry_ct_{name} {kind}");
+                let series = if kind == "counter" {
+                    format!("{name}_total")
+                } else {
+                    name.to_string()
+                };
+                for s in &sources {
+                    let _ = writeln!(
+                        out,
+                        "certsentry_ct_{series}{{source=\"{}\",kind=\"{}\"}} {}",
+                        escape_label(&s.name),
+                        s.kind,
+                        value(&s.stats)
+                    );
+                }
+            };
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
+        family(
+            "source_connected",
+            "gauge",
+            "Whether the source is connected (1) or not (0).",
+            &|s| f64::from(u8::from(s.connected.load(Ordering::Relaxed))),
+        );
+        family("entries", "counter", "CT entries read.", &|s| {
+            load(&s.entries)
+        });
+        family(
+            "malformed_entries",
+            "counter",
+            "Entries that did not parse (skipped).",
+            &|s| load(&s.malformed),
+        );
+        family(
+            "entries_per_second",
+            "gauge",
+            "Entries read per second, recently.",
+            &|s| s.entries_per_second(),
+        );
+        family(
+            "backlog",
+            "gauge",
+            "Entries not yet read: tree size minus position, or queued messages.",
+            &|s| load(&s.backlog),
+        );
+        family(
+            "last_entry_timestamp_seconds",
+            "gauge",
+            "When the source last delivered an entry.",
+            &|s| s.last_entry_at.load(Ordering::Relaxed) as f64 / 1000.0,
+        );
+        out
     }
 
     /// Samples every source's rate every `period`, for ever.
@@ -456,64 +522,12 @@ impl CtRuntime {
         })
     }
 
-    /// CT metrics in the Prometheus text format, one series per source.
+    /// CT metrics in the Prometheus text format: the sources', then the
+    /// pipeline's.
     pub fn metrics_text(&self) -> String {
         use std::fmt::Write;
-        let sources = self.sources.all();
-        let mut out = String::new();
-        let mut family =
-            |name: &str, kind: &str, help: &str, value: &dyn Fn(&SourceStats) -> f64| {
-                let _ = writeln!(out, "# HELP certsentry_ct_{name} {help}");
-                let _ = writeln!(out, "# TYPE certsentry_ct_{name} {kind}");
-                let series = if kind == "counter" {
-                    format!("{name}_total")
-                } else {
-                    name.to_string()
-                };
-                for s in &sources {
-                    let _ = writeln!(
-                        out,
-                        "certsentry_ct_{series}{{source=\"{}\",kind=\"{}\"}} {}",
-                        escape_label(&s.name),
-                        s.kind,
-                        value(&s.stats)
-                    );
-                }
-            };
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
-        family(
-            "source_connected",
-            "gauge",
-            "Whether the source is connected (1) or not (0).",
-            &|s| f64::from(u8::from(s.connected.load(Ordering::Relaxed))),
-        );
-        family("entries", "counter", "CT entries read.", &|s| {
-            load(&s.entries)
-        });
-        family(
-            "malformed_entries",
-            "counter",
-            "Entries that did not parse (skipped).",
-            &|s| load(&s.malformed),
-        );
-        family(
-            "entries_per_second",
-            "gauge",
-            "Entries read per second, recently.",
-            &|s| s.entries_per_second(),
-        );
-        family(
-            "backlog",
-            "gauge",
-            "Entries not yet read: tree size minus position, or queued messages.",
-            &|s| load(&s.backlog),
-        );
-        family(
-            "last_entry_timestamp_seconds",
-            "gauge",
-            "When the source last delivered an entry.",
-            &|s| s.last_entry_at.load(Ordering::Relaxed) as f64 / 1000.0,
-        );
+        let mut out = self.sources.metrics_text();
         let stats = &self.pipeline.stats;
         let _ = writeln!(
             out,

@@ -11,6 +11,45 @@ use crate::alert::{Event, EventMonitor, EventType, Severity};
 use crate::id::{CtCertificateId, EventId, KnownCertificateId, MonitorId, OrgId};
 use crate::time::{Millis, format_ms};
 
+/// The fields of certwatch's alert JSON, in the order certwatch writes them.
+pub const CERTWATCH_FIELDS: [&str; 15] = [
+    "fingerprint_sha1",
+    "severity",
+    "matched_entries",
+    "matched_sans",
+    "all_sans",
+    "issuer_o",
+    "issuer_cn",
+    "not_before",
+    "not_after",
+    "lifetime_days",
+    "source_log",
+    "cert_link",
+    "serial",
+    "update_type",
+    "seen_at",
+];
+
+/// A certwatch alert JSON with its fields back in certwatch's order (a
+/// `jsonb` column keeps them in its own).
+pub fn certwatch_ordered(payload: &Value) -> Value {
+    let Some(object) = payload.as_object() else {
+        return payload.clone();
+    };
+    let mut ordered = serde_json::Map::new();
+    for field in CERTWATCH_FIELDS {
+        if let Some(value) = object.get(field) {
+            ordered.insert(field.to_string(), value.clone());
+        }
+    }
+    for (key, value) in object {
+        if !ordered.contains_key(key) {
+            ordered.insert(key.clone(), value.clone());
+        }
+    }
+    Value::Object(ordered)
+}
+
 /// Where a finding stands. A match is `Pending` for the grace window, while
 /// the inventory may still catch up; then `Known` or `Suspicious`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,8 +147,16 @@ impl CtFinding {
         }
     }
 
+    /// The matched names, each once (a name under two nested entries has
+    /// an endpoint per entry).
     fn dns_names_matched(&self) -> Vec<&str> {
-        self.endpoints.iter().map(|e| e.dns_name.as_str()).collect()
+        let mut names: Vec<&str> = Vec::new();
+        for endpoint in &self.endpoints {
+            if !names.contains(&endpoint.dns_name.as_str()) {
+                names.push(&endpoint.dns_name);
+            }
+        }
+        names
     }
 
     fn monitored_domains(&self) -> Vec<&str> {
@@ -157,7 +204,7 @@ impl CtFinding {
         })
     }
 
-    /// certwatch's alert JSON, field for field.
+    /// certwatch's alert JSON, field for field, in [`CERTWATCH_FIELDS`] order.
     pub fn certwatch_payload(&self, seen_at: Millis) -> Value {
         let lifetime_days = (self.not_after - self.not_before) as f64 / 86_400_000.0;
         json!({
@@ -306,6 +353,18 @@ mod tests {
         assert_eq!(body["seen_at"], 1_761_918_776);
         let known = finding(FindingState::Known).certwatch_payload(0);
         assert_eq!(known["severity"], "info");
+        let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(fields, CERTWATCH_FIELDS);
+        // Keys shuffled (as jsonb stores them) come back in certwatch's order.
+        let mut shuffled = serde_json::Map::new();
+        for (k, v) in body.as_object().unwrap().iter().rev() {
+            shuffled.insert(k.clone(), v.clone());
+        }
+        shuffled.insert("extra".into(), json!(1));
+        let ordered = certwatch_ordered(&Value::Object(shuffled));
+        let keys: Vec<&String> = ordered.as_object().unwrap().keys().collect();
+        assert_eq!(keys[..15], CERTWATCH_FIELDS);
+        assert_eq!(keys[15], "extra");
     }
 
     #[test]
