@@ -144,3 +144,17 @@ pub async fn run(
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdlib_level_names_become_tracing_filters() {
+        assert_eq!(log_filter("INFO"), "info");
+        assert_eq!(log_filter("warning"), "warn");
+        assert_eq!(log_filter("CRITICAL"), "error");
+        assert_eq!(log_filter("DEBUG"), "debug");
+        assert_eq!(log_filter("certsentry_ct=debug"), "certsentry_ct=debug");
+    }
+}

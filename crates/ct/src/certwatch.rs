@@ -655,3 +655,33 @@ async fn deliver(
     }
     (attempts as u32, error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dedupe_cache_keeps_the_last_2048_keys() {
+        let mut recent = RecentKeys::new();
+        assert!(recent.insert("a"));
+        assert!(!recent.insert("a"), "the other half of a pair");
+        for i in 0..RECENT_CAPACITY {
+            recent.insert(&i.to_string());
+        }
+        assert_eq!(recent.len(), RECENT_CAPACITY);
+        assert!(recent.insert("a"), "the oldest key was evicted");
+        assert!(!recent.insert(&(RECENT_CAPACITY - 1).to_string()));
+    }
+
+    #[test]
+    fn swept_rows_wait_longer_each_round() {
+        let config = CertwatchConfig::new("ws://localhost:8080/full-stream");
+        assert_eq!(
+            config.retry_delays,
+            [1, 4, 16].map(Duration::from_secs).to_vec()
+        );
+        let waits: Vec<u64> = (1..=5).map(|r| config.sweep_wait(r).as_secs()).collect();
+        assert_eq!(waits, vec![16, 64, 256, 1024, 3600]);
+        assert_eq!(config.sweep_wait(40), Duration::from_secs(3600));
+    }
+}
