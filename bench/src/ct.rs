@@ -88,12 +88,19 @@ fn measure<T>(items: &[T], seconds: u64, mut work: impl FnMut(&T)) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
-pub fn run(args: CtArgs) -> anyhow::Result<()> {
-    // Small certificates like a CA's: two or three names, some with SCTs.
+/// Certificates like a CA's (two names, half with an SCT list, 1 % for a
+/// watched client domain), as log entries and as certstream messages.
+pub(crate) struct Corpus {
+    pub ders: Vec<Vec<u8>>,
+    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+    pub messages: Vec<String>,
+}
+
+pub(crate) fn corpus(count: usize) -> anyhow::Result<Corpus> {
     let key = KeyPair::generate()?;
-    let mut ders = Vec::with_capacity(args.certificates);
-    let mut names_of = Vec::with_capacity(args.certificates);
-    for i in 0..args.certificates {
+    let mut ders = Vec::with_capacity(count);
+    let mut names_of = Vec::with_capacity(count);
+    for i in 0..count {
         // One in a hundred is for a watched client domain.
         let base = if i % 100 == 0 {
             format!("client{}.example", i * 37 % 100_000)
@@ -111,18 +118,22 @@ pub fn run(args: CtArgs) -> anyhow::Result<()> {
         ders.push(params.self_signed(&key)?.der().to_vec());
         names_of.push(names);
     }
-    let entries: Vec<(Vec<u8>, Vec<u8>)> = ders.iter().map(|d| log_entry(d)).collect();
-    let messages: Vec<String> = ders
+    let entries = ders.iter().map(|d| log_entry(d)).collect();
+    let messages = ders
         .iter()
         .zip(&names_of)
         .enumerate()
         .map(|(i, (d, n))| stream_message(d, n, i))
         .collect();
+    Ok(Corpus {
+        ders,
+        entries,
+        messages,
+    })
+}
 
-    let monitor = Arc::new(Monitor::new(
-        OrgId::generate(),
-        MonitorSpec::standard("bench", "client0.example", vec!["virginia".into()]),
-    ));
+/// 100,000 watched client domains, all watched by `monitor`.
+pub(crate) fn watch_list(monitor: Arc<Monitor>) -> WatchList<Watcher> {
     let mut watch = WatchList::new();
     for i in 0..100_000 {
         watch.insert_for(
@@ -132,6 +143,20 @@ pub fn run(args: CtArgs) -> anyhow::Result<()> {
             },
         );
     }
+    watch
+}
+
+pub fn run(args: CtArgs) -> anyhow::Result<()> {
+    let Corpus {
+        ders,
+        entries,
+        messages,
+    } = corpus(args.certificates)?;
+    let monitor = Arc::new(Monitor::new(
+        OrgId::generate(),
+        MonitorSpec::standard("bench", "client0.example", vec!["virginia".into()]),
+    ));
+    let watch = watch_list(monitor);
 
     let baseline = measure(&ders, args.seconds, |der| {
         let parsed =

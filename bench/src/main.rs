@@ -6,6 +6,7 @@
 //! with the load tool on the same host.
 
 mod ct;
+mod ct_burst;
 mod deliveries;
 mod engine;
 mod load;
@@ -44,6 +45,8 @@ enum Bench {
     Deliveries(deliveries::DeliveryArgs),
     /// The CT hot path: raw log entries and certstream JSON, on one core.
     Ct(ct::CtArgs),
+    /// The certstream feed end to end: flat out against a bare websocket loop, and a 10k/s burst.
+    CtBurst(ct_burst::CtBurstArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -194,6 +197,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Pings(args) => pings::run(args),
         Bench::Deliveries(args) => deliveries::run(args),
         Bench::Ct(args) => ct::run(args),
+        Bench::CtBurst(args) => ct_burst::run(args),
     }
 }
 

@@ -131,6 +131,14 @@ impl Pipeline {
         self.watch.read().expect("watch list lock").clone()
     }
 
+    /// Replaces the watch list (benchmarks and tests build their own).
+    pub fn replace_watch_list(&self, watch: WatchList<Watcher>) {
+        self.stats
+            .watch_entries
+            .store(watch.len() as u64, Ordering::Relaxed);
+        *self.watch.write().expect("watch list lock") = Arc::new(watch);
+    }
+
     /// Rebuilds the watch list from the monitors; returns its size.
     pub async fn refresh_watch_list(&self) -> StoreResult<usize> {
         let monitors = certsentry_store::enabled_monitors(&*self.store).await?;
