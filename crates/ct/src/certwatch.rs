@@ -243,6 +243,13 @@ impl Metrics {
             "Webhook attempt latency",
             webhook_duration.clone(),
         );
+        // Every series exists from the start, so alert rules on rates see zeros.
+        for severity in ["info", "suspicious"] {
+            alerts.get_or_create(&SeverityLabel { severity });
+        }
+        for result in ["success", "failure"] {
+            webhook.get_or_create(&ResultLabel { result });
+        }
         registry.register_collector(Box::new(FeedCollector {
             source,
             gauges,
