@@ -15,13 +15,11 @@ mod serve;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use certsentry_ct::testing::TestCa;
+use certsentry_ct::testing::{TestCa, certstream_message};
 use certsentry_probes::testing::WebhookReceiver;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use serve::{free_port, wait_for};
+use serve::{free_port, get_json, get_text, wait_for};
 use sha1::Digest;
 use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
@@ -36,24 +34,7 @@ impl Drop for Process {
 }
 
 fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
-    json!({
-        "message_type": "certificate_update",
-        "data": {
-            "update_type": if precert { "PrecertLogEntry" } else { "X509LogEntry" },
-            "leaf_cert": {
-                "all_domains": names,
-                "as_der": BASE64.encode(der),
-                "not_before": 1_793_491_200,
-                "not_after": 1_801_267_200,
-            },
-            "chain": [],
-            "cert_index": index,
-            "cert_link": format!("https://ct.example/ct/v1/get-entries?start={index}&end={index}"),
-            "seen": 1_795_000_000.25,
-            "source": {"name": "Google 'Argon2026h2' log", "url": "https://ct.example/"},
-        }
-    })
-    .to_string()
+    certstream_message(der, precert, names, index, "Google 'Argon2026h2' log")
 }
 
 /// A certstream server that sends `stream` to every connection.
@@ -248,14 +229,7 @@ async fn the_seeds_e2e_scenario() {
     assert_eq!(received.len(), 8, "every attempt reached the receiver");
 
     // /healthz and /metrics as certwatch serves them.
-    let health: Value = client
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = get_json(&client, format!("{base}/healthz"), None).await;
     let keys: Vec<&String> = health.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["ok", "watch_entries", "last_ct_event_at"]);
     assert_eq!(
@@ -263,14 +237,7 @@ async fn the_seeds_e2e_scenario() {
         (json!(true), json!(1))
     );
     assert!(health["last_ct_event_at"].as_f64().unwrap() > 1.7e9);
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&client, format!("{base}/metrics")).await;
     for series in [
         "certwatch_ct_messages_total{type=\"certificate_update\"} 5",
         "certwatch_ct_messages_total{type=\"heartbeat\"} 1",

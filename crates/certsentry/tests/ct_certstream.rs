@@ -9,13 +9,11 @@ mod serve;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use certsentry_ct::testing::TestCa;
+use certsentry_ct::testing::{TestCa, certstream_message, pem};
 use certsentry_probes::testing::WebhookReceiver;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use serve::{ServeProcess, get_json, wait_for};
+use serve::{ServeProcess, create_ct_monitor, get_json, wait_for};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -26,24 +24,7 @@ fn issuance(ca: &TestCa, names: &[&str], serial: u64) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
-    json!({
-        "message_type": "certificate_update",
-        "data": {
-            "update_type": if precert { "PrecertLogEntry" } else { "X509LogEntry" },
-            "leaf_cert": {
-                "all_domains": names,
-                "as_der": BASE64.encode(der),
-                "not_before": 1_793_491_200,
-                "not_after": 1_801_267_200.0,
-            },
-            "chain": [],
-            "cert_index": index,
-            "cert_link": format!("https://log.example/ct/v1/get-entries?start={index}&end={index}"),
-            "seen": 1_795_000_000.5,
-            "source": {"name": "Test 'Log' 2026", "url": "https://log.example/"},
-        }
-    })
-    .to_string()
+    certstream_message(der, precert, names, index, "Test 'Log' 2026")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,29 +72,12 @@ async fn certstream_matches_give_one_alert_per_issuance() {
     let client = reqwest::Client::new();
 
     // A watched domain, the inventory, and two CT channels.
-    let monitor: Value = client
-        .post(format!("{base}/api/v1/monitors"))
-        .bearer_auth(&key)
-        .json(&json!({
-            "label": "Example", "target": "www.example.org",
-            "checkSsl": false, "checkDomain": false, "checkDns": false, "checkUptime": false,
-            "checkCt": true, "uptimeIntervalSeconds": 3600, "regions": ["virginia"],
-            "alertLeadDays": [30]
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let monitor = create_ct_monitor(&client, &base, &key, "www.example.org").await;
     let monitor_id = monitor["monitor"]["id"]
         .as_str()
         .expect("monitor created")
         .to_string();
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        BASE64.encode(&known_final)
-    );
+    let pem = pem(&known_final);
     let known = client
         .post(format!("{base}/api/v1/ct/known-certificates"))
         .bearer_auth(&key)

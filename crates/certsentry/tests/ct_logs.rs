@@ -9,12 +9,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use certsentry_ct::testing::{FakeEntry, FakeLog, Issued, TestCa, log_list_json};
+use certsentry_ct::testing::{FakeEntry, FakeLog, Issued, TestCa, log_list_json, pem};
 use certsentry_probes::testing::WebhookReceiver;
 use serde_json::{Value, json};
-use serve::{ServeProcess, get_json, wait_for};
+use serve::{ServeProcess, create_ct_monitor, get_json, wait_for};
 
 const LOG_ID: &str = "dGVzdC1sb2ctaWQtMDAwMDAwMDAwMDAwMDAwMDAwMDA=";
 
@@ -95,23 +93,9 @@ async fn run(
     let client = reqwest::Client::new();
     let base = server.base.clone();
 
-    let created = client
-        .post(format!("{base}/api/v1/monitors"))
-        .bearer_auth(&key)
-        .json(&json!({
-            "label": "Example", "target": "www.example.org",
-            "checkSsl": false, "checkDomain": false, "checkDns": false, "checkUptime": false,
-            "checkCt": true, "uptimeIntervalSeconds": 3600, "regions": ["virginia"],
-            "alertLeadDays": [30]
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201, "[{api}]");
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        BASE64.encode(&certs.api.certificate)
-    );
+    let created = create_ct_monitor(&client, &base, &key, "www.example.org").await;
+    assert!(created["monitor"]["id"].is_string(), "[{api}] {created}");
+    let pem = pem(&certs.api.certificate);
     let known = client
         .post(format!("{base}/api/v1/ct/known-certificates"))
         .bearer_auth(&key)

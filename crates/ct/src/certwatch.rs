@@ -245,10 +245,10 @@ impl Metrics {
         );
         // Every series exists from the start, so alert rules on rates see zeros.
         for severity in ["info", "suspicious"] {
-            alerts.get_or_create(&SeverityLabel { severity });
+            alerts.get_or_create(&SeverityLabel { severity }).inc_by(0);
         }
         for result in ["success", "failure"] {
-            webhook.get_or_create(&ResultLabel { result });
+            webhook.get_or_create(&ResultLabel { result }).inc_by(0);
         }
         registry.register_collector(Box::new(FeedCollector {
             source,

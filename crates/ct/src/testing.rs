@@ -554,3 +554,40 @@ pub fn log_list_json(rfc6962: &[(&str, &str, &str)], tiled: &[(&str, &str, &str)
     })
     .to_string()
 }
+
+/// A certstream `full-stream` message (the Elixir server's shape) carrying
+/// `der`, logged at `index` by the log named `source`.
+pub fn certstream_message(
+    der: &[u8],
+    precert: bool,
+    names: &[&str],
+    index: u64,
+    source: &str,
+) -> String {
+    serde_json::json!({
+        "message_type": "certificate_update",
+        "data": {
+            "update_type": if precert { "PrecertLogEntry" } else { "X509LogEntry" },
+            "leaf_cert": {
+                "all_domains": names,
+                "as_der": BASE64.encode(der),
+                "not_before": 1_793_491_200,
+                "not_after": 1_801_267_200.0,
+            },
+            "chain": [],
+            "cert_index": index,
+            "cert_link": format!("https://ct.example/ct/v1/get-entries?start={index}&end={index}"),
+            "seen": 1_795_000_000.25,
+            "source": {"name": source, "url": "https://ct.example/"},
+        }
+    })
+    .to_string()
+}
+
+/// `der` as a PEM certificate.
+pub fn pem(der: &[u8]) -> String {
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        BASE64.encode(der)
+    )
+}

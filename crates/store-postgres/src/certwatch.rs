@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use certsentry_store::certwatch::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
+use certsentry_store::sql::domain::ct::CERTWATCH_FIELDS;
 use certsentry_store::{StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -14,24 +15,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 /// `intent_current`), and adds CertSentry's columns to an older `alerts`.
 pub const SCHEMA: &str = include_str!("../certwatch/schema.sql");
 
-/// The `alerts` columns this code writes.
+/// The `alerts` columns besides the payload's fields (certwatch's, then
+/// CertSentry's additions).
 const ALERT_COLUMNS: &[&str] = &[
     "id",
-    "fingerprint_sha1",
-    "severity",
-    "matched_entries",
-    "matched_sans",
-    "all_sans",
-    "issuer_o",
-    "issuer_cn",
-    "not_before",
-    "not_after",
-    "lifetime_days",
-    "source_log",
-    "cert_link",
-    "serial",
-    "update_type",
-    "seen_at",
     "payload",
     "delivered",
     "created_at",
@@ -100,8 +87,9 @@ impl PgCertwatch {
             .await
             .map_err(CertwatchSchemaError::Connect)?;
         let alerts = columns(&pool, "alerts").await?;
-        let missing: Vec<&str> = ALERT_COLUMNS
+        let missing: Vec<&str> = CERTWATCH_FIELDS
             .iter()
+            .chain(ALERT_COLUMNS)
             .filter(|c| !alerts.iter().any(|a| a == *c))
             .copied()
             .collect();

@@ -105,6 +105,35 @@ pub async fn get_json(client: &reqwest::Client, url: String, key: Option<&str>) 
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// `GET url` as text.
+pub async fn get_text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Creates a monitor that only watches CT for `target`'s domain.
+pub async fn create_ct_monitor(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    target: &str,
+) -> Value {
+    client
+        .post(format!("{base}/api/v1/monitors"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({
+            "label": "Example", "target": target,
+            "checkSsl": false, "checkDomain": false, "checkDns": false, "checkUptime": false,
+            "checkCt": true, "uptimeIntervalSeconds": 3600, "regions": ["virginia"],
+            "alertLeadDays": [30]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Polls `done` every 100 ms for up to 30 s.
 pub async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..300 {
