@@ -466,6 +466,36 @@ mod tests {
     }
 
     #[test]
+    fn per_log_starts_come_from_the_flag_or_the_file() {
+        use certsentry_ct::sources::StartAt;
+        let file: FileConfig = toml::from_str(
+            "ct_start = \"beginning\"\n[ct_log_start]\n\"abc=\" = \"end\"\n\"https://ct.example/log/\" = \"42\"\n",
+        )
+        .unwrap();
+        let rules = start_rules(&CtArgs::default(), file.ct_start, file.ct_log_start).unwrap();
+        assert_eq!(rules.default, StartAt::Beginning);
+        assert_eq!(
+            rules.per_log,
+            vec![
+                ("abc=".to_string(), StartAt::End),
+                ("https://ct.example/log/".to_string(), StartAt::Index(42)),
+            ]
+        );
+        let flags = CtArgs {
+            ct_log_start: Some(vec!["abc==7".into()]),
+            ..CtArgs::default()
+        };
+        let rules = start_rules(&flags, None, BTreeMap::new()).unwrap();
+        assert_eq!(rules.default, StartAt::End);
+        assert_eq!(rules.per_log, vec![("abc=".to_string(), StartAt::Index(7))]);
+        let bad = CtArgs {
+            ct_log_start: Some(vec!["abc=soon".into()]),
+            ..CtArgs::default()
+        };
+        assert!(start_rules(&bad, None, BTreeMap::new()).is_err());
+    }
+
+    #[test]
     fn unknown_plan_keys_are_errors() {
         let mut tables = BTreeMap::new();
         tables.insert(
