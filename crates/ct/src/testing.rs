@@ -230,9 +230,10 @@ struct LogState {
     /// How often each entry was returned, per API.
     served_rfc6962: Vec<u32>,
     served_tiled: Vec<u32>,
-    /// Answer this many requests with 503 first.
-    fail_next: u32,
-    requests: u64,
+    /// Answer the next request with 429 and this `Retry-After` (seconds).
+    throttle_next: Option<u64>,
+    /// Publish a wrong root hash in the tree head.
+    tamper_root: bool,
 }
 
 /// A CT log on loopback with both APIs over the same entries.
@@ -304,9 +305,14 @@ impl FakeLog {
         self.state.lock().expect("log state").page_limit = limit.max(1);
     }
 
-    /// Answers the next `n` requests with 503.
-    pub fn fail_next(&self, n: u32) {
-        self.state.lock().expect("log state").fail_next = n;
+    /// Answers the next request with 429 and `Retry-After: retry_after_s`.
+    pub fn throttle_next(&self, retry_after_s: u64) {
+        self.state.lock().expect("log state").throttle_next = Some(retry_after_s);
+    }
+
+    /// Makes the tree head's root hash wrong (or right again).
+    pub fn tamper_root(&self, tamper: bool) {
+        self.state.lock().expect("log state").tamper_root = tamper;
     }
 
     /// How often each entry was served over RFC 6962 `get-entries`.
@@ -317,10 +323,6 @@ impl FakeLog {
     /// How often each entry was served in a data tile.
     pub fn served_tiled(&self) -> Vec<u32> {
         self.state.lock().expect("log state").served_tiled.clone()
-    }
-
-    pub fn requests(&self) -> u64 {
-        self.state.lock().expect("log state").requests
     }
 }
 
@@ -358,10 +360,12 @@ fn answer(
     request: &Request<hyper::body::Incoming>,
 ) -> Response<Full<Bytes>> {
     let mut state = state.lock().expect("log state");
-    state.requests += 1;
-    if state.fail_next > 0 {
-        state.fail_next -= 1;
-        return reply(503, "text/plain", b"try later".to_vec());
+    if let Some(retry_after) = state.throttle_next.take() {
+        let mut response = reply(429, "text/plain", b"slow down".to_vec());
+        response
+            .headers_mut()
+            .insert("retry-after", hyper::header::HeaderValue::from(retry_after));
+        return response;
     }
     let path = request.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/rfc6962/ct/v1/") {
@@ -378,13 +382,24 @@ fn answer(
     not_found()
 }
 
+impl LogState {
+    /// The published tree's root, as both APIs' heads show it.
+    fn head_root(&self) -> Hash {
+        let mut root = root_of(&self.hashes[..self.published]);
+        if self.tamper_root {
+            root[0] ^= 0xff;
+        }
+        root
+    }
+}
+
 fn rfc6962(state: &mut LogState, call: &str, query: &[(String, String)]) -> Response<Full<Bytes>> {
     let size = state.published;
     match call {
         "get-sth" => json(serde_json::json!({
             "tree_size": size,
             "timestamp": BASE_TIMESTAMP + size as u64,
-            "sha256_root_hash": BASE64.encode(root_of(&state.hashes[..size])),
+            "sha256_root_hash": BASE64.encode(state.head_root()),
             "tree_head_signature": "BAMARjBEAiA=",
         })),
         "get-entries" => {
@@ -450,7 +465,7 @@ fn parse_tile(path: &str) -> Option<(u64, Option<u64>)> {
 fn tiled(state: &mut LogState, path: &str, gzip: bool) -> Response<Full<Bytes>> {
     let size = state.published as u64;
     if path == "checkpoint" {
-        let root = BASE64.encode(root_of(&state.hashes[..size as usize]));
+        let root = BASE64.encode(state.head_root());
         let text = format!("fake.example/log\n{size}\n{root}\n\n— fake.example/log AAAAAA==\n");
         return reply(200, "text/plain", text.into_bytes());
     }
