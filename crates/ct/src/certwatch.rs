@@ -32,13 +32,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::certstream::StreamEntry;
-use crate::certstream_client::{CertstreamConfig, run as run_feed};
+use crate::certstream_client::CertstreamConfig;
 use crate::issuance::{Issuance, parse_stream_entry};
 use crate::pipeline::finding_of;
-use crate::sources::{Source, Sources};
+use crate::sources::{Source, Sources, consume_certstream};
 use crate::watch::WatchList;
 
 /// certwatch's settings (its env vars), plus CertSentry's sweep.
@@ -331,29 +331,27 @@ impl Certwatch {
         Ok(size)
     }
 
-    /// Runs every task until the process ends: the feed, the decider, the
-    /// sweep, the cleanup and the watch refresh.
+    /// Runs until the process ends: the feed (in this task), the decider,
+    /// the sweep, the cleanup and the watch refresh.
     pub async fn run(self: Arc<Self>) {
-        let (tx, mut rx) = mpsc::channel(65_536);
-        let tls = crate::certstream_client::webpki_tls();
-        let feed = CertstreamConfig::new(self.config.certstream_url.clone());
         let tasks = [
-            tokio::spawn(run_feed(feed, tls, self.source.stats.clone(), tx)),
             tokio::spawn(self.clone().run_decider()),
             tokio::spawn(self.clone().run_sweep()),
             tokio::spawn(self.clone().run_cleanup()),
             tokio::spawn(self.clone().run_watch_refresh()),
             tokio::spawn(self.sources.clone().run_sampler(Duration::from_secs(10))),
         ];
-        while let Some(entry) = rx.recv().await {
-            self.source
-                .stats
-                .backlog
-                .store(rx.len() as u64, Ordering::Relaxed);
-            if let Err(e) = self.handle(&entry).await {
-                tracing::warn!(error = %e, "could not record a CT match");
+        let feed = CertstreamConfig::new(self.config.certstream_url.clone());
+        let tls = crate::certstream_client::webpki_tls();
+        consume_certstream(feed, tls, self.source.stats.clone(), |entry| {
+            let service = self.clone();
+            async move {
+                if let Err(e) = service.handle(&entry).await {
+                    tracing::warn!(error = %e, "could not record a CT match");
+                }
             }
-        }
+        })
+        .await;
         for task in tasks {
             task.abort();
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use certsentry_store::{LogPosition, Store};
 use tokio::sync::mpsc;
 
+use crate::certstream::StreamEntry;
 use crate::certstream_client::{CertstreamConfig, run as run_feed};
 use crate::issuance::Provenance;
 use crate::log::{LogClient, LogError, LogSource, Tailer};
@@ -251,6 +252,28 @@ impl Default for LogTailing {
     }
 }
 
+/// Runs the certstream feed and hands each entry, in order, to `handle`,
+/// keeping the source's backlog (the queue's depth) current, until the
+/// process ends. The feed reads and parses messages in its own task; the
+/// queue is deep enough to absorb bursts.
+pub async fn consume_certstream<F, Fut>(
+    config: CertstreamConfig,
+    tls: Arc<rustls::ClientConfig>,
+    stats: Arc<SourceStats>,
+    mut handle: F,
+) where
+    F: FnMut(StreamEntry) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (tx, mut rx) = mpsc::channel(65_536);
+    let feed = tokio::spawn(run_feed(config, tls, stats.clone(), tx));
+    while let Some(entry) = rx.recv().await {
+        stats.backlog.store(rx.len() as u64, Ordering::Relaxed);
+        handle(entry).await;
+    }
+    feed.abort();
+}
+
 /// Reads the certstream feed into the pipeline until the process ends.
 pub async fn run_certstream(
     config: CertstreamConfig,
@@ -258,22 +281,20 @@ pub async fn run_certstream(
     pipeline: Arc<Pipeline>,
     source: Arc<Source>,
 ) {
-    // Deep enough to absorb bursts; the depth is the source's backlog.
-    let (tx, mut rx) = mpsc::channel(65_536);
-    tokio::spawn(run_feed(config, tls, source.stats.clone(), tx));
-    while let Some(entry) = rx.recv().await {
-        source
-            .stats
-            .backlog
-            .store(rx.len() as u64, Ordering::Relaxed);
-        match pipeline.stream_entry(&entry).await {
-            Ok(true) => {}
-            Ok(false) => {
-                source.stats.malformed.fetch_add(1, Ordering::Relaxed);
+    let stats = source.stats.clone();
+    consume_certstream(config, tls, stats.clone(), |entry| {
+        let (pipeline, stats) = (pipeline.clone(), stats.clone());
+        async move {
+            match pipeline.stream_entry(&entry).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    stats.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!(error = %e, "could not record a certstream match"),
             }
-            Err(e) => tracing::warn!(error = %e, "could not record a certstream match"),
         }
-    }
+    })
+    .await
 }
 
 /// The reader of one log of the list.
