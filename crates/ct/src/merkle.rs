@@ -113,8 +113,9 @@ impl CollapsedTree {
     }
 }
 
-/// `MTH` of a list of leaf hashes, by RFC 6962's recursive definition. For
-/// fakes and tests; tailing uses [`CollapsedTree`].
+/// `MTH` of a list of leaf hashes, by RFC 6962's recursive definition: for
+/// short runs (a tiled log's subtree hashes) and for fakes and tests;
+/// tailing a whole log uses [`CollapsedTree`].
 pub fn root_of(leaves: &[Hash]) -> Hash {
     match leaves.len() {
         0 => Sha256::digest([]).into(),

@@ -51,6 +51,17 @@ pub fn tile_path(n: u64) -> String {
         .join("/")
 }
 
+/// The tile resource `tile/<level>/<N>`, with `.p/<width>` when the tile
+/// is partial (`level` is `data` for entries, a number for hashes).
+fn tile_resource(level: &str, index: u64, width: u64) -> String {
+    let path = format!("tile/{level}/{}", tile_path(index));
+    if width < TILE_WIDTH {
+        format!("{path}.p/{width}")
+    } else {
+        path
+    }
+}
+
 /// Parses a checkpoint: origin, tree size, base64 root hash (then
 /// signatures, which are not checked here).
 pub fn parse_checkpoint(text: &str) -> Result<SignedTreeHead, LogError> {
@@ -248,10 +259,7 @@ impl LogSource for TiledClient {
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 tiles.entry((level, tile_index))
             {
-                let mut path = format!("tile/{level}/{}", tile_path(tile_index));
-                if width < TILE_WIDTH {
-                    path.push_str(&format!(".p/{width}"));
-                }
+                let path = tile_resource(&level.to_string(), tile_index, width);
                 let tile = self.fetch(&path).await?;
                 if tile.len() as u64 != width * 32 {
                     return Err(LogError::Malformed(format!(
@@ -285,11 +293,7 @@ impl LogSource for TiledClient {
                 "entry {start} is beyond the checkpoint"
             )));
         }
-        let mut path = format!("tile/data/{}", tile_path(index));
-        if width < TILE_WIDTH {
-            path.push_str(&format!(".p/{width}"));
-        }
-        let tile = self.fetch(&path).await?;
+        let tile = self.fetch(&tile_resource("data", index, width)).await?;
         let mut at = 0;
         let mut out = Vec::new();
         for i in tile_start..tile_start + width {
