@@ -44,6 +44,13 @@ macro_rules! sql_ct_store_impl {
                 })
             }
 
+            fn log_position_from_row(row: &Row) -> StoreResult<LogPosition> {
+                Ok(LogPosition {
+                    position: get::<i64>(row, "position")? as u64,
+                    state: get(row, "state")?,
+                })
+            }
+
             fn finding_from_row(row: &Row) -> StoreResult<d::ct::CtFinding> {
                 let mut finding = decode_finding(&get::<String>(row, "finding")?)?;
                 let state: String = get(row, "state")?;
@@ -228,13 +235,7 @@ macro_rules! sql_ct_store_impl {
                         .fetch_optional(self.read_pool())
                         .await
                         .map_err(backend_err)?;
-                    row.map(|r| {
-                        Ok(LogPosition {
-                            position: get::<i64>(&r, "position")? as u64,
-                            state: get(&r, "state")?,
-                        })
-                    })
-                    .transpose()
+                    row.as_ref().map(log_position_from_row).transpose()
                 }
 
                 async fn put_log_position(&self, log_id: &str, position: &LogPosition) -> StoreResult<()> {
@@ -263,10 +264,7 @@ macro_rules! sql_ct_store_impl {
                         .map(|r| {
                             Ok(StoredLogPosition {
                                 log_id: get(r, "log_id")?,
-                                position: LogPosition {
-                                    position: get::<i64>(r, "position")? as u64,
-                                    state: get(r, "state")?,
-                                },
+                                position: log_position_from_row(r)?,
                                 updated_at: get(r, "updated_at")?,
                             })
                         })
