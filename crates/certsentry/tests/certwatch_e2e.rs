@@ -12,26 +12,17 @@
 
 mod serve;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use certsentry_ct::testing::{TestCa, certstream_message};
 use certsentry_probes::testing::WebhookReceiver;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use serve::{free_port, get_json, get_text, wait_for};
+use serve::{ChildGuard, free_port, get_json, get_text, wait_for};
 use sha1::Digest;
 use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
     certstream_message(der, precert, names, index, "Google 'Argon2026h2' log")
@@ -60,7 +51,7 @@ async fn certstream(stream: Vec<String>) -> String {
     url
 }
 
-fn start(env: &[(&str, String)]) -> Process {
+fn start(env: &[(&str, String)]) -> ChildGuard {
     let mut command = Command::new(env!("CARGO_BIN_EXE_certsentry"));
     command
         .arg("certwatch")
@@ -71,7 +62,7 @@ fn start(env: &[(&str, String)]) -> Process {
     for (name, value) in env {
         command.env(name, value);
     }
-    Process(command.spawn().unwrap())
+    ChildGuard(command.spawn().unwrap())
 }
 
 fn colon_hex(bytes: &[u8]) -> String {

@@ -1,10 +1,13 @@
 //! The CLI contract, driven through the real binary as scripts would.
 
+mod serve;
+
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+
+use serve::{ChildGuard, free_port, wait_until_up};
 
 fn certsentry(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certsentry"));
@@ -39,36 +42,6 @@ fn run_ok(cmd: &mut Command) -> String {
 
 fn last_line(out: &str) -> String {
     out.lines().last().unwrap_or_default().trim().to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-/// Waits until something answers on `url`.
-async fn wait_until_up(url: &str) {
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(url).send().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing answered on {url}");
 }
 
 #[test]
@@ -165,7 +138,7 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     }
     let key = key.trim().to_string();
     assert!(key.starts_with("csk_"), "{key}");
-    let mut server = Server { child };
+    let mut server = ChildGuard(child);
     let api = format!("http://127.0.0.1:{port}/api/v1");
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
     let listed = reqwest::Client::new()
@@ -227,7 +200,7 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let orgs = run_ok(certsentry(dir.path()).args(["org", "list"]));
     assert!(orgs.contains("default"), "{orgs}");
 
-    let pid = server.child.id().to_string();
+    let pid = server.0.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -235,7 +208,7 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
             .unwrap()
             .success()
     );
-    let status = server.child.wait().unwrap();
+    let status = server.0.wait().unwrap();
     assert!(
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
@@ -249,7 +222,7 @@ async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let second_stdout = second.stdout.take().unwrap();
-    let second = Server { child: second };
+    let second = ChildGuard(second);
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
     drop(second);
     let printed: Vec<String> = BufReader::new(second_stdout)
@@ -360,7 +333,7 @@ async fn kill_9_mid_burst_loses_no_delivery() {
         stdout.read_line(&mut key).unwrap();
     }
     let key = key.trim().to_string();
-    let mut server = Server { child };
+    let mut server = ChildGuard(child);
     let api = format!("http://127.0.0.1:{port}/api/v1");
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
     let client = reqwest::Client::new();
@@ -415,8 +388,8 @@ async fn kill_9_mid_burst_loses_no_delivery() {
     };
     let first = fire(600).await;
     // Deliveries are in flight now; kill without warning.
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
     let delivered_before = distinct_keys(&receiver);
     assert!(first == 600, "accepted {first} of 600");
     // The kill must land mid-burst for the test to mean anything.
@@ -425,7 +398,7 @@ async fn kill_9_mid_burst_loses_no_delivery() {
 
     let mut restarted = start(dir.path());
     let _ = restarted.stdout.take();
-    server = Server { child: restarted };
+    server = ChildGuard(restarted);
     wait_until_up(&format!("http://127.0.0.1:{port}/healthz")).await;
     let second = fire(400).await;
     assert_eq!(second, 400);

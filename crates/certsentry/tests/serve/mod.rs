@@ -10,18 +10,21 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+/// A child process killed (and reaped) when the test lets go of it.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct ServeProcess {
-    child: Child,
+    child: ChildGuard,
     pub base: String,
     /// The key printed on first start (`None` on a restart).
     pub key: Option<String>,
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub fn free_port() -> u16 {
@@ -67,23 +70,18 @@ impl ServeProcess {
             key = Some(line.trim().to_string());
         }
         let process = Self {
-            child,
+            child: ChildGuard(child),
             base: format!("http://127.0.0.1:{port}"),
             key,
         };
-        wait_for("the server", async || {
-            reqwest::get(format!("{}/healthz", process.base))
-                .await
-                .is_ok()
-        })
-        .await;
+        wait_until_up(&format!("{}/healthz", process.base)).await;
         process
     }
 
     /// `kill -9`.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.child.0.kill().unwrap();
+        self.child.0.wait().unwrap();
     }
 
     pub async fn health(&self) -> Value {
@@ -132,6 +130,18 @@ pub async fn create_ct_monitor(
         .json()
         .await
         .unwrap()
+}
+
+/// Waits until something answers on `url` (up to 10 s).
+pub async fn wait_until_up(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(url).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing answered on {url}");
 }
 
 /// Polls `done` every 100 ms for up to 30 s.
