@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use certsentry_ct::issuance::{parse_log_entry, parse_stream_entry};
 use certsentry_ct::pipeline::{Watcher, match_names};
+use certsentry_ct::testing::FakeEntry;
 use certsentry_ct::watch::WatchList;
 use certsentry_domain::OrgId;
 use certsentry_domain::monitor::{Monitor, MonitorSpec};
@@ -35,19 +36,13 @@ pub struct CtArgs {
     seconds: u64,
 }
 
-fn u24(n: usize) -> [u8; 3] {
-    [(n >> 16) as u8, (n >> 8) as u8, n as u8]
-}
-
-/// An RFC 6962 x509 entry for `der`: (leaf_input, extra_data).
+/// An RFC 6962 x509 entry for `der`, without a chain: (leaf_input, extra_data).
 fn log_entry(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mut leaf = vec![0, 0];
-    leaf.extend_from_slice(&1_795_000_000_000u64.to_be_bytes());
-    leaf.extend_from_slice(&[0, 0]);
-    leaf.extend_from_slice(&u24(der.len()));
-    leaf.extend_from_slice(der);
-    leaf.extend_from_slice(&[0, 0]);
-    (leaf, vec![0, 0, 0])
+    let entry = FakeEntry::X509 {
+        certificate: der.to_vec(),
+        chain: Vec::new(),
+    };
+    (entry.leaf_input(1_795_000_000_000), entry.extra_data())
 }
 
 fn stream_message(der: &[u8], names: &[String], i: usize) -> String {

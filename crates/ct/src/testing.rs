@@ -181,6 +181,13 @@ impl FakeEntry {
         out
     }
 
+    /// `get-entries`' `leaf_input`: the `MerkleTreeLeaf` (v1, a timestamped entry).
+    pub fn leaf_input(&self, timestamp: u64) -> Vec<u8> {
+        let mut leaf = vec![0, 0];
+        leaf.extend(self.timestamped_entry(timestamp));
+        leaf
+    }
+
     /// `get-entries`' `extra_data`.
     pub fn extra_data(&self) -> Vec<u8> {
         match self {
@@ -284,8 +291,7 @@ impl FakeLog {
         let mut state = self.state.lock().expect("log state");
         for entry in entries {
             let index = state.entries.len() as u64;
-            let mut leaf = vec![0, 0];
-            leaf.extend(entry.timestamped_entry(BASE_TIMESTAMP + index));
+            let leaf = entry.leaf_input(BASE_TIMESTAMP + index);
             state.hashes.push(leaf_hash(&leaf));
             state.leaves.push(leaf);
             state.entries.push(entry);
