@@ -4,7 +4,8 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{Event, EventType, string_enum};
+use crate::alert::{Event, EventType};
+use crate::string_enum::string_enum;
 use crate::errors::FieldErrors;
 use crate::time::Millis;
 use crate::{ChannelId, OrgId};
@@ -183,7 +184,7 @@ impl Channel {
 
 /// A new secret for `scheme`: `whsec_` + base64 of 32 random bytes for
 /// Standard Webhooks (the key is the decoded bytes), 64 hex characters
-/// otherwise (the key is the string, as the seed's `verify` uses it).
+/// otherwise (the key is the string, as the API reference's `verify` uses it).
 pub fn new_secret(scheme: SigningScheme) -> Option<String> {
     use base64::Engine;
     let mut bytes = [0u8; 32];

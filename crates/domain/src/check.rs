@@ -6,76 +6,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{MonitorId, OrgId, ResultId};
 use crate::monitor::MonitorStatus;
+use crate::string_enum::string_enum;
 use crate::time::Millis;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum CheckType {
-    Ssl,
-    Domain,
-    Dns,
-    Uptime,
-    Heartbeat,
-    Tcp,
-    Ct,
-}
-
-impl CheckType {
-    pub const ALL: [CheckType; 7] = [
-        Self::Ssl,
-        Self::Domain,
-        Self::Dns,
-        Self::Uptime,
-        Self::Heartbeat,
-        Self::Tcp,
-        Self::Ct,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ssl => "ssl",
-            Self::Domain => "domain",
-            Self::Dns => "dns",
-            Self::Uptime => "uptime",
-            Self::Heartbeat => "heartbeat",
-            Self::Tcp => "tcp",
-            Self::Ct => "ct",
-        }
+string_enum!(plain
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "lowercase")]
+    CheckType {
+        Ssl = "ssl",
+        Domain = "domain",
+        Dns = "dns",
+        Uptime = "uptime",
+        Heartbeat = "heartbeat",
+        Tcp = "tcp",
+        Ct = "ct",
     }
+);
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+string_enum!(plain
+    #[derive(Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[serde(rename_all = "lowercase")]
+    CheckStatus {
+        Ok = "ok",
+        Fail = "fail",
+        Unknown = "unknown",
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum CheckStatus {
-    Ok,
-    Fail,
-    Unknown,
-}
-
-impl CheckStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Fail => "fail",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ok" => Some(Self::Ok),
-            "fail" => Some(Self::Fail),
-            "unknown" => Some(Self::Unknown),
-            _ => None,
-        }
-    }
-}
+);
 
 /// One check's outcome, as stored and as `GET /monitors/:id/results` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +66,7 @@ pub enum UptimeTransition {
     Degraded,
 }
 
-/// The seed's outage rule for one monitor:
+/// The API reference's outage rule for one monitor:
 /// - down is confirmed when at least 2 regions have each failed 2 consecutive
 ///   checks (with a single configured region: 2 consecutive failures there);
 /// - up again when every region that confirmed the outage has passed.
@@ -289,7 +247,7 @@ mod tests {
     #[test]
     fn check_names_round_trip() {
         for t in CheckType::ALL {
-            assert_eq!(CheckType::parse(t.as_str()), Some(t));
+            assert_eq!(CheckType::parse(t.as_str()), Some(*t));
         }
         assert_eq!(CheckStatus::parse("fail"), Some(CheckStatus::Fail));
         assert_eq!(CheckType::parse("smtp"), None);

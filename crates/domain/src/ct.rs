@@ -50,34 +50,19 @@ pub fn certwatch_ordered(payload: &Value) -> Value {
     Value::Object(ordered)
 }
 
-/// Where a finding stands. A match is `Pending` for the grace window, while
-/// the inventory may still catch up; then `Known` or `Suspicious`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FindingState {
-    Pending,
-    Known,
-    Suspicious,
-}
+use crate::string_enum::string_enum;
 
-impl FindingState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Known => "known",
-            Self::Suspicious => "suspicious",
-        }
+string_enum!(plain
+    /// Where a finding stands. A match is `Pending` for the grace window, while
+    /// the inventory may still catch up; then `Known` or `Suspicious`.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    FindingState {
+        Pending = "pending",
+        Known = "known",
+        Suspicious = "suspicious",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "known" => Some(Self::Known),
-            "suspicious" => Some(Self::Suspicious),
-            _ => None,
-        }
-    }
-}
+);
 
 /// One of the organization's names the certificate is valid for
 /// (Cert Spotter's `endpoints[]`).

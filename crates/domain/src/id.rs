@@ -1,4 +1,4 @@
-//! Sortable, collision-resistant ids in the seed's shape: `cmb1xk2lq0001v8d3`.
+//! Sortable, collision-resistant ids in the API reference's shape: `cmb1xk2lq0001v8d3`.
 //!
 //! Layout (17 characters, lowercase base36):
 //! `c` + 8 characters of milliseconds since the Unix epoch + a 4-character

@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod apikey;
+mod string_enum;
 pub mod audit;
 pub mod channel;
 pub mod check;

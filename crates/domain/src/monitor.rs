@@ -1,5 +1,5 @@
 //! Monitors: the wire input, the validated definition we store, and the
-//! rules between them (every rule of the seed's "Create a monitor").
+//! rules between them (every rule of the API reference's "Create a monitor").
 
 use std::net::IpAddr;
 
@@ -10,35 +10,19 @@ use crate::errors::FieldErrors;
 use crate::id::{EnvironmentId, MonitorId, OrgId};
 use crate::net;
 use crate::plan::Plan;
+use crate::string_enum::string_enum;
 use crate::time::Millis;
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MonitorKind {
-    Standard,
-    Tcp,
-    Heartbeat,
-}
-
-impl MonitorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Tcp => "tcp",
-            Self::Heartbeat => "heartbeat",
-        }
+string_enum!(plain
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    MonitorKind {
+        Standard = "standard",
+        Tcp = "tcp",
+        Heartbeat = "heartbeat",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "standard" => Some(Self::Standard),
-            "tcp" => Some(Self::Tcp),
-            "heartbeat" => Some(Self::Heartbeat),
-            _ => None,
-        }
-    }
-}
+);
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -67,38 +51,19 @@ pub enum KeywordMode {
     Absent,
 }
 
-/// The monitor's overall state, kept current by the check engine.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MonitorStatus {
-    Up,
-    Down,
-    Degraded,
-    #[default]
-    Unknown,
-}
-
-impl MonitorStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Up => "up",
-            Self::Down => "down",
-            Self::Degraded => "degraded",
-            Self::Unknown => "unknown",
-        }
+string_enum!(plain
+    /// The monitor's overall state, kept current by the check engine.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    MonitorStatus {
+        Up = "up",
+        Down = "down",
+        Degraded = "degraded",
+        #[default]
+        Unknown = "unknown",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "up" => Some(Self::Up),
-            "down" => Some(Self::Down),
-            "degraded" => Some(Self::Degraded),
-            "unknown" => Some(Self::Unknown),
-            _ => None,
-        }
-    }
-}
+);
 
 /// A request header the uptime check sends. The value is a secret: it is
 /// stored, used by probes, and never shown back.

@@ -1,4 +1,4 @@
-//! Plans are operator-configured quotas. The defaults mirror the seed's
+//! Plans are operator-configured quotas. The defaults mirror the API reference's
 //! SaaS tiers so that its examples and error messages read the same.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Timestamps: stored as milliseconds since the Unix epoch (portable across
-//! SQLite and Postgres), shown as `2026-05-02T11:08:41.310Z` like the seed.
+//! SQLite and Postgres), shown as `2026-05-02T11:08:41.310Z` like the API reference.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 

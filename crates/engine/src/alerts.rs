@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use certsentry_domain::EventId;
-use certsentry_domain::alert::{self, Decision, Draft, Event, EventMonitor, EventType};
+use certsentry_domain::alert::{
+    self, AlertState, AnnouncedThreshold, Decision, Draft, Event, EventMonitor, EventType,
+    UptimeAlertState,
+};
 use certsentry_domain::monitor::{Monitor, MonitorStatus};
 use certsentry_domain::time::{Millis, now_ms};
 use certsentry_store::{AlertGuard, Store, StoreResult};
@@ -50,22 +53,26 @@ impl Alerter {
 
     /// Reads the state under `key`, asks `rule` what follows, and records
     /// the move and its event (if any). Returns the event type that fired.
-    pub async fn apply(
+    ///
+    /// Stored text the rule's state type cannot read counts as no state;
+    /// the compare-and-swap still expects that exact text.
+    pub async fn apply<S: AlertState>(
         &self,
         monitor: &Monitor,
         key: &str,
-        rule: impl FnOnce(Option<&str>) -> Decision,
+        rule: impl FnOnce(Option<S>) -> Decision<S>,
     ) -> StoreResult<Option<EventType>> {
         let previous = self.store.get_alert_state(&monitor.id, key).await?;
-        let decision = rule(previous.as_deref());
-        if decision.event.is_none() && previous.as_deref() == Some(decision.next.as_str()) {
+        let decision = rule(previous.as_deref().and_then(S::decode));
+        let next = decision.next.encode().into_owned();
+        if decision.event.is_none() && previous.as_deref() == Some(next.as_str()) {
             return Ok(None);
         }
         let guard = AlertGuard {
             monitor_id: monitor.id.clone(),
             key: key.to_string(),
             expected: previous,
-            next: decision.next,
+            next,
         };
         let event = decision.event.map(|draft| event_for(monitor, draft));
         let moved = self
@@ -98,8 +105,8 @@ impl Alerter {
         };
         // One state per subject: the smallest threshold already announced.
         let key = format!("{}:{subject}", event_type.as_str());
-        self.apply(monitor, &key, |previous| {
-            let announced: Option<u16> = previous.and_then(|p| p.parse().ok());
+        self.apply(monitor, &key, |previous: Option<AnnouncedThreshold>| {
+            let announced = previous.map(|p| p.0);
             let event = match announced {
                 Some(done) if done <= most_urgent => None,
                 _ => Some(alert::expiring(
@@ -111,9 +118,7 @@ impl Alerter {
                 )),
             };
             Decision {
-                next: announced
-                    .map_or(most_urgent, |d| d.min(most_urgent))
-                    .to_string(),
+                next: AnnouncedThreshold(announced.map_or(most_urgent, |d| d.min(most_urgent))),
                 event,
             }
         })
@@ -127,11 +132,11 @@ impl Alerter {
         status: MonitorStatus,
         last_error: Option<&str>,
     ) -> StoreResult<Option<EventType>> {
-        if status == MonitorStatus::Unknown {
+        let Some(now) = UptimeAlertState::of(status) else {
             return Ok(None);
-        }
-        self.apply(monitor, "uptime", |previous| {
-            alert::uptime(previous, status, last_error)
+        };
+        self.apply(monitor, UptimeAlertState::KEY, |previous| {
+            alert::uptime(previous, now, last_error)
         })
         .await
     }

@@ -180,7 +180,7 @@ impl Checker {
         }
         if let Some(seen) = certificate {
             self.alerter
-                .apply(monitor, "ssl", |previous| {
+                .apply(monitor, alert::SslAlertState::KEY, |previous| {
                     alert::ssl_validity(previous, seen.valid, seen.error.as_deref())
                 })
                 .await?;
@@ -214,9 +214,10 @@ impl Checker {
         if let Some(change) = dns_change {
             let after = serde_json::to_string(&change.after).unwrap_or_default();
             let fingerprint = hex::encode(&sha2::Sha256::digest(after.as_bytes())[..12]);
+            let fingerprint = alert::DnsFingerprint(fingerprint);
             self.alerter
-                .apply(monitor, "dns", |previous| Decision {
-                    event: (previous != Some(fingerprint.as_str())).then(|| alert::Draft {
+                .apply(monitor, alert::DnsFingerprint::KEY, |previous| Decision {
+                    event: (previous.as_ref() != Some(&fingerprint)).then(|| alert::Draft {
                         event_type: EventType::DnsChanged,
                         severity: alert::Severity::Warning,
                         status: "changed".into(),

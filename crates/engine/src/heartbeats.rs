@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use certsentry_domain::alert::HeartbeatAlertState;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
 use certsentry_domain::time::{Millis, now_ms};
@@ -84,8 +85,8 @@ pub async fn check_heartbeats_once(
         tracing::info!(monitor = %monitor.id, "heartbeat missed");
         let why = result.error.clone();
         alerter
-            .apply(&monitor, "heartbeat", |previous| {
-                certsentry_domain::alert::heartbeat(previous, "missed", why.as_deref())
+            .apply(&monitor, HeartbeatAlertState::KEY, |previous| {
+                certsentry_domain::alert::heartbeat(previous, HeartbeatAlertState::Missed, why.as_deref())
             })
             .await?;
         missed.push(monitor.id);
