@@ -15,7 +15,7 @@ use certsentry_domain::time::now_ms;
 use certsentry_domain::{EventId, OrgId};
 use certsentry_notify::{Outbox, OutboxConfig};
 use certsentry_store::Store;
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_sqlite::SqliteBackend;
 use serde_json::json;
 
 use crate::{bind, server_runtime};
@@ -81,7 +81,7 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
 
         // The outbox: events with their pending deliveries in SQLite, then the worker.
         let dir = tempfile::tempdir()?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+        let store: Arc<dyn Store> = Arc::new(SqliteBackend::open(&dir.path().join("bench.db")).await?);
         let org = Org {
             id: OrgId::generate(),
             name: "bench".into(),

@@ -15,7 +15,7 @@ use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
 use certsentry_probes::testing::{Pki, https_server};
 use certsentry_probes::{ProbeConfig, Prober};
 use certsentry_store::{CachedStore, Store, SyncChanges};
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_sqlite::SqliteBackend;
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
@@ -161,7 +161,7 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
     let rss_before = peak_rss_mib();
     let (scheduler_stats, completed) = node.block_on(async {
         let dir = tempfile::tempdir()?;
-        let sqlite = SqliteStore::open(&dir.path().join("engine.db")).await?;
+        let sqlite = SqliteBackend::open(&dir.path().join("engine.db")).await?;
         let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await?);
         let (_, _) = crate::seed(&*store, 0).await?;
         let org = store.list_orgs().await?.remove(0).id;

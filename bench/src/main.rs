@@ -27,7 +27,7 @@ use certsentry_domain::org::Org;
 use certsentry_domain::plan::{Plan, Plans};
 use certsentry_domain::time::now_ms;
 use certsentry_store::{CachedStore, Store, SyncChanges};
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_sqlite::SqliteBackend;
 use clap::Parser;
 use rand::RngExt;
 use serde_json::json;
@@ -174,7 +174,7 @@ pub(crate) async fn spawn_bare_axum() -> SocketAddr {
 /// behind the monitor cache, as `certsentry serve` runs SQLite.
 pub(crate) async fn cached_sqlite_store() -> anyhow::Result<Arc<dyn Store>> {
     let dir = tempfile::tempdir()?;
-    let sqlite = SqliteStore::open(&dir.path().join("bench.db")).await?;
+    let sqlite = SqliteBackend::open(&dir.path().join("bench.db")).await?;
     std::mem::forget(dir);
     Ok(Arc::new(CachedStore::load(sqlite).await?))
 }

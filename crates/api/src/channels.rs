@@ -1,4 +1,4 @@
-//! `/api/v1/notification-channels`: where alerts go. The seed configures
+//! `/api/v1/notification-channels`: where alerts go. The API reference configures
 //! channels in a dashboard; here they are an API (and CLI) resource.
 
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
-use crate::views::{ErrorBody, Ok};
+use crate::views::{ErrorBody, OkBody};
 
 /// How long a rotated-out secret keeps signing.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
@@ -272,14 +272,14 @@ pub async fn update(
 #[utoipa::path(
     delete, path = "/api/v1/notification-channels/{id}", tag = "notification-channels",
     params(("id" = String, Path)),
-    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Ok>> {
+) -> ApiResult<Json<OkBody>> {
     let channel = load(&state, &caller, &id).await?;
     match state
         .store
@@ -290,7 +290,7 @@ pub async fn remove(
         )
         .await
     {
-        Ok(()) => Ok(Ok::new()),
+        Ok(()) => Ok(OkBody::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Notification channel")),
         Err(e) => Err(e.into()),
     }

@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::query::QueryParams;
 use crate::state::AppState;
-use crate::views::{ErrorBody, Ok};
+use crate::views::{ErrorBody, OkBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -360,14 +360,14 @@ pub async fn list_known(
 #[utoipa::path(
     delete, path = "/api/v1/ct/known-certificates/{id}", tag = "ct",
     params(("id" = String, Path)),
-    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn remove_known(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Ok>> {
+) -> ApiResult<Json<OkBody>> {
     let id = KnownCertificateId::from_string(id);
     let audit = audit(&caller, "knownCertificate.delete", &id, json!({}));
     match state
@@ -375,7 +375,7 @@ pub async fn remove_known(
         .delete_known_certificate(caller.org_id(), &id, &audit)
         .await
     {
-        Ok(()) => Ok(Ok::new()),
+        Ok(()) => Ok(OkBody::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Known certificate")),
         Err(e) => Err(e.into()),
     }

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
-use crate::views::{EnvironmentEnvelope, EnvironmentList, EnvironmentView, ErrorBody, Ok};
+use crate::views::{EnvironmentEnvelope, EnvironmentList, EnvironmentView, ErrorBody, OkBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,7 +50,7 @@ pub async fn list(
     }))
 }
 
-/// Create an environment (the seed does this in its dashboard).
+/// Create an environment (the hosted product does this in its dashboard).
 #[utoipa::path(
     post, path = "/api/v1/environments", tag = "environments", request_body = EnvironmentInput,
     responses((status = 201, body = EnvironmentEnvelope), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -99,14 +99,14 @@ pub async fn create(
 #[utoipa::path(
     delete, path = "/api/v1/environments/{id}", tag = "environments",
     params(("id" = String, Path)),
-    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Ok>> {
+) -> ApiResult<Json<OkBody>> {
     let id = EnvironmentId::from_string(id);
     let env = state
         .store
@@ -126,7 +126,7 @@ pub async fn remove(
         .delete_environment(caller.org_id(), &id, &audit)
         .await
     {
-        Ok(()) => Ok(Ok::new()),
+        Ok(()) => Ok(OkBody::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Environment")),
         Err(e) => Err(e.into()),
     }

@@ -19,6 +19,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("This endpoint does not support that method.")]
+    MethodNotAllowed,
     /// `invalid_input`: 400 for requests that cannot be read, 422 for
     /// well-formed requests whose values break a rule.
     #[error("{message}")]
@@ -76,6 +78,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Invalid { .. } => "invalid_input",
             Self::PlanLimit(_) => "plan_limit",
             Self::Conflict(_) => "conflict",
@@ -89,6 +92,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Invalid { status, .. } => *status,
             Self::PlanLimit(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,

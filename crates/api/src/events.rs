@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::query::QueryParams;
 use crate::state::AppState;
-use crate::views::{ErrorBody, Ok};
+use crate::views::{ErrorBody, OkBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -202,14 +202,14 @@ pub async fn list_deliveries(
 #[utoipa::path(
     post, path = "/api/v1/deliveries/{id}/redeliver", tag = "events",
     params(("id" = String, Path)),
-    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn redeliver(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Ok>> {
+) -> ApiResult<Json<OkBody>> {
     match state
         .store
         .redeliver(caller.org_id(), &DeliveryId::from_string(id), now_ms())
@@ -217,7 +217,7 @@ pub async fn redeliver(
     {
         Ok(()) => {
             state.checker.alerter().outbox_waker().notify_one();
-            Ok(Ok::new())
+            Ok(OkBody::new())
         }
         Err(StoreError::NotFound) => Err(ApiError::not_found("Delivery")),
         Err(e) => Err(e.into()),

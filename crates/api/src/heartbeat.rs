@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use certsentry_domain::alert::HeartbeatAlertState;
 use certsentry_domain::ResultId;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
@@ -17,7 +18,7 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::ratelimit::Class;
 use crate::state::AppState;
-use crate::views::Ok;
+use crate::views::OkBody;
 
 /// Pings one token may send per minute; a cron job needs far fewer.
 pub const PINGS_PER_MINUTE: u32 = 60;
@@ -116,11 +117,15 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
     // A failure, or the first ping after a miss or failure, may fire an
     // event; a healthy monitor's ping cannot, and skips the lookup.
     if !succeeded || monitor.last_status != MonitorStatus::Up {
-        let now_state = if succeeded { "ok" } else { "failed" };
+        let now_state = if succeeded {
+            HeartbeatAlertState::Ok
+        } else {
+            HeartbeatAlertState::Failed
+        };
         state
             .checker
             .alerter()
-            .apply(&monitor, "heartbeat", |previous| {
+            .apply(&monitor, HeartbeatAlertState::KEY, |previous| {
                 certsentry_domain::alert::heartbeat(
                     previous,
                     now_state,
@@ -129,7 +134,7 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
             })
             .await?;
     }
-    let mut response = Ok::new().into_response();
+    let mut response = OkBody::new().into_response();
     response.headers_mut().insert(
         "x-ratelimit-remaining",
         HeaderValue::from(decision.remaining),

@@ -25,6 +25,7 @@ pub mod stats;
 pub mod status_pages;
 pub mod sync;
 pub mod targets;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod views;
 
@@ -34,7 +35,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
+use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -54,7 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(results::router())
         .merge(stats::router())
         .merge(certificates::router())
-        .route("/monitors/sync", put(sync::sync))
+        .merge(sync::router())
         .merge(environments::router())
         .merge(channels::router())
         .merge(events::router())
@@ -85,9 +86,8 @@ async fn not_found() -> ApiError {
     ApiError::NotFound("No such endpoint.".into())
 }
 
-async fn method_not_allowed() -> impl IntoResponse {
-    let body = json!({"error": {"code": "method_not_allowed", "message": "This endpoint does not support that method."}});
-    (StatusCode::METHOD_NOT_ALLOWED, Json(body))
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// `GET /healthz`: `{ok, version, database, uptimeSeconds}` (and `ct`

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::query::QueryParams;
 use crate::state::AppState;
 use crate::targets::check_resolved_target;
-use crate::views::{ErrorBody, MonitorEnvelope, MonitorList, MonitorView, Ok};
+use crate::views::{ErrorBody, MonitorEnvelope, MonitorList, MonitorView, OkBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,7 +73,7 @@ fn rejection_to_error(rejection: MonitorRejection) -> ApiError {
     }
 }
 
-/// The seed's wording: "The Starter plan allows 10 monitors. Upgrade to add more."
+/// The API reference's wording: "The Starter plan allows 10 monitors. Upgrade to add more."
 pub fn monitor_quota_message(caller: &Caller) -> String {
     format!(
         "The {} plan allows {} monitors. Upgrade to add more.",
@@ -261,14 +261,14 @@ pub async fn update(
 #[utoipa::path(
     delete, path = "/api/v1/monitors/{id}", tag = "monitors",
     params(("id" = String, Path)),
-    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Ok>> {
+) -> ApiResult<Json<OkBody>> {
     let monitor = load(&state, &caller, &id).await?;
     let audit = monitor_audit(&caller, "monitor.delete", &monitor, None);
     match state
@@ -276,7 +276,7 @@ pub async fn remove(
         .delete_monitor(caller.org_id(), &monitor.id, &audit)
         .await
     {
-        Ok(()) => Ok(Ok::new()),
+        Ok(()) => Ok(OkBody::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Monitor")),
         Err(e) => Err(e.into()),
     }

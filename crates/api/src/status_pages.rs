@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
-use crate::views::{ErrorBody, Ok, StatusPageEnvelope, StatusPageList, StatusPageView};
+use crate::views::{ErrorBody, OkBody, StatusPageEnvelope, StatusPageList, StatusPageView};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -185,12 +185,12 @@ pub async fn update(
 
 /// Unpublish and delete a status page.
 #[utoipa::path(delete, path = "/api/v1/status-pages/{id}", tag = "status pages", params(("id" = String, Path)),
-    responses((status = 200, body = Ok), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Ok>> {
+) -> ApiResult<Json<OkBody>> {
     let page = load(&state, &caller, &id).await?;
     match state
         .store
@@ -201,7 +201,7 @@ pub async fn remove(
         )
         .await
     {
-        Ok(()) => Ok(Ok::new()),
+        Ok(()) => Ok(OkBody::new()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("Status page")),
         Err(e) => Err(e.into()),
     }

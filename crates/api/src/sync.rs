@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::{Extension, Json};
+use axum::routing::put;
+use axum::{Extension, Json, Router};
 use certsentry_domain::FieldErrors;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::monitor::{Monitor, MonitorInput, MonitorKind, MonitorRejection};
@@ -27,6 +28,10 @@ use crate::state::AppState;
 use crate::views::{ErrorBody, SyncResult};
 
 pub const MAX_SYNC_MONITORS: usize = 250;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/monitors/sync", put(sync))
+}
 
 /// The sync request. Items are kept as raw JSON so that a malformed item is
 /// reported at its own index rather than failing the body as a whole.

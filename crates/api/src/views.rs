@@ -117,13 +117,16 @@ pub struct MonitorList {
     pub next_cursor: Option<String>,
 }
 
+// `{"ok": true}`, the body of deletes and pings. Named `OkBody` so that it
+// does not shadow `Result::Ok`; the OpenAPI document still calls it `Ok`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Ok {
+#[schema(as = Ok)]
+pub struct OkBody {
     #[schema(example = true)]
     pub ok: bool,
 }
 
-impl Ok {
+impl OkBody {
     pub fn new() -> axum::Json<Self> {
         axum::Json(Self { ok: true })
     }

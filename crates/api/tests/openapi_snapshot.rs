@@ -1,23 +1,11 @@
-//! The OpenAPI document is generated from code; this pins it so that any
-//! drift in the public contract shows up in review.
-//! Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p certsentry-api --test openapi_snapshot`.
-
-use std::path::PathBuf;
+//! The OpenAPI document is generated from code; an `insta` snapshot pins it
+//! so that any drift in the public contract shows up as a diff in review.
+//! Review a change with `cargo insta review`, or accept it with
+//! `INSTA_UPDATE=always cargo test -p certsentry-api --test openapi_snapshot`.
 
 #[test]
 fn openapi_document_matches_the_snapshot() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
-    let current = certsentry_api::openapi::document();
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &current).unwrap();
-        return;
-    }
-    let stored = std::fs::read_to_string(&path)
-        .expect("snapshot exists; run with UPDATE_SNAPSHOTS=1 to create it");
-    assert!(
-        stored == current,
-        "openapi.json drifted from tests/snapshots/openapi.json; review the change and rerun with UPDATE_SNAPSHOTS=1"
-    );
+    insta::assert_snapshot!("openapi.json", certsentry_api::openapi::document());
 }
 
 #[test]

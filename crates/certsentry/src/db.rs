@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use certsentry_store::{CachedStore, Store};
-use certsentry_store_postgres::PostgresStore;
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_postgres::PostgresBackend;
+use certsentry_store_sqlite::SqliteBackend;
 
 use crate::config::Settings;
 
@@ -22,10 +22,10 @@ pub struct Opened {
 pub async fn open(settings: &Settings) -> anyhow::Result<Opened> {
     match settings.database_url.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(url)
+            let store = PostgresBackend::connect(url)
                 .await
                 .context("connecting to PostgreSQL")?;
-            let migrations = store.applied_migrations().await?;
+            let migrations = store.backend_ref().applied_migrations().await?;
             Ok(Opened {
                 store: Arc::new(store),
                 description: "PostgreSQL".into(),
@@ -33,10 +33,10 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Opened> {
             })
         }
         Some(url) if url.starts_with("sqlite:") => {
-            let store = SqliteStore::open_url(url)
+            let store = SqliteBackend::open_url(url)
                 .await
                 .with_context(|| format!("opening {url}"))?;
-            let migrations = store.applied_migrations().await?;
+            let migrations = store.backend_ref().applied_migrations().await?;
             Ok(Opened {
                 store: Arc::new(CachedStore::load(store).await?),
                 description: url.to_string(),
@@ -50,10 +50,10 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Opened> {
             std::fs::create_dir_all(&settings.data_dir)
                 .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
             let path = settings.data_dir.join("certsentry.db");
-            let store = SqliteStore::open(&path)
+            let store = SqliteBackend::open(&path)
                 .await
                 .with_context(|| format!("opening {}", path.display()))?;
-            let migrations = store.applied_migrations().await?;
+            let migrations = store.backend_ref().applied_migrations().await?;
             Ok(Opened {
                 store: Arc::new(CachedStore::load(store).await?),
                 description: path.display().to_string(),

@@ -13,7 +13,7 @@ pub struct SyncOptions<'a> {
     pub api_key: &'a str,
 }
 
-/// Reads the seed's `monitors.yaml` format into the sync request body.
+/// Reads the API reference's `monitors.yaml` format into the sync request body.
 pub fn request_body(yaml: &str, prune: bool, dry_run: bool) -> anyhow::Result<Value> {
     let mut body: Value = serde_yaml::from_str(yaml).context("parsing the YAML file")?;
     let object = body

@@ -9,7 +9,7 @@ use certsentry_domain::channel::PayloadFormat;
 /// each format's complete payload in the event's `details` under
 /// `_formats.<format>`, and it is sent as is.
 pub fn render(format: PayloadFormat, event: &Event) -> Vec<u8> {
-    // The audit stream has one shape whatever the format (the seed's `audit.event`).
+    // The audit stream has one shape whatever the format (the API reference's `audit.event`).
     if event.event_type.is_audit() {
         return serde_json::to_vec(&event.details).expect("JSON values always serialize");
     }

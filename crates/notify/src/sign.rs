@@ -10,7 +10,7 @@ use sha2::Sha256;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
-/// How far a signed timestamp may be from now (the seed's 5 minutes).
+/// How far a signed timestamp may be from now (the API reference's 5 minutes).
 pub const TOLERANCE_SECONDS: i64 = 300;
 
 fn mac(key: &[u8]) -> HmacSha256 {

@@ -10,7 +10,7 @@ use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
 use certsentry_notify::{Outbox, OutboxConfig};
 use certsentry_store::{DeliveryQuery, DeliveryStatus, Store};
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_sqlite::SqliteBackend;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -62,7 +62,7 @@ async fn email_channel_sends_text_and_html() {
     let (port, messages) = fake_smtp().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
+        Arc::new(SqliteBackend::open(&dir.path().join("e.db")).await.unwrap());
     let org = Org {
         id: OrgId::generate(),
         name: "mail".into(),
@@ -160,7 +160,7 @@ async fn the_operator_hears_when_a_failing_channel_is_disabled() {
     let (port, messages) = fake_smtp().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("o.db")).await.unwrap());
+        Arc::new(SqliteBackend::open(&dir.path().join("o.db")).await.unwrap());
     let org = Org {
         id: OrgId::generate(),
         name: "ops".into(),

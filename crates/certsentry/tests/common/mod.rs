@@ -11,8 +11,8 @@ use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
 use certsentry_domain::{ApiKeyId, OrgId};
 use certsentry_store::Store;
-use certsentry_store_postgres::PostgresStore;
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_postgres::PostgresBackend;
+use certsentry_store_sqlite::SqliteBackend;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 /// Every backend to run a test against: SQLite always, Postgres when configured.
 pub async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("api.db")).await.unwrap();
+    let sqlite = SqliteBackend::open(&dir.path().join("api.db")).await.unwrap();
     std::mem::forget(dir);
     // As `certsentry serve` runs SQLite: behind the write-through monitor cache.
     let cached = certsentry_store::CachedStore::load(sqlite).await.unwrap();
@@ -28,7 +28,7 @@ pub async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
     if let Some(url) = certsentry_store_postgres::testing::fresh_database().await {
         stores.push((
             "postgres",
-            Arc::new(PostgresStore::connect(&url).await.unwrap()),
+            Arc::new(PostgresBackend::connect(&url).await.unwrap()),
         ));
     }
     stores
