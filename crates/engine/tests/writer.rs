@@ -12,7 +12,7 @@ use certsentry_domain::time::now_ms;
 use certsentry_domain::{MonitorId, OrgId, ResultId};
 use certsentry_engine::CheckWriter;
 use certsentry_store::{CheckRecord, HeartbeatState, ResultQuery, Store};
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_sqlite::SqliteBackend;
 use serde_json::json;
 
 fn audit(org: &OrgId, action: &str) -> AuditEvent {
@@ -52,7 +52,7 @@ fn ping(org: &OrgId, monitor: &MonitorId, at: i64) -> CheckRecord {
 async fn concurrent_writes_are_all_stored() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("w.db")).await.unwrap());
+        Arc::new(SqliteBackend::open(&dir.path().join("w.db")).await.unwrap());
     let org = Org {
         id: OrgId::generate(),
         name: "w".into(),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use certsentry_store::certwatch::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
-use certsentry_store::sql::domain::ct::CERTWATCH_FIELDS;
+use certsentry_store::domain::ct::CERTWATCH_FIELDS;
 use certsentry_store::{StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};

@@ -2,30 +2,33 @@
 //! quota-checked writes lock the organization's row (`FOR UPDATE`), and
 //! sqlx's migrator takes an advisory lock so concurrent starts are safe.
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use certsentry_store::sql::{Param, SqlBackend, SqlStore};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{
+    PgArguments, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
+};
+use sqlx::{Arguments, Executor, Pool, Postgres, Row, Transaction};
 
 /// Migrations embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-pub struct PostgresStore {
+/// Every store trait over PostgreSQL.
+pub type PostgresStore = SqlStore<PostgresBackend>;
+
+/// The PostgreSQL connection pool.
+pub struct PostgresBackend {
     pool: PgPool,
 }
 
-impl PostgresStore {
-    pub const NAME: &'static str = "postgres";
-    /// Appended to the outbox claim's inner SELECT.
-    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
-    const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1 FOR UPDATE";
-
+impl PostgresBackend {
     /// Connects to a `postgres://` URL and applies migrations.
-    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+    pub async fn connect(url: &str) -> Result<PostgresStore, sqlx::Error> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(SqlStore::new(Self { pool }))
     }
 
     /// Versions of the migrations applied, for `certsentry migrate`.
@@ -34,6 +37,13 @@ impl PostgresStore {
             .fetch_all(&self.pool)
             .await
     }
+}
+
+impl SqlBackend for PostgresBackend {
+    type Db = Postgres;
+    const NAME: &'static str = "postgres";
+    const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1 FOR UPDATE";
+    const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
 
     fn read_pool(&self) -> &PgPool {
         &self.pool
@@ -42,11 +52,47 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
+
+    fn on_connection<'c>(
+        connection: &'c mut PgConnection,
+    ) -> impl Executor<'c, Database = Postgres> + 'c {
+        connection
+    }
+
+    fn on_pool<'p>(pool: &'p Pool<Postgres>) -> impl Executor<'p, Database = Postgres> + 'p {
+        pool
+    }
+
+    fn bind(args: &mut PgArguments, value: Param<'_>) -> Result<(), BoxDynError> {
+        match value {
+            Param::Text(v) => args.add(v.as_deref()),
+            Param::I64(v) => args.add(v),
+            Param::I32(v) => args.add(v),
+            Param::Bool(v) => args.add(v),
+        }
+    }
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    fn read_text(row: &PgRow, column: &str) -> Result<Option<String>, sqlx::Error> {
+        row.try_get(column)
+    }
+
+    fn read_i64(row: &PgRow, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        row.try_get(column)
+    }
+
+    fn read_i32(row: &PgRow, column: &str) -> Result<Option<i32>, sqlx::Error> {
+        row.try_get(column)
+    }
+
+    fn read_bool(row: &PgRow, column: &str) -> Result<Option<bool>, sqlx::Error> {
+        row.try_get(column)
+    }
 }
 
 pub mod certwatch;
+#[cfg(feature = "testing")]
 pub mod testing;
-
-certsentry_store::sql_store_impl!(PostgresStore, sqlx::Postgres);
-certsentry_store::sql_alert_store_impl!(PostgresStore, sqlx::Postgres);
-certsentry_store::sql_ct_store_impl!(PostgresStore, sqlx::Postgres);

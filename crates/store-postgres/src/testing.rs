@@ -22,7 +22,7 @@ pub async fn fresh_database() -> Option<String> {
         "certsentry_test_{}_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
-        certsentry_store::sql::domain::id::new_id()
+        certsentry_store::domain::id::new_id()
     );
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use certsentry_store::Store;
-use certsentry_store_postgres::PostgresStore;
+use certsentry_store_postgres::PostgresBackend;
 
 async fn fresh_store() -> Option<Arc<dyn Store>> {
     let url = certsentry_store_postgres::testing::fresh_database().await?;
-    Some(Arc::new(PostgresStore::connect(&url).await.unwrap()))
+    Some(Arc::new(PostgresBackend::connect(&url).await.unwrap()))
 }
 
 certsentry_store::conformance_tests!(fresh_store);

@@ -8,37 +8,38 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use certsentry_store::sql::{Param, SqlBackend, SqlStore};
+use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteQueryResult, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Arguments, Executor, Pool, Row, Sqlite, Transaction};
 
 /// Migrations embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-pub struct SqliteStore {
+/// Every store trait over SQLite.
+pub type SqliteStore = SqlStore<SqliteBackend>;
+
+/// The SQLite connections: a read pool and the one writer.
+pub struct SqliteBackend {
     read: SqlitePool,
     write: SqlitePool,
 }
 
-impl SqliteStore {
-    pub const NAME: &'static str = "sqlite";
-    /// The single writer already serializes writes.
-    /// Appended to the outbox claim's inner SELECT.
-    const CLAIM_LOCK: &'static str = "";
-    const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1";
-
+impl SqliteBackend {
     /// Opens (creating if needed) the database file and applies migrations.
-    pub async fn open(path: &Path) -> Result<Self, sqlx::Error> {
+    pub async fn open(path: &Path) -> Result<SqliteStore, sqlx::Error> {
         Self::open_with(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a `sqlite://PATH` URL.
-    pub async fn open_url(url: &str) -> Result<Self, sqlx::Error> {
+    pub async fn open_url(url: &str) -> Result<SqliteStore, sqlx::Error> {
         Self::open_with(SqliteConnectOptions::from_str(url)?).await
     }
 
-    async fn open_with(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+    async fn open_with(options: SqliteConnectOptions) -> Result<SqliteStore, sqlx::Error> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -67,7 +68,7 @@ impl SqliteStore {
             .max_connections(readers)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { read, write })
+        Ok(SqlStore::new(Self { read, write }))
     }
 
     /// Versions of the migrations applied, for `certsentry migrate`.
@@ -76,6 +77,14 @@ impl SqliteStore {
             .fetch_all(&self.read)
             .await
     }
+}
+
+impl SqlBackend for SqliteBackend {
+    type Db = Sqlite;
+    const NAME: &'static str = "sqlite";
+    /// The single writer already serializes writes.
+    const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1";
+    const CLAIM_LOCK: &'static str = "";
 
     fn read_pool(&self) -> &SqlitePool {
         &self.read
@@ -84,8 +93,43 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.write.begin_with("BEGIN IMMEDIATE").await
     }
-}
 
-certsentry_store::sql_store_impl!(SqliteStore, sqlx::Sqlite);
-certsentry_store::sql_alert_store_impl!(SqliteStore, sqlx::Sqlite);
-certsentry_store::sql_ct_store_impl!(SqliteStore, sqlx::Sqlite);
+    fn on_connection<'c>(
+        connection: &'c mut SqliteConnection,
+    ) -> impl Executor<'c, Database = Sqlite> + 'c {
+        connection
+    }
+
+    fn on_pool<'p>(pool: &'p Pool<Sqlite>) -> impl Executor<'p, Database = Sqlite> + 'p {
+        pool
+    }
+
+    fn bind(args: &mut SqliteArguments, value: Param<'_>) -> Result<(), BoxDynError> {
+        match value {
+            Param::Text(v) => args.add(v.as_deref()),
+            Param::I64(v) => args.add(v),
+            Param::I32(v) => args.add(v),
+            Param::Bool(v) => args.add(v),
+        }
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    fn read_text(row: &SqliteRow, column: &str) -> Result<Option<String>, sqlx::Error> {
+        row.try_get(column)
+    }
+
+    fn read_i64(row: &SqliteRow, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        row.try_get(column)
+    }
+
+    fn read_i32(row: &SqliteRow, column: &str) -> Result<Option<i32>, sqlx::Error> {
+        row.try_get(column)
+    }
+
+    fn read_bool(row: &SqliteRow, column: &str) -> Result<Option<bool>, sqlx::Error> {
+        row.try_get(column)
+    }
+}

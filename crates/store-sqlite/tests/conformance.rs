@@ -1,13 +1,14 @@
 //! The store conformance suite on a fresh SQLite file per test.
 
+use certsentry_store::prelude::*;
 use std::sync::Arc;
 
 use certsentry_store::Store;
-use certsentry_store_sqlite::SqliteStore;
+use certsentry_store_sqlite::SqliteBackend;
 
 async fn fresh_store() -> Option<Arc<dyn Store>> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("test.db"))
+    let store = SqliteBackend::open(&dir.path().join("test.db"))
         .await
         .unwrap();
     // Keep the directory for the life of the test process.
@@ -22,11 +23,11 @@ mod cached {
     use std::sync::Arc;
 
     use certsentry_store::{CachedStore, Store};
-    use certsentry_store_sqlite::SqliteStore;
+    use certsentry_store_sqlite::SqliteBackend;
 
     async fn fresh_cached_store() -> Option<Arc<dyn Store>> {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("test.db"))
+        let store = SqliteBackend::open(&dir.path().join("test.db"))
             .await
             .unwrap();
         std::mem::forget(dir);
@@ -46,7 +47,7 @@ async fn cache_reloads_committed_monitors_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("reopen.db");
     let (org, ids) = {
-        let store = CachedStore::load(SqliteStore::open(&path).await.unwrap())
+        let store = CachedStore::load(SqliteBackend::open(&path).await.unwrap())
             .await
             .unwrap();
         let org = certsentry_domain::org::Org {
@@ -80,7 +81,7 @@ async fn cache_reloads_committed_monitors_after_reopen() {
         }
         (org.id, ids)
     };
-    let reopened = CachedStore::load(SqliteStore::open(&path).await.unwrap())
+    let reopened = CachedStore::load(SqliteBackend::open(&path).await.unwrap())
         .await
         .unwrap();
     let page = reopened

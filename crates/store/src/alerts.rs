@@ -123,9 +123,9 @@ pub struct DeliveryQuery {
     pub limit: u32,
 }
 
+/// Notification channels.
 #[async_trait]
-pub trait AlertStore: Send + Sync {
-    // Channels.
+pub trait ChannelStore: Send + Sync {
     async fn create_channel(&self, channel: &Channel, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_channel(&self, org: &OrgId, id: &ChannelId) -> StoreResult<Option<Channel>>;
     async fn list_channels(&self, org: &OrgId) -> StoreResult<Vec<Channel>>;
@@ -138,8 +138,11 @@ pub trait AlertStore: Send + Sync {
         id: &ChannelId,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+}
 
-    // Alert state and events.
+/// Alert state (the compare-and-swap guard of every event) and events.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
     async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>>;
     /// Applies `guard` (compare-and-swap) and, when it moves (or there is no
     /// guard), stores `event` with one pending delivery per channel that
@@ -153,8 +156,11 @@ pub trait AlertStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Newest first; test sends are not listed.
     async fn list_events(&self, org: &OrgId, query: &EventQuery) -> StoreResult<Page<Event>>;
+}
 
-    // The outbox.
+/// The delivery outbox: claims with leases, attempts, retries.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
     /// Leases up to `limit` pending deliveries due at `now` until `lease_until`.
     async fn claim_deliveries(
         &self,

@@ -7,26 +7,19 @@
 //! in-memory copy updated after each committed write is always current.
 //! Do not wrap a store that other nodes write to (Postgres).
 
-use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
-use certsentry_domain::{CtCertificateId, KnownCertificateId};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use certsentry_domain::apikey::ApiKey;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::check::CheckResult;
 use certsentry_domain::monitor::Monitor;
 use certsentry_domain::org::{Environment, Org};
-use certsentry_domain::status_page::StatusPage;
-use certsentry_domain::time::Millis;
-use certsentry_domain::{ApiKeyId, EnvironmentId, MonitorId, OrgId, StatusPageId};
+use certsentry_domain::{EnvironmentId, MonitorId, OrgId};
 
-use crate::{
-    AuditQuery, HeartbeatState, MonitorCertificate, MonitorQuery, MonitorState, Page, ResultQuery,
-    ServedCertificate, Store, StoreResult, SyncChanges,
-};
+use crate::prelude::*;
+use crate::{Forward, MonitorQuery, MonitorState, Page, StoreResult, SyncChanges};
 
 type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
 
@@ -122,15 +115,26 @@ fn matches(monitor: &Monitor, query: &MonitorQuery) -> bool {
         && query.enabled.is_none_or(|e| monitor.spec.enabled == e)
 }
 
+impl<S: Store> Forward for CachedStore<S> {
+    type Inner = S;
+    fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
 #[async_trait]
 impl<S: Store> Store for CachedStore<S> {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+}
 
+#[async_trait]
+impl<S: Store> OrgStore for CachedStore<S> {
     async fn create_org(&self, org: &Org, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.create_org(org, audit).await?;
         self.write(|all| {
@@ -144,28 +148,10 @@ impl<S: Store> Store for CachedStore<S> {
     async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
         self.inner.list_orgs().await
     }
+}
 
-    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.create_api_key(key, audit).await
-    }
-    async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
-        self.inner.find_api_key_by_hash(hash).await
-    }
-    async fn list_api_keys(&self, org: Option<&OrgId>) -> StoreResult<Vec<ApiKey>> {
-        self.inner.list_api_keys(org).await
-    }
-    async fn revoke_api_key(
-        &self,
-        id: &ApiKeyId,
-        at: Millis,
-        audit: &AuditEvent,
-    ) -> StoreResult<ApiKey> {
-        self.inner.revoke_api_key(id, at, audit).await
-    }
-    async fn touch_api_keys(&self, used: &[(ApiKeyId, Millis)]) -> StoreResult<()> {
-        self.inner.touch_api_keys(used).await
-    }
-
+#[async_trait]
+impl<S: Store> EnvironmentStore for CachedStore<S> {
     async fn create_environment(&self, env: &Environment, audit: &AuditEvent) -> StoreResult<()> {
         self.inner.create_environment(env, audit).await
     }
@@ -197,7 +183,10 @@ impl<S: Store> Store for CachedStore<S> {
         });
         Ok(())
     }
+}
 
+#[async_trait]
+impl<S: Store> MonitorStore for CachedStore<S> {
     async fn create_monitor(
         &self,
         monitor: &Monitor,
@@ -332,9 +321,10 @@ impl<S: Store> Store for CachedStore<S> {
         }
         Ok(found)
     }
-    async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()> {
-        self.inner.insert_results(results).await
-    }
+}
+
+#[async_trait]
+impl<S: Store> CheckStore for CachedStore<S> {
     async fn record_check(
         &self,
         results: &[CheckResult],
@@ -356,306 +346,5 @@ impl<S: Store> Store for CachedStore<S> {
             }
         }
         Ok(())
-    }
-    async fn list_results(
-        &self,
-        org: &OrgId,
-        monitor: &MonitorId,
-        query: &ResultQuery,
-    ) -> StoreResult<Page<CheckResult>> {
-        self.inner.list_results(org, monitor, query).await
-    }
-    async fn prune_results(&self, before: Millis) -> StoreResult<u64> {
-        self.inner.prune_results(before).await
-    }
-
-    async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()> {
-        self.inner.record_heartbeat_ping(state).await
-    }
-    async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>> {
-        self.inner.list_heartbeat_states().await
-    }
-    async fn claim_heartbeat_missed(
-        &self,
-        monitor: &MonitorId,
-        last_ping_at: Millis,
-    ) -> StoreResult<bool> {
-        self.inner
-            .claim_heartbeat_missed(monitor, last_ping_at)
-            .await
-    }
-
-    async fn get_domain_registration(
-        &self,
-        domain: &str,
-    ) -> StoreResult<Option<crate::DomainRegistration>> {
-        self.inner.get_domain_registration(domain).await
-    }
-
-    async fn claim_domain_lookup(
-        &self,
-        domain: &str,
-        now: Millis,
-        stale_before: Millis,
-    ) -> StoreResult<bool> {
-        self.inner
-            .claim_domain_lookup(domain, now, stale_before)
-            .await
-    }
-
-    async fn finish_domain_lookup(
-        &self,
-        registration: &crate::DomainRegistration,
-    ) -> StoreResult<()> {
-        self.inner.finish_domain_lookup(registration).await
-    }
-
-    async fn list_daily_stats(
-        &self,
-        org: &OrgId,
-        monitor: &MonitorId,
-        from: &str,
-        to: &str,
-    ) -> StoreResult<Vec<certsentry_domain::stats::DailyStats>> {
-        self.inner.list_daily_stats(org, monitor, from, to).await
-    }
-    async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
-        self.inner.finalize_daily_stats(today).await
-    }
-
-    async fn record_certificate(
-        &self,
-        cert: &MonitorCertificate,
-        served: Option<&ServedCertificate>,
-    ) -> StoreResult<()> {
-        self.inner.record_certificate(cert, served).await
-    }
-    async fn list_monitor_certificates(&self, org: &OrgId) -> StoreResult<Vec<MonitorCertificate>> {
-        self.inner.list_monitor_certificates(org).await
-    }
-    async fn is_served_certificate(&self, org: &OrgId, sha256: &str) -> StoreResult<bool> {
-        self.inner.is_served_certificate(org, sha256).await
-    }
-
-    async fn create_status_page(
-        &self,
-        page: &StatusPage,
-        max_pages: u32,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.create_status_page(page, max_pages, audit).await
-    }
-    async fn get_status_page(
-        &self,
-        org: &OrgId,
-        id: &StatusPageId,
-    ) -> StoreResult<Option<StatusPage>> {
-        self.inner.get_status_page(org, id).await
-    }
-    async fn list_status_pages(&self, org: &OrgId) -> StoreResult<Vec<StatusPage>> {
-        self.inner.list_status_pages(org).await
-    }
-    async fn update_status_page(&self, page: &StatusPage, audit: &AuditEvent) -> StoreResult<()> {
-        self.inner.update_status_page(page, audit).await
-    }
-    async fn delete_status_page(
-        &self,
-        org: &OrgId,
-        id: &StatusPageId,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.delete_status_page(org, id, audit).await
-    }
-
-    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        self.inner.record_audit(event).await
-    }
-    async fn list_audit(&self, org: &OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
-        self.inner.list_audit(org, query).await
-    }
-}
-
-/// Alerting data is not cached: it is written by the engine and worker and
-/// read rarely, so every call goes to the inner store.
-#[async_trait]
-impl<S: Store> crate::alerts::AlertStore for CachedStore<S> {
-    async fn create_channel(
-        &self,
-        channel: &certsentry_domain::channel::Channel,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.create_channel(channel, audit).await
-    }
-    async fn get_channel(
-        &self,
-        org: &OrgId,
-        id: &certsentry_domain::ChannelId,
-    ) -> StoreResult<Option<certsentry_domain::channel::Channel>> {
-        self.inner.get_channel(org, id).await
-    }
-    async fn list_channels(
-        &self,
-        org: &OrgId,
-    ) -> StoreResult<Vec<certsentry_domain::channel::Channel>> {
-        self.inner.list_channels(org).await
-    }
-    async fn update_channel(
-        &self,
-        channel: &certsentry_domain::channel::Channel,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.update_channel(channel, audit).await
-    }
-    async fn delete_channel(
-        &self,
-        org: &OrgId,
-        id: &certsentry_domain::ChannelId,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.delete_channel(org, id, audit).await
-    }
-    async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>> {
-        self.inner.get_alert_state(monitor, key).await
-    }
-    async fn record_alert(
-        &self,
-        guard: Option<&crate::alerts::AlertGuard>,
-        event: Option<&certsentry_domain::alert::Event>,
-        only_channel: Option<&certsentry_domain::ChannelId>,
-    ) -> StoreResult<bool> {
-        self.inner.record_alert(guard, event, only_channel).await
-    }
-    async fn list_events(
-        &self,
-        org: &OrgId,
-        query: &crate::alerts::EventQuery,
-    ) -> StoreResult<Page<certsentry_domain::alert::Event>> {
-        self.inner.list_events(org, query).await
-    }
-    async fn claim_deliveries(
-        &self,
-        now: Millis,
-        lease_until: Millis,
-        limit: u32,
-    ) -> StoreResult<Vec<crate::alerts::DueDelivery>> {
-        self.inner.claim_deliveries(now, lease_until, limit).await
-    }
-    async fn finish_attempts(
-        &self,
-        outcomes: &[crate::alerts::AttemptOutcome],
-        disable_after_ms: Millis,
-    ) -> StoreResult<Vec<crate::alerts::DisabledChannel>> {
-        self.inner.finish_attempts(outcomes, disable_after_ms).await
-    }
-    async fn list_deliveries(
-        &self,
-        org: &OrgId,
-        query: &crate::alerts::DeliveryQuery,
-    ) -> StoreResult<Page<crate::alerts::Delivery>> {
-        self.inner.list_deliveries(org, query).await
-    }
-    async fn redeliver(
-        &self,
-        org: &OrgId,
-        id: &certsentry_domain::DeliveryId,
-        now: Millis,
-    ) -> StoreResult<()> {
-        self.inner.redeliver(org, id, now).await
-    }
-    async fn count_pending_deliveries(&self) -> StoreResult<u64> {
-        self.inner.count_pending_deliveries().await
-    }
-    async fn prune_alerts(&self, before: Millis) -> StoreResult<u64> {
-        self.inner.prune_alerts(before).await
-    }
-    async fn release_delivery_leases(&self) -> StoreResult<u64> {
-        self.inner.release_delivery_leases().await
-    }
-}
-
-/// CT data is not cached either: findings are rare writes, and the
-/// inventory must be read fresh when a grace window ends.
-#[async_trait]
-impl<S: Store> crate::ct::CtStore for CachedStore<S> {
-    async fn create_known_certificate(
-        &self,
-        known: &KnownCertificate,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.create_known_certificate(known, audit).await
-    }
-    async fn list_known_certificates(
-        &self,
-        org: &OrgId,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Page<KnownCertificate>> {
-        self.inner.list_known_certificates(org, cursor, limit).await
-    }
-    async fn delete_known_certificate(
-        &self,
-        org: &OrgId,
-        id: &KnownCertificateId,
-        audit: &AuditEvent,
-    ) -> StoreResult<()> {
-        self.inner.delete_known_certificate(org, id, audit).await
-    }
-    async fn is_known_issuance(
-        &self,
-        org: &OrgId,
-        cert_sha256: &str,
-        tbs_sha256: &str,
-    ) -> StoreResult<bool> {
-        self.inner
-            .is_known_issuance(org, cert_sha256, tbs_sha256)
-            .await
-    }
-    async fn insert_ct_finding(&self, finding: &CtFinding) -> StoreResult<bool> {
-        self.inner.insert_ct_finding(finding).await
-    }
-    async fn due_ct_findings(&self, due: Millis, limit: u32) -> StoreResult<Vec<CtFinding>> {
-        self.inner.due_ct_findings(due, limit).await
-    }
-    async fn decide_ct_finding(
-        &self,
-        org: &OrgId,
-        id: &CtCertificateId,
-        state: FindingState,
-        decided_at: Millis,
-        event: Option<&certsentry_domain::alert::Event>,
-    ) -> StoreResult<bool> {
-        self.inner
-            .decide_ct_finding(org, id, state, decided_at, event)
-            .await
-    }
-    async fn list_ct_findings(
-        &self,
-        org: &OrgId,
-        query: &crate::ct::FindingQuery,
-    ) -> StoreResult<Page<CtFinding>> {
-        self.inner.list_ct_findings(org, query).await
-    }
-    async fn get_ct_finding(
-        &self,
-        org: &OrgId,
-        id: &CtCertificateId,
-    ) -> StoreResult<Option<CtFinding>> {
-        self.inner.get_ct_finding(org, id).await
-    }
-    async fn get_log_position(&self, log_id: &str) -> StoreResult<Option<crate::ct::LogPosition>> {
-        self.inner.get_log_position(log_id).await
-    }
-    async fn put_log_position(
-        &self,
-        log_id: &str,
-        position: &crate::ct::LogPosition,
-    ) -> StoreResult<()> {
-        self.inner.put_log_position(log_id, position).await
-    }
-    async fn list_log_positions(&self) -> StoreResult<Vec<crate::ct::StoredLogPosition>> {
-        self.inner.list_log_positions().await
-    }
-    async fn delete_log_position(&self, log_id: &str) -> StoreResult<bool> {
-        self.inner.delete_log_position(log_id).await
     }
 }

@@ -37,6 +37,7 @@ pub struct StoredLogPosition {
     pub updated_at: Millis,
 }
 
+/// Certificate Transparency: the known-certificate inventory and findings (deduplicated per organization by `tbs_sha256`).
 #[async_trait]
 pub trait CtStore: Send + Sync {
     async fn create_known_certificate(
@@ -66,7 +67,6 @@ pub trait CtStore: Send + Sync {
         cert_sha256: &str,
         tbs_sha256: &str,
     ) -> StoreResult<bool>;
-
     /// Stores a new finding unless the organization already has one for its
     /// `tbs_sha256`; returns whether it was new.
     async fn insert_ct_finding(&self, finding: &CtFinding) -> StoreResult<bool>;
@@ -94,7 +94,11 @@ pub trait CtStore: Send + Sync {
         org: &OrgId,
         id: &CtCertificateId,
     ) -> StoreResult<Option<CtFinding>>;
+}
 
+/// Each CT log's read position, so a restart neither misses nor repeats entries.
+#[async_trait]
+pub trait LogPositionStore: Send + Sync {
     async fn get_log_position(&self, log_id: &str) -> StoreResult<Option<LogPosition>>;
     async fn put_log_position(&self, log_id: &str, position: &LogPosition) -> StoreResult<()>;
     /// Every stored position, by log id.

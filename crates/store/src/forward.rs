@@ -1,0 +1,345 @@
+//! Forwarding for store layers. A layer (such as the monitor cache)
+//! implements [`Forward`] and so serves every aggregate it never changes by
+//! handing the call to the store it wraps; it implements the aggregates it
+//! does change itself (organizations, environments, monitors and check
+//! outcomes: the ones whose writes can touch a cached monitor).
+
+use async_trait::async_trait;
+use certsentry_domain::alert::Event;
+use certsentry_domain::apikey::ApiKey;
+use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::channel::Channel;
+use certsentry_domain::check::CheckResult;
+use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
+use certsentry_domain::stats::DailyStats;
+use certsentry_domain::status_page::StatusPage;
+use certsentry_domain::time::Millis;
+use certsentry_domain::{
+    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, KnownCertificateId,
+    MonitorId, OrgId, StatusPageId,
+};
+
+use crate::*;
+
+/// A store that wraps another and forwards what it does not handle.
+pub trait Forward: Send + Sync + 'static {
+    type Inner: Store;
+    fn inner(&self) -> &Self::Inner;
+}
+
+#[async_trait]
+impl<F: Forward> KeyStore for F {
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner().create_api_key(key, audit).await
+    }
+    async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        self.inner().find_api_key_by_hash(hash).await
+    }
+    async fn list_api_keys(&self, org: Option<&OrgId>) -> StoreResult<Vec<ApiKey>> {
+        self.inner().list_api_keys(org).await
+    }
+    async fn revoke_api_key(
+        &self,
+        id: &ApiKeyId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<ApiKey> {
+        self.inner().revoke_api_key(id, at, audit).await
+    }
+    async fn touch_api_keys(&self, used: &[(ApiKeyId, Millis)]) -> StoreResult<()> {
+        self.inner().touch_api_keys(used).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> ResultStore for F {
+    async fn insert_results(&self, results: &[CheckResult]) -> StoreResult<()> {
+        self.inner().insert_results(results).await
+    }
+    async fn list_results(
+        &self,
+        org: &OrgId,
+        monitor: &MonitorId,
+        query: &ResultQuery,
+    ) -> StoreResult<Page<CheckResult>> {
+        self.inner().list_results(org, monitor, query).await
+    }
+    async fn prune_results(&self, before: Millis) -> StoreResult<u64> {
+        self.inner().prune_results(before).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> HeartbeatStore for F {
+    async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()> {
+        self.inner().record_heartbeat_ping(state).await
+    }
+    async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>> {
+        self.inner().list_heartbeat_states().await
+    }
+    async fn claim_heartbeat_missed(
+        &self,
+        monitor: &MonitorId,
+        last_ping_at: Millis,
+    ) -> StoreResult<bool> {
+        self.inner().claim_heartbeat_missed(monitor, last_ping_at).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> RegistrationStore for F {
+    async fn get_domain_registration(
+        &self,
+        domain: &str,
+    ) -> StoreResult<Option<DomainRegistration>> {
+        self.inner().get_domain_registration(domain).await
+    }
+    async fn claim_domain_lookup(
+        &self,
+        domain: &str,
+        now: Millis,
+        stale_before: Millis,
+    ) -> StoreResult<bool> {
+        self.inner().claim_domain_lookup(domain, now, stale_before).await
+    }
+    async fn finish_domain_lookup(&self, registration: &DomainRegistration) -> StoreResult<()> {
+        self.inner().finish_domain_lookup(registration).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> StatsStore for F {
+    async fn list_daily_stats(
+        &self,
+        org: &OrgId,
+        monitor: &MonitorId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<DailyStats>> {
+        self.inner().list_daily_stats(org, monitor, from, to).await
+    }
+    async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
+        self.inner().finalize_daily_stats(today).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> CertificateStore for F {
+    async fn record_certificate(
+        &self,
+        cert: &MonitorCertificate,
+        served: Option<&ServedCertificate>,
+    ) -> StoreResult<()> {
+        self.inner().record_certificate(cert, served).await
+    }
+    async fn list_monitor_certificates(&self, org: &OrgId) -> StoreResult<Vec<MonitorCertificate>> {
+        self.inner().list_monitor_certificates(org).await
+    }
+    async fn is_served_certificate(&self, org: &OrgId, sha256: &str) -> StoreResult<bool> {
+        self.inner().is_served_certificate(org, sha256).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> StatusPageStore for F {
+    async fn create_status_page(
+        &self,
+        page: &StatusPage,
+        max_pages: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().create_status_page(page, max_pages, audit).await
+    }
+    async fn get_status_page(
+        &self,
+        org: &OrgId,
+        id: &StatusPageId,
+    ) -> StoreResult<Option<StatusPage>> {
+        self.inner().get_status_page(org, id).await
+    }
+    async fn list_status_pages(&self, org: &OrgId) -> StoreResult<Vec<StatusPage>> {
+        self.inner().list_status_pages(org).await
+    }
+    async fn update_status_page(&self, page: &StatusPage, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner().update_status_page(page, audit).await
+    }
+    async fn delete_status_page(
+        &self,
+        org: &OrgId,
+        id: &StatusPageId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().delete_status_page(org, id, audit).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> AuditStore for F {
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        self.inner().record_audit(event).await
+    }
+    async fn list_audit(&self, org: &OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
+        self.inner().list_audit(org, query).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> ChannelStore for F {
+    async fn create_channel(&self, channel: &Channel, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner().create_channel(channel, audit).await
+    }
+    async fn get_channel(&self, org: &OrgId, id: &ChannelId) -> StoreResult<Option<Channel>> {
+        self.inner().get_channel(org, id).await
+    }
+    async fn list_channels(&self, org: &OrgId) -> StoreResult<Vec<Channel>> {
+        self.inner().list_channels(org).await
+    }
+    async fn update_channel(&self, channel: &Channel, audit: &AuditEvent) -> StoreResult<()> {
+        self.inner().update_channel(channel, audit).await
+    }
+    async fn delete_channel(
+        &self,
+        org: &OrgId,
+        id: &ChannelId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().delete_channel(org, id, audit).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> AlertStore for F {
+    async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>> {
+        self.inner().get_alert_state(monitor, key).await
+    }
+    async fn record_alert(
+        &self,
+        guard: Option<&AlertGuard>,
+        event: Option<&Event>,
+        only_channel: Option<&ChannelId>,
+    ) -> StoreResult<bool> {
+        self.inner().record_alert(guard, event, only_channel).await
+    }
+    async fn list_events(&self, org: &OrgId, query: &EventQuery) -> StoreResult<Page<Event>> {
+        self.inner().list_events(org, query).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> DeliveryStore for F {
+    async fn claim_deliveries(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        self.inner().claim_deliveries(now, lease_until, limit).await
+    }
+    async fn finish_attempts(
+        &self,
+        outcomes: &[AttemptOutcome],
+        disable_after_ms: Millis,
+    ) -> StoreResult<Vec<DisabledChannel>> {
+        self.inner().finish_attempts(outcomes, disable_after_ms).await
+    }
+    async fn list_deliveries(
+        &self,
+        org: &OrgId,
+        query: &DeliveryQuery,
+    ) -> StoreResult<Page<Delivery>> {
+        self.inner().list_deliveries(org, query).await
+    }
+    async fn redeliver(&self, org: &OrgId, id: &DeliveryId, now: Millis) -> StoreResult<()> {
+        self.inner().redeliver(org, id, now).await
+    }
+    async fn count_pending_deliveries(&self) -> StoreResult<u64> {
+        self.inner().count_pending_deliveries().await
+    }
+    async fn prune_alerts(&self, before: Millis) -> StoreResult<u64> {
+        self.inner().prune_alerts(before).await
+    }
+    async fn release_delivery_leases(&self) -> StoreResult<u64> {
+        self.inner().release_delivery_leases().await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> CtStore for F {
+    async fn create_known_certificate(
+        &self,
+        known: &KnownCertificate,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().create_known_certificate(known, audit).await
+    }
+    async fn list_known_certificates(
+        &self,
+        org: &OrgId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<KnownCertificate>> {
+        self.inner().list_known_certificates(org, cursor, limit).await
+    }
+    async fn delete_known_certificate(
+        &self,
+        org: &OrgId,
+        id: &KnownCertificateId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().delete_known_certificate(org, id, audit).await
+    }
+    async fn is_known_issuance(
+        &self,
+        org: &OrgId,
+        cert_sha256: &str,
+        tbs_sha256: &str,
+    ) -> StoreResult<bool> {
+        self.inner().is_known_issuance(org, cert_sha256, tbs_sha256).await
+    }
+    async fn insert_ct_finding(&self, finding: &CtFinding) -> StoreResult<bool> {
+        self.inner().insert_ct_finding(finding).await
+    }
+    async fn due_ct_findings(&self, due: Millis, limit: u32) -> StoreResult<Vec<CtFinding>> {
+        self.inner().due_ct_findings(due, limit).await
+    }
+    async fn decide_ct_finding(
+        &self,
+        org: &OrgId,
+        id: &CtCertificateId,
+        state: FindingState,
+        decided_at: Millis,
+        event: Option<&Event>,
+    ) -> StoreResult<bool> {
+        self.inner().decide_ct_finding(org, id, state, decided_at, event).await
+    }
+    async fn list_ct_findings(
+        &self,
+        org: &OrgId,
+        query: &FindingQuery,
+    ) -> StoreResult<Page<CtFinding>> {
+        self.inner().list_ct_findings(org, query).await
+    }
+    async fn get_ct_finding(
+        &self,
+        org: &OrgId,
+        id: &CtCertificateId,
+    ) -> StoreResult<Option<CtFinding>> {
+        self.inner().get_ct_finding(org, id).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> LogPositionStore for F {
+    async fn get_log_position(&self, log_id: &str) -> StoreResult<Option<LogPosition>> {
+        self.inner().get_log_position(log_id).await
+    }
+    async fn put_log_position(&self, log_id: &str, position: &LogPosition) -> StoreResult<()> {
+        self.inner().put_log_position(log_id, position).await
+    }
+    async fn list_log_positions(&self) -> StoreResult<Vec<StoredLogPosition>> {
+        self.inner().list_log_positions().await
+    }
+    async fn delete_log_position(&self, log_id: &str) -> StoreResult<bool> {
+        self.inner().delete_log_position(log_id).await
+    }
+}

@@ -1,0 +1,46 @@
+//! Monitors.
+
+use async_trait::async_trait;
+use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::monitor::Monitor;
+use certsentry_domain::{
+    MonitorId, OrgId,
+};
+
+use crate::*;
+
+/// Monitor definitions, with their quota checked in the write transaction.
+#[async_trait]
+pub trait MonitorStore: Send + Sync {
+    /// Inserts unless the organization already has `max_monitors`.
+    async fn create_monitor(
+        &self,
+        monitor: &Monitor,
+        max_monitors: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn get_monitor(&self, org: &OrgId, id: &MonitorId) -> StoreResult<Option<Monitor>>;
+    async fn list_monitors(&self, org: &OrgId, query: &MonitorQuery) -> StoreResult<Page<Monitor>>;
+    /// Replaces the definition (spec, updated_at) of an existing monitor.
+    async fn update_monitor(&self, monitor: &Monitor, audit: &AuditEvent) -> StoreResult<()>;
+    /// Deletes a monitor, its status-page entries and (later) its history.
+    async fn delete_monitor(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Every monitor of the organization that has an externalId.
+    async fn list_managed_monitors(&self, org: &OrgId) -> StoreResult<Vec<Monitor>>;
+    async fn count_monitors(&self, org: &OrgId) -> StoreResult<u64>;
+    /// Applies a declarative sync atomically, enforcing `max_monitors` on the result.
+    async fn apply_sync(
+        &self,
+        org: &OrgId,
+        plan: &SyncChanges,
+        max_monitors: u32,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
+    /// The heartbeat monitor whose ping URL carries `token`.
+    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>>;
+}

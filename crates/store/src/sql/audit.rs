@@ -1,0 +1,69 @@
+//! The audit log.
+
+use certsentry_domain as d;
+
+use super::*;
+use super::alerts::*;
+use crate::*;
+
+pub(super) fn audit_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::audit::AuditEvent> {
+    Ok(d::audit::AuditEvent {
+        id: d::AuditId::from_string(get::<String>(row, "id")?),
+        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+        action: get(row, "action")?,
+        actor: d::audit::Actor {
+            id: get(row, "actor_id")?,
+            name: get(row, "actor_name")?,
+        },
+        target_type: get(row, "target_type")?,
+        target_id: get(row, "target_id")?,
+        metadata: decode_json(&get::<String>(row, "metadata")?)?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+pub(super) async fn insert_audit<B: SqlBackend>(tx: &mut Tx<B>, e: &d::audit::AuditEvent) -> StoreResult<()> {
+    stream_audit(tx, e).await?;
+    query::<B>(
+        "INSERT INTO audit_events (id, org_id, action, actor_id, actor_name, \
+         target_type, target_id, metadata, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.id.as_str())
+    .bind(e.org_id.as_str())
+    .bind(&e.action)
+    .bind(&e.actor.id)
+    .bind(&e.actor.name)
+    .bind(&e.target_type)
+    .bind(&e.target_id)
+    .bind(e.metadata.to_string())
+    .bind(e.created_at)
+    .execute(&mut *tx)
+    .await
+    ?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> AuditStore for SqlStore<B> {
+    async fn record_audit(&self, event: &d::audit::AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn list_audit(&self, org: &d::OrgId, q: &AuditQuery) -> StoreResult<Page<d::audit::AuditEvent>> {
+        let mut query = SqlBuilder::<B>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE org_id = "));
+        query.push_bind(org.as_str());
+        if let Some(action) = &q.action {
+            query.push(" AND action = ").push_bind(action.as_str());
+        }
+        if let Some(target_type) = &q.target_type {
+            query.push(" AND target_type = ").push_bind(target_type.as_str());
+        }
+        if let Some(since) = q.since {
+            query.push(" AND created_at >= ").push_bind(since);
+        }
+        newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), audit_from_row, |e| e.id.to_string()).await
+    }
+}

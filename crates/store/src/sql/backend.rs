@@ -1,0 +1,378 @@
+//! The contract between the shared SQL and a database backend.
+//!
+//! The shared SQL is written once, generic over [`SqlBackend`]. sqlx's own
+//! traits need a dozen `where` bounds (the executor on `&mut Connection`,
+//! `Encode`/`Decode` for every column type) that Rust does not carry from a
+//! trait to its users, so every generic function would repeat them. Instead,
+//! the backend answers the few primitive questions itself, with concrete
+//! types: how to bind a [`Param`], how to read a column, which executor runs a
+//! query. Everything above that ([`Sql`], [`SqlBuilder`], [`SqlRow`]) is
+//! ordinary generic code.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::IntoArguments;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Executor, Pool, SqlSafeStr, SqlStr, Transaction};
+
+use crate::{StoreError, StoreResult};
+
+/// A database backend: its pools, how writes begin, its locking, and the
+/// dialect's encodings. SQLite and Postgres implement it in their own crates.
+pub trait SqlBackend: Send + Sync + 'static {
+    type Db: Database<Arguments: IntoArguments<Self::Db> + 'static>;
+
+    /// `sqlite` or `postgres`, as `/healthz` names it.
+    const NAME: &'static str;
+    /// A query on `$1` = org id that serializes quota-checked writes per
+    /// organization (`FOR UPDATE` on Postgres; SQLite's writer is single).
+    const LOCK_ORG: &'static str;
+    /// Appended to the outbox claim's inner SELECT (`FOR UPDATE SKIP LOCKED`
+    /// on Postgres, so nodes never claim the same delivery).
+    const CLAIM_LOCK: &'static str;
+
+    fn read_pool(&self) -> &Pool<Self::Db>;
+    /// Starts a write transaction (SQLite takes its one writer with
+    /// `BEGIN IMMEDIATE`).
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+
+    /// The executor over one connection (a transaction's).
+    fn on_connection<'c>(
+        connection: &'c mut <Self::Db as Database>::Connection,
+    ) -> impl Executor<'c, Database = Self::Db> + 'c;
+    /// The executor over the read pool.
+    fn on_pool<'p>(pool: &'p Pool<Self::Db>) -> impl Executor<'p, Database = Self::Db> + 'p;
+
+    /// Binds one value with the dialect's own encoding.
+    fn bind(args: &mut <Self::Db as Database>::Arguments, value: Param<'_>)
+    -> Result<(), BoxDynError>;
+    fn rows_affected(done: &<Self::Db as Database>::QueryResult) -> u64;
+
+    fn read_text(
+        row: &<Self::Db as Database>::Row,
+        column: &str,
+    ) -> Result<Option<String>, sqlx::Error>;
+    fn read_i64(row: &<Self::Db as Database>::Row, column: &str)
+    -> Result<Option<i64>, sqlx::Error>;
+    /// `INTEGER` columns (Postgres `INT4` cannot be read as `i64`).
+    fn read_i32(row: &<Self::Db as Database>::Row, column: &str)
+    -> Result<Option<i32>, sqlx::Error>;
+    fn read_bool(
+        row: &<Self::Db as Database>::Row,
+        column: &str,
+    ) -> Result<Option<bool>, sqlx::Error>;
+}
+
+/// One bound value. The shared SQL binds only these kinds.
+#[derive(Debug, Clone)]
+pub enum Param<'a> {
+    Text(Option<Cow<'a, str>>),
+    I64(Option<i64>),
+    I32(Option<i32>),
+    Bool(Option<bool>),
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(Some(Cow::Borrowed(v)))
+    }
+}
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(Some(Cow::Borrowed(v)))
+    }
+}
+impl From<String> for Param<'_> {
+    fn from(v: String) -> Self {
+        Param::Text(Some(Cow::Owned(v)))
+    }
+}
+impl<'a> From<Option<&'a str>> for Param<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Param::Text(v.map(Cow::Borrowed))
+    }
+}
+impl<'a> From<&'a Option<String>> for Param<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        Param::Text(v.as_deref().map(Cow::Borrowed))
+    }
+}
+impl From<Option<String>> for Param<'_> {
+    fn from(v: Option<String>) -> Self {
+        Param::Text(v.map(Cow::Owned))
+    }
+}
+
+macro_rules! scalar_param {
+    ($t:ty, $variant:ident) => {
+        impl From<$t> for Param<'_> {
+            fn from(v: $t) -> Self {
+                Param::$variant(Some(v))
+            }
+        }
+        impl From<Option<$t>> for Param<'_> {
+            fn from(v: Option<$t>) -> Self {
+                Param::$variant(v)
+            }
+        }
+    };
+}
+
+scalar_param!(i64, I64);
+scalar_param!(i32, I32);
+scalar_param!(bool, Bool);
+
+/// A write transaction of backend `B`.
+pub struct Tx<B: SqlBackend>(pub(crate) Transaction<'static, B::Db>);
+
+impl<B: SqlBackend> Tx<B> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.commit().await
+    }
+}
+
+/// The read pool of backend `B` (typed, so queries know their backend).
+pub struct Reader<'p, B: SqlBackend>(pub(crate) &'p Pool<B::Db>);
+
+impl<B: SqlBackend> Clone for Reader<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<B: SqlBackend> Copy for Reader<'_, B> {}
+
+/// Where a query runs: a write transaction or the read pool.
+pub trait Exec<'e, B: SqlBackend> {
+    fn executor(self) -> impl Executor<'e, Database = B::Db> + 'e;
+}
+
+impl<'e, B: SqlBackend> Exec<'e, B> for &'e mut Tx<B> {
+    fn executor(self) -> impl Executor<'e, Database = B::Db> + 'e {
+        B::on_connection(&mut self.0)
+    }
+}
+
+impl<'e, B: SqlBackend> Exec<'e, B> for Reader<'e, B> {
+    fn executor(self) -> impl Executor<'e, Database = B::Db> + 'e {
+        B::on_pool(self.0)
+    }
+}
+
+/// A statement with its bound values. A value the dialect cannot encode is
+/// reported when the statement runs, as sqlx itself does.
+pub struct Sql<B: SqlBackend> {
+    statement: SqlStr,
+    args: <B::Db as Database>::Arguments,
+    bind_error: Option<BoxDynError>,
+}
+
+/// Starts a statement (`$N` placeholders, which both dialects accept).
+pub fn query<B: SqlBackend>(statement: impl SqlSafeStr) -> Sql<B> {
+    Sql {
+        statement: statement.into_sql_str(),
+        args: Default::default(),
+        bind_error: None,
+    }
+}
+
+/// What a write statement did.
+pub struct Done {
+    rows: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows
+    }
+}
+
+impl<B: SqlBackend> Sql<B> {
+    pub fn bind<'a>(mut self, value: impl Into<Param<'a>>) -> Self {
+        self.push_param(value);
+        self
+    }
+
+    fn push_param<'a>(&mut self, value: impl Into<Param<'a>>) {
+        if self.bind_error.is_none()
+            && let Err(e) = B::bind(&mut self.args, value.into())
+        {
+            self.bind_error = Some(e);
+        }
+    }
+
+    fn into_query(
+        self,
+    ) -> sqlx::query::Query<'static, B::Db, <B::Db as Database>::Arguments> {
+        let args = match self.bind_error {
+            Some(e) => Err(e),
+            None => Ok(self.args),
+        };
+        sqlx::__query_with_result(self.statement, args)
+    }
+
+    // The runners return boxed futures rather than being `async fn`s: a
+    // future holding the executor's opaque type would make every caller's
+    // `Send` proof higher-ranked, which rustc cannot yet do (rust#100013).
+
+    pub fn execute<'e>(self, on: impl Exec<'e, B>) -> Running<'e, Done> {
+        let running = on.executor().execute(self.into_query());
+        Box::pin(async move {
+            let done = running.await?;
+            Ok(Done {
+                rows: B::rows_affected(&done),
+            })
+        })
+    }
+
+    pub fn fetch_all<'e>(self, on: impl Exec<'e, B>) -> Running<'e, Vec<SqlRow<B>>> {
+        let running = on.executor().fetch_all(self.into_query());
+        Box::pin(async move { Ok(running.await?.into_iter().map(SqlRow).collect()) })
+    }
+
+    pub fn fetch_optional<'e>(self, on: impl Exec<'e, B>) -> Running<'e, Option<SqlRow<B>>> {
+        let running = on.executor().fetch_optional(self.into_query());
+        Box::pin(async move { Ok(running.await?.map(SqlRow)) })
+    }
+
+    pub fn fetch_one<'e>(self, on: impl Exec<'e, B>) -> Running<'e, SqlRow<B>> {
+        let running = on.executor().fetch_one(self.into_query());
+        Box::pin(async move { Ok(SqlRow(running.await?)) })
+    }
+}
+
+/// A statement on its way to the database.
+pub type Running<'e, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'e>>;
+
+/// Builds a statement whose shape depends on the request (filters, multi-row
+/// inserts), numbering placeholders as values are pushed.
+pub struct SqlBuilder<B: SqlBackend> {
+    text: String,
+    sql: Sql<B>,
+    count: usize,
+}
+
+impl<B: SqlBackend> SqlBuilder<B> {
+    pub fn new(start: impl Into<String>) -> Self {
+        Self {
+            text: start.into(),
+            sql: query(""),
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub fn push_bind<'a>(&mut self, value: impl Into<Param<'a>>) -> &mut Self {
+        self.count += 1;
+        self.text.push('$');
+        self.text.push_str(&self.count.to_string());
+        self.sql.push_param(value);
+        self
+    }
+
+    /// ` VALUES (…), (…)`, one tuple per item, filled by `row`.
+    pub fn push_values<I>(
+        &mut self,
+        items: impl IntoIterator<Item = I>,
+        mut row: impl FnMut(ValuesRow<'_, B>, I),
+    ) -> &mut Self {
+        self.text.push_str("VALUES ");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.text.push('(');
+            row(
+                ValuesRow {
+                    builder: self,
+                    first: true,
+                },
+                item,
+            );
+            self.text.push(')');
+        }
+        self
+    }
+
+    pub fn build(self) -> Sql<B> {
+        Sql {
+            statement: sqlx::AssertSqlSafe(self.text).into_sql_str(),
+            ..self.sql
+        }
+    }
+}
+
+/// One tuple of [`SqlBuilder::push_values`].
+pub struct ValuesRow<'b, B: SqlBackend> {
+    builder: &'b mut SqlBuilder<B>,
+    first: bool,
+}
+
+impl<B: SqlBackend> ValuesRow<'_, B> {
+    pub fn push_bind<'a>(&mut self, value: impl Into<Param<'a>>) -> &mut Self {
+        if !std::mem::take(&mut self.first) {
+            self.builder.text.push_str(", ");
+        }
+        self.builder.push_bind(value);
+        self
+    }
+}
+
+/// A fetched row of backend `B`.
+pub struct SqlRow<B: SqlBackend>(<B::Db as Database>::Row);
+
+impl<B: SqlBackend> SqlRow<B> {
+    /// Reads a column; a type or null mismatch is a corrupt row.
+    pub fn get<T: FromColumn>(&self, column: &str) -> StoreResult<T> {
+        T::read::<B>(&self.0, column)
+            .map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+    }
+}
+
+/// A Rust type a column is read into.
+pub trait FromColumn: Sized {
+    fn read<B: SqlBackend>(
+        row: &<B::Db as Database>::Row,
+        column: &str,
+    ) -> Result<Self, sqlx::Error>;
+}
+
+fn required<T>(value: Option<T>, column: &str) -> Result<T, sqlx::Error> {
+    value.ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: "unexpected NULL".into(),
+    })
+}
+
+macro_rules! from_column {
+    ($t:ty, $read:ident) => {
+        impl FromColumn for Option<$t> {
+            fn read<B: SqlBackend>(
+                row: &<B::Db as Database>::Row,
+                column: &str,
+            ) -> Result<Self, sqlx::Error> {
+                B::$read(row, column)
+            }
+        }
+        impl FromColumn for $t {
+            fn read<B: SqlBackend>(
+                row: &<B::Db as Database>::Row,
+                column: &str,
+            ) -> Result<Self, sqlx::Error> {
+                required(B::$read(row, column)?, column)
+            }
+        }
+    };
+}
+
+from_column!(String, read_text);
+from_column!(i64, read_i64);
+from_column!(i32, read_i32);
+from_column!(bool, read_bool);

@@ -1,0 +1,286 @@
+//! The delivery outbox.
+
+use certsentry_domain as d;
+
+use super::*;
+use super::alerts::*;
+use crate::*;
+
+pub(super) const DELIVERY_COLUMNS: &str = "id, org_id, event_id, channel_id, status, attempts, next_attempt_at, created_at, updated_at";
+
+pub(super) fn delivery_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<Delivery> {
+    let status: String = get(row, "status")?;
+    Ok(Delivery {
+        id: d::DeliveryId::from_string(get::<String>(row, "id")?),
+        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+        event_id: d::EventId::from_string(get::<String>(row, "event_id")?),
+        channel_id: d::ChannelId::from_string(get::<String>(row, "channel_id")?),
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
+        attempts: get::<i32>(row, "attempts")? as u32,
+        next_attempt_at: get(row, "next_attempt_at")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        attempt_log: Vec::new(),
+    })
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
+    async fn claim_deliveries(&self, now: d::time::Millis, lease_until: d::time::Millis, limit: u32) -> StoreResult<Vec<DueDelivery>> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= $2 AND lease_until <= $2 \
+             ORDER BY next_attempt_at LIMIT $3{}) RETURNING {DELIVERY_COLUMNS}",
+            B::CLAIM_LOCK
+        );
+        let rows = query::<B>(::sqlx::AssertSqlSafe(sql))
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit as i64)
+            .fetch_all(&mut tx)
+            .await
+            ?;
+        let deliveries = rows.iter().map(delivery_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let mut event_ids: Vec<String> = deliveries.iter().map(|d| d.event_id.to_string()).collect();
+        event_ids.sort();
+        event_ids.dedup();
+        let mut channel_ids: Vec<String> = deliveries.iter().map(|d| d.channel_id.to_string()).collect();
+        channel_ids.sort();
+        channel_ids.dedup();
+        let events: ::std::collections::HashMap<String, d::alert::Event> =
+            fetch_in(&mut tx, EVENT_COLUMNS, "events", "id", &event_ids)
+                .await?
+                .iter()
+                .map(|row| event_from_row(row).map(|e| (e.id.to_string(), e)))
+                .collect::<StoreResult<_>>()?;
+        let channels: ::std::collections::HashMap<String, d::channel::Channel> =
+            fetch_in(&mut tx, CHANNEL_COLUMNS, "notification_channels", "id", &channel_ids)
+                .await?
+                .iter()
+                .map(|row| channel_from_row(row).map(|c| (c.id.to_string(), c)))
+                .collect::<StoreResult<_>>()?;
+        tx.commit().await?;
+        // A delivery whose channel was deleted meanwhile is dropped by the worker's next claim
+        // (delete_channel removes pending ones); skip it here.
+        Ok(deliveries
+            .into_iter()
+            .filter_map(|delivery| {
+                let event = events.get(delivery.event_id.as_str())?.clone();
+                let channel = channels.get(delivery.channel_id.as_str())?.clone();
+                Some(DueDelivery { delivery, event, channel })
+            })
+            .collect())
+    }
+
+    async fn finish_attempts(&self, outcomes: &[AttemptOutcome], disable_after_ms: d::time::Millis) -> StoreResult<Vec<DisabledChannel>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = d::time::now_ms();
+        let mut tx = self.begin_write().await?;
+        // Per channel: did any attempt of this batch succeed?
+        let mut channel_ok: ::std::collections::BTreeMap<String, bool> = ::std::collections::BTreeMap::new();
+        let mut to_disable: Vec<(String, String)> = Vec::new();
+        for o in outcomes {
+            let a = &o.attempt;
+            query::<B>(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, status_code, duration_ms, \
+                 response_body, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (delivery_id, attempt) DO NOTHING",
+            )
+            .bind(o.delivery_id.as_str())
+            .bind(a.attempt as i32)
+            .bind(a.status_code.map(i32::from))
+            .bind(i64::from(a.duration_ms))
+            .bind(a.response_body.as_deref())
+            .bind(a.error.as_deref())
+            .bind(a.created_at)
+            .execute(&mut tx)
+            .await
+            ?;
+            let updated = query::<B>(
+                "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
+                 lease_until = 0, updated_at = $4 WHERE id = $5 RETURNING org_id, channel_id",
+            )
+            .bind(o.status.as_str())
+            .bind(a.attempt as i32)
+            .bind(o.next_attempt_at)
+            .bind(now)
+            .bind(o.delivery_id.as_str())
+            .fetch_optional(&mut tx)
+            .await
+            ?;
+            let Some(row) = updated else { continue };
+            let channel_id: String = get(&row, "channel_id")?;
+            *channel_ok.entry(channel_id.clone()).or_insert(false) |= o.status == DeliveryStatus::Delivered;
+            if let Some(reason) = &o.disable_channel {
+                to_disable.push((channel_id, reason.clone()));
+            }
+        }
+        for (channel_id, ok) in &channel_ok {
+            if *ok {
+                query::<B>("UPDATE notification_channels SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
+                    .bind(channel_id)
+                    .execute(&mut tx)
+                    .await
+                    ?;
+                continue;
+            }
+            let since = query::<B>(
+                "UPDATE notification_channels SET failing_since = COALESCE(failing_since, $1) WHERE id = $2 RETURNING failing_since",
+            )
+            .bind(now)
+            .bind(channel_id)
+            .fetch_optional(&mut tx)
+            .await
+            ?;
+            if let Some(row) = since {
+                let since: d::time::Millis = get(&row, "failing_since")?;
+                if now - since >= disable_after_ms {
+                    to_disable.push((channel_id.clone(), format!(
+                        "every delivery attempt has failed since {}", d::time::format_ms(since)
+                    )));
+                }
+            }
+        }
+        let mut disabled = Vec::new();
+        for (channel_id, reason) in &to_disable {
+            let spec_row = query::<B>("SELECT org_id, spec FROM notification_channels WHERE id = $1")
+                .bind(channel_id)
+                .fetch_optional(&mut tx)
+                .await
+                ?;
+            let Some(spec_row) = spec_row else { continue };
+            let mut spec = decode_channel_spec(&get::<String>(&spec_row, "spec")?)?;
+            spec.enabled = false;
+            query::<B>("UPDATE notification_channels SET spec = $1, updated_at = $2 WHERE id = $3")
+                .bind(encode_channel_spec(&spec))
+                .bind(now)
+                .bind(channel_id)
+                .execute(&mut tx)
+                .await
+                ?;
+            // Its other pending deliveries will not be sent either.
+            query::<B>("UPDATE deliveries SET status = 'failed', updated_at = $1 WHERE channel_id = $2 AND status = 'pending'")
+                .bind(now)
+                .bind(channel_id)
+                .execute(&mut tx)
+                .await
+                ?;
+            log_channel_disabled(channel_id, reason);
+            disabled.push(DisabledChannel {
+                channel_id: d::ChannelId::from_string(channel_id.as_str()),
+                org_id: d::OrgId::from_string(get::<String>(&spec_row, "org_id")?),
+                name: spec.name,
+                reason: reason.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok(disabled)
+    }
+
+    async fn list_deliveries(&self, org: &d::OrgId, q: &DeliveryQuery) -> StoreResult<Page<Delivery>> {
+        let mut query = SqlBuilder::<B>::new(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "
+        ));
+        query.push_bind(org.as_str());
+        if let Some(c) = &q.channel_id {
+            query.push(" AND channel_id = ").push_bind(c.as_str());
+        }
+        if let Some(e) = &q.event_id {
+            query.push(" AND event_id = ").push_bind(e.as_str());
+        }
+        if let Some(s) = q.status {
+            query.push(" AND status = ").push_bind(s.as_str());
+        }
+        let mut page = newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), delivery_from_row, |d| d.id.to_string()).await?;
+        let ids: Vec<String> = page.items.iter().map(|d| d.id.to_string()).collect();
+        let attempts = fetch_in(
+            self.read_pool(),
+            "delivery_id, attempt, status_code, duration_ms, response_body, error, created_at",
+            "delivery_attempts",
+            "delivery_id",
+            &ids,
+        )
+        .await?;
+        for row in &attempts {
+            let delivery_id: String = get(row, "delivery_id")?;
+            let attempt = DeliveryAttempt {
+                attempt: get::<i32>(row, "attempt")? as u32,
+                status_code: get::<Option<i32>>(row, "status_code")?.map(|c| c as u16),
+                duration_ms: get::<i64>(row, "duration_ms")? as u32,
+                response_body: get(row, "response_body")?,
+                error: get(row, "error")?,
+                created_at: get(row, "created_at")?,
+            };
+            if let Some(d) = page.items.iter_mut().find(|d| d.id.as_str() == delivery_id) {
+                d.attempt_log.push(attempt);
+            }
+        }
+        for d in &mut page.items {
+            d.attempt_log.sort_by_key(|a| a.attempt);
+        }
+        Ok(page)
+    }
+
+    async fn redeliver(&self, org: &d::OrgId, id: &d::DeliveryId, now: d::time::Millis) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = 0, \
+             updated_at = $1 WHERE org_id = $2 AND id = $3",
+        )
+        .bind(now)
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(&mut tx)
+        .await
+        ?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn count_pending_deliveries(&self) -> StoreResult<u64> {
+        let row = query::<B>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'")
+            .fetch_one(self.read_pool())
+            .await
+            ?;
+        Ok(get::<i64>(&row, "n")? as u64)
+    }
+
+    async fn prune_alerts(&self, before: d::time::Millis) -> StoreResult<u64> {
+        // Ids sort by creation time, so "before" is an id range.
+        let floor = d::id::floor_at(before);
+        let mut tx = self.begin_write().await?;
+        let mut deleted = 0;
+        for sql in [
+            "DELETE FROM delivery_attempts WHERE delivery_id IN \
+             (SELECT id FROM deliveries WHERE id < $1 AND status <> 'pending')",
+            "DELETE FROM deliveries WHERE id < $1 AND status <> 'pending'",
+            "DELETE FROM events WHERE id < $1 AND NOT EXISTS \
+             (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
+        ] {
+            deleted += query::<B>(sql)
+                .bind(&floor)
+                .execute(&mut tx)
+                .await
+                ?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn release_delivery_leases(&self) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>("UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0")
+            .execute(&mut tx)
+            .await
+            ?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,203 @@
+//! The SQL both backends share, written once over [`SqlBackend`].
+//!
+//! [`SqlStore<B>`] implements every store trait for any backend. The queries
+//! use `$N` placeholders, which SQLite and Postgres both accept; what differs
+//! per backend (connections, how a write begins, row locking, encodings) is
+//! the backend's [`SqlBackend`] implementation, in its own crate beside its
+//! migrations.
+
+mod alerts;
+mod audit;
+mod backend;
+mod ct;
+mod deliveries;
+mod keys;
+mod monitors;
+mod orgs;
+mod results;
+mod stats;
+mod status_pages;
+
+pub use backend::{
+    Done, Exec, FromColumn, Param, Reader, Sql, SqlBackend, SqlBuilder, SqlRow, Tx, ValuesRow,
+    query,
+};
+
+use certsentry_domain::channel::ChannelSpec;
+use certsentry_domain::ct::CtFinding;
+use certsentry_domain::monitor::MonitorSpec;
+
+use crate::{Page, Store, StoreError, StoreResult};
+
+/// Every store trait over one SQL backend.
+pub struct SqlStore<B: SqlBackend> {
+    backend: B,
+}
+
+impl<B: SqlBackend> SqlStore<B> {
+    pub fn new(backend: B) -> Self {
+        Self { backend }
+    }
+
+    /// The backend, for what only it offers (migrations, its pool).
+    pub fn backend_ref(&self) -> &B {
+        &self.backend
+    }
+
+    pub(crate) fn read_pool(&self) -> Reader<'_, B> {
+        Reader(self.backend.read_pool())
+    }
+
+    pub(crate) async fn begin_write(&self) -> Result<Tx<B>, sqlx::Error> {
+        self.backend.begin_write().await.map(Tx)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> Store for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        query::<B>("SELECT 1").execute(self.read_pool()).await?;
+        Ok(())
+    }
+}
+
+/// Rows of `table` whose `column` is one of `ids` (callers keep
+/// `ids` to at most a thousand: both backends cap bound values).
+pub(crate) async fn fetch_in<'e, B: SqlBackend, S>(on: impl Exec<'e, B>, columns: &str, table: &str, column: &str, ids: &[S]) -> StoreResult<Vec<SqlRow<B>>>
+where
+    S: AsRef<str>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {columns} FROM {table} WHERE {column} IN ({})", placeholders(1, ids.len()));
+    let mut statement = query::<B>(::sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        statement = statement.bind(id.as_ref());
+    }
+    Ok(statement.fetch_all(on).await?)
+}
+
+/// Maps a unique violation to `Conflict(what)`, anything else to `Backend`.
+pub(crate) fn conflict_or(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::from(e),
+    }
+}
+
+/// Reads a column of a fetched row.
+pub(crate) fn get<T: FromColumn>(row: &SqlRow<impl SqlBackend>, column: &str) -> StoreResult<T> {
+    row.get(column)
+}
+
+/// Finishes a newest-first listing: rows before `cursor` (ids sort by
+/// time), at most `limit`, and the cursor of the next page.
+pub(crate) async fn newest_first<B: SqlBackend, T>(
+    mut query: SqlBuilder<B>,
+    cursor: Option<&str>,
+    limit: u32,
+    pool: Reader<'_, B>,
+    from_row: impl Fn(&SqlRow<B>) -> StoreResult<T>,
+    id_of: impl Fn(&T) -> String,
+) -> StoreResult<Page<T>> {
+    if let Some(cursor) = cursor {
+        query.push(" AND id < ").push_bind(cursor);
+    }
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(limit as i64 + 1);
+    let rows = query.build().fetch_all(pool).await?;
+    let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    Ok(paginate(items, limit, id_of))
+}
+
+/// Decodes a stored monitor definition.
+pub fn decode_spec(json: &str) -> Result<MonitorSpec, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("monitor spec: {e}")))
+}
+
+pub fn encode_spec(spec: &MonitorSpec) -> String {
+    serde_json::to_string(spec).expect("a monitor spec always serializes")
+}
+
+pub fn decode_json(json: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("json column: {e}")))
+}
+
+pub fn decode_channel_spec(json: &str) -> Result<ChannelSpec, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("channel spec: {e}")))
+}
+
+pub fn encode_channel_spec(spec: &ChannelSpec) -> String {
+    serde_json::to_string(spec).expect("a channel spec always serializes")
+}
+
+pub fn decode_event_monitor(
+    json: Option<String>,
+) -> Result<Option<certsentry_domain::alert::EventMonitor>, StoreError> {
+    json.map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("event monitor: {e}")))
+}
+
+pub fn encode_event_monitor(
+    monitor: Option<&certsentry_domain::alert::EventMonitor>,
+) -> Option<String> {
+    monitor.map(|m| serde_json::to_string(m).expect("an event monitor always serializes"))
+}
+
+pub fn decode_finding(json: &str) -> Result<CtFinding, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("ct finding: {e}")))
+}
+
+pub fn encode_finding(finding: &CtFinding) -> String {
+    serde_json::to_string(finding).expect("a finding always serializes")
+}
+
+pub fn log_channel_disabled(channel: &str, reason: &str) {
+    tracing::warn!(channel, reason, "notification channel disabled");
+}
+
+/// `$first, $first+1, …` placeholders for an `IN (…)` list of `count`.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Cuts a page of `limit` from `items` (fetched with `limit + 1` rows) and
+/// names the next cursor when there is more.
+pub fn paginate<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Page<T> {
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(&id_of)
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+/// The columns `monitor_from_row` reads, in one place.
+pub const MONITOR_COLUMNS: &str = "id, org_id, kind, enabled, external_id, environment_id, spec, \
+    heartbeat_token, last_status, ssl_not_after, domain_expiry, created_at, updated_at";
+
+pub const API_KEY_COLUMNS: &str =
+    "id, org_id, name, key_hash, hint, read_only, created_at, last_used_at, revoked_at";
+
+pub const RESULT_COLUMNS: &str = "id, org_id, monitor_id, check_type, status, degraded, region, \
+    latency_ms, http_status, error, details, created_at";
+
+pub const AUDIT_COLUMNS: &str =
+    "id, org_id, action, actor_id, actor_name, target_type, target_id, metadata, created_at";

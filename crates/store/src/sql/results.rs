@@ -1,0 +1,369 @@
+//! Check outcomes: results, monitor state, heartbeats, registrations and
+//! served certificates.
+
+use certsentry_domain as d;
+
+use super::*;
+use super::stats::*;
+use crate::*;
+
+pub(super) fn result_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::check::CheckResult> {
+    let check_type: String = get(row, "check_type")?;
+    let status: String = get(row, "status")?;
+    Ok(d::check::CheckResult {
+        id: d::ResultId::from_string(get::<String>(row, "id")?),
+        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+        monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+        check_type: d::check::CheckType::parse(&check_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("check_type {check_type}")))?,
+        status: d::check::CheckStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        degraded: get(row, "degraded")?,
+        region: get(row, "region")?,
+        latency_ms: get::<Option<i64>>(row, "latency_ms")?.map(|v| v as u32),
+        http_status: get::<Option<i64>>(row, "http_status")?.map(|v| v as u16),
+        error: get(row, "error")?,
+        details: decode_json(&get::<String>(row, "details")?)?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// Inserts results and bumps the daily rollups of availability checks.
+/// Inserts results with one multi-row INSERT per chunk: a batch of
+/// pings or checks costs a few statements, not one per row.
+pub(super) async fn insert_result_rows<B: SqlBackend>(tx: &mut Tx<B>, results: &[d::check::CheckResult]) -> StoreResult<()> {
+    // 12 binds a row; SQLite allows 32,766 and Postgres 65,535 per statement.
+    for chunk in results.chunks(1000) {
+        let mut query = SqlBuilder::<B>::new(
+            "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
+             region, latency_ms, http_status, error, details, created_at) ",
+        );
+        query.push_values(chunk, |mut row, r| {
+            row.push_bind(r.id.as_str())
+                .push_bind(r.org_id.as_str())
+                .push_bind(r.monitor_id.as_str())
+                .push_bind(r.check_type.as_str())
+                .push_bind(r.status.as_str())
+                .push_bind(r.degraded)
+                .push_bind(r.region.as_deref())
+                .push_bind(r.latency_ms.map(i64::from))
+                .push_bind(r.http_status.map(i64::from))
+                .push_bind(r.error.as_deref())
+                .push_bind(r.details.to_string())
+                .push_bind(r.created_at);
+        });
+        query.build().execute(&mut *tx).await?;
+    }
+    for r in results {
+        if matches!(r.check_type, d::check::CheckType::Uptime | d::check::CheckType::Tcp) {
+            bump_daily_stats(tx, r).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Upserts pings, one multi-row statement per chunk. The caller
+/// passes at most one ping per monitor (an upsert may not touch a
+/// row twice).
+pub(super) async fn upsert_pings<B: SqlBackend>(tx: &mut Tx<B>, pings: &[&HeartbeatState]) -> StoreResult<()> {
+    for chunk in pings.chunks(1000) {
+        let mut query = SqlBuilder::<B>::new(
+            "INSERT INTO heartbeats (monitor_id, org_id, last_ping_at, last_ping_ok, missed) ",
+        );
+        query.push_values(chunk, |mut row, p| {
+            row.push_bind(p.monitor_id.as_str())
+                .push_bind(p.org_id.as_str())
+                .push_bind(p.last_ping_at)
+                .push_bind(p.last_ping_ok)
+                .push_bind(false);
+        });
+        query.push(
+            " ON CONFLICT (monitor_id) DO UPDATE SET last_ping_at = excluded.last_ping_at, \
+             last_ping_ok = excluded.last_ping_ok, missed = FALSE",
+        );
+        query.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn update_state<B: SqlBackend>(tx: &mut Tx<B>, org: &d::OrgId, id: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
+    let done = query::<B>("UPDATE monitors SET last_status = $1, ssl_not_after = $2, domain_expiry = $3 WHERE org_id = $4 AND id = $5")
+        .bind(state.last_status.as_str())
+        .bind(state.ssl_not_after)
+        .bind(state.domain_expiry)
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        ?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> CheckStore for SqlStore<B> {
+    async fn record_check(&self, results: &[d::check::CheckResult], org: &d::OrgId, monitor: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_result_rows(&mut tx, results).await?;
+        update_state(&mut tx, org, monitor, state).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn record_checks(&self, batch: &[CheckRecord]) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        // Outcomes of monitors deleted meanwhile are dropped, so
+        // no history outlives its monitor.
+        let mut ids: Vec<&str> = batch.iter().map(|r| r.monitor_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut live = ::std::collections::HashSet::new();
+        for chunk in ids.chunks(1000) {
+            for row in fetch_in(&mut tx, "id", "monitors", "id", chunk).await? {
+                live.insert(get::<String>(&row, "id")?);
+            }
+        }
+        let kept: Vec<&CheckRecord> =
+            batch.iter().filter(|r| live.contains(r.monitor_id.as_str())).collect();
+        let results: Vec<d::check::CheckResult> =
+            kept.iter().flat_map(|r| r.results.iter().cloned()).collect();
+        insert_result_rows(&mut tx, &results).await?;
+        for record in &kept {
+            if let Some(state) = &record.state {
+                update_state(&mut tx, &record.org_id, &record.monitor_id, state).await?;
+            }
+        }
+        // The latest ping per monitor wins.
+        let mut pings: ::std::collections::HashMap<&str, &HeartbeatState> = ::std::collections::HashMap::new();
+        for ping in kept.iter().filter_map(|r| r.ping.as_ref()) {
+            let slot = pings.entry(ping.monitor_id.as_str()).or_insert(ping);
+            if ping.last_ping_at >= slot.last_ping_at {
+                *slot = ping;
+            }
+        }
+        let pings: Vec<&HeartbeatState> = pings.into_values().collect();
+        upsert_pings(&mut tx, &pings).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> ResultStore for SqlStore<B> {
+    async fn insert_results(&self, results: &[d::check::CheckResult]) -> StoreResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        insert_result_rows(&mut tx, results).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn list_results(&self, org: &d::OrgId, monitor: &d::MonitorId, q: &ResultQuery) -> StoreResult<Page<d::check::CheckResult>> {
+        let mut query = SqlBuilder::<B>::new(format!("SELECT {RESULT_COLUMNS} FROM check_results WHERE org_id = "));
+        query.push_bind(org.as_str());
+        query.push(" AND monitor_id = ").push_bind(monitor.as_str());
+        if let Some(t) = q.check_type {
+            query.push(" AND check_type = ").push_bind(t.as_str());
+        }
+        if let Some(s) = q.status {
+            query.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(since) = q.since {
+            query.push(" AND created_at >= ").push_bind(since);
+        }
+        newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), result_from_row, |r| r.id.to_string()).await
+    }
+
+    async fn prune_results(&self, before: d::time::Millis) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        // Ids sort by creation time: the primary key serves as the time index.
+        let done = query::<B>("DELETE FROM check_results WHERE id < $1")
+            .bind(d::id::floor_at(before))
+            .execute(&mut tx)
+            .await
+            ?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> HeartbeatStore for SqlStore<B> {
+    async fn record_heartbeat_ping(&self, state: &HeartbeatState) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        upsert_pings(&mut tx, &[state]).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>> {
+        query::<B>("SELECT monitor_id, org_id, last_ping_at, last_ping_ok, missed FROM heartbeats ORDER BY monitor_id")
+            .fetch_all(self.read_pool())
+            .await
+            ?
+            .iter()
+            .map(|row| {
+                Ok(HeartbeatState {
+                    monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+                    org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                    last_ping_at: get(row, "last_ping_at")?,
+                    last_ping_ok: get(row, "last_ping_ok")?,
+                    missed: get(row, "missed")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_heartbeat_missed(&self, monitor: &d::MonitorId, last_ping_at: d::time::Millis) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>(
+            "UPDATE heartbeats SET missed = TRUE WHERE monitor_id = $1 AND last_ping_at = $2 AND missed = FALSE",
+        )
+        .bind(monitor.as_str())
+        .bind(last_ping_at)
+        .execute(&mut tx)
+        .await
+        ?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
+    async fn get_domain_registration(&self, domain: &str) -> StoreResult<Option<DomainRegistration>> {
+        let row = query::<B>(
+            "SELECT domain, checked_at, expires_at, source, server, error FROM domain_registrations WHERE domain = $1",
+        )
+        .bind(domain)
+        .fetch_optional(self.read_pool())
+        .await
+        ?;
+        row.map(|row| -> StoreResult<DomainRegistration> {
+            Ok(DomainRegistration {
+                domain: get(&row, "domain")?,
+                checked_at: get(&row, "checked_at")?,
+                expires_at: get(&row, "expires_at")?,
+                source: get(&row, "source")?,
+                server: get(&row, "server")?,
+                error: get(&row, "error")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn claim_domain_lookup(&self, domain: &str, now: d::time::Millis, stale_before: d::time::Millis) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>(
+            "INSERT INTO domain_registrations (domain, checked_at) VALUES ($1, $2) \
+             ON CONFLICT (domain) DO UPDATE SET checked_at = $2 \
+             WHERE domain_registrations.checked_at < $3",
+        )
+        .bind(domain)
+        .bind(now)
+        .bind(stale_before)
+        .execute(&mut tx)
+        .await
+        ?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_domain_lookup(&self, r: &DomainRegistration) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "UPDATE domain_registrations SET expires_at = $2, source = $3, server = $4, error = $5 WHERE domain = $1",
+        )
+        .bind(&r.domain)
+        .bind(r.expires_at)
+        .bind(r.source.as_deref())
+        .bind(r.server.as_deref())
+        .bind(r.error.as_deref())
+        .execute(&mut tx)
+        .await
+        ?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> CertificateStore for SqlStore<B> {
+    async fn record_certificate(&self, cert: &MonitorCertificate, served: Option<&ServedCertificate>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "INSERT INTO monitor_certificates (monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (monitor_id) DO UPDATE SET valid = excluded.valid, error = excluded.error, \
+             issuer = excluded.issuer, not_after = excluded.not_after, sha256 = excluded.sha256, \
+             checked_at = excluded.checked_at",
+        )
+        .bind(cert.monitor_id.as_str())
+        .bind(cert.org_id.as_str())
+        .bind(cert.valid)
+        .bind(cert.error.as_deref())
+        .bind(cert.issuer.as_deref())
+        .bind(cert.not_after)
+        .bind(cert.sha256.as_deref())
+        .bind(cert.checked_at)
+        .execute(&mut tx)
+        .await
+        ?;
+        if let Some(served) = served {
+            query::<B>(
+                "INSERT INTO served_certificates (org_id, sha256, spki_sha256, not_after, first_seen_at, last_seen_at, tbs_sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (org_id, sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
+                 tbs_sha256 = COALESCE(served_certificates.tbs_sha256, excluded.tbs_sha256)",
+            )
+            .bind(cert.org_id.as_str())
+            .bind(&served.sha256)
+            .bind(&served.spki_sha256)
+            .bind(served.not_after)
+            .bind(served.first_seen_at)
+            .bind(served.last_seen_at)
+            .bind(served.tbs_sha256.as_deref())
+            .execute(&mut tx)
+            .await
+            ?;
+        }
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn list_monitor_certificates(&self, org: &d::OrgId) -> StoreResult<Vec<MonitorCertificate>> {
+        let rows = query::<B>(
+            "SELECT monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at \
+             FROM monitor_certificates WHERE org_id = $1",
+        )
+        .bind(org.as_str())
+        .fetch_all(self.read_pool())
+        .await
+        ?;
+        rows.iter()
+            .map(|row| {
+                Ok(MonitorCertificate {
+                    monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+                    org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                    valid: get(row, "valid")?,
+                    error: get(row, "error")?,
+                    issuer: get(row, "issuer")?,
+                    not_after: get(row, "not_after")?,
+                    sha256: get(row, "sha256")?,
+                    checked_at: get(row, "checked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn is_served_certificate(&self, org: &d::OrgId, sha256: &str) -> StoreResult<bool> {
+        let found = query::<B>("SELECT 1 AS one FROM served_certificates WHERE org_id = $1 AND sha256 = $2")
+            .bind(org.as_str())
+            .bind(sha256)
+            .fetch_optional(self.read_pool())
+            .await
+            ?;
+        Ok(found.is_some())
+    }
+}

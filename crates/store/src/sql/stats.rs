@@ -1,0 +1,120 @@
+//! Daily rollups, bumped in the transaction that stores a result.
+
+use certsentry_domain as d;
+
+use super::*;
+use crate::*;
+
+/// Adds one availability result to its monitor's day (portable SQL: no
+/// GREATEST/MAX, which differ between SQLite and Postgres).
+pub(super) async fn bump_daily_stats<B: SqlBackend>(tx: &mut Tx<B>, r: &d::check::CheckResult) -> StoreResult<()> {
+    let latency = r.latency_ms.map(i64::from);
+    query::<B>(
+        "INSERT INTO daily_stats (monitor_id, org_id, day, total_checks, failed_checks, degraded_checks, \
+         latency_sum_ms, latency_count, max_latency_ms, p50_latency_ms, p95_latency_ms, finalized) \
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, NULL, NULL, FALSE) \
+         ON CONFLICT (monitor_id, day) DO UPDATE SET \
+         total_checks = daily_stats.total_checks + 1, \
+         failed_checks = daily_stats.failed_checks + excluded.failed_checks, \
+         degraded_checks = daily_stats.degraded_checks + excluded.degraded_checks, \
+         latency_sum_ms = daily_stats.latency_sum_ms + excluded.latency_sum_ms, \
+         latency_count = daily_stats.latency_count + excluded.latency_count, \
+         max_latency_ms = CASE WHEN excluded.max_latency_ms > daily_stats.max_latency_ms \
+           THEN excluded.max_latency_ms ELSE daily_stats.max_latency_ms END",
+    )
+    .bind(r.monitor_id.as_str())
+    .bind(r.org_id.as_str())
+    .bind(d::time::day_of(r.created_at))
+    .bind(i64::from(r.status == d::check::CheckStatus::Fail))
+    .bind(i64::from(r.degraded))
+    .bind(latency.unwrap_or(0))
+    .bind(i64::from(latency.is_some()))
+    .bind(latency.unwrap_or(0))
+    .execute(&mut *tx)
+    .await
+    ?;
+    Ok(())
+}
+
+pub(super) fn stats_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::stats::DailyStats> {
+    Ok(d::stats::DailyStats {
+        day: get(row, "day")?,
+        total_checks: get::<i64>(row, "total_checks")? as u64,
+        failed_checks: get::<i64>(row, "failed_checks")? as u64,
+        degraded_checks: get::<i64>(row, "degraded_checks")? as u64,
+        latency_sum_ms: get::<i64>(row, "latency_sum_ms")? as u64,
+        latency_count: get::<i64>(row, "latency_count")? as u64,
+        max_latency_ms: get::<i64>(row, "max_latency_ms")? as u32,
+        p50_latency_ms: get::<Option<i64>>(row, "p50_latency_ms")?.map(|v| v as u32),
+        p95_latency_ms: get::<Option<i64>>(row, "p95_latency_ms")?.map(|v| v as u32),
+        finalized: get(row, "finalized")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> StatsStore for SqlStore<B> {
+    async fn list_daily_stats(&self, org: &d::OrgId, monitor: &d::MonitorId, from: &str, to: &str) -> StoreResult<Vec<d::stats::DailyStats>> {
+        query::<B>(
+            "SELECT day, total_checks, failed_checks, degraded_checks, latency_sum_ms, latency_count, \
+             max_latency_ms, p50_latency_ms, p95_latency_ms, finalized FROM daily_stats \
+             WHERE org_id = $1 AND monitor_id = $2 AND day >= $3 AND day <= $4 ORDER BY day",
+        )
+        .bind(org.as_str())
+        .bind(monitor.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.read_pool())
+        .await
+        ?
+        .iter()
+        .map(stats_from_row)
+        .collect()
+    }
+
+    async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
+        let open = query::<B>("SELECT monitor_id, day FROM daily_stats WHERE finalized = FALSE AND day < $1")
+            .bind(today)
+            .fetch_all(self.read_pool())
+            .await
+            ?;
+        let mut finalized = 0;
+        for row in &open {
+            let monitor_id: String = get(row, "monitor_id")?;
+            let day: String = get(row, "day")?;
+            let Some(date) = d::time::parse_day(&day) else {
+                return Err(StoreError::Corrupt(format!("daily_stats day {day}")));
+            };
+            let (start, end) = d::time::day_bounds(date);
+            let latencies: Vec<i64> = query::<B>(
+                "SELECT latency_ms FROM check_results WHERE monitor_id = $1 AND id >= $2 \
+                 AND id < $3 AND check_type IN ('uptime', 'tcp') AND latency_ms IS NOT NULL",
+            )
+            .bind(&monitor_id)
+            .bind(d::id::floor_at(start))
+            .bind(d::id::floor_at(end))
+            .fetch_all(self.read_pool())
+            .await
+            ?
+            .iter()
+            .map(|r| get::<i64>(r, "latency_ms"))
+            .collect::<StoreResult<_>>()?;
+            let mut sorted: Vec<u32> = latencies.into_iter().map(|v| v as u32).collect();
+            sorted.sort_unstable();
+            let mut tx = self.begin_write().await?;
+            query::<B>(
+                "UPDATE daily_stats SET p50_latency_ms = $1, p95_latency_ms = $2, finalized = TRUE \
+                 WHERE monitor_id = $3 AND day = $4 AND finalized = FALSE",
+            )
+            .bind(d::stats::percentile(&sorted, 50).map(i64::from))
+            .bind(d::stats::percentile(&sorted, 95).map(i64::from))
+            .bind(&monitor_id)
+            .bind(&day)
+            .execute(&mut tx)
+            .await
+            ?;
+            tx.commit().await?;
+            finalized += 1;
+        }
+        Ok(finalized)
+    }
+}

@@ -1,0 +1,171 @@
+//! Status pages and their monitor entries.
+
+use certsentry_domain as d;
+
+use super::*;
+use super::orgs::*;
+use super::audit::*;
+use crate::*;
+
+pub(super) const COUNT_PAGES: &str = "SELECT COUNT(*) AS n FROM status_pages WHERE org_id = $1";
+
+pub(super) async fn write_page_monitors<B: SqlBackend>(tx: &mut Tx<B>, page: &d::status_page::StatusPage) -> StoreResult<()> {
+    query::<B>("DELETE FROM status_page_monitors WHERE page_id = $1")
+        .bind(page.id.as_str())
+        .execute(&mut *tx)
+        .await
+        ?;
+    for (order, m) in page.spec.monitors.iter().enumerate() {
+        query::<B>(
+            "INSERT INTO status_page_monitors (page_id, monitor_id, sort_order, \
+             public_label, show_target, show_cert_health) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(page.id.as_str())
+        .bind(m.monitor_id.as_str())
+        .bind(order as i64)
+        .bind(&m.public_label)
+        .bind(m.show_target)
+        .bind(m.show_cert_health)
+        .execute(&mut *tx)
+        .await
+        ?;
+    }
+    Ok(())
+}
+
+impl<B: SqlBackend> SqlStore<B> {
+    async fn load_pages(&self, org: &d::OrgId, id: Option<&d::StatusPageId>) -> StoreResult<Vec<d::status_page::StatusPage>> {
+        let mut sql = String::from(
+            "SELECT id, org_id, slug, title, description, enabled, created_at, updated_at \
+             FROM status_pages WHERE org_id = $1",
+        );
+        if id.is_some() {
+            sql.push_str(" AND id = $2");
+        }
+        sql.push_str(" ORDER BY id");
+        let mut pages_query = query::<B>(::sqlx::AssertSqlSafe(sql)).bind(org.as_str());
+        if let Some(id) = id {
+            pages_query = pages_query.bind(id.as_str());
+        }
+        let rows = pages_query.fetch_all(self.read_pool()).await?;
+        let mut pages = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let page_id: String = get(row, "id")?;
+            let entries = query::<B>(
+                "SELECT monitor_id, public_label, show_target, show_cert_health \
+                 FROM status_page_monitors WHERE page_id = $1 ORDER BY sort_order",
+            )
+            .bind(&page_id)
+            .fetch_all(self.read_pool())
+            .await
+            ?;
+            let monitors = entries
+                .iter()
+                .map(|e| {
+                    Ok(d::status_page::StatusPageMonitor {
+                        monitor_id: d::MonitorId::from_string(get::<String>(e, "monitor_id")?),
+                        public_label: get(e, "public_label")?,
+                        show_target: get(e, "show_target")?,
+                        show_cert_health: get(e, "show_cert_health")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            pages.push(d::status_page::StatusPage {
+                id: d::StatusPageId::from_string(page_id),
+                org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                spec: d::status_page::StatusPageSpec {
+                    slug: get(row, "slug")?,
+                    title: get(row, "title")?,
+                    description: get(row, "description")?,
+                    enabled: get(row, "enabled")?,
+                    monitors,
+                },
+                created_at: get(row, "created_at")?,
+                updated_at: get(row, "updated_at")?,
+            });
+        }
+        Ok(pages)
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
+    async fn create_status_page(&self, page: &d::status_page::StatusPage, max_pages: u32, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        lock_org(&mut tx, &page.org_id).await?;
+        if count_in(&mut tx, COUNT_PAGES, &page.org_id).await? >= max_pages as u64 {
+            return Err(StoreError::QuotaExceeded { limit: max_pages });
+        }
+        query::<B>(
+            "INSERT INTO status_pages (id, org_id, slug, title, description, enabled, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(page.id.as_str())
+        .bind(page.org_id.as_str())
+        .bind(&page.spec.slug)
+        .bind(&page.spec.title)
+        .bind(page.spec.description.as_deref())
+        .bind(page.spec.enabled)
+        .bind(page.created_at)
+        .bind(page.updated_at)
+        .execute(&mut tx)
+        .await
+        .map_err(conflict_or("slug"))?;
+        write_page_monitors(&mut tx, page).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn get_status_page(&self, org: &d::OrgId, id: &d::StatusPageId) -> StoreResult<Option<d::status_page::StatusPage>> {
+        Ok(self.load_pages(org, Some(id)).await?.into_iter().next())
+    }
+
+    async fn list_status_pages(&self, org: &d::OrgId) -> StoreResult<Vec<d::status_page::StatusPage>> {
+        self.load_pages(org, None).await
+    }
+
+    async fn update_status_page(&self, page: &d::status_page::StatusPage, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>(
+            "UPDATE status_pages SET slug = $1, title = $2, description = $3, enabled = $4, \
+             updated_at = $5 WHERE org_id = $6 AND id = $7",
+        )
+        .bind(&page.spec.slug)
+        .bind(&page.spec.title)
+        .bind(page.spec.description.as_deref())
+        .bind(page.spec.enabled)
+        .bind(page.updated_at)
+        .bind(page.org_id.as_str())
+        .bind(page.id.as_str())
+        .execute(&mut tx)
+        .await
+        .map_err(conflict_or("slug"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write_page_monitors(&mut tx, page).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn delete_status_page(&self, org: &d::OrgId, id: &d::StatusPageId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>("DELETE FROM status_page_monitors WHERE page_id IN (SELECT id FROM status_pages WHERE org_id = $1 AND id = $2)")
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .execute(&mut tx)
+            .await
+            ?;
+        let done = query::<B>("DELETE FROM status_pages WHERE org_id = $1 AND id = $2")
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .execute(&mut tx)
+            .await
+            ?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+}
