@@ -4,9 +4,7 @@
 
 use certsentry_store::sql::{Param, SqlBackend, SqlStore};
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{
-    PgArguments, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
-};
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::{Arguments, Executor, Pool, Postgres, Row, Transaction};
 
 /// Migrations embedded at build time.

@@ -1,8 +1,8 @@
 //! The audit log.
 
 use async_trait::async_trait;
-use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::OrgId;
+use certsentry_domain::audit::AuditEvent;
 
 use crate::*;
 

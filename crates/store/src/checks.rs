@@ -5,9 +5,7 @@ use async_trait::async_trait;
 use certsentry_domain::check::CheckResult;
 use certsentry_domain::stats::DailyStats;
 use certsentry_domain::time::Millis;
-use certsentry_domain::{
-    MonitorId, OrgId,
-};
+use certsentry_domain::{MonitorId, OrgId};
 
 use crate::*;
 

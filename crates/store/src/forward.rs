@@ -15,8 +15,8 @@ use certsentry_domain::stats::DailyStats;
 use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{
-    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, KnownCertificateId,
-    MonitorId, OrgId, StatusPageId,
+    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, KnownCertificateId, MonitorId, OrgId,
+    StatusPageId,
 };
 
 use crate::*;
@@ -82,7 +82,9 @@ impl<F: Forward> HeartbeatStore for F {
         monitor: &MonitorId,
         last_ping_at: Millis,
     ) -> StoreResult<bool> {
-        self.inner().claim_heartbeat_missed(monitor, last_ping_at).await
+        self.inner()
+            .claim_heartbeat_missed(monitor, last_ping_at)
+            .await
     }
 }
 
@@ -100,7 +102,9 @@ impl<F: Forward> RegistrationStore for F {
         now: Millis,
         stale_before: Millis,
     ) -> StoreResult<bool> {
-        self.inner().claim_domain_lookup(domain, now, stale_before).await
+        self.inner()
+            .claim_domain_lookup(domain, now, stale_before)
+            .await
     }
     async fn finish_domain_lookup(&self, registration: &DomainRegistration) -> StoreResult<()> {
         self.inner().finish_domain_lookup(registration).await
@@ -148,7 +152,9 @@ impl<F: Forward> StatusPageStore for F {
         max_pages: u32,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        self.inner().create_status_page(page, max_pages, audit).await
+        self.inner()
+            .create_status_page(page, max_pages, audit)
+            .await
     }
     async fn get_status_page(
         &self,
@@ -240,7 +246,9 @@ impl<F: Forward> DeliveryStore for F {
         outcomes: &[AttemptOutcome],
         disable_after_ms: Millis,
     ) -> StoreResult<Vec<DisabledChannel>> {
-        self.inner().finish_attempts(outcomes, disable_after_ms).await
+        self.inner()
+            .finish_attempts(outcomes, disable_after_ms)
+            .await
     }
     async fn list_deliveries(
         &self,
@@ -278,7 +286,9 @@ impl<F: Forward> CtStore for F {
         cursor: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<KnownCertificate>> {
-        self.inner().list_known_certificates(org, cursor, limit).await
+        self.inner()
+            .list_known_certificates(org, cursor, limit)
+            .await
     }
     async fn delete_known_certificate(
         &self,
@@ -294,7 +304,9 @@ impl<F: Forward> CtStore for F {
         cert_sha256: &str,
         tbs_sha256: &str,
     ) -> StoreResult<bool> {
-        self.inner().is_known_issuance(org, cert_sha256, tbs_sha256).await
+        self.inner()
+            .is_known_issuance(org, cert_sha256, tbs_sha256)
+            .await
     }
     async fn insert_ct_finding(&self, finding: &CtFinding) -> StoreResult<bool> {
         self.inner().insert_ct_finding(finding).await
@@ -310,7 +322,9 @@ impl<F: Forward> CtStore for F {
         decided_at: Millis,
         event: Option<&Event>,
     ) -> StoreResult<bool> {
-        self.inner().decide_ct_finding(org, id, state, decided_at, event).await
+        self.inner()
+            .decide_ct_finding(org, id, state, decided_at, event)
+            .await
     }
     async fn list_ct_findings(
         &self,

@@ -15,9 +15,9 @@ pub mod forward;
 pub mod monitors;
 pub mod orgs;
 mod records;
-pub mod status_pages;
 #[cfg(feature = "sql")]
 pub mod sql;
+pub mod status_pages;
 
 pub use certsentry_domain as domain;
 
@@ -120,9 +120,12 @@ pub trait Store:
 /// Brings every store trait into scope: `use certsentry_store::prelude::*;`
 /// lets code call any store method on an `Arc<dyn Store>`.
 pub mod prelude {
-    pub use crate::{OrgStore, KeyStore, EnvironmentStore, MonitorStore, CheckStore, ResultStore, HeartbeatStore, RegistrationStore, StatsStore, CertificateStore, StatusPageStore, AuditStore, ChannelStore, AlertStore, DeliveryStore, CtStore, LogPositionStore, Store};
+    pub use crate::{
+        AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore, DeliveryStore,
+        EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore, OrgStore,
+        RegistrationStore, ResultStore, StatsStore, StatusPageStore, Store,
+    };
 }
-
 
 /// The state the check engine keeps on a monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]

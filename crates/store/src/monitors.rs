@@ -3,9 +3,7 @@
 use async_trait::async_trait;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::monitor::Monitor;
-use certsentry_domain::{
-    MonitorId, OrgId,
-};
+use certsentry_domain::{MonitorId, OrgId};
 
 use crate::*;
 

@@ -5,9 +5,7 @@ use certsentry_domain::apikey::ApiKey;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::org::{Environment, Org};
 use certsentry_domain::time::Millis;
-use certsentry_domain::{
-    ApiKeyId, EnvironmentId, OrgId,
-};
+use certsentry_domain::{ApiKeyId, EnvironmentId, OrgId};
 
 use crate::*;
 

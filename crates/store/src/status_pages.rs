@@ -3,9 +3,7 @@
 use async_trait::async_trait;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::status_page::StatusPage;
-use certsentry_domain::{
-    OrgId, StatusPageId,
-};
+use certsentry_domain::{OrgId, StatusPageId};
 
 use crate::*;
 

@@ -2,11 +2,12 @@
 
 use certsentry_domain as d;
 
-use super::*;
 use super::audit::*;
+use super::*;
 use crate::*;
 
-pub(super) const CHANNEL_COLUMNS: &str = "id, org_id, spec, secret, previous_secret, previous_expires_at, created_at, updated_at";
+pub(super) const CHANNEL_COLUMNS: &str =
+    "id, org_id, spec, secret, previous_secret, previous_expires_at, created_at, updated_at";
 
 pub(super) const EVENT_COLUMNS: &str = "id, org_id, monitor_id, environment_id, event_type, severity, status, monitor, details, created_at";
 
@@ -46,15 +47,22 @@ pub(super) fn event_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::a
 /// The organization's channels, oldest first; with `audit_only`,
 /// just those whose spec names `audit.event` (a cheap pre-filter
 /// before `Channel::routes` decides).
-pub(super) async fn org_channels<'e, B: SqlBackend>(on: impl Exec<'e, B>, org: &d::OrgId, audit_only: bool) -> StoreResult<Vec<d::channel::Channel>> {
-    let filter = if audit_only { " AND spec LIKE '%\"audit.event\"%'" } else { "" };
+pub(super) async fn org_channels<'e, B: SqlBackend>(
+    on: impl Exec<'e, B>,
+    org: &d::OrgId,
+    audit_only: bool,
+) -> StoreResult<Vec<d::channel::Channel>> {
+    let filter = if audit_only {
+        " AND spec LIKE '%\"audit.event\"%'"
+    } else {
+        ""
+    };
     query::<B>(::sqlx::AssertSqlSafe(format!(
         "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1{filter} ORDER BY id"
     )))
     .bind(org.as_str())
     .fetch_all(on)
-    .await
-    ?
+    .await?
     .iter()
     .map(channel_from_row)
     .collect()
@@ -62,7 +70,10 @@ pub(super) async fn org_channels<'e, B: SqlBackend>(on: impl Exec<'e, B>, org: &
 
 /// Queues an audit event for the channels that subscribe to
 /// `audit.event` (the audit-log webhook), in the audit's transaction.
-pub(super) async fn stream_audit<B: SqlBackend>(tx: &mut Tx<B>, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+pub(super) async fn stream_audit<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    audit: &d::audit::AuditEvent,
+) -> StoreResult<()> {
     let channels = org_channels(&mut *tx, &audit.org_id, true).await?;
     let event = d::alert::audit_event(audit);
     let routed: Vec<&d::channel::Channel> = channels.iter().filter(|c| c.routes(&event)).collect();
@@ -76,7 +87,11 @@ pub(super) async fn stream_audit<B: SqlBackend>(tx: &mut Tx<B>, audit: &d::audit
     Ok(())
 }
 
-pub(super) async fn insert_event<B: SqlBackend>(tx: &mut Tx<B>, e: &d::alert::Event, is_test: bool) -> StoreResult<()> {
+pub(super) async fn insert_event<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    e: &d::alert::Event,
+    is_test: bool,
+) -> StoreResult<()> {
     query::<B>(
         "INSERT INTO events (id, org_id, monitor_id, environment_id, event_type, severity, status, \
          monitor, details, is_test, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -98,7 +113,11 @@ pub(super) async fn insert_event<B: SqlBackend>(tx: &mut Tx<B>, e: &d::alert::Ev
     Ok(())
 }
 
-pub(super) async fn insert_delivery<B: SqlBackend>(tx: &mut Tx<B>, e: &d::alert::Event, channel: &d::channel::Channel) -> StoreResult<()> {
+pub(super) async fn insert_delivery<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    e: &d::alert::Event,
+    channel: &d::channel::Channel,
+) -> StoreResult<()> {
     query::<B>(
         "INSERT INTO deliveries (id, org_id, event_id, channel_id, status, attempts, \
          next_attempt_at, lease_until, created_at, updated_at) \
@@ -111,14 +130,17 @@ pub(super) async fn insert_delivery<B: SqlBackend>(tx: &mut Tx<B>, e: &d::alert:
     .bind(e.created_at)
     .bind(d::time::now_ms())
     .execute(&mut *tx)
-    .await
-    ?;
+    .await?;
     Ok(())
 }
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> ChannelStore for SqlStore<B> {
-    async fn create_channel(&self, c: &d::channel::Channel, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn create_channel(
+        &self,
+        c: &d::channel::Channel,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         query::<B>(
             "INSERT INTO notification_channels (id, org_id, spec, secret, previous_secret, \
@@ -133,21 +155,23 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         .bind(c.created_at)
         .bind(c.updated_at)
         .execute(&mut tx)
-        .await
-        ?;
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn get_channel(&self, org: &d::OrgId, id: &d::ChannelId) -> StoreResult<Option<d::channel::Channel>> {
+    async fn get_channel(
+        &self,
+        org: &d::OrgId,
+        id: &d::ChannelId,
+    ) -> StoreResult<Option<d::channel::Channel>> {
         query::<B>(::sqlx::AssertSqlSafe(format!(
             "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE org_id = $1 AND id = $2"
         )))
         .bind(org.as_str())
         .bind(id.as_str())
         .fetch_optional(self.read_pool())
-        .await
-        ?
+        .await?
         .map(|row| channel_from_row(&row))
         .transpose()
     }
@@ -156,7 +180,11 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         org_channels(self.read_pool(), org, false).await
     }
 
-    async fn update_channel(&self, c: &d::channel::Channel, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn update_channel(
+        &self,
+        c: &d::channel::Channel,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "UPDATE notification_channels SET spec = $1, secret = $2, previous_secret = $3, \
@@ -170,8 +198,7 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         .bind(c.org_id.as_str())
         .bind(c.id.as_str())
         .execute(&mut tx)
-        .await
-        ?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -179,23 +206,28 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn delete_channel(&self, org: &d::OrgId, id: &d::ChannelId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn delete_channel(
+        &self,
+        org: &d::OrgId,
+        id: &d::ChannelId,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>("DELETE FROM notification_channels WHERE org_id = $1 AND id = $2")
             .bind(org.as_str())
             .bind(id.as_str())
             .execute(&mut tx)
-            .await
-            ?;
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        query::<B>("DELETE FROM deliveries WHERE org_id = $1 AND channel_id = $2 AND status = 'pending'")
-            .bind(org.as_str())
-            .bind(id.as_str())
-            .execute(&mut tx)
-            .await
-            ?;
+        query::<B>(
+            "DELETE FROM deliveries WHERE org_id = $1 AND channel_id = $2 AND status = 'pending'",
+        )
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(&mut tx)
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(StoreError::from)
     }
@@ -203,13 +235,16 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> AlertStore for SqlStore<B> {
-    async fn get_alert_state(&self, monitor: &d::MonitorId, key: &str) -> StoreResult<Option<String>> {
+    async fn get_alert_state(
+        &self,
+        monitor: &d::MonitorId,
+        key: &str,
+    ) -> StoreResult<Option<String>> {
         let row = query::<B>("SELECT value FROM alert_state WHERE monitor_id = $1 AND key = $2")
             .bind(monitor.as_str())
             .bind(key)
             .fetch_optional(self.read_pool())
-            .await
-            ?;
+            .await?;
         row.map(|r| get::<String>(&r, "value")).transpose()
     }
 
@@ -266,7 +301,11 @@ impl<B: SqlBackend> AlertStore for SqlStore<B> {
         Ok(true)
     }
 
-    async fn list_events(&self, org: &d::OrgId, q: &EventQuery) -> StoreResult<Page<d::alert::Event>> {
+    async fn list_events(
+        &self,
+        org: &d::OrgId,
+        q: &EventQuery,
+    ) -> StoreResult<Page<d::alert::Event>> {
         let mut query = SqlBuilder::<B>::new(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE is_test = FALSE AND event_type <> 'audit.event' AND org_id = "
         ));
@@ -280,6 +319,14 @@ impl<B: SqlBackend> AlertStore for SqlStore<B> {
         if let Some(since) = q.since {
             query.push(" AND created_at >= ").push_bind(since);
         }
-        newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), event_from_row, |e| e.id.to_string()).await
+        newest_first(
+            query,
+            q.cursor.as_deref(),
+            q.limit,
+            self.read_pool(),
+            event_from_row,
+            |e| e.id.to_string(),
+        )
+        .await
     }
 }

@@ -2,8 +2,8 @@
 
 use certsentry_domain as d;
 
-use super::*;
 use super::alerts::*;
+use super::*;
 use crate::*;
 
 pub(super) fn audit_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::audit::AuditEvent> {
@@ -22,7 +22,10 @@ pub(super) fn audit_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::a
     })
 }
 
-pub(super) async fn insert_audit<B: SqlBackend>(tx: &mut Tx<B>, e: &d::audit::AuditEvent) -> StoreResult<()> {
+pub(super) async fn insert_audit<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    e: &d::audit::AuditEvent,
+) -> StoreResult<()> {
     stream_audit(tx, e).await?;
     query::<B>(
         "INSERT INTO audit_events (id, org_id, action, actor_id, actor_name, \
@@ -39,8 +42,7 @@ pub(super) async fn insert_audit<B: SqlBackend>(tx: &mut Tx<B>, e: &d::audit::Au
     .bind(e.metadata.to_string())
     .bind(e.created_at)
     .execute(&mut *tx)
-    .await
-    ?;
+    .await?;
     Ok(())
 }
 
@@ -52,18 +54,34 @@ impl<B: SqlBackend> AuditStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn list_audit(&self, org: &d::OrgId, q: &AuditQuery) -> StoreResult<Page<d::audit::AuditEvent>> {
-        let mut query = SqlBuilder::<B>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE org_id = "));
+    async fn list_audit(
+        &self,
+        org: &d::OrgId,
+        q: &AuditQuery,
+    ) -> StoreResult<Page<d::audit::AuditEvent>> {
+        let mut query = SqlBuilder::<B>::new(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE org_id = "
+        ));
         query.push_bind(org.as_str());
         if let Some(action) = &q.action {
             query.push(" AND action = ").push_bind(action.as_str());
         }
         if let Some(target_type) = &q.target_type {
-            query.push(" AND target_type = ").push_bind(target_type.as_str());
+            query
+                .push(" AND target_type = ")
+                .push_bind(target_type.as_str());
         }
         if let Some(since) = q.since {
             query.push(" AND created_at >= ").push_bind(since);
         }
-        newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), audit_from_row, |e| e.id.to_string()).await
+        newest_first(
+            query,
+            q.cursor.as_deref(),
+            q.limit,
+            self.read_pool(),
+            audit_from_row,
+            |e| e.id.to_string(),
+        )
+        .await
     }
 }

@@ -48,19 +48,25 @@ pub trait SqlBackend: Send + Sync + 'static {
     fn on_pool<'p>(pool: &'p Pool<Self::Db>) -> impl Executor<'p, Database = Self::Db> + 'p;
 
     /// Binds one value with the dialect's own encoding.
-    fn bind(args: &mut <Self::Db as Database>::Arguments, value: Param<'_>)
-    -> Result<(), BoxDynError>;
+    fn bind(
+        args: &mut <Self::Db as Database>::Arguments,
+        value: Param<'_>,
+    ) -> Result<(), BoxDynError>;
     fn rows_affected(done: &<Self::Db as Database>::QueryResult) -> u64;
 
     fn read_text(
         row: &<Self::Db as Database>::Row,
         column: &str,
     ) -> Result<Option<String>, sqlx::Error>;
-    fn read_i64(row: &<Self::Db as Database>::Row, column: &str)
-    -> Result<Option<i64>, sqlx::Error>;
+    fn read_i64(
+        row: &<Self::Db as Database>::Row,
+        column: &str,
+    ) -> Result<Option<i64>, sqlx::Error>;
     /// `INTEGER` columns (Postgres `INT4` cannot be read as `i64`).
-    fn read_i32(row: &<Self::Db as Database>::Row, column: &str)
-    -> Result<Option<i32>, sqlx::Error>;
+    fn read_i32(
+        row: &<Self::Db as Database>::Row,
+        column: &str,
+    ) -> Result<Option<i32>, sqlx::Error>;
     fn read_bool(
         row: &<Self::Db as Database>::Row,
         column: &str,
@@ -204,9 +210,7 @@ impl<B: SqlBackend> Sql<B> {
         }
     }
 
-    fn into_query(
-        self,
-    ) -> sqlx::query::Query<'static, B::Db, <B::Db as Database>::Arguments> {
+    fn into_query(self) -> sqlx::query::Query<'static, B::Db, <B::Db as Database>::Arguments> {
         let args = match self.bind_error {
             Some(e) => Err(e),
             None => Ok(self.args),

@@ -4,16 +4,18 @@
 
 use certsentry_domain as d;
 
-use super::*;
-use super::audit::*;
 use super::alerts::*;
+use super::audit::*;
+use super::*;
 use crate::*;
 
 pub(super) const KNOWN_COLUMNS: &str = "id, org_id, sha256, tbs_sha256, note, created_at";
 
 pub(super) const FINDING_COLUMNS: &str = "id, state, decided_at, finding";
 
-pub(super) fn known_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::ct::KnownCertificate> {
+pub(super) fn known_from_row<B: SqlBackend>(
+    row: &SqlRow<B>,
+) -> StoreResult<d::ct::KnownCertificate> {
     Ok(d::ct::KnownCertificate {
         id: d::KnownCertificateId::from_string(get::<String>(row, "id")?),
         org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
@@ -42,7 +44,11 @@ pub(super) fn finding_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d:
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> CtStore for SqlStore<B> {
-    async fn create_known_certificate(&self, known: &d::ct::KnownCertificate, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn create_known_certificate(
+        &self,
+        known: &d::ct::KnownCertificate,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         query::<B>(
             "INSERT INTO known_certificates (id, org_id, sha256, tbs_sha256, note, created_at) \
@@ -55,28 +61,44 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         .bind(known.note.as_deref())
         .bind(known.created_at)
         .execute(&mut tx)
-        .await
-        ?;
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn list_known_certificates(&self, org: &d::OrgId, cursor: Option<&str>, limit: u32) -> StoreResult<Page<d::ct::KnownCertificate>> {
+    async fn list_known_certificates(
+        &self,
+        org: &d::OrgId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<d::ct::KnownCertificate>> {
         let mut query = SqlBuilder::<B>::new(format!(
             "SELECT {KNOWN_COLUMNS} FROM known_certificates WHERE org_id = "
         ));
         query.push_bind(org.as_str());
-        newest_first(query, cursor, limit, self.read_pool(), known_from_row, |k| k.id.to_string()).await
+        newest_first(
+            query,
+            cursor,
+            limit,
+            self.read_pool(),
+            known_from_row,
+            |k| k.id.to_string(),
+        )
+        .await
     }
 
-    async fn delete_known_certificate(&self, org: &d::OrgId, id: &d::KnownCertificateId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn delete_known_certificate(
+        &self,
+        org: &d::OrgId,
+        id: &d::KnownCertificateId,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let deleted = query::<B>("DELETE FROM known_certificates WHERE org_id = $1 AND id = $2")
             .bind(org.as_str())
             .bind(id.as_str())
             .execute(&mut tx)
-            .await
-            ?
+            .await?
             .rows_affected();
         if deleted == 0 {
             return Err(StoreError::NotFound);
@@ -85,7 +107,12 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn is_known_issuance(&self, org: &d::OrgId, cert_sha256: &str, tbs_sha256: &str) -> StoreResult<bool> {
+    async fn is_known_issuance(
+        &self,
+        org: &d::OrgId,
+        cert_sha256: &str,
+        tbs_sha256: &str,
+    ) -> StoreResult<bool> {
         let found = query::<B>(
             "SELECT 1 AS one FROM known_certificates WHERE org_id = $1 AND (sha256 = $2 OR tbs_sha256 = $3) \
              UNION ALL \
@@ -125,7 +152,11 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         Ok(inserted)
     }
 
-    async fn due_ct_findings(&self, due: d::time::Millis, limit: u32) -> StoreResult<Vec<d::ct::CtFinding>> {
+    async fn due_ct_findings(
+        &self,
+        due: d::time::Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<d::ct::CtFinding>> {
         query::<B>(::sqlx::AssertSqlSafe(format!(
             "SELECT {FINDING_COLUMNS} FROM ct_certificates WHERE state = 'pending' AND found_at <= $1 \
              ORDER BY found_at LIMIT $2"
@@ -158,8 +189,7 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         .bind(org.as_str())
         .bind(id.as_str())
         .execute(&mut tx)
-        .await
-        ?
+        .await?
         .rows_affected()
             == 1;
         if !moved {
@@ -176,7 +206,11 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         Ok(true)
     }
 
-    async fn list_ct_findings(&self, org: &d::OrgId, q: &FindingQuery) -> StoreResult<Page<d::ct::CtFinding>> {
+    async fn list_ct_findings(
+        &self,
+        org: &d::OrgId,
+        q: &FindingQuery,
+    ) -> StoreResult<Page<d::ct::CtFinding>> {
         let mut query = SqlBuilder::<B>::new(format!(
             "SELECT {FINDING_COLUMNS} FROM ct_certificates WHERE state <> 'pending' AND org_id = "
         ));
@@ -185,25 +219,40 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
             query.push(" AND monitor_id = ").push_bind(m.as_str());
         }
         match q.known {
-            Some(true) => { query.push(" AND state = 'known'"); }
-            Some(false) => { query.push(" AND state = 'suspicious'"); }
+            Some(true) => {
+                query.push(" AND state = 'known'");
+            }
+            Some(false) => {
+                query.push(" AND state = 'suspicious'");
+            }
             None => {}
         }
         if let Some(since) = q.since {
             query.push(" AND found_at >= ").push_bind(since);
         }
-        newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), finding_from_row, |f| f.id.to_string()).await
+        newest_first(
+            query,
+            q.cursor.as_deref(),
+            q.limit,
+            self.read_pool(),
+            finding_from_row,
+            |f| f.id.to_string(),
+        )
+        .await
     }
 
-    async fn get_ct_finding(&self, org: &d::OrgId, id: &d::CtCertificateId) -> StoreResult<Option<d::ct::CtFinding>> {
+    async fn get_ct_finding(
+        &self,
+        org: &d::OrgId,
+        id: &d::CtCertificateId,
+    ) -> StoreResult<Option<d::ct::CtFinding>> {
         query::<B>(::sqlx::AssertSqlSafe(format!(
             "SELECT {FINDING_COLUMNS} FROM ct_certificates WHERE org_id = $1 AND id = $2"
         )))
         .bind(org.as_str())
         .bind(id.as_str())
         .fetch_optional(self.read_pool())
-        .await
-        ?
+        .await?
         .as_ref()
         .map(finding_from_row)
         .transpose()
@@ -216,8 +265,7 @@ impl<B: SqlBackend> LogPositionStore for SqlStore<B> {
         let row = query::<B>("SELECT position, state FROM ct_log_states WHERE log_id = $1")
             .bind(log_id)
             .fetch_optional(self.read_pool())
-            .await
-            ?;
+            .await?;
         row.as_ref().map(log_position_from_row).transpose()
     }
 
@@ -239,10 +287,11 @@ impl<B: SqlBackend> LogPositionStore for SqlStore<B> {
     }
 
     async fn list_log_positions(&self) -> StoreResult<Vec<StoredLogPosition>> {
-        let rows = query::<B>("SELECT log_id, position, state, updated_at FROM ct_log_states ORDER BY log_id")
-            .fetch_all(self.read_pool())
-            .await
-            ?;
+        let rows = query::<B>(
+            "SELECT log_id, position, state, updated_at FROM ct_log_states ORDER BY log_id",
+        )
+        .fetch_all(self.read_pool())
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(StoredLogPosition {
@@ -259,8 +308,7 @@ impl<B: SqlBackend> LogPositionStore for SqlStore<B> {
         let deleted = query::<B>("DELETE FROM ct_log_states WHERE log_id = $1")
             .bind(log_id)
             .execute(&mut tx)
-            .await
-            ?
+            .await?
             .rows_affected();
         tx.commit().await?;
         Ok(deleted > 0)

@@ -2,11 +2,12 @@
 
 use certsentry_domain as d;
 
-use super::*;
 use super::alerts::*;
+use super::*;
 use crate::*;
 
-pub(super) const DELIVERY_COLUMNS: &str = "id, org_id, event_id, channel_id, status, attempts, next_attempt_at, created_at, updated_at";
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, org_id, event_id, channel_id, status, attempts, next_attempt_at, created_at, updated_at";
 
 pub(super) fn delivery_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<Delivery> {
     let status: String = get(row, "status")?;
@@ -27,7 +28,12 @@ pub(super) fn delivery_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<D
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
-    async fn claim_deliveries(&self, now: d::time::Millis, lease_until: d::time::Millis, limit: u32) -> StoreResult<Vec<DueDelivery>> {
+    async fn claim_deliveries(
+        &self,
+        now: d::time::Millis,
+        lease_until: d::time::Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<DueDelivery>> {
         let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
@@ -40,13 +46,19 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .bind(now)
             .bind(limit as i64)
             .fetch_all(&mut tx)
-            .await
-            ?;
-        let deliveries = rows.iter().map(delivery_from_row).collect::<StoreResult<Vec<_>>>()?;
-        let mut event_ids: Vec<String> = deliveries.iter().map(|d| d.event_id.to_string()).collect();
+            .await?;
+        let deliveries = rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut event_ids: Vec<String> =
+            deliveries.iter().map(|d| d.event_id.to_string()).collect();
         event_ids.sort();
         event_ids.dedup();
-        let mut channel_ids: Vec<String> = deliveries.iter().map(|d| d.channel_id.to_string()).collect();
+        let mut channel_ids: Vec<String> = deliveries
+            .iter()
+            .map(|d| d.channel_id.to_string())
+            .collect();
         channel_ids.sort();
         channel_ids.dedup();
         let events: ::std::collections::HashMap<String, d::alert::Event> =
@@ -55,12 +67,17 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
                 .iter()
                 .map(|row| event_from_row(row).map(|e| (e.id.to_string(), e)))
                 .collect::<StoreResult<_>>()?;
-        let channels: ::std::collections::HashMap<String, d::channel::Channel> =
-            fetch_in(&mut tx, CHANNEL_COLUMNS, "notification_channels", "id", &channel_ids)
-                .await?
-                .iter()
-                .map(|row| channel_from_row(row).map(|c| (c.id.to_string(), c)))
-                .collect::<StoreResult<_>>()?;
+        let channels: ::std::collections::HashMap<String, d::channel::Channel> = fetch_in(
+            &mut tx,
+            CHANNEL_COLUMNS,
+            "notification_channels",
+            "id",
+            &channel_ids,
+        )
+        .await?
+        .iter()
+        .map(|row| channel_from_row(row).map(|c| (c.id.to_string(), c)))
+        .collect::<StoreResult<_>>()?;
         tx.commit().await?;
         // A delivery whose channel was deleted meanwhile is dropped by the worker's next claim
         // (delete_channel removes pending ones); skip it here.
@@ -69,19 +86,28 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .filter_map(|delivery| {
                 let event = events.get(delivery.event_id.as_str())?.clone();
                 let channel = channels.get(delivery.channel_id.as_str())?.clone();
-                Some(DueDelivery { delivery, event, channel })
+                Some(DueDelivery {
+                    delivery,
+                    event,
+                    channel,
+                })
             })
             .collect())
     }
 
-    async fn finish_attempts(&self, outcomes: &[AttemptOutcome], disable_after_ms: d::time::Millis) -> StoreResult<Vec<DisabledChannel>> {
+    async fn finish_attempts(
+        &self,
+        outcomes: &[AttemptOutcome],
+        disable_after_ms: d::time::Millis,
+    ) -> StoreResult<Vec<DisabledChannel>> {
         if outcomes.is_empty() {
             return Ok(Vec::new());
         }
         let now = d::time::now_ms();
         let mut tx = self.begin_write().await?;
         // Per channel: did any attempt of this batch succeed?
-        let mut channel_ok: ::std::collections::BTreeMap<String, bool> = ::std::collections::BTreeMap::new();
+        let mut channel_ok: ::std::collections::BTreeMap<String, bool> =
+            ::std::collections::BTreeMap::new();
         let mut to_disable: Vec<(String, String)> = Vec::new();
         for o in outcomes {
             let a = &o.attempt;
@@ -98,8 +124,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .bind(a.error.as_deref())
             .bind(a.created_at)
             .execute(&mut tx)
-            .await
-            ?;
+            .await?;
             let updated = query::<B>(
                 "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
                  lease_until = 0, updated_at = $4 WHERE id = $5 RETURNING org_id, channel_id",
@@ -110,11 +135,11 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .bind(now)
             .bind(o.delivery_id.as_str())
             .fetch_optional(&mut tx)
-            .await
-            ?;
+            .await?;
             let Some(row) = updated else { continue };
             let channel_id: String = get(&row, "channel_id")?;
-            *channel_ok.entry(channel_id.clone()).or_insert(false) |= o.status == DeliveryStatus::Delivered;
+            *channel_ok.entry(channel_id.clone()).or_insert(false) |=
+                o.status == DeliveryStatus::Delivered;
             if let Some(reason) = &o.disable_channel {
                 to_disable.push((channel_id, reason.clone()));
             }
@@ -139,19 +164,23 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             if let Some(row) = since {
                 let since: d::time::Millis = get(&row, "failing_since")?;
                 if now - since >= disable_after_ms {
-                    to_disable.push((channel_id.clone(), format!(
-                        "every delivery attempt has failed since {}", d::time::format_ms(since)
-                    )));
+                    to_disable.push((
+                        channel_id.clone(),
+                        format!(
+                            "every delivery attempt has failed since {}",
+                            d::time::format_ms(since)
+                        ),
+                    ));
                 }
             }
         }
         let mut disabled = Vec::new();
         for (channel_id, reason) in &to_disable {
-            let spec_row = query::<B>("SELECT org_id, spec FROM notification_channels WHERE id = $1")
-                .bind(channel_id)
-                .fetch_optional(&mut tx)
-                .await
-                ?;
+            let spec_row =
+                query::<B>("SELECT org_id, spec FROM notification_channels WHERE id = $1")
+                    .bind(channel_id)
+                    .fetch_optional(&mut tx)
+                    .await?;
             let Some(spec_row) = spec_row else { continue };
             let mut spec = decode_channel_spec(&get::<String>(&spec_row, "spec")?)?;
             spec.enabled = false;
@@ -160,8 +189,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
                 .bind(now)
                 .bind(channel_id)
                 .execute(&mut tx)
-                .await
-                ?;
+                .await?;
             // Its other pending deliveries will not be sent either.
             query::<B>("UPDATE deliveries SET status = 'failed', updated_at = $1 WHERE channel_id = $2 AND status = 'pending'")
                 .bind(now)
@@ -181,7 +209,11 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         Ok(disabled)
     }
 
-    async fn list_deliveries(&self, org: &d::OrgId, q: &DeliveryQuery) -> StoreResult<Page<Delivery>> {
+    async fn list_deliveries(
+        &self,
+        org: &d::OrgId,
+        q: &DeliveryQuery,
+    ) -> StoreResult<Page<Delivery>> {
         let mut query = SqlBuilder::<B>::new(format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "
         ));
@@ -195,7 +227,15 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         if let Some(s) = q.status {
             query.push(" AND status = ").push_bind(s.as_str());
         }
-        let mut page = newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), delivery_from_row, |d| d.id.to_string()).await?;
+        let mut page = newest_first(
+            query,
+            q.cursor.as_deref(),
+            q.limit,
+            self.read_pool(),
+            delivery_from_row,
+            |d| d.id.to_string(),
+        )
+        .await?;
         let ids: Vec<String> = page.items.iter().map(|d| d.id.to_string()).collect();
         let attempts = fetch_in(
             self.read_pool(),
@@ -225,7 +265,12 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         Ok(page)
     }
 
-    async fn redeliver(&self, org: &d::OrgId, id: &d::DeliveryId, now: d::time::Millis) -> StoreResult<()> {
+    async fn redeliver(
+        &self,
+        org: &d::OrgId,
+        id: &d::DeliveryId,
+        now: d::time::Millis,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = 0, \
@@ -235,8 +280,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         .bind(org.as_str())
         .bind(id.as_str())
         .execute(&mut tx)
-        .await
-        ?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -246,8 +290,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
     async fn count_pending_deliveries(&self) -> StoreResult<u64> {
         let row = query::<B>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'")
             .fetch_one(self.read_pool())
-            .await
-            ?;
+            .await?;
         Ok(get::<i64>(&row, "n")? as u64)
     }
 
@@ -266,8 +309,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             deleted += query::<B>(sql)
                 .bind(&floor)
                 .execute(&mut tx)
-                .await
-                ?
+                .await?
                 .rows_affected();
         }
         tx.commit().await?;
@@ -276,10 +318,11 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
 
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
-        let done = query::<B>("UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0")
-            .execute(&mut tx)
-            .await
-            ?;
+        let done = query::<B>(
+            "UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0",
+        )
+        .execute(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }

@@ -2,9 +2,9 @@
 
 use certsentry_domain as d;
 
-use super::*;
-use super::orgs::*;
 use super::audit::*;
+use super::orgs::*;
+use super::*;
 use crate::*;
 
 pub(super) fn key_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::apikey::ApiKey> {
@@ -23,7 +23,11 @@ pub(super) fn key_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::api
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> KeyStore for SqlStore<B> {
-    async fn create_api_key(&self, key: &d::apikey::ApiKey, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn create_api_key(
+        &self,
+        key: &d::apikey::ApiKey,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         lock_org(&mut tx, &key.org_id).await?;
         query::<B>(
@@ -51,8 +55,7 @@ impl<B: SqlBackend> KeyStore for SqlStore<B> {
         query::<B>(::sqlx::AssertSqlSafe(sql))
             .bind(hash)
             .fetch_optional(self.read_pool())
-            .await
-            ?
+            .await?
             .as_ref()
             .map(key_from_row)
             .transpose()
@@ -61,31 +64,44 @@ impl<B: SqlBackend> KeyStore for SqlStore<B> {
     async fn list_api_keys(&self, org: Option<&d::OrgId>) -> StoreResult<Vec<d::apikey::ApiKey>> {
         let rows = match org {
             Some(org) => {
-                let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY id");
-                query::<B>(::sqlx::AssertSqlSafe(sql)).bind(org.as_str()).fetch_all(self.read_pool()).await
+                let sql =
+                    format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY id");
+                query::<B>(::sqlx::AssertSqlSafe(sql))
+                    .bind(org.as_str())
+                    .fetch_all(self.read_pool())
+                    .await
             }
             None => {
                 let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id");
-                query::<B>(::sqlx::AssertSqlSafe(sql)).fetch_all(self.read_pool()).await
+                query::<B>(::sqlx::AssertSqlSafe(sql))
+                    .fetch_all(self.read_pool())
+                    .await
             }
-        }
-        ?;
+        }?;
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn revoke_api_key(&self, id: &d::ApiKeyId, at: d::time::Millis, audit: &d::audit::AuditEvent) -> StoreResult<d::apikey::ApiKey> {
+    async fn revoke_api_key(
+        &self,
+        id: &d::ApiKeyId,
+        at: d::time::Millis,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<d::apikey::ApiKey> {
         let mut tx = self.begin_write().await?;
-        let done = query::<B>("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at)
-            .bind(id.as_str())
-            .execute(&mut tx)
-            .await
-            ?;
+        let done =
+            query::<B>("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id.as_str())
+                .execute(&mut tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1");
-        let row = query::<B>(::sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_one(&mut tx).await?;
+        let row = query::<B>(::sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_one(&mut tx)
+            .await?;
         let key = key_from_row(&row)?;
         let mut audit = audit.clone();
         audit.org_id = key.org_id.clone();

@@ -73,14 +73,23 @@ impl<B: SqlBackend> Store for SqlStore<B> {
 
 /// Rows of `table` whose `column` is one of `ids` (callers keep
 /// `ids` to at most a thousand: both backends cap bound values).
-pub(crate) async fn fetch_in<'e, B: SqlBackend, S>(on: impl Exec<'e, B>, columns: &str, table: &str, column: &str, ids: &[S]) -> StoreResult<Vec<SqlRow<B>>>
+pub(crate) async fn fetch_in<'e, B: SqlBackend, S>(
+    on: impl Exec<'e, B>,
+    columns: &str,
+    table: &str,
+    column: &str,
+    ids: &[S],
+) -> StoreResult<Vec<SqlRow<B>>>
 where
     S: AsRef<str>,
 {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT {columns} FROM {table} WHERE {column} IN ({})", placeholders(1, ids.len()));
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE {column} IN ({})",
+        placeholders(1, ids.len())
+    );
     let mut statement = query::<B>(::sqlx::AssertSqlSafe(sql));
     for id in ids {
         statement = statement.bind(id.as_ref());

@@ -2,17 +2,17 @@
 
 use certsentry_domain as d;
 
-use super::*;
-use super::orgs::*;
 use super::audit::*;
+use super::orgs::*;
+use super::*;
 use crate::*;
 
 pub(super) fn monitor_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::monitor::Monitor> {
     let mut spec = decode_spec(&get::<String>(row, "spec")?)?;
     // The columns are the truth for what can change outside a definition
     // update (an environment's deletion detaches its monitors).
-    spec.environment_id = get::<Option<String>>(row, "environment_id")?
-        .map(d::EnvironmentId::from_string);
+    spec.environment_id =
+        get::<Option<String>>(row, "environment_id")?.map(d::EnvironmentId::from_string);
     let status: String = get(row, "last_status")?;
     Ok(d::monitor::Monitor {
         id: d::MonitorId::from_string(get::<String>(row, "id")?),
@@ -30,7 +30,10 @@ pub(super) fn monitor_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d:
 
 pub(super) const COUNT_MONITORS: &str = "SELECT COUNT(*) AS n FROM monitors WHERE org_id = $1";
 
-pub(super) async fn insert_monitor<B: SqlBackend>(tx: &mut Tx<B>, m: &d::monitor::Monitor) -> StoreResult<()> {
+pub(super) async fn insert_monitor<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    m: &d::monitor::Monitor,
+) -> StoreResult<()> {
     let spec = &m.spec;
     query::<B>(
         "INSERT INTO monitors (id, org_id, kind, enabled, external_id, environment_id, \
@@ -56,7 +59,10 @@ pub(super) async fn insert_monitor<B: SqlBackend>(tx: &mut Tx<B>, m: &d::monitor
     Ok(())
 }
 
-pub(super) async fn update_monitor_row<B: SqlBackend>(tx: &mut Tx<B>, m: &d::monitor::Monitor) -> StoreResult<()> {
+pub(super) async fn update_monitor_row<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    m: &d::monitor::Monitor,
+) -> StoreResult<()> {
     let spec = &m.spec;
     let done = query::<B>(
         "UPDATE monitors SET enabled = $1, external_id = $2, environment_id = $3, \
@@ -78,7 +84,11 @@ pub(super) async fn update_monitor_row<B: SqlBackend>(tx: &mut Tx<B>, m: &d::mon
     Ok(())
 }
 
-pub(super) async fn delete_monitor_row<B: SqlBackend>(tx: &mut Tx<B>, org: &d::OrgId, id: &d::MonitorId) -> StoreResult<()> {
+pub(super) async fn delete_monitor_row<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    org: &d::OrgId,
+    id: &d::MonitorId,
+) -> StoreResult<()> {
     // Explicit rather than ON DELETE CASCADE alone, so the behaviour does
     // not depend on SQLite's foreign_keys pragma.
     query::<B>("DELETE FROM status_page_monitors WHERE monitor_id = $1 AND monitor_id IN (SELECT id FROM monitors WHERE org_id = $2)")
@@ -99,15 +109,13 @@ pub(super) async fn delete_monitor_row<B: SqlBackend>(tx: &mut Tx<B>, org: &d::O
             .bind(org.as_str())
             .bind(id.as_str())
             .execute(&mut *tx)
-            .await
-            ?;
+            .await?;
     }
     let done = query::<B>("DELETE FROM monitors WHERE org_id = $1 AND id = $2")
         .bind(org.as_str())
         .bind(id.as_str())
         .execute(&mut *tx)
-        .await
-        ?;
+        .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
@@ -116,32 +124,48 @@ pub(super) async fn delete_monitor_row<B: SqlBackend>(tx: &mut Tx<B>, org: &d::O
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> MonitorStore for SqlStore<B> {
-    async fn create_monitor(&self, monitor: &d::monitor::Monitor, max_monitors: u32, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn create_monitor(
+        &self,
+        monitor: &d::monitor::Monitor,
+        max_monitors: u32,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         lock_org(&mut tx, &monitor.org_id).await?;
         if count_in(&mut tx, COUNT_MONITORS, &monitor.org_id).await? >= max_monitors as u64 {
-            return Err(StoreError::QuotaExceeded { limit: max_monitors });
+            return Err(StoreError::QuotaExceeded {
+                limit: max_monitors,
+            });
         }
         insert_monitor(&mut tx, monitor).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn get_monitor(&self, org: &d::OrgId, id: &d::MonitorId) -> StoreResult<Option<d::monitor::Monitor>> {
+    async fn get_monitor(
+        &self,
+        org: &d::OrgId,
+        id: &d::MonitorId,
+    ) -> StoreResult<Option<d::monitor::Monitor>> {
         let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE org_id = $1 AND id = $2");
         query::<B>(::sqlx::AssertSqlSafe(sql))
             .bind(org.as_str())
             .bind(id.as_str())
             .fetch_optional(self.read_pool())
-            .await
-            ?
+            .await?
             .as_ref()
             .map(monitor_from_row)
             .transpose()
     }
 
-    async fn list_monitors(&self, org: &d::OrgId, q: &MonitorQuery) -> StoreResult<Page<d::monitor::Monitor>> {
-        let mut query = SqlBuilder::<B>::new(format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE org_id = "));
+    async fn list_monitors(
+        &self,
+        org: &d::OrgId,
+        q: &MonitorQuery,
+    ) -> StoreResult<Page<d::monitor::Monitor>> {
+        let mut query = SqlBuilder::<B>::new(format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE org_id = "
+        ));
         query.push_bind(org.as_str());
         if let Some(kind) = q.kind {
             query.push(" AND kind = ").push_bind(kind.as_str());
@@ -152,20 +176,34 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
         if let Some(cursor) = &q.cursor {
             query.push(" AND id > ").push_bind(cursor.as_str());
         }
-        query.push(" ORDER BY id LIMIT ").push_bind(q.limit as i64 + 1);
+        query
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(q.limit as i64 + 1);
         let rows = query.build().fetch_all(self.read_pool()).await?;
-        let items = rows.iter().map(monitor_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(monitor_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(paginate(items, q.limit, |m| m.id.to_string()))
     }
 
-    async fn update_monitor(&self, monitor: &d::monitor::Monitor, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn update_monitor(
+        &self,
+        monitor: &d::monitor::Monitor,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         update_monitor_row(&mut tx, monitor).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn delete_monitor(&self, org: &d::OrgId, id: &d::MonitorId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn delete_monitor(
+        &self,
+        org: &d::OrgId,
+        id: &d::MonitorId,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         delete_monitor_row(&mut tx, org, id).await?;
         insert_audit(&mut tx, audit).await?;
@@ -173,12 +211,13 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
     }
 
     async fn list_managed_monitors(&self, org: &d::OrgId) -> StoreResult<Vec<d::monitor::Monitor>> {
-        let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE org_id = $1 AND external_id IS NOT NULL ORDER BY id");
+        let sql = format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE org_id = $1 AND external_id IS NOT NULL ORDER BY id"
+        );
         query::<B>(::sqlx::AssertSqlSafe(sql))
             .bind(org.as_str())
             .fetch_all(self.read_pool())
-            .await
-            ?
+            .await?
             .iter()
             .map(monitor_from_row)
             .collect()
@@ -188,12 +227,17 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
         let row = query::<B>(COUNT_MONITORS)
             .bind(org.as_str())
             .fetch_one(self.read_pool())
-            .await
-            ?;
+            .await?;
         Ok(get::<i64>(&row, "n")? as u64)
     }
 
-    async fn apply_sync(&self, org: &d::OrgId, plan: &SyncChanges, max_monitors: u32, audit: &[d::audit::AuditEvent]) -> StoreResult<()> {
+    async fn apply_sync(
+        &self,
+        org: &d::OrgId,
+        plan: &SyncChanges,
+        max_monitors: u32,
+        audit: &[d::audit::AuditEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         lock_org(&mut tx, org).await?;
         for id in &plan.delete {
@@ -205,7 +249,9 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
         if !plan.create.is_empty() {
             let existing = count_in(&mut tx, COUNT_MONITORS, org).await?;
             if existing + plan.create.len() as u64 > max_monitors as u64 {
-                return Err(StoreError::QuotaExceeded { limit: max_monitors });
+                return Err(StoreError::QuotaExceeded {
+                    limit: max_monitors,
+                });
             }
         }
         for monitor in &plan.create {
@@ -217,13 +263,15 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<d::monitor::Monitor>> {
+    async fn find_heartbeat_monitor(
+        &self,
+        token: &str,
+    ) -> StoreResult<Option<d::monitor::Monitor>> {
         let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE heartbeat_token = $1");
         query::<B>(::sqlx::AssertSqlSafe(sql))
             .bind(token)
             .fetch_optional(self.read_pool())
-            .await
-            ?
+            .await?
             .as_ref()
             .map(monitor_from_row)
             .transpose()

@@ -3,8 +3,8 @@
 
 use certsentry_domain as d;
 
-use super::*;
 use super::audit::*;
+use super::*;
 use crate::*;
 
 pub(super) fn org_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::org::Org> {
@@ -29,17 +29,19 @@ pub(super) async fn lock_org<B: SqlBackend>(tx: &mut Tx<B>, org: &d::OrgId) -> S
     let found = query::<B>(B::LOCK_ORG)
         .bind(org.as_str())
         .fetch_optional(&mut *tx)
-        .await
-        ?;
+        .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
-pub(super) async fn count_in<B: SqlBackend>(tx: &mut Tx<B>, table_sql: &'static str, org: &d::OrgId) -> StoreResult<u64> {
+pub(super) async fn count_in<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    table_sql: &'static str,
+    org: &d::OrgId,
+) -> StoreResult<u64> {
     let row = query::<B>(table_sql)
         .bind(org.as_str())
         .fetch_one(&mut *tx)
-        .await
-        ?;
+        .await?;
     Ok(get::<i64>(&row, "n")? as u64)
 }
 
@@ -63,8 +65,7 @@ impl<B: SqlBackend> OrgStore for SqlStore<B> {
         query::<B>("SELECT id, name, plan, created_at FROM orgs WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(self.read_pool())
-            .await
-            ?
+            .await?
             .as_ref()
             .map(org_from_row)
             .transpose()
@@ -73,8 +74,7 @@ impl<B: SqlBackend> OrgStore for SqlStore<B> {
     async fn list_orgs(&self) -> StoreResult<Vec<d::org::Org>> {
         query::<B>("SELECT id, name, plan, created_at FROM orgs ORDER BY id")
             .fetch_all(self.read_pool())
-            .await
-            ?
+            .await?
             .iter()
             .map(org_from_row)
             .collect()
@@ -83,57 +83,74 @@ impl<B: SqlBackend> OrgStore for SqlStore<B> {
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> EnvironmentStore for SqlStore<B> {
-    async fn create_environment(&self, env: &d::org::Environment, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn create_environment(
+        &self,
+        env: &d::org::Environment,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        query::<B>("INSERT INTO environments (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(env.id.as_str())
-            .bind(env.org_id.as_str())
-            .bind(&env.name)
-            .bind(env.created_at)
-            .execute(&mut tx)
-            .await
-            .map_err(conflict_or("name"))?;
+        query::<B>(
+            "INSERT INTO environments (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(env.id.as_str())
+        .bind(env.org_id.as_str())
+        .bind(&env.name)
+        .bind(env.created_at)
+        .execute(&mut tx)
+        .await
+        .map_err(conflict_or("name"))?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(StoreError::from)
     }
 
     async fn list_environments(&self, org: &d::OrgId) -> StoreResult<Vec<d::org::Environment>> {
-        query::<B>("SELECT id, org_id, name, created_at FROM environments WHERE org_id = $1 ORDER BY id")
-            .bind(org.as_str())
-            .fetch_all(self.read_pool())
-            .await
-            ?
-            .iter()
-            .map(env_from_row)
-            .collect()
+        query::<B>(
+            "SELECT id, org_id, name, created_at FROM environments WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org.as_str())
+        .fetch_all(self.read_pool())
+        .await?
+        .iter()
+        .map(env_from_row)
+        .collect()
     }
 
-    async fn get_environment(&self, org: &d::OrgId, id: &d::EnvironmentId) -> StoreResult<Option<d::org::Environment>> {
-        query::<B>("SELECT id, org_id, name, created_at FROM environments WHERE org_id = $1 AND id = $2")
-            .bind(org.as_str())
-            .bind(id.as_str())
-            .fetch_optional(self.read_pool())
-            .await
-            ?
-            .as_ref()
-            .map(env_from_row)
-            .transpose()
+    async fn get_environment(
+        &self,
+        org: &d::OrgId,
+        id: &d::EnvironmentId,
+    ) -> StoreResult<Option<d::org::Environment>> {
+        query::<B>(
+            "SELECT id, org_id, name, created_at FROM environments WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .fetch_optional(self.read_pool())
+        .await?
+        .as_ref()
+        .map(env_from_row)
+        .transpose()
     }
 
-    async fn delete_environment(&self, org: &d::OrgId, id: &d::EnvironmentId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn delete_environment(
+        &self,
+        org: &d::OrgId,
+        id: &d::EnvironmentId,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        query::<B>("UPDATE monitors SET environment_id = NULL WHERE org_id = $1 AND environment_id = $2")
-            .bind(org.as_str())
-            .bind(id.as_str())
-            .execute(&mut tx)
-            .await
-            ?;
+        query::<B>(
+            "UPDATE monitors SET environment_id = NULL WHERE org_id = $1 AND environment_id = $2",
+        )
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(&mut tx)
+        .await?;
         let done = query::<B>("DELETE FROM environments WHERE org_id = $1 AND id = $2")
             .bind(org.as_str())
             .bind(id.as_str())
             .execute(&mut tx)
-            .await
-            ?;
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -3,11 +3,13 @@
 
 use certsentry_domain as d;
 
-use super::*;
 use super::stats::*;
+use super::*;
 use crate::*;
 
-pub(super) fn result_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::check::CheckResult> {
+pub(super) fn result_from_row<B: SqlBackend>(
+    row: &SqlRow<B>,
+) -> StoreResult<d::check::CheckResult> {
     let check_type: String = get(row, "check_type")?;
     let status: String = get(row, "status")?;
     Ok(d::check::CheckResult {
@@ -31,7 +33,10 @@ pub(super) fn result_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::
 /// Inserts results and bumps the daily rollups of availability checks.
 /// Inserts results with one multi-row INSERT per chunk: a batch of
 /// pings or checks costs a few statements, not one per row.
-pub(super) async fn insert_result_rows<B: SqlBackend>(tx: &mut Tx<B>, results: &[d::check::CheckResult]) -> StoreResult<()> {
+pub(super) async fn insert_result_rows<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    results: &[d::check::CheckResult],
+) -> StoreResult<()> {
     // 12 binds a row; SQLite allows 32,766 and Postgres 65,535 per statement.
     for chunk in results.chunks(1000) {
         let mut query = SqlBuilder::<B>::new(
@@ -55,7 +60,10 @@ pub(super) async fn insert_result_rows<B: SqlBackend>(tx: &mut Tx<B>, results: &
         query.build().execute(&mut *tx).await?;
     }
     for r in results {
-        if matches!(r.check_type, d::check::CheckType::Uptime | d::check::CheckType::Tcp) {
+        if matches!(
+            r.check_type,
+            d::check::CheckType::Uptime | d::check::CheckType::Tcp
+        ) {
             bump_daily_stats(tx, r).await?;
         }
     }
@@ -65,7 +73,10 @@ pub(super) async fn insert_result_rows<B: SqlBackend>(tx: &mut Tx<B>, results: &
 /// Upserts pings, one multi-row statement per chunk. The caller
 /// passes at most one ping per monitor (an upsert may not touch a
 /// row twice).
-pub(super) async fn upsert_pings<B: SqlBackend>(tx: &mut Tx<B>, pings: &[&HeartbeatState]) -> StoreResult<()> {
+pub(super) async fn upsert_pings<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    pings: &[&HeartbeatState],
+) -> StoreResult<()> {
     for chunk in pings.chunks(1000) {
         let mut query = SqlBuilder::<B>::new(
             "INSERT INTO heartbeats (monitor_id, org_id, last_ping_at, last_ping_ok, missed) ",
@@ -86,7 +97,12 @@ pub(super) async fn upsert_pings<B: SqlBackend>(tx: &mut Tx<B>, pings: &[&Heartb
     Ok(())
 }
 
-pub(super) async fn update_state<B: SqlBackend>(tx: &mut Tx<B>, org: &d::OrgId, id: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
+pub(super) async fn update_state<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    org: &d::OrgId,
+    id: &d::MonitorId,
+    state: &MonitorState,
+) -> StoreResult<()> {
     let done = query::<B>("UPDATE monitors SET last_status = $1, ssl_not_after = $2, domain_expiry = $3 WHERE org_id = $4 AND id = $5")
         .bind(state.last_status.as_str())
         .bind(state.ssl_not_after)
@@ -104,7 +120,13 @@ pub(super) async fn update_state<B: SqlBackend>(tx: &mut Tx<B>, org: &d::OrgId, 
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> CheckStore for SqlStore<B> {
-    async fn record_check(&self, results: &[d::check::CheckResult], org: &d::OrgId, monitor: &d::MonitorId, state: &MonitorState) -> StoreResult<()> {
+    async fn record_check(
+        &self,
+        results: &[d::check::CheckResult],
+        org: &d::OrgId,
+        monitor: &d::MonitorId,
+        state: &MonitorState,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_result_rows(&mut tx, results).await?;
         update_state(&mut tx, org, monitor, state).await?;
@@ -127,10 +149,14 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
                 live.insert(get::<String>(&row, "id")?);
             }
         }
-        let kept: Vec<&CheckRecord> =
-            batch.iter().filter(|r| live.contains(r.monitor_id.as_str())).collect();
-        let results: Vec<d::check::CheckResult> =
-            kept.iter().flat_map(|r| r.results.iter().cloned()).collect();
+        let kept: Vec<&CheckRecord> = batch
+            .iter()
+            .filter(|r| live.contains(r.monitor_id.as_str()))
+            .collect();
+        let results: Vec<d::check::CheckResult> = kept
+            .iter()
+            .flat_map(|r| r.results.iter().cloned())
+            .collect();
         insert_result_rows(&mut tx, &results).await?;
         for record in &kept {
             if let Some(state) = &record.state {
@@ -138,7 +164,8 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
             }
         }
         // The latest ping per monitor wins.
-        let mut pings: ::std::collections::HashMap<&str, &HeartbeatState> = ::std::collections::HashMap::new();
+        let mut pings: ::std::collections::HashMap<&str, &HeartbeatState> =
+            ::std::collections::HashMap::new();
         for ping in kept.iter().filter_map(|r| r.ping.as_ref()) {
             let slot = pings.entry(ping.monitor_id.as_str()).or_insert(ping);
             if ping.last_ping_at >= slot.last_ping_at {
@@ -162,8 +189,15 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn list_results(&self, org: &d::OrgId, monitor: &d::MonitorId, q: &ResultQuery) -> StoreResult<Page<d::check::CheckResult>> {
-        let mut query = SqlBuilder::<B>::new(format!("SELECT {RESULT_COLUMNS} FROM check_results WHERE org_id = "));
+    async fn list_results(
+        &self,
+        org: &d::OrgId,
+        monitor: &d::MonitorId,
+        q: &ResultQuery,
+    ) -> StoreResult<Page<d::check::CheckResult>> {
+        let mut query = SqlBuilder::<B>::new(format!(
+            "SELECT {RESULT_COLUMNS} FROM check_results WHERE org_id = "
+        ));
         query.push_bind(org.as_str());
         query.push(" AND monitor_id = ").push_bind(monitor.as_str());
         if let Some(t) = q.check_type {
@@ -175,7 +209,15 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
         if let Some(since) = q.since {
             query.push(" AND created_at >= ").push_bind(since);
         }
-        newest_first(query, q.cursor.as_deref(), q.limit, self.read_pool(), result_from_row, |r| r.id.to_string()).await
+        newest_first(
+            query,
+            q.cursor.as_deref(),
+            q.limit,
+            self.read_pool(),
+            result_from_row,
+            |r| r.id.to_string(),
+        )
+        .await
     }
 
     async fn prune_results(&self, before: d::time::Millis) -> StoreResult<u64> {
@@ -184,8 +226,7 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
         let done = query::<B>("DELETE FROM check_results WHERE id < $1")
             .bind(d::id::floor_at(before))
             .execute(&mut tx)
-            .await
-            ?;
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }
@@ -217,7 +258,11 @@ impl<B: SqlBackend> HeartbeatStore for SqlStore<B> {
             .collect()
     }
 
-    async fn claim_heartbeat_missed(&self, monitor: &d::MonitorId, last_ping_at: d::time::Millis) -> StoreResult<bool> {
+    async fn claim_heartbeat_missed(
+        &self,
+        monitor: &d::MonitorId,
+        last_ping_at: d::time::Millis,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "UPDATE heartbeats SET missed = TRUE WHERE monitor_id = $1 AND last_ping_at = $2 AND missed = FALSE",
@@ -234,7 +279,10 @@ impl<B: SqlBackend> HeartbeatStore for SqlStore<B> {
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
-    async fn get_domain_registration(&self, domain: &str) -> StoreResult<Option<DomainRegistration>> {
+    async fn get_domain_registration(
+        &self,
+        domain: &str,
+    ) -> StoreResult<Option<DomainRegistration>> {
         let row = query::<B>(
             "SELECT domain, checked_at, expires_at, source, server, error FROM domain_registrations WHERE domain = $1",
         )
@@ -255,7 +303,12 @@ impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
         .transpose()
     }
 
-    async fn claim_domain_lookup(&self, domain: &str, now: d::time::Millis, stale_before: d::time::Millis) -> StoreResult<bool> {
+    async fn claim_domain_lookup(
+        &self,
+        domain: &str,
+        now: d::time::Millis,
+        stale_before: d::time::Millis,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "INSERT INTO domain_registrations (domain, checked_at) VALUES ($1, $2) \
@@ -266,8 +319,7 @@ impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
         .bind(now)
         .bind(stale_before)
         .execute(&mut tx)
-        .await
-        ?;
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -291,7 +343,11 @@ impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> CertificateStore for SqlStore<B> {
-    async fn record_certificate(&self, cert: &MonitorCertificate, served: Option<&ServedCertificate>) -> StoreResult<()> {
+    async fn record_certificate(
+        &self,
+        cert: &MonitorCertificate,
+        served: Option<&ServedCertificate>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         query::<B>(
             "INSERT INTO monitor_certificates (monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at) \
@@ -332,15 +388,17 @@ impl<B: SqlBackend> CertificateStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn list_monitor_certificates(&self, org: &d::OrgId) -> StoreResult<Vec<MonitorCertificate>> {
+    async fn list_monitor_certificates(
+        &self,
+        org: &d::OrgId,
+    ) -> StoreResult<Vec<MonitorCertificate>> {
         let rows = query::<B>(
             "SELECT monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at \
              FROM monitor_certificates WHERE org_id = $1",
         )
         .bind(org.as_str())
         .fetch_all(self.read_pool())
-        .await
-        ?;
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(MonitorCertificate {
@@ -358,12 +416,13 @@ impl<B: SqlBackend> CertificateStore for SqlStore<B> {
     }
 
     async fn is_served_certificate(&self, org: &d::OrgId, sha256: &str) -> StoreResult<bool> {
-        let found = query::<B>("SELECT 1 AS one FROM served_certificates WHERE org_id = $1 AND sha256 = $2")
-            .bind(org.as_str())
-            .bind(sha256)
-            .fetch_optional(self.read_pool())
-            .await
-            ?;
+        let found = query::<B>(
+            "SELECT 1 AS one FROM served_certificates WHERE org_id = $1 AND sha256 = $2",
+        )
+        .bind(org.as_str())
+        .bind(sha256)
+        .fetch_optional(self.read_pool())
+        .await?;
         Ok(found.is_some())
     }
 }

@@ -7,7 +7,10 @@ use crate::*;
 
 /// Adds one availability result to its monitor's day (portable SQL: no
 /// GREATEST/MAX, which differ between SQLite and Postgres).
-pub(super) async fn bump_daily_stats<B: SqlBackend>(tx: &mut Tx<B>, r: &d::check::CheckResult) -> StoreResult<()> {
+pub(super) async fn bump_daily_stats<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    r: &d::check::CheckResult,
+) -> StoreResult<()> {
     let latency = r.latency_ms.map(i64::from);
     query::<B>(
         "INSERT INTO daily_stats (monitor_id, org_id, day, total_checks, failed_checks, degraded_checks, \
@@ -53,7 +56,13 @@ pub(super) fn stats_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::s
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> StatsStore for SqlStore<B> {
-    async fn list_daily_stats(&self, org: &d::OrgId, monitor: &d::MonitorId, from: &str, to: &str) -> StoreResult<Vec<d::stats::DailyStats>> {
+    async fn list_daily_stats(
+        &self,
+        org: &d::OrgId,
+        monitor: &d::MonitorId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<d::stats::DailyStats>> {
         query::<B>(
             "SELECT day, total_checks, failed_checks, degraded_checks, latency_sum_ms, latency_count, \
              max_latency_ms, p50_latency_ms, p95_latency_ms, finalized FROM daily_stats \
@@ -72,11 +81,12 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
     }
 
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
-        let open = query::<B>("SELECT monitor_id, day FROM daily_stats WHERE finalized = FALSE AND day < $1")
-            .bind(today)
-            .fetch_all(self.read_pool())
-            .await
-            ?;
+        let open = query::<B>(
+            "SELECT monitor_id, day FROM daily_stats WHERE finalized = FALSE AND day < $1",
+        )
+        .bind(today)
+        .fetch_all(self.read_pool())
+        .await?;
         let mut finalized = 0;
         for row in &open {
             let monitor_id: String = get(row, "monitor_id")?;
@@ -93,8 +103,7 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
             .bind(d::id::floor_at(start))
             .bind(d::id::floor_at(end))
             .fetch_all(self.read_pool())
-            .await
-            ?
+            .await?
             .iter()
             .map(|r| get::<i64>(r, "latency_ms"))
             .collect::<StoreResult<_>>()?;
@@ -110,8 +119,7 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
             .bind(&monitor_id)
             .bind(&day)
             .execute(&mut tx)
-            .await
-            ?;
+            .await?;
             tx.commit().await?;
             finalized += 1;
         }

@@ -2,19 +2,21 @@
 
 use certsentry_domain as d;
 
-use super::*;
-use super::orgs::*;
 use super::audit::*;
+use super::orgs::*;
+use super::*;
 use crate::*;
 
 pub(super) const COUNT_PAGES: &str = "SELECT COUNT(*) AS n FROM status_pages WHERE org_id = $1";
 
-pub(super) async fn write_page_monitors<B: SqlBackend>(tx: &mut Tx<B>, page: &d::status_page::StatusPage) -> StoreResult<()> {
+pub(super) async fn write_page_monitors<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    page: &d::status_page::StatusPage,
+) -> StoreResult<()> {
     query::<B>("DELETE FROM status_page_monitors WHERE page_id = $1")
         .bind(page.id.as_str())
         .execute(&mut *tx)
-        .await
-        ?;
+        .await?;
     for (order, m) in page.spec.monitors.iter().enumerate() {
         query::<B>(
             "INSERT INTO status_page_monitors (page_id, monitor_id, sort_order, \
@@ -27,14 +29,17 @@ pub(super) async fn write_page_monitors<B: SqlBackend>(tx: &mut Tx<B>, page: &d:
         .bind(m.show_target)
         .bind(m.show_cert_health)
         .execute(&mut *tx)
-        .await
-        ?;
+        .await?;
     }
     Ok(())
 }
 
 impl<B: SqlBackend> SqlStore<B> {
-    async fn load_pages(&self, org: &d::OrgId, id: Option<&d::StatusPageId>) -> StoreResult<Vec<d::status_page::StatusPage>> {
+    async fn load_pages(
+        &self,
+        org: &d::OrgId,
+        id: Option<&d::StatusPageId>,
+    ) -> StoreResult<Vec<d::status_page::StatusPage>> {
         let mut sql = String::from(
             "SELECT id, org_id, slug, title, description, enabled, created_at, updated_at \
              FROM status_pages WHERE org_id = $1",
@@ -57,8 +62,7 @@ impl<B: SqlBackend> SqlStore<B> {
             )
             .bind(&page_id)
             .fetch_all(self.read_pool())
-            .await
-            ?;
+            .await?;
             let monitors = entries
                 .iter()
                 .map(|e| {
@@ -90,7 +94,12 @@ impl<B: SqlBackend> SqlStore<B> {
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
-    async fn create_status_page(&self, page: &d::status_page::StatusPage, max_pages: u32, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn create_status_page(
+        &self,
+        page: &d::status_page::StatusPage,
+        max_pages: u32,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         lock_org(&mut tx, &page.org_id).await?;
         if count_in(&mut tx, COUNT_PAGES, &page.org_id).await? >= max_pages as u64 {
@@ -116,15 +125,26 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn get_status_page(&self, org: &d::OrgId, id: &d::StatusPageId) -> StoreResult<Option<d::status_page::StatusPage>> {
+    async fn get_status_page(
+        &self,
+        org: &d::OrgId,
+        id: &d::StatusPageId,
+    ) -> StoreResult<Option<d::status_page::StatusPage>> {
         Ok(self.load_pages(org, Some(id)).await?.into_iter().next())
     }
 
-    async fn list_status_pages(&self, org: &d::OrgId) -> StoreResult<Vec<d::status_page::StatusPage>> {
+    async fn list_status_pages(
+        &self,
+        org: &d::OrgId,
+    ) -> StoreResult<Vec<d::status_page::StatusPage>> {
         self.load_pages(org, None).await
     }
 
-    async fn update_status_page(&self, page: &d::status_page::StatusPage, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn update_status_page(
+        &self,
+        page: &d::status_page::StatusPage,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "UPDATE status_pages SET slug = $1, title = $2, description = $3, enabled = $4, \
@@ -148,7 +168,12 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
-    async fn delete_status_page(&self, org: &d::OrgId, id: &d::StatusPageId, audit: &d::audit::AuditEvent) -> StoreResult<()> {
+    async fn delete_status_page(
+        &self,
+        org: &d::OrgId,
+        id: &d::StatusPageId,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         query::<B>("DELETE FROM status_page_monitors WHERE page_id IN (SELECT id FROM status_pages WHERE org_id = $1 AND id = $2)")
             .bind(org.as_str())
@@ -160,8 +185,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
             .bind(org.as_str())
             .bind(id.as_str())
             .execute(&mut tx)
-            .await
-            ?;
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

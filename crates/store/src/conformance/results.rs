@@ -1,0 +1,575 @@
+//! Conformance cases: Check outcomes: results, served certificates, daily stats, heartbeat and domain-lookup claims, and batched writes.
+
+use super::*;
+
+async fn results_filters_pages_and_prune(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Results").await;
+    let other = new_org(&*store, "Results 2").await;
+    let a = add_monitor(&*store, &org.id, spec("a", MonitorKind::Standard, None)).await;
+    let b = add_monitor(&*store, &org.id, spec("b", MonitorKind::Standard, None)).await;
+    let mut written = Vec::new();
+    for i in 0..6 {
+        let status = if i % 3 == 0 {
+            CheckStatus::Fail
+        } else {
+            CheckStatus::Ok
+        };
+        let check_type = if i % 2 == 0 {
+            CheckType::Uptime
+        } else {
+            CheckType::Ssl
+        };
+        written.push(result(&a, check_type, status, 1_000 * (i + 1)));
+    }
+    store.insert_results(&written).await.unwrap();
+    store
+        .insert_results(&[result(&b, CheckType::Uptime, CheckStatus::Ok, 500)])
+        .await
+        .unwrap();
+    store.insert_results(&[]).await.unwrap();
+
+    let all = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 6);
+    assert_eq!(
+        all.items[0], written[5],
+        "newest first, every field round-trips"
+    );
+    assert!(
+        store
+            .list_results(
+                &other.id,
+                &a.id,
+                &ResultQuery {
+                    limit: 100,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "tenancy"
+    );
+
+    let failed_uptime = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                check_type: Some(CheckType::Uptime),
+                status: Some(CheckStatus::Fail),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        failed_uptime
+            .items
+            .iter()
+            .map(|r| r.created_at)
+            .collect::<Vec<_>>(),
+        vec![1_000]
+    );
+    let recent = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                since: Some(5_000),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(recent.items.len(), 2);
+
+    let first = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                limit: 4,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let rest = store
+        .list_results(
+            &org.id,
+            &a.id,
+            &ResultQuery {
+                limit: 4,
+                cursor: first.next_cursor.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.items.len(),
+            rest.items.len(),
+            rest.next_cursor.clone()
+        ),
+        (4, 2, None)
+    );
+
+    assert_eq!(
+        store.prune_results(2_500).await.unwrap(),
+        3,
+        "two of a's and b's one"
+    );
+    assert_eq!(
+        store
+            .list_results(
+                &org.id,
+                &a.id,
+                &ResultQuery {
+                    limit: 100,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+
+    // Deleting a monitor removes its history.
+    store
+        .delete_monitor(
+            &org.id,
+            &a.id,
+            &audit(&org.id, "monitor.delete", "monitor", a.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_results(
+                &org.id,
+                &a.id,
+                &ResultQuery {
+                    limit: 100,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+register!(results_filters_pages_and_prune);
+
+async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Certs").await;
+    let other = new_org(&*store, "Certs 2").await;
+    let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let first = MonitorCertificate {
+        monitor_id: m.id.clone(),
+        org_id: org.id.clone(),
+        valid: false,
+        error: Some("expired".into()),
+        issuer: Some("Let's Encrypt".into()),
+        not_after: Some(1_000),
+        sha256: Some("aa".repeat(32)),
+        checked_at: 10,
+    };
+    let served = ServedCertificate {
+        sha256: "aa".repeat(32),
+        tbs_sha256: Some("ab".repeat(32)),
+        spki_sha256: "bb".repeat(32),
+        not_after: 1_000,
+        first_seen_at: 10,
+        last_seen_at: 10,
+    };
+    store
+        .record_certificate(&first, Some(&served))
+        .await
+        .unwrap();
+    let renewed = MonitorCertificate {
+        valid: true,
+        error: None,
+        not_after: Some(9_000),
+        sha256: Some("cc".repeat(32)),
+        checked_at: 20,
+        ..first.clone()
+    };
+    let served_again = ServedCertificate {
+        sha256: "cc".repeat(32),
+        first_seen_at: 20,
+        last_seen_at: 20,
+        ..served.clone()
+    };
+    store
+        .record_certificate(&renewed, Some(&served_again))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_monitor_certificates(&org.id).await.unwrap(),
+        vec![renewed.clone()],
+        "one row per monitor, replaced"
+    );
+    assert!(
+        store
+            .list_monitor_certificates(&other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(
+        store
+            .is_served_certificate(&org.id, &"aa".repeat(32))
+            .await
+            .unwrap(),
+        "the old certificate stays known"
+    );
+    assert!(
+        store
+            .is_served_certificate(&org.id, &"cc".repeat(32))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_served_certificate(&other.id, &"cc".repeat(32))
+            .await
+            .unwrap(),
+        "per organization"
+    );
+
+    store
+        .delete_monitor(
+            &org.id,
+            &m.id,
+            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_monitor_certificates(&org.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .is_served_certificate(&org.id, &"cc".repeat(32))
+            .await
+            .unwrap(),
+        "inventory outlives the monitor"
+    );
+}
+register!(certificates_upsert_and_inventory);
+
+async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
+    use certsentry_domain::time::{day_of, parse_datetime};
+
+    let org = new_org(&*store, "Stats").await;
+    let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let may_first = parse_datetime("2026-05-01T10:00:00Z").unwrap();
+    let mut batch = Vec::new();
+    for (i, latency) in (1..=20u32).map(|i| (i, i * 10)) {
+        let mut r = result(
+            &m,
+            CheckType::Uptime,
+            if i == 7 {
+                CheckStatus::Fail
+            } else {
+                CheckStatus::Ok
+            },
+            may_first + i as i64 * 60_000,
+        );
+        r.latency_ms = Some(latency);
+        r.degraded = i > 18;
+        batch.push(r);
+    }
+    // SSL results do not count toward availability.
+    batch.push(result(&m, CheckType::Ssl, CheckStatus::Fail, may_first));
+    store.insert_results(&batch).await.unwrap();
+    let today_ms = now_ms();
+    store
+        .insert_results(&[result(&m, CheckType::Tcp, CheckStatus::Ok, today_ms)])
+        .await
+        .unwrap();
+
+    let today = day_of(today_ms);
+    let days = store
+        .list_daily_stats(&org.id, &m.id, "2026-01-01", &today)
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 2);
+    let may = &days[0];
+    assert_eq!(
+        (
+            may.day.as_str(),
+            may.total_checks,
+            may.failed_checks,
+            may.degraded_checks
+        ),
+        ("2026-05-01", 20, 1, 2)
+    );
+    assert_eq!(
+        (
+            may.max_latency_ms,
+            may.avg_latency_ms(),
+            may.finalized,
+            may.p50_latency_ms
+        ),
+        (200, Some(105), false, None)
+    );
+
+    assert_eq!(
+        store.finalize_daily_stats(&today).await.unwrap(),
+        1,
+        "only past days are finalized"
+    );
+    assert_eq!(
+        store.finalize_daily_stats(&today).await.unwrap(),
+        0,
+        "and only once"
+    );
+    let days = store
+        .list_daily_stats(&org.id, &m.id, "2026-05-01", &today)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            days[0].finalized,
+            days[0].p50_latency_ms,
+            days[0].p95_latency_ms
+        ),
+        (true, Some(100), Some(190))
+    );
+    assert!(
+        !days[1].finalized && days[1].p50_latency_ms.is_none(),
+        "today stays partial"
+    );
+    assert!(
+        store
+            .list_daily_stats(&org.id, &m.id, "2026-05-02", "2026-05-31")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store
+        .delete_monitor(
+            &org.id,
+            &m.id,
+            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_daily_stats(&org.id, &m.id, "2026-01-01", &today)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+register!(daily_stats_roll_up_and_finalize);
+
+async fn heartbeat_misses_are_claimed_once(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Pings").await;
+    let m = add_monitor(
+        &*store,
+        &org.id,
+        spec("backup", MonitorKind::Heartbeat, None),
+    )
+    .await;
+    let ping = HeartbeatState {
+        monitor_id: m.id.clone(),
+        org_id: org.id.clone(),
+        last_ping_at: 1_000,
+        last_ping_ok: true,
+        missed: false,
+    };
+    store.record_heartbeat_ping(&ping).await.unwrap();
+    assert_eq!(
+        store.list_heartbeat_states().await.unwrap(),
+        vec![ping.clone()]
+    );
+
+    // Two nodes race for the same miss: exactly one wins.
+    let (a, b) = tokio::join!(
+        store.claim_heartbeat_missed(&m.id, 1_000),
+        store.claim_heartbeat_missed(&m.id, 1_000)
+    );
+    assert!(a.unwrap() ^ b.unwrap());
+    assert!(store.list_heartbeat_states().await.unwrap()[0].missed);
+    // A claim about an older ping loses to a newer one.
+    let newer = HeartbeatState {
+        last_ping_at: 2_000,
+        ..ping
+    };
+    store.record_heartbeat_ping(&newer).await.unwrap();
+    assert!(!store.claim_heartbeat_missed(&m.id, 1_000).await.unwrap());
+    assert!(
+        !store.list_heartbeat_states().await.unwrap()[0].missed,
+        "a ping clears the miss"
+    );
+}
+register!(heartbeat_misses_are_claimed_once);
+
+async fn domain_lookups_are_claimed_once(store: Arc<dyn Store>) {
+    const HOUR: i64 = 3_600_000;
+    assert_eq!(
+        store.get_domain_registration("example.com").await.unwrap(),
+        None
+    );
+    // Two nodes race for the first lookup: exactly one wins.
+    let (a, b) = tokio::join!(
+        store.claim_domain_lookup("example.com", 100 * HOUR, 88 * HOUR),
+        store.claim_domain_lookup("example.com", 100 * HOUR, 88 * HOUR)
+    );
+    assert!(a.unwrap() ^ b.unwrap());
+    let found = crate::DomainRegistration {
+        domain: "example.com".into(),
+        checked_at: 100 * HOUR,
+        expires_at: Some(500 * HOUR),
+        source: Some("rdap".into()),
+        server: Some("https://rdap.example/domain/example.com".into()),
+        error: None,
+    };
+    store.finish_domain_lookup(&found).await.unwrap();
+    assert_eq!(
+        store.get_domain_registration("example.com").await.unwrap(),
+        Some(found.clone())
+    );
+    // Within 12 hours the claim fails; after, it succeeds and keeps the old answer until finished.
+    assert!(
+        !store
+            .claim_domain_lookup("example.com", 111 * HOUR, 99 * HOUR)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_domain_lookup("example.com", 113 * HOUR, 101 * HOUR)
+            .await
+            .unwrap()
+    );
+    let reclaimed = store
+        .get_domain_registration("example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reclaimed.checked_at, 113 * HOUR);
+    assert_eq!(reclaimed.expires_at, Some(500 * HOUR));
+    // Other domains are independent.
+    assert!(
+        store
+            .claim_domain_lookup("example.org", 111 * HOUR, 99 * HOUR)
+            .await
+            .unwrap()
+    );
+}
+register!(domain_lookups_are_claimed_once);
+
+async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Batches").await;
+    let web = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let cron = add_monitor(&*store, &org.id, spec("cron", MonitorKind::Heartbeat, None)).await;
+    let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Standard, None)).await;
+    store
+        .delete_monitor(
+            &org.id,
+            &gone.id,
+            &audit(&org.id, "monitor.delete", "monitor", gone.id.as_str()),
+        )
+        .await
+        .unwrap();
+    let ping = |at: i64, ok: bool| crate::CheckRecord {
+        org_id: org.id.clone(),
+        monitor_id: cron.id.clone(),
+        results: vec![result(&cron, CheckType::Heartbeat, CheckStatus::Ok, at)],
+        state: None,
+        ping: Some(HeartbeatState {
+            monitor_id: cron.id.clone(),
+            org_id: org.id.clone(),
+            last_ping_at: at,
+            last_ping_ok: ok,
+            missed: false,
+        }),
+    };
+    let down = MonitorState {
+        last_status: MonitorStatus::Down,
+        ssl_not_after: Some(7),
+        domain_expiry: None,
+    };
+    let batch = vec![
+        ping(2_000, false),
+        crate::CheckRecord {
+            org_id: org.id.clone(),
+            monitor_id: web.id.clone(),
+            results: (0..3)
+                .map(|i| result(&web, CheckType::Uptime, CheckStatus::Fail, 1_000 + i))
+                .collect(),
+            state: Some(down.clone()),
+            ping: None,
+        },
+        // Two pings of one monitor in one batch: the latest wins.
+        ping(1_000, true),
+        // A monitor deleted while its outcome was queued: dropped, not an error.
+        crate::CheckRecord {
+            org_id: org.id.clone(),
+            monitor_id: gone.id.clone(),
+            results: vec![result(&gone, CheckType::Uptime, CheckStatus::Ok, 1_000)],
+            state: Some(down.clone()),
+            ping: None,
+        },
+    ];
+    store.record_checks(&batch).await.unwrap();
+
+    let all = ResultQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let count = |id: MonitorId| {
+        let store = store.clone();
+        let org = org.id.clone();
+        let all = all.clone();
+        async move {
+            store
+                .list_results(&org, &id, &all)
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(count(web.id.clone()).await, 3);
+    assert_eq!(count(cron.id.clone()).await, 2);
+    assert_eq!(count(gone.id.clone()).await, 0);
+    let stored = store.get_monitor(&org.id, &web.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_status, MonitorStatus::Down);
+    assert_eq!(stored.ssl_not_after, Some(7));
+    let states = store.list_heartbeat_states().await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(
+        (states[0].last_ping_at, states[0].last_ping_ok),
+        (2_000, false)
+    );
+    store.record_checks(&[]).await.unwrap();
+}
+register!(batches_write_many_monitors_at_once);
