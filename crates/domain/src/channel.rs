@@ -5,8 +5,8 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Event, EventType};
-use crate::string_enum::string_enum;
 use crate::errors::FieldErrors;
+use crate::string_enum::string_enum;
 use crate::time::Millis;
 use crate::{ChannelId, OrgId};
 

@@ -7,7 +7,6 @@
 
 pub mod alert;
 pub mod apikey;
-mod string_enum;
 pub mod audit;
 pub mod channel;
 pub mod check;
@@ -23,6 +22,7 @@ pub mod plan;
 pub mod registration;
 pub mod stats;
 pub mod status_page;
+mod string_enum;
 pub mod time;
 
 pub use errors::FieldErrors;

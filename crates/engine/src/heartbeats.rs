@@ -86,7 +86,11 @@ pub async fn check_heartbeats_once(
         let why = result.error.clone();
         alerter
             .apply(&monitor, HeartbeatAlertState::KEY, |previous| {
-                certsentry_domain::alert::heartbeat(previous, HeartbeatAlertState::Missed, why.as_deref())
+                certsentry_domain::alert::heartbeat(
+                    previous,
+                    HeartbeatAlertState::Missed,
+                    why.as_deref(),
+                )
             })
             .await?;
         missed.push(monitor.id);

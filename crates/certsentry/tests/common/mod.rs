@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 /// Every backend to run a test against: SQLite always, Postgres when configured.
 pub async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteBackend::open(&dir.path().join("api.db")).await.unwrap();
+    let sqlite = SqliteBackend::open(&dir.path().join("api.db"))
+        .await
+        .unwrap();
     std::mem::forget(dir);
     // As `certsentry serve` runs SQLite: behind the write-through monitor cache.
     let cached = certsentry_store::CachedStore::load(sqlite).await.unwrap();

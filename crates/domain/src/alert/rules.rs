@@ -130,7 +130,12 @@ pub struct Draft {
 }
 
 impl Draft {
-    pub(crate) fn new(event_type: EventType, severity: Severity, status: &str, details: Value) -> Self {
+    pub(crate) fn new(
+        event_type: EventType,
+        severity: Severity,
+        status: &str,
+        details: Value,
+    ) -> Self {
         Self {
             event_type,
             severity,
@@ -303,7 +308,11 @@ mod tests {
 
     #[test]
     fn uptime_fires_on_transitions_only() {
-        let down = uptime(Some(UptimeAlertState::Up), UptimeAlertState::Down, Some("connect timeout"));
+        let down = uptime(
+            Some(UptimeAlertState::Up),
+            UptimeAlertState::Down,
+            Some("connect timeout"),
+        );
         let event = down.event.unwrap();
         assert_eq!(event.event_type, EventType::UptimeDown);
         assert_eq!(event.severity, Severity::Critical);
@@ -329,9 +338,13 @@ mod tests {
             EventType::UptimeDegraded
         );
         assert!(
-            uptime(Some(UptimeAlertState::Degraded), UptimeAlertState::Degraded, None)
-                .event
-                .is_none()
+            uptime(
+                Some(UptimeAlertState::Degraded),
+                UptimeAlertState::Degraded,
+                None
+            )
+            .event
+            .is_none()
         );
         assert!(
             uptime(Some(UptimeAlertState::Degraded), UptimeAlertState::Up, None)
@@ -351,7 +364,11 @@ mod tests {
             .unwrap();
         assert_eq!(invalid.event_type, EventType::SslInvalid);
         assert_eq!(invalid.details["Error"], "expired");
-        assert!(ssl_validity(Some(SslAlertState::Invalid), false, None).event.is_none());
+        assert!(
+            ssl_validity(Some(SslAlertState::Invalid), false, None)
+                .event
+                .is_none()
+        );
         assert_eq!(
             ssl_validity(Some(SslAlertState::Invalid), true, None)
                 .event
@@ -408,40 +425,69 @@ mod tests {
         .collect();
         assert_eq!(
             stored,
-            ["up", "down", "degraded", "valid", "invalid", "ok", "missed", "failed", "14"]
+            [
+                "up", "down", "degraded", "valid", "invalid", "ok", "missed", "failed", "14"
+            ]
         );
         assert_eq!(UptimeAlertState::KEY, "uptime");
         assert_eq!(SslAlertState::KEY, "ssl");
         assert_eq!(HeartbeatAlertState::KEY, "heartbeat");
         assert_eq!(DnsFingerprint::KEY, "dns");
-        assert_eq!(HeartbeatAlertState::decode("missed"), Some(HeartbeatAlertState::Missed));
+        assert_eq!(
+            HeartbeatAlertState::decode("missed"),
+            Some(HeartbeatAlertState::Missed)
+        );
         assert_eq!(SslAlertState::decode("sideways"), None);
         assert_eq!(AnnouncedThreshold::decode("7"), Some(AnnouncedThreshold(7)));
     }
 
     #[test]
     fn heartbeat_transitions() {
-        assert!(heartbeat(None, HeartbeatAlertState::Ok, None).event.is_none());
-        assert_eq!(
-            heartbeat(Some(HeartbeatAlertState::Ok), HeartbeatAlertState::Missed, None)
+        assert!(
+            heartbeat(None, HeartbeatAlertState::Ok, None)
                 .event
-                .unwrap()
-                .event_type,
+                .is_none()
+        );
+        assert_eq!(
+            heartbeat(
+                Some(HeartbeatAlertState::Ok),
+                HeartbeatAlertState::Missed,
+                None
+            )
+            .event
+            .unwrap()
+            .event_type,
             EventType::HeartbeatMissed
         );
         assert_eq!(
-            heartbeat(Some(HeartbeatAlertState::Ok), HeartbeatAlertState::Failed, None)
-                .event
-                .unwrap()
-                .event_type,
+            heartbeat(
+                Some(HeartbeatAlertState::Ok),
+                HeartbeatAlertState::Failed,
+                None
+            )
+            .event
+            .unwrap()
+            .event_type,
             EventType::HeartbeatFailed
         );
-        assert!(heartbeat(Some(HeartbeatAlertState::Failed), HeartbeatAlertState::Failed, None).event.is_none());
+        assert!(
+            heartbeat(
+                Some(HeartbeatAlertState::Failed),
+                HeartbeatAlertState::Failed,
+                None
+            )
+            .event
+            .is_none()
+        );
         assert_eq!(
-            heartbeat(Some(HeartbeatAlertState::Missed), HeartbeatAlertState::Ok, None)
-                .event
-                .unwrap()
-                .event_type,
+            heartbeat(
+                Some(HeartbeatAlertState::Missed),
+                HeartbeatAlertState::Ok,
+                None
+            )
+            .event
+            .unwrap()
+            .event_type,
             EventType::HeartbeatRecovered
         );
     }
