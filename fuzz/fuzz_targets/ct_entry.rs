@@ -7,16 +7,16 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(0, |b| *b as usize).min(data.len());
     let (leaf, extra) = data.split_at(split);
-    if let Ok(entry) = certsentry_ct::leaf::parse_entry(leaf, extra) {
-        if let Ok(parsed) = certsentry_ct::issuance::parse_log_entry(&entry) {
-            let _ = certsentry_ct::issuance::Issuance::from_log_entry(
+    if let Ok(entry) = certsentry_ct_parse::leaf::parse_entry(leaf, extra) {
+        if let Ok(parsed) = certsentry_ct_parse::issuance::parse_log_entry(&entry) {
+            let _ = certsentry_ct_parse::issuance::Issuance::from_log_entry(
                 &entry,
                 parsed,
                 Default::default(),
             );
         }
     }
-    let _ = certsentry_ct::facts::facts(data);
-    let _ = certsentry_ct::facts::tbs_facts(data);
-    let _ = certsentry_ct::tbs::tbs_sha256(data);
+    let _ = certsentry_ct_parse::facts::facts(data);
+    let _ = certsentry_ct_parse::facts::tbs_facts(data);
+    let _ = certsentry_ct_parse::tbs::tbs_sha256(data);
 });

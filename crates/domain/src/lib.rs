@@ -11,7 +11,6 @@ pub mod audit;
 pub mod channel;
 pub mod check;
 pub mod ct;
-pub mod ct_tbs;
 pub mod dns;
 pub mod errors;
 pub mod id;

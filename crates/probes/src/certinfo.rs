@@ -1,10 +1,12 @@
-//! Facts about one certificate, parsed leniently with x509-parser.
+//! Facts about one served certificate, parsed leniently with x509-parser.
+//! The issuer, validity, key hash and `tbs_sha256` come from
+//! `certsentry_ct_parse`, the same code CT reads certificates with.
 
 use std::net::IpAddr;
 
 use certsentry_domain::time::Millis;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use certsentry_ct_parse::{facts, tbs};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,13 +35,7 @@ pub struct CertInfo {
 pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
     let (_, cert) =
         X509Certificate::from_der(der).map_err(|e| format!("unparseable certificate: {e}"))?;
-    let issuer_dn = cert.issuer().to_string();
-    let issuer = cert
-        .issuer()
-        .iter_organization()
-        .chain(cert.issuer().iter_common_name())
-        .find_map(|attr| attr.as_str().ok().map(str::to_string))
-        .unwrap_or_else(|| issuer_dn.clone());
+    let described = facts::describe(&cert.tbs_certificate);
     let sans = match cert.subject_alternative_name() {
         Ok(Some(ext)) => ext
             .value
@@ -56,14 +52,14 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
     Ok(CertInfo {
         subject: cert.subject().to_string(),
         self_signed: cert.subject() == cert.issuer(),
-        issuer_dn,
-        issuer,
-        not_before: cert.validity().not_before.timestamp() * 1000,
-        not_after: cert.validity().not_after.timestamp() * 1000,
-        sha256: hex::encode(Sha256::digest(der)),
-        spki_sha256: hex::encode(Sha256::digest(cert.public_key().raw)),
-        tbs_sha256: certsentry_domain::ct_tbs::certificate_tbs(der)
-            .and_then(certsentry_domain::ct_tbs::tbs_sha256)
+        issuer: described.issuer_name(),
+        issuer_dn: described.issuer_dn,
+        not_before: described.not_before,
+        not_after: described.not_after,
+        sha256: facts::sha256_hex(der),
+        spki_sha256: described.pubkey_sha256,
+        tbs_sha256: tbs::certificate_tbs(der)
+            .and_then(tbs::tbs_sha256)
             .map(hex::encode),
         sans,
     })

@@ -66,7 +66,39 @@ fn first_string<'a>(
         .map(str::to_string)
 }
 
-fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
+/// What a certificate says about itself: everything in [`CertFacts`] but
+/// the CT hash. The TLS probe describes served certificates with it too, so
+/// CT and the certificate inventory read names, keys and issuers alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description {
+    /// DNS SANs and the subject CN: normalized, sorted, unique.
+    pub dns_names: Vec<String>,
+    /// SHA-256 of the SubjectPublicKeyInfo.
+    pub pubkey_sha256: String,
+    pub issuer_dn: String,
+    pub issuer_organization: Option<String>,
+    pub issuer_common_name: Option<String>,
+    /// Milliseconds.
+    pub not_before: i64,
+    pub not_after: i64,
+    /// Lowercase hex.
+    pub serial: String,
+    pub is_precert: bool,
+}
+
+impl Description {
+    /// The issuer as people name it: its organization, else its common
+    /// name, else the whole distinguished name ("Let's Encrypt").
+    pub fn issuer_name(&self) -> String {
+        self.issuer_organization
+            .clone()
+            .or_else(|| self.issuer_common_name.clone())
+            .unwrap_or_else(|| self.issuer_dn.clone())
+    }
+}
+
+/// Describes a parsed TBSCertificate.
+pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
     let is_precert = tbs
         .extensions()
         .iter()
@@ -90,11 +122,8 @@ fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsEr
     }
     names.sort_unstable();
     names.dedup();
-    let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
-        .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
-    Ok(CertFacts {
+    Description {
         dns_names: names,
-        tbs_sha256: hex::encode(tbs_sha256),
         pubkey_sha256: sha256_hex(tbs.subject_pki.raw),
         issuer_dn: tbs.issuer().to_string(),
         issuer_organization: first_string(tbs.issuer().iter_organization()),
@@ -103,6 +132,24 @@ fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsEr
         not_after: tbs.validity().not_after.timestamp() * 1000,
         serial: hex::encode(tbs.raw_serial()),
         is_precert,
+    }
+}
+
+fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
+    let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
+        .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
+    let d = describe(tbs);
+    Ok(CertFacts {
+        dns_names: d.dns_names,
+        tbs_sha256: hex::encode(tbs_sha256),
+        pubkey_sha256: d.pubkey_sha256,
+        issuer_dn: d.issuer_dn,
+        issuer_organization: d.issuer_organization,
+        issuer_common_name: d.issuer_common_name,
+        not_before: d.not_before,
+        not_after: d.not_after,
+        serial: d.serial,
+        is_precert: d.is_precert,
     })
 }
 
