@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use certsentry_domain::monitor::{MonitorSpec, TargetHost, private_target_message};
-use certsentry_domain::net::non_public_reason;
+use certsentry_domain::monitor::{MonitorSpec, TargetHost};
+use certsentry_domain::net::TargetPolicy;
 
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -19,16 +19,9 @@ pub async fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), Str
         return Ok(()); // the pure rules report malformed URLs
     };
     match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => refuse_if_private(&ip.to_string(), ip.into()),
-        Some(url::Host::Ipv6(ip)) => refuse_if_private(&ip.to_string(), ip.into()),
+        Some(url::Host::Ipv4(ip)) => Ok(TargetPolicy::new(false).check_ip(ip.into())?),
+        Some(url::Host::Ipv6(ip)) => Ok(TargetPolicy::new(false).check_ip(ip.into())?),
         Some(url::Host::Domain(name)) => check_name(name).await,
-        None => Ok(()),
-    }
-}
-
-fn refuse_if_private(shown: &str, ip: std::net::IpAddr) -> Result<(), String> {
-    match non_public_reason(ip) {
-        Some(reason) => Err(private_target_message(shown, reason)),
         None => Ok(()),
     }
 }
@@ -51,13 +44,9 @@ async fn check_name(name: &str) -> Result<(), String> {
     let Ok(Ok(addresses)) = lookup else {
         return Ok(());
     };
+    let policy = TargetPolicy::new(false);
     for address in addresses {
-        if let Some(reason) = non_public_reason(address.ip()) {
-            return Err(private_target_message(
-                &format!("{name} resolves to {}, which", address.ip()),
-                reason,
-            ));
-        }
+        policy.check_resolved(name, address.ip())?;
     }
     Ok(())
 }

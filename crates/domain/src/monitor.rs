@@ -317,15 +317,6 @@ pub enum TargetHost {
     Name(String),
 }
 
-/// The message for a target refused because of where it points.
-pub fn private_target_message(what: &str, reason: &str) -> String {
-    format!(
-        "{what} is a {reason} address; private, loopback and link-local targets are refused \
-         unless the operator enables allow_private_targets \
-         (--allow-private-targets or CERTSENTRY_ALLOW_PRIVATE_TARGETS=true)"
-    )
-}
-
 /// Parses a bare host: an IP literal or a DNS name (IDNs become punycode).
 fn parse_bare_host(s: &str) -> Result<TargetHost, String> {
     let trimmed = s
@@ -395,22 +386,12 @@ fn parse_host_or_url(s: &str) -> Result<(String, TargetHost), String> {
 /// Checks what can be known about a host without DNS. Names are resolved
 /// and checked again by the caller.
 fn check_host_locality(host: &TargetHost, allow_private: bool) -> Result<(), String> {
-    if allow_private {
-        return Ok(());
-    }
+    let policy = net::TargetPolicy::new(allow_private);
     match host {
-        TargetHost::Ip(ip) => match net::non_public_reason(*ip) {
-            Some(reason) => Err(private_target_message(&ip.to_string(), reason)),
-            None => Ok(()),
-        },
-        TargetHost::Name(name) if net::is_local_hostname(name) => {
-            Err(private_target_message(name, "loopback"))
-        }
-        TargetHost::Name(name) if !name.contains('.') => {
-            Err(private_target_message(name, "single-label (local network)"))
-        }
-        TargetHost::Name(_) => Ok(()),
+        TargetHost::Ip(ip) => policy.check_ip(*ip),
+        TargetHost::Name(name) => policy.check_name(name),
     }
+    .map_err(String::from)
 }
 
 /// Parses `"200-299"`, `"200,301"` and mixes of both; codes are 100-599.

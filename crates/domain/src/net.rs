@@ -4,7 +4,127 @@
 //! metadata service is an SSRF hole, so anything that is not plainly a public
 //! unicast address is refused unless the operator allows private targets.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The one private-address policy. Save-time checks (the API), probes and
+/// the webhook and SMTP senders all ask it, so they refuse the same
+/// addresses with the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TargetPolicy {
+    /// The operator's `allow_private_targets`.
+    pub allow_private: bool,
+}
+
+/// An address the policy refused: what was asked for, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub subject: Subject,
+    pub reason: &'static str,
+}
+
+/// What a refusal is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// An address given literally.
+    Address(IpAddr),
+    /// A name refused without DNS (`localhost`, a single label).
+    Name(String),
+    /// A name and the address it resolved to.
+    Resolved(String, IpAddr),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reason = self.reason;
+        match &self.subject {
+            Subject::Address(ip) => write!(f, "refused: {ip} is a {reason} address")?,
+            Subject::Name(name) => write!(f, "refused: {name} is a {reason} address")?,
+            Subject::Resolved(name, ip) => {
+                write!(f, "refused: {name} resolves to a {reason} address ({ip})")?
+            }
+        }
+        f.write_str(
+            "; private, loopback and link-local targets are refused unless the operator \
+             enables allow_private_targets \
+             (--allow-private-targets or CERTSENTRY_ALLOW_PRIVATE_TARGETS=true)",
+        )
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(refusal: Refusal) -> Self {
+        refusal.to_string()
+    }
+}
+
+impl TargetPolicy {
+    pub fn new(allow_private: bool) -> Self {
+        Self { allow_private }
+    }
+
+    /// An address given literally (a target or URL that is an IP).
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Refusal> {
+        self.check(|| Subject::Address(ip), ip)
+    }
+
+    /// An address `name` resolved to.
+    pub fn check_resolved(&self, name: &str, ip: IpAddr) -> Result<(), Refusal> {
+        self.check(|| Subject::Resolved(name.to_string(), ip), ip)
+    }
+
+    /// What can be known about a host name without DNS: `localhost` and
+    /// single-label names mean this machine or its network.
+    pub fn check_name(&self, name: &str) -> Result<(), Refusal> {
+        let reason = if self.allow_private {
+            None
+        } else if is_local_hostname(name) {
+            Some("loopback")
+        } else if !name.contains('.') {
+            Some("single-label (local network)")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Refusal {
+                subject: Subject::Name(name.to_string()),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The addresses of `name` that may be dialled; refused when none may.
+    pub fn allowed_addresses(
+        &self,
+        name: &str,
+        addresses: Vec<SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, Refusal> {
+        if self.allow_private {
+            return Ok(addresses);
+        }
+        let Some(first) = addresses.first().copied() else {
+            return Ok(addresses);
+        };
+        let public: Vec<SocketAddr> = addresses
+            .into_iter()
+            .filter(|a| is_public(a.ip()))
+            .collect();
+        if public.is_empty() {
+            self.check_resolved(name, first.ip())?;
+        }
+        Ok(public)
+    }
+
+    fn check(&self, subject: impl FnOnce() -> Subject, ip: IpAddr) -> Result<(), Refusal> {
+        match non_public_reason(ip) {
+            Some(reason) if !self.allow_private => Err(Refusal {
+                subject: subject(),
+                reason,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Why an address is not public, for error messages.
 pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
@@ -108,6 +228,55 @@ mod tests {
         assert_eq!(reason("93.184.216.34"), None);
         assert_eq!(reason("2606:4700::1111"), None);
         assert_eq!(reason("8.8.8.8"), None);
+    }
+
+    #[test]
+    fn the_policy_refuses_with_one_message() {
+        let strict = TargetPolicy::new(false);
+        let refusal = strict
+            .check_resolved("db.example.test", "10.0.0.5".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "refused: db.example.test resolves to a private address (10.0.0.5); private, \
+             loopback and link-local targets are refused unless the operator enables \
+             allow_private_targets (--allow-private-targets or CERTSENTRY_ALLOW_PRIVATE_TARGETS=true)"
+        );
+        assert!(
+            strict
+                .check_ip("169.254.169.254".parse().unwrap())
+                .unwrap_err()
+                .to_string()
+                .starts_with("refused: 169.254.169.254 is a link-local address; ")
+        );
+        assert!(strict.check_ip("8.8.8.8".parse().unwrap()).is_ok());
+        assert_eq!(
+            strict.check_name("localhost").unwrap_err().reason,
+            "loopback"
+        );
+        assert!(strict.check_name("intranet").is_err());
+        assert!(TargetPolicy::new(true).check_name("intranet").is_ok());
+        let mixed = vec![
+            "127.0.0.1:443".parse().unwrap(),
+            "93.184.216.34:443".parse().unwrap(),
+        ];
+        assert_eq!(
+            strict
+                .allowed_addresses("mixed.test", mixed.clone())
+                .unwrap(),
+            vec!["93.184.216.34:443".parse().unwrap()]
+        );
+        assert!(
+            strict
+                .allowed_addresses("local.test", vec!["127.0.0.1:443".parse().unwrap()])
+                .is_err()
+        );
+        assert_eq!(
+            TargetPolicy::new(true)
+                .allowed_addresses("mixed.test", mixed.clone())
+                .unwrap(),
+            mixed
+        );
     }
 
     #[test]

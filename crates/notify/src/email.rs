@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use certsentry_domain::alert::Event;
 use certsentry_domain::channel::{ChannelSpec, SmtpTls};
-use certsentry_domain::net::non_public_reason;
+use certsentry_domain::net::TargetPolicy;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::http::{AttemptResult, private_address_message};
+use crate::http::AttemptResult;
 
 /// The subject line: severity, event and monitor.
 pub fn subject(event: &Event) -> String {
@@ -100,10 +100,10 @@ pub async fn send(
         },
         Err(e) => return failed(format!("SMTP: resolving {}: {e}", smtp.host)),
     };
-    if !allow_private && let Some(reason) = non_public_reason(address.ip()) {
-        return failed(
-            private_address_message(address.ip(), reason).replace("webhook URL", "SMTP host"),
-        );
+    if let Err(refusal) = TargetPolicy::new(allow_private)
+        .check_resolved(&format!("the SMTP host {}", smtp.host), address.ip())
+    {
+        return failed(refusal.to_string());
     }
     let tls = match smtp.tls {
         SmtpTls::None => Tls::None,

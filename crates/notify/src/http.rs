@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use certsentry_domain::net::non_public_reason;
+use certsentry_domain::net::TargetPolicy;
 
 /// The most of a response body kept in the delivery log.
 pub const MAX_LOGGED_BODY: usize = 4096;
@@ -41,13 +41,6 @@ impl AttemptResult {
     }
 }
 
-/// The message users see when a URL is refused, naming the setting.
-pub fn private_address_message(ip: std::net::IpAddr, reason: &str) -> String {
-    format!(
-        "refused: the webhook URL resolves to {ip}, a {reason} address; an operator can allow private targets with --allow-private-targets"
-    )
-}
-
 /// Resolves with the system resolver and refuses non-public addresses.
 struct GuardedResolver {
     allow_private: bool,
@@ -55,17 +48,16 @@ struct GuardedResolver {
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
+        let policy = TargetPolicy::new(self.allow_private);
         Box::pin(async move {
             let host = name.as_str().to_string();
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private
-                && let Some((ip, reason)) = addrs
-                    .iter()
-                    .find_map(|a| non_public_reason(a.ip()).map(|r| (a.ip(), r)))
-            {
-                return Err(private_address_message(ip, reason).into());
+            // Every address must pass: the client may dial any of them.
+            for address in &addrs {
+                policy
+                    .check_resolved(&format!("the webhook URL's host {host}"), address.ip())
+                    .map_err(|refusal| refusal.to_string())?;
             }
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
@@ -150,16 +142,15 @@ impl WebhookSender {
             Err(e) => return failed(e),
         };
         // IP literals never reach the resolver, so they are checked here.
-        if !self.allow_private
-            && let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = clean.host()
+        if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = clean.host()
             && let Ok(ip) = clean
                 .host_str()
                 .unwrap_or_default()
                 .trim_matches(['[', ']'])
                 .parse::<std::net::IpAddr>()
-            && let Some(reason) = non_public_reason(ip)
+            && let Err(refusal) = TargetPolicy::new(self.allow_private).check_ip(ip)
         {
-            return failed(private_address_message(ip, reason));
+            return failed(refusal.to_string());
         }
         let mut request = self
             .client

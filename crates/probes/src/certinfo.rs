@@ -4,9 +4,9 @@
 
 use std::net::IpAddr;
 
+use certsentry_ct_parse::{facts, tbs};
 use certsentry_domain::time::Millis;
 use serde::Serialize;
-use certsentry_ct_parse::{facts, tbs};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use certsentry_domain::net::non_public_reason;
+use certsentry_domain::net::TargetPolicy;
 use tokio::net::TcpStream;
 
 use crate::{Phases, ProbeConfig, millis};
@@ -32,22 +32,7 @@ pub async fn resolve(
     if addresses.is_empty() {
         return Err("DNS: no addresses".into());
     }
-    if config.allow_private_targets {
-        return Ok(addresses);
-    }
-    let public: Vec<SocketAddr> = addresses
-        .iter()
-        .copied()
-        .filter(|a| non_public_reason(a.ip()).is_none())
-        .collect();
-    if public.is_empty() {
-        let reason = non_public_reason(addresses[0].ip()).unwrap_or("private");
-        return Err(format!(
-            "refused: {host} resolves to a {reason} address ({}); set allow_private_targets to allow it",
-            addresses[0].ip()
-        ));
-    }
-    Ok(public)
+    Ok(TargetPolicy::new(config.allow_private_targets).allowed_addresses(host, addresses)?)
 }
 
 fn describe_lookup_error(e: &std::io::Error) -> String {
