@@ -259,9 +259,19 @@ impl Pipeline {
         event.environment_id = monitor
             .as_ref()
             .and_then(|m| m.spec.environment_id.as_ref().map(|e| e.to_string()));
+        let result = monitor
+            .as_ref()
+            .map(|monitor| ct_result(monitor, &finding, now));
         let moved = self
             .store
-            .decide_ct_finding(&finding.org_id, &finding.id, state, now, Some(&event))
+            .decide_ct_finding(
+                &finding.org_id,
+                &finding.id,
+                state,
+                now,
+                Some(&event),
+                result.as_ref(),
+            )
             .await?;
         if !moved {
             return Ok(false);
@@ -277,12 +287,6 @@ impl Pipeline {
             names = %finding.dns_names.join(","),
             "CT finding decided"
         );
-        if let Some(monitor) = monitor {
-            let result = ct_result(&monitor, &finding, now);
-            if let Err(e) = self.store.insert_results(&[result]).await {
-                tracing::warn!(error = %e, "could not store the ct check result");
-            }
-        }
         self.outbox.notify_one();
         Ok(true)
     }

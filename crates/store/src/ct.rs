@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use certsentry_domain::alert::Event;
 use certsentry_domain::audit::AuditEvent;
+use certsentry_domain::check::CheckResult;
 use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
 use certsentry_domain::time::Millis;
 use certsentry_domain::{CtCertificateId, KnownCertificateId, MonitorId, OrgId};
@@ -73,7 +74,8 @@ pub trait CtStore: Send + Sync {
     /// Pending findings found at or before `due`, oldest first.
     async fn due_ct_findings(&self, due: Millis, limit: u32) -> StoreResult<Vec<CtFinding>>;
     /// Moves a pending finding to `state` and stores `event` (with one
-    /// pending delivery per routed channel) in the same transaction.
+    /// pending delivery per routed channel) and the monitor's `ct` check
+    /// `result` in the same transaction, so a decision never lacks either.
     /// Returns `false` if it was already decided (another node won).
     async fn decide_ct_finding(
         &self,
@@ -82,6 +84,7 @@ pub trait CtStore: Send + Sync {
         state: FindingState,
         decided_at: Millis,
         event: Option<&Event>,
+        result: Option<&CheckResult>,
     ) -> StoreResult<bool>;
     /// Decided findings, newest first.
     async fn list_ct_findings(

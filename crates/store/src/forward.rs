@@ -321,9 +321,10 @@ impl<F: Forward> CtStore for F {
         state: FindingState,
         decided_at: Millis,
         event: Option<&Event>,
+        result: Option<&CheckResult>,
     ) -> StoreResult<bool> {
         self.inner()
-            .decide_ct_finding(org, id, state, decided_at, event)
+            .decide_ct_finding(org, id, state, decided_at, event, result)
             .await
     }
     async fn list_ct_findings(

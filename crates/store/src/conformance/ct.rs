@@ -180,6 +180,9 @@ async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
     };
     let event = decided.event(None, "http://x", 2_000);
     let pending_before = store.count_pending_deliveries().await.unwrap();
+    // The monitor's `ct` check result is stored with the decision.
+    let watcher = add_monitor(&*store, &org.id, spec("ct", MonitorKind::Standard, None)).await;
+    let ct_result = result(&watcher, CheckType::Ct, CheckStatus::Fail, 2_000);
     assert!(
         store
             .decide_ct_finding(
@@ -187,17 +190,41 @@ async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
                 &first.id,
                 FindingState::Suspicious,
                 2_000,
-                Some(&event)
+                Some(&event),
+                Some(&ct_result),
             )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .decide_ct_finding(&org.id, &first.id, FindingState::Known, 2_001, Some(&event))
+            .decide_ct_finding(
+                &org.id,
+                &first.id,
+                FindingState::Known,
+                2_001,
+                Some(&event),
+                Some(&result(&watcher, CheckType::Ct, CheckStatus::Ok, 2_001)),
+            )
             .await
             .unwrap(),
         "a finding is decided once"
+    );
+    let stored = store
+        .list_results(
+            &org.id,
+            &watcher.id,
+            &ResultQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.items,
+        vec![ct_result],
+        "the decision's check result is stored, the losing one is not"
     );
     assert_eq!(
         store.count_pending_deliveries().await.unwrap(),

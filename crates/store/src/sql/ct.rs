@@ -6,6 +6,7 @@ use certsentry_domain as d;
 
 use super::alerts::*;
 use super::audit::*;
+use super::results::insert_result_rows;
 use super::*;
 use crate::*;
 
@@ -178,6 +179,7 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         state: d::ct::FindingState,
         decided_at: d::time::Millis,
         event: Option<&d::alert::Event>,
+        result: Option<&d::check::CheckResult>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let moved = query::<B>(
@@ -201,6 +203,9 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
             for channel in channels.iter().filter(|c| c.routes(e)) {
                 insert_delivery(&mut tx, e, channel).await?;
             }
+        }
+        if let Some(result) = result {
+            insert_result_rows(&mut tx, std::slice::from_ref(result)).await?;
         }
         tx.commit().await?;
         Ok(true)
