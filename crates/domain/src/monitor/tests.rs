@@ -1,4 +1,5 @@
 use super::*;
+use crate::FieldErrors;
 use crate::plan::Plans;
 
 fn regions() -> Vec<String> {
