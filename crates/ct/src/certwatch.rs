@@ -18,11 +18,13 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use certsentry_domain::OrgId;
 use certsentry_domain::ct::{Endpoint, FindingState};
 use certsentry_domain::time::now_ms;
+use certsentry_notify::http::WebhookSender;
+use certsentry_notify::retry::RetryPolicy;
 use certsentry_store::StoreResult;
 use certsentry_store::certwatch::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
 use prometheus_client::collector::Collector;
@@ -268,7 +270,7 @@ impl Metrics {
 pub struct Certwatch {
     config: CertwatchConfig,
     tables: Arc<dyn CertwatchTables>,
-    http: reqwest::Client,
+    sender: WebhookSender,
     watch: RwLock<Arc<WatchList<()>>>,
     recent: Mutex<RecentKeys>,
     /// Keys of the other halves of pairs still in their grace window.
@@ -292,18 +294,12 @@ impl Certwatch {
         let source = sources.add("certstream".into(), "certstream");
         let gauges = Arc::new(Gauges::default());
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("CertSentry-certwatch/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.webhook_timeout)
-            // A redirect is not a delivery.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a reqwest client with rustls");
+        let sender = WebhookSender::new(config.webhook_timeout, true);
         Arc::new(Self {
             metrics: Metrics::new(source.clone(), gauges.clone(), in_flight.clone()),
             config,
             tables,
-            http,
+            sender,
             watch: RwLock::new(Arc::new(WatchList::new())),
             recent: Mutex::new(RecentKeys::new()),
             other_halves: Mutex::new(HashMap::new()),
@@ -527,14 +523,14 @@ impl Certwatch {
         if !self.in_flight.lock().expect("in flight").insert(alert.id) {
             return;
         }
-        let http = self.http.clone();
+        let sender = self.sender.clone();
         let tables = self.tables.clone();
         let config = self.config.clone();
         let webhook = self.metrics.webhook.clone();
         let duration = self.metrics.webhook_duration.clone();
         let in_flight = self.in_flight.clone();
         tokio::spawn(async move {
-            let outcome = deliver(&http, &url, &alert, &config, &webhook, &duration).await;
+            let outcome = deliver(&sender, &url, &alert, &config, &webhook, &duration).await;
             let (attempts, error) = outcome;
             let rounds =
                 (alert.attempts + attempts).div_ceil(config.retry_delays.len().max(1) as u32);
@@ -618,47 +614,50 @@ impl Certwatch {
     }
 }
 
-/// Sends one alert: up to one attempt per retry delay, waiting that delay
-/// after each failure but the last. Returns the attempts made and the last
-/// error (`None`: delivered).
+/// Sends one alert: a round of one attempt per retry delay, waiting each
+/// delay but the last after a failure (the last is the sweep's first wait).
+/// The sender is the webhook sender every channel uses, in operator mode:
+/// `WEBHOOK_URL` is the operator's own setting, so private addresses are
+/// allowed, and redirects are still failures. Returns the attempts made and
+/// the last error (`None`: delivered).
 async fn deliver(
-    http: &reqwest::Client,
+    sender: &WebhookSender,
     url: &str,
     alert: &StoredAlert,
     config: &CertwatchConfig,
     results: &Family<ResultLabel, Counter>,
     duration: &Histogram,
 ) -> (u32, Option<String>) {
-    let attempts = config.retry_delays.len().max(1);
-    let body = certsentry_domain::ct::certwatch_ordered(&alert.payload);
-    let mut error = None;
-    for attempt in 0..attempts {
-        let started = Instant::now();
-        let outcome = match http.post(url).json(&body).send().await {
-            Ok(response) if response.status().is_success() => Ok(()),
-            Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
-            Err(e) if e.is_timeout() => Err("timed out".to_string()),
-            Err(e) => Err(certsentry_domain::errors::innermost_cause(&e)),
-        };
-        duration.observe(started.elapsed().as_secs_f64());
-        let result = if outcome.is_ok() {
+    let within_round = config
+        .retry_delays
+        .split_last()
+        .map_or(&[][..], |(_, rest)| rest);
+    let policy = RetryPolicy {
+        delays: within_round.to_vec(),
+        jitter: 0.0,
+    };
+    let body = serde_json::to_vec(&certsentry_domain::ct::certwatch_ordered(&alert.payload))
+        .expect("a JSON value always serializes");
+    let mut made = 0;
+    loop {
+        let attempt = sender.send(url, &[], body.clone()).await;
+        made += 1;
+        duration.observe(attempt.duration.as_secs_f64());
+        let result = if attempt.error.is_none() {
             "success"
         } else {
             "failure"
         };
         results.get_or_create(&ResultLabel { result }).inc();
-        match outcome {
-            Ok(()) => return (attempt as u32 + 1, None),
-            Err(e) => {
-                tracing::warn!(id = alert.id, attempt = attempt + 1, error = %e, "webhook attempt failed");
-                error = Some(e);
-            }
-        }
-        if attempt + 1 < attempts {
-            tokio::time::sleep(config.retry_delays[attempt]).await;
+        let Some(error) = attempt.error else {
+            return (made, None);
+        };
+        tracing::warn!(id = alert.id, attempt = made, error = %error, "webhook attempt failed");
+        match policy.next_delay(made, None) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return (made, Some(error)),
         }
     }
-    (attempts as u32, error)
 }
 
 #[cfg(test)]
