@@ -43,6 +43,11 @@ impl SqlBackend for PostgresBackend {
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1 FOR UPDATE";
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    fn push_placeholder(text: &mut String, n: usize) {
+        use std::fmt::Write as _;
+        let _ = write!(text, "${n}");
+    }
+
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }

@@ -86,6 +86,10 @@ impl SqlBackend for SqliteBackend {
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1";
     const CLAIM_LOCK: &'static str = "";
 
+    fn push_placeholder(text: &mut String, _n: usize) {
+        text.push('?');
+    }
+
     fn read_pool(&self) -> &SqlitePool {
         &self.read
     }

@@ -33,6 +33,12 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// on Postgres, so nodes never claim the same delivery).
     const CLAIM_LOCK: &'static str;
 
+    /// Writes the placeholder of the `n`th value (from 1) of a built
+    /// statement. Postgres needs `$n`; SQLite prefers a bare `?`, because
+    /// it resolves `$n` as a named parameter by a linear search, which makes
+    /// preparing a multi-row insert of thousands of values quadratic.
+    fn push_placeholder(text: &mut String, n: usize);
+
     fn read_pool(&self) -> &Pool<Self::Db>;
     /// Starts a write transaction (SQLite takes its one writer with
     /// `BEGIN IMMEDIATE`).
@@ -176,7 +182,8 @@ pub struct Sql<B: SqlBackend> {
     bind_error: Option<BoxDynError>,
 }
 
-/// Starts a statement (`$N` placeholders, which both dialects accept).
+/// Starts a statement with `$N` placeholders, which both dialects accept (a
+/// built statement uses the backend's own, see [`SqlBackend::push_placeholder`]).
 pub fn query<B: SqlBackend>(statement: impl SqlSafeStr) -> Sql<B> {
     Sql {
         statement: statement.into_sql_str(),
@@ -275,8 +282,7 @@ impl<B: SqlBackend> SqlBuilder<B> {
 
     pub fn push_bind<'a>(&mut self, value: impl Into<Param<'a>>) -> &mut Self {
         self.count += 1;
-        self.text.push('$');
-        self.text.push_str(&self.count.to_string());
+        B::push_placeholder(&mut self.text, self.count);
         self.sql.push_param(value);
         self
     }

@@ -86,15 +86,16 @@ where
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT {columns} FROM {table} WHERE {column} IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut statement = query::<B>(::sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        statement = statement.bind(id.as_ref());
+    let mut statement =
+        SqlBuilder::<B>::new(format!("SELECT {columns} FROM {table} WHERE {column} IN ("));
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            statement.push(", ");
+        }
+        statement.push_bind(id.as_ref());
     }
-    Ok(statement.fetch_all(on).await?)
+    statement.push(")");
+    Ok(statement.build().fetch_all(on).await?)
 }
 
 /// Maps a unique violation to `Conflict(what)`, anything else to `Backend`.
@@ -178,13 +179,6 @@ pub fn log_channel_disabled(channel: &str, reason: &str) {
     tracing::warn!(channel, reason, "notification channel disabled");
 }
 
-/// `$first, $first+1, …` placeholders for an `IN (…)` list of `count`.
-pub fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Cuts a page of `limit` from `items` (fetched with `limit + 1` rows) and
 /// names the next cursor when there is more.
