@@ -179,7 +179,6 @@ pub fn log_channel_disabled(channel: &str, reason: &str) {
     tracing::warn!(channel, reason, "notification channel disabled");
 }
 
-
 /// Cuts a page of `limit` from `items` (fetched with `limit + 1` rows) and
 /// names the next cursor when there is more.
 pub fn paginate<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Page<T> {
