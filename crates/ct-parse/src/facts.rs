@@ -11,23 +11,13 @@ use crate::names::normalize;
 
 pub const POISON_OID: &str = "1.3.6.1.4.1.11129.2.4.3";
 
+/// What CT matching needs: the certificate's [`Description`] and Cert
+/// Spotter's `tbs_sha256`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertFacts {
-    /// DNS SANs and the subject CN: normalized, sorted, unique.
-    pub dns_names: Vec<String>,
+    pub description: Description,
     /// Lowercase hex.
     pub tbs_sha256: String,
-    /// SHA-256 of the SubjectPublicKeyInfo.
-    pub pubkey_sha256: String,
-    pub issuer_dn: String,
-    pub issuer_organization: Option<String>,
-    pub issuer_common_name: Option<String>,
-    /// Milliseconds.
-    pub not_before: i64,
-    pub not_after: i64,
-    /// Lowercase hex.
-    pub serial: String,
-    pub is_precert: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,18 +128,9 @@ pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
 fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
     let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
         .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
-    let d = describe(tbs);
     Ok(CertFacts {
-        dns_names: d.dns_names,
+        description: describe(tbs),
         tbs_sha256: hex::encode(tbs_sha256),
-        pubkey_sha256: d.pubkey_sha256,
-        issuer_dn: d.issuer_dn,
-        issuer_organization: d.issuer_organization,
-        issuer_common_name: d.issuer_common_name,
-        not_before: d.not_before,
-        not_after: d.not_after,
-        serial: d.serial,
-        is_precert: d.is_precert,
     })
 }
 
@@ -194,17 +175,20 @@ mod tests {
     fn facts_of_a_certificate() {
         let der = pair(&KeyPair::generate().unwrap(), None);
         let f = facts(&der).unwrap();
-        assert_eq!(f.dns_names, vec!["*.example.org", "shop.example.org"]);
+        assert_eq!(
+            f.description.dns_names,
+            vec!["*.example.org", "shop.example.org"]
+        );
         let tbs = crate::tbs::certificate_tbs(&der).unwrap();
         assert_eq!(
             tbs_facts(tbs).unwrap(),
             f,
             "a bare TBS gives the same facts"
         );
-        assert_eq!(f.serial, "010203");
-        assert_eq!(f.pubkey_sha256.len(), 64);
-        assert!(!f.is_precert);
-        assert_eq!(f.not_after, 1_775_001_600_000);
+        assert_eq!(f.description.serial, "010203");
+        assert_eq!(f.description.pubkey_sha256.len(), 64);
+        assert!(!f.description.is_precert);
+        assert_eq!(f.description.not_after, 1_775_001_600_000);
         assert!(facts(b"\x30\x03garbage").is_err());
         use base64::Engine;
         let pem = format!(
@@ -236,7 +220,7 @@ mod tests {
         poison.set_criticality(true);
         let precert = pair(&key, Some(poison));
         let f = facts(&precert).unwrap();
-        assert!(f.is_precert);
+        assert!(f.description.is_precert);
         assert_eq!(f.tbs_sha256, plain_hash, "precert and final hash the same");
     }
 }

@@ -39,7 +39,7 @@ pub enum Parsed {
 impl Parsed {
     pub fn dns_names(&self) -> &[String] {
         match self {
-            Self::Full(f) => &f.dns_names,
+            Self::Full(f) => &f.description.dns_names,
             Self::NamesOnly { dns_names, .. } => dns_names,
         }
     }
@@ -52,7 +52,7 @@ pub fn parse_log_entry(entry: &LogEntry) -> Result<Parsed, FactsError> {
         EntryKind::Precert {
             tbs_certificate, ..
         } => tbs_facts(tbs_certificate).map(|mut f| {
-            f.is_precert = true;
+            f.description.is_precert = true;
             Parsed::Full(f)
         }),
     }
@@ -62,7 +62,7 @@ pub fn parse_log_entry(entry: &LogEntry) -> Result<Parsed, FactsError> {
 pub fn parse_stream_entry(entry: &StreamEntry) -> Result<Parsed, FactsError> {
     if let Some(der) = &entry.der {
         return facts(der).map(|mut f| {
-            f.is_precert |= entry.precert;
+            f.description.is_precert |= entry.precert;
             Parsed::Full(f)
         });
     }
@@ -158,23 +158,23 @@ impl Issuance {
         });
         match parsed {
             Parsed::Full(f) => Self {
-                precert: f.is_precert,
+                precert: f.description.is_precert,
                 issuer: Issuer {
                     pubkey_sha256: issuer_pubkey,
                     ..describe_issuer(
-                        &f.issuer_dn,
-                        f.issuer_organization.as_deref(),
-                        f.issuer_common_name.as_deref(),
+                        &f.description.issuer_dn,
+                        f.description.issuer_organization.as_deref(),
+                        f.description.issuer_common_name.as_deref(),
                     )
                 },
-                dns_names: f.dns_names,
+                dns_names: f.description.dns_names,
                 tbs_sha256: f.tbs_sha256,
                 cert_sha256: der.as_deref().map(sha256_hex).unwrap_or_default(),
                 fingerprint_sha1,
-                pubkey_sha256: Some(f.pubkey_sha256),
-                not_before: f.not_before,
-                not_after: f.not_after,
-                serial: f.serial,
+                pubkey_sha256: Some(f.description.pubkey_sha256),
+                not_before: f.description.not_before,
+                not_after: f.description.not_after,
+                serial: f.description.serial,
                 cert_der: der,
                 provenance,
             },
