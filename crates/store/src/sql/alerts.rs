@@ -13,34 +13,36 @@ pub(super) const EVENT_COLUMNS: &str = "id, org_id, monitor_id, environment_id, 
 
 pub(super) fn channel_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::channel::Channel> {
     Ok(d::channel::Channel {
-        id: d::ChannelId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        spec: decode_channel_spec(&get::<String>(row, "spec")?)?,
-        secret: get(row, "secret")?,
-        previous_secret: get(row, "previous_secret")?,
-        previous_expires_at: get(row, "previous_expires_at")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        id: d::ChannelId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        spec: decode_channel_spec(&row.get::<String>("spec")?)?,
+        secret: row.get("secret")?,
+        previous_secret: row.get("previous_secret")?,
+        previous_expires_at: row.get("previous_expires_at")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
 pub(super) fn event_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::alert::Event> {
-    let event_type: String = get(row, "event_type")?;
-    let severity: String = get(row, "severity")?;
-    let monitor: Option<String> = get(row, "monitor")?;
+    let event_type: String = row.get("event_type")?;
+    let severity: String = row.get("severity")?;
+    let monitor: Option<String> = row.get("monitor")?;
     Ok(d::alert::Event {
-        id: d::EventId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        monitor_id: get::<Option<String>>(row, "monitor_id")?.map(d::MonitorId::from_string),
-        environment_id: get(row, "environment_id")?,
+        id: d::EventId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        monitor_id: row
+            .get::<Option<String>>("monitor_id")?
+            .map(d::MonitorId::from_string),
+        environment_id: row.get("environment_id")?,
         event_type: d::alert::EventType::parse(&event_type)
             .ok_or_else(|| StoreError::Corrupt(format!("event type {event_type}")))?,
         severity: d::alert::Severity::parse(&severity)
             .ok_or_else(|| StoreError::Corrupt(format!("severity {severity}")))?,
-        status: get(row, "status")?,
+        status: row.get("status")?,
         monitor: decode_event_monitor(monitor)?,
-        details: decode_json(&get::<String>(row, "details")?)?,
-        created_at: get(row, "created_at")?,
+        details: decode_json(&row.get::<String>("details")?)?,
+        created_at: row.get("created_at")?,
     })
 }
 
@@ -245,7 +247,7 @@ impl<B: SqlBackend> AlertStore for SqlStore<B> {
             .bind(key)
             .fetch_optional(self.read_pool())
             .await?;
-        row.map(|r| get::<String>(&r, "value")).transpose()
+        row.map(|r| r.get::<String>("value")).transpose()
     }
 
     async fn record_alert(

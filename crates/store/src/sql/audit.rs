@@ -8,17 +8,17 @@ use crate::*;
 
 pub(super) fn audit_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::audit::AuditEvent> {
     Ok(d::audit::AuditEvent {
-        id: d::AuditId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        action: get(row, "action")?,
+        id: d::AuditId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        action: row.get("action")?,
         actor: d::audit::Actor {
-            id: get(row, "actor_id")?,
-            name: get(row, "actor_name")?,
+            id: row.get("actor_id")?,
+            name: row.get("actor_name")?,
         },
-        target_type: get(row, "target_type")?,
-        target_id: get(row, "target_id")?,
-        metadata: decode_json(&get::<String>(row, "metadata")?)?,
-        created_at: get(row, "created_at")?,
+        target_type: row.get("target_type")?,
+        target_id: row.get("target_id")?,
+        metadata: decode_json(&row.get::<String>("metadata")?)?,
+        created_at: row.get("created_at")?,
     })
 }
 

@@ -18,28 +18,28 @@ pub(super) fn known_from_row<B: SqlBackend>(
     row: &SqlRow<B>,
 ) -> StoreResult<d::ct::KnownCertificate> {
     Ok(d::ct::KnownCertificate {
-        id: d::KnownCertificateId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        sha256: get(row, "sha256")?,
-        tbs_sha256: get(row, "tbs_sha256")?,
-        note: get(row, "note")?,
-        created_at: get(row, "created_at")?,
+        id: d::KnownCertificateId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        sha256: row.get("sha256")?,
+        tbs_sha256: row.get("tbs_sha256")?,
+        note: row.get("note")?,
+        created_at: row.get("created_at")?,
     })
 }
 
 pub(super) fn log_position_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<LogPosition> {
     Ok(LogPosition {
-        position: get::<i64>(row, "position")? as u64,
-        state: get(row, "state")?,
+        position: row.get::<i64>("position")? as u64,
+        state: row.get("state")?,
     })
 }
 
 pub(super) fn finding_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::ct::CtFinding> {
-    let mut finding = decode_finding(&get::<String>(row, "finding")?)?;
-    let state: String = get(row, "state")?;
+    let mut finding = decode_finding(&row.get::<String>("finding")?)?;
+    let state: String = row.get("state")?;
     finding.state = d::ct::FindingState::parse(&state)
         .ok_or_else(|| StoreError::Corrupt(format!("ct finding state {state:?}")))?;
-    finding.decided_at = get(row, "decided_at")?;
+    finding.decided_at = row.get("decided_at")?;
     Ok(finding)
 }
 
@@ -300,9 +300,9 @@ impl<B: SqlBackend> LogPositionStore for SqlStore<B> {
         rows.iter()
             .map(|r| {
                 Ok(StoredLogPosition {
-                    log_id: get(r, "log_id")?,
+                    log_id: r.get("log_id")?,
                     position: log_position_from_row(r)?,
-                    updated_at: get(r, "updated_at")?,
+                    updated_at: r.get("updated_at")?,
                 })
             })
             .collect()

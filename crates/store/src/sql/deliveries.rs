@@ -10,18 +10,18 @@ pub(super) const DELIVERY_COLUMNS: &str =
     "id, org_id, event_id, channel_id, status, attempts, next_attempt_at, created_at, updated_at";
 
 pub(super) fn delivery_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<Delivery> {
-    let status: String = get(row, "status")?;
+    let status: String = row.get("status")?;
     Ok(Delivery {
-        id: d::DeliveryId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        event_id: d::EventId::from_string(get::<String>(row, "event_id")?),
-        channel_id: d::ChannelId::from_string(get::<String>(row, "channel_id")?),
+        id: d::DeliveryId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        event_id: d::EventId::from_string(row.get::<String>("event_id")?),
+        channel_id: d::ChannelId::from_string(row.get::<String>("channel_id")?),
         status: DeliveryStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
-        attempts: get::<i32>(row, "attempts")? as u32,
-        next_attempt_at: get(row, "next_attempt_at")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        attempts: row.get::<i32>("attempts")? as u32,
+        next_attempt_at: row.get("next_attempt_at")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
         attempt_log: Vec::new(),
     })
 }
@@ -137,7 +137,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .fetch_optional(&mut tx)
             .await?;
             let Some(row) = updated else { continue };
-            let channel_id: String = get(&row, "channel_id")?;
+            let channel_id: String = row.get("channel_id")?;
             *channel_ok.entry(channel_id.clone()).or_insert(false) |=
                 o.status == DeliveryStatus::Delivered;
             if let Some(reason) = &o.disable_channel {
@@ -162,7 +162,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .await
             ?;
             if let Some(row) = since {
-                let since: d::time::Millis = get(&row, "failing_since")?;
+                let since: d::time::Millis = row.get("failing_since")?;
                 if now - since >= disable_after_ms {
                     to_disable.push((
                         channel_id.clone(),
@@ -182,7 +182,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
                     .fetch_optional(&mut tx)
                     .await?;
             let Some(spec_row) = spec_row else { continue };
-            let mut spec = decode_channel_spec(&get::<String>(&spec_row, "spec")?)?;
+            let mut spec = decode_channel_spec(&spec_row.get::<String>("spec")?)?;
             spec.enabled = false;
             query::<B>("UPDATE notification_channels SET spec = $1, updated_at = $2 WHERE id = $3")
                 .bind(encode_channel_spec(&spec))
@@ -200,7 +200,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             log_channel_disabled(channel_id, reason);
             disabled.push(DisabledChannel {
                 channel_id: d::ChannelId::from_string(channel_id.as_str()),
-                org_id: d::OrgId::from_string(get::<String>(&spec_row, "org_id")?),
+                org_id: d::OrgId::from_string(spec_row.get::<String>("org_id")?),
                 name: spec.name,
                 reason: reason.clone(),
             });
@@ -246,14 +246,14 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         )
         .await?;
         for row in &attempts {
-            let delivery_id: String = get(row, "delivery_id")?;
+            let delivery_id: String = row.get("delivery_id")?;
             let attempt = DeliveryAttempt {
-                attempt: get::<i32>(row, "attempt")? as u32,
-                status_code: get::<Option<i32>>(row, "status_code")?.map(|c| c as u16),
-                duration_ms: get::<i64>(row, "duration_ms")? as u32,
-                response_body: get(row, "response_body")?,
-                error: get(row, "error")?,
-                created_at: get(row, "created_at")?,
+                attempt: row.get::<i32>("attempt")? as u32,
+                status_code: row.get::<Option<i32>>("status_code")?.map(|c| c as u16),
+                duration_ms: row.get::<i64>("duration_ms")? as u32,
+                response_body: row.get("response_body")?,
+                error: row.get("error")?,
+                created_at: row.get("created_at")?,
             };
             if let Some(d) = page.items.iter_mut().find(|d| d.id.as_str() == delivery_id) {
                 d.attempt_log.push(attempt);
@@ -291,7 +291,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         let row = query::<B>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'")
             .fetch_one(self.read_pool())
             .await?;
-        Ok(get::<i64>(&row, "n")? as u64)
+        Ok(row.get::<i64>("n")? as u64)
     }
 
     async fn prune_alerts(&self, before: d::time::Millis) -> StoreResult<u64> {

@@ -9,15 +9,15 @@ use crate::*;
 
 pub(super) fn key_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::apikey::ApiKey> {
     Ok(d::apikey::ApiKey {
-        id: d::ApiKeyId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        name: get(row, "name")?,
-        hash: get(row, "key_hash")?,
-        hint: get(row, "hint")?,
-        read_only: get(row, "read_only")?,
-        created_at: get(row, "created_at")?,
-        last_used_at: get(row, "last_used_at")?,
-        revoked_at: get(row, "revoked_at")?,
+        id: d::ApiKeyId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        name: row.get("name")?,
+        hash: row.get("key_hash")?,
+        hint: row.get("hint")?,
+        read_only: row.get("read_only")?,
+        created_at: row.get("created_at")?,
+        last_used_at: row.get("last_used_at")?,
+        revoked_at: row.get("revoked_at")?,
     })
 }
 

@@ -106,11 +106,6 @@ pub(crate) fn conflict_or(what: &'static str) -> impl Fn(sqlx::Error) -> StoreEr
     }
 }
 
-/// Reads a column of a fetched row.
-pub(crate) fn get<T: FromColumn>(row: &SqlRow<impl SqlBackend>, column: &str) -> StoreResult<T> {
-    row.get(column)
-}
-
 /// Finishes a newest-first listing: rows before `cursor` (ids sort by
 /// time), at most `limit`, and the cursor of the next page.
 pub(crate) async fn newest_first<B: SqlBackend, T>(

@@ -8,23 +8,24 @@ use super::*;
 use crate::*;
 
 pub(super) fn monitor_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::monitor::Monitor> {
-    let mut spec = decode_spec(&get::<String>(row, "spec")?)?;
+    let mut spec = decode_spec(&row.get::<String>("spec")?)?;
     // The columns are the truth for what can change outside a definition
     // update (an environment's deletion detaches its monitors).
-    spec.environment_id =
-        get::<Option<String>>(row, "environment_id")?.map(d::EnvironmentId::from_string);
-    let status: String = get(row, "last_status")?;
+    spec.environment_id = row
+        .get::<Option<String>>("environment_id")?
+        .map(d::EnvironmentId::from_string);
+    let status: String = row.get("last_status")?;
     Ok(d::monitor::Monitor {
-        id: d::MonitorId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+        id: d::MonitorId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
         spec,
-        heartbeat_token: get(row, "heartbeat_token")?,
+        heartbeat_token: row.get("heartbeat_token")?,
         last_status: d::monitor::MonitorStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("last_status {status}")))?,
-        ssl_not_after: get(row, "ssl_not_after")?,
-        domain_expiry: get(row, "domain_expiry")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        ssl_not_after: row.get("ssl_not_after")?,
+        domain_expiry: row.get("domain_expiry")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
@@ -228,7 +229,7 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
             .bind(org.as_str())
             .fetch_one(self.read_pool())
             .await?;
-        Ok(get::<i64>(&row, "n")? as u64)
+        Ok(row.get::<i64>("n")? as u64)
     }
 
     async fn apply_sync(

@@ -9,19 +9,19 @@ use crate::*;
 
 pub(super) fn org_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::org::Org> {
     Ok(d::org::Org {
-        id: d::OrgId::from_string(get::<String>(row, "id")?),
-        name: get(row, "name")?,
-        plan: get(row, "plan")?,
-        created_at: get(row, "created_at")?,
+        id: d::OrgId::from_string(row.get::<String>("id")?),
+        name: row.get("name")?,
+        plan: row.get("plan")?,
+        created_at: row.get("created_at")?,
     })
 }
 
 pub(super) fn env_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::org::Environment> {
     Ok(d::org::Environment {
-        id: d::EnvironmentId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        name: get(row, "name")?,
-        created_at: get(row, "created_at")?,
+        id: d::EnvironmentId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        name: row.get("name")?,
+        created_at: row.get("created_at")?,
     })
 }
 
@@ -42,7 +42,7 @@ pub(super) async fn count_in<B: SqlBackend>(
         .bind(org.as_str())
         .fetch_one(&mut *tx)
         .await?;
-    Ok(get::<i64>(&row, "n")? as u64)
+    Ok(row.get::<i64>("n")? as u64)
 }
 
 #[async_trait::async_trait]

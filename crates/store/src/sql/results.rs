@@ -10,23 +10,23 @@ use crate::*;
 pub(super) fn result_from_row<B: SqlBackend>(
     row: &SqlRow<B>,
 ) -> StoreResult<d::check::CheckResult> {
-    let check_type: String = get(row, "check_type")?;
-    let status: String = get(row, "status")?;
+    let check_type: String = row.get("check_type")?;
+    let status: String = row.get("status")?;
     Ok(d::check::CheckResult {
-        id: d::ResultId::from_string(get::<String>(row, "id")?),
-        org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-        monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
+        id: d::ResultId::from_string(row.get::<String>("id")?),
+        org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+        monitor_id: d::MonitorId::from_string(row.get::<String>("monitor_id")?),
         check_type: d::check::CheckType::parse(&check_type)
             .ok_or_else(|| StoreError::Corrupt(format!("check_type {check_type}")))?,
         status: d::check::CheckStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
-        degraded: get(row, "degraded")?,
-        region: get(row, "region")?,
-        latency_ms: get::<Option<i64>>(row, "latency_ms")?.map(|v| v as u32),
-        http_status: get::<Option<i64>>(row, "http_status")?.map(|v| v as u16),
-        error: get(row, "error")?,
-        details: decode_json(&get::<String>(row, "details")?)?,
-        created_at: get(row, "created_at")?,
+        degraded: row.get("degraded")?,
+        region: row.get("region")?,
+        latency_ms: row.get::<Option<i64>>("latency_ms")?.map(|v| v as u32),
+        http_status: row.get::<Option<i64>>("http_status")?.map(|v| v as u16),
+        error: row.get("error")?,
+        details: decode_json(&row.get::<String>("details")?)?,
+        created_at: row.get("created_at")?,
     })
 }
 
@@ -146,7 +146,7 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
         let mut live = ::std::collections::HashSet::new();
         for chunk in ids.chunks(1000) {
             for row in fetch_in(&mut tx, "id", "monitors", "id", chunk).await? {
-                live.insert(get::<String>(&row, "id")?);
+                live.insert(row.get::<String>("id")?);
             }
         }
         let kept: Vec<&CheckRecord> = batch
@@ -248,11 +248,11 @@ impl<B: SqlBackend> HeartbeatStore for SqlStore<B> {
             .iter()
             .map(|row| {
                 Ok(HeartbeatState {
-                    monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
-                    org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-                    last_ping_at: get(row, "last_ping_at")?,
-                    last_ping_ok: get(row, "last_ping_ok")?,
-                    missed: get(row, "missed")?,
+                    monitor_id: d::MonitorId::from_string(row.get::<String>("monitor_id")?),
+                    org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+                    last_ping_at: row.get("last_ping_at")?,
+                    last_ping_ok: row.get("last_ping_ok")?,
+                    missed: row.get("missed")?,
                 })
             })
             .collect()
@@ -292,12 +292,12 @@ impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
         ?;
         row.map(|row| -> StoreResult<DomainRegistration> {
             Ok(DomainRegistration {
-                domain: get(&row, "domain")?,
-                checked_at: get(&row, "checked_at")?,
-                expires_at: get(&row, "expires_at")?,
-                source: get(&row, "source")?,
-                server: get(&row, "server")?,
-                error: get(&row, "error")?,
+                domain: row.get("domain")?,
+                checked_at: row.get("checked_at")?,
+                expires_at: row.get("expires_at")?,
+                source: row.get("source")?,
+                server: row.get("server")?,
+                error: row.get("error")?,
             })
         })
         .transpose()
@@ -402,14 +402,14 @@ impl<B: SqlBackend> CertificateStore for SqlStore<B> {
         rows.iter()
             .map(|row| {
                 Ok(MonitorCertificate {
-                    monitor_id: d::MonitorId::from_string(get::<String>(row, "monitor_id")?),
-                    org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
-                    valid: get(row, "valid")?,
-                    error: get(row, "error")?,
-                    issuer: get(row, "issuer")?,
-                    not_after: get(row, "not_after")?,
-                    sha256: get(row, "sha256")?,
-                    checked_at: get(row, "checked_at")?,
+                    monitor_id: d::MonitorId::from_string(row.get::<String>("monitor_id")?),
+                    org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
+                    valid: row.get("valid")?,
+                    error: row.get("error")?,
+                    issuer: row.get("issuer")?,
+                    not_after: row.get("not_after")?,
+                    sha256: row.get("sha256")?,
+                    checked_at: row.get("checked_at")?,
                 })
             })
             .collect()

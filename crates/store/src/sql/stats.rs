@@ -41,16 +41,16 @@ pub(super) async fn bump_daily_stats<B: SqlBackend>(
 
 pub(super) fn stats_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::stats::DailyStats> {
     Ok(d::stats::DailyStats {
-        day: get(row, "day")?,
-        total_checks: get::<i64>(row, "total_checks")? as u64,
-        failed_checks: get::<i64>(row, "failed_checks")? as u64,
-        degraded_checks: get::<i64>(row, "degraded_checks")? as u64,
-        latency_sum_ms: get::<i64>(row, "latency_sum_ms")? as u64,
-        latency_count: get::<i64>(row, "latency_count")? as u64,
-        max_latency_ms: get::<i64>(row, "max_latency_ms")? as u32,
-        p50_latency_ms: get::<Option<i64>>(row, "p50_latency_ms")?.map(|v| v as u32),
-        p95_latency_ms: get::<Option<i64>>(row, "p95_latency_ms")?.map(|v| v as u32),
-        finalized: get(row, "finalized")?,
+        day: row.get("day")?,
+        total_checks: row.get::<i64>("total_checks")? as u64,
+        failed_checks: row.get::<i64>("failed_checks")? as u64,
+        degraded_checks: row.get::<i64>("degraded_checks")? as u64,
+        latency_sum_ms: row.get::<i64>("latency_sum_ms")? as u64,
+        latency_count: row.get::<i64>("latency_count")? as u64,
+        max_latency_ms: row.get::<i64>("max_latency_ms")? as u32,
+        p50_latency_ms: row.get::<Option<i64>>("p50_latency_ms")?.map(|v| v as u32),
+        p95_latency_ms: row.get::<Option<i64>>("p95_latency_ms")?.map(|v| v as u32),
+        finalized: row.get("finalized")?,
     })
 }
 
@@ -89,8 +89,8 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
         .await?;
         let mut finalized = 0;
         for row in &open {
-            let monitor_id: String = get(row, "monitor_id")?;
-            let day: String = get(row, "day")?;
+            let monitor_id: String = row.get("monitor_id")?;
+            let day: String = row.get("day")?;
             let Some(date) = d::time::parse_day(&day) else {
                 return Err(StoreError::Corrupt(format!("daily_stats day {day}")));
             };
@@ -105,7 +105,7 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
             .fetch_all(self.read_pool())
             .await?
             .iter()
-            .map(|r| get::<i64>(r, "latency_ms"))
+            .map(|r| r.get::<i64>("latency_ms"))
             .collect::<StoreResult<_>>()?;
             let mut sorted: Vec<u32> = latencies.into_iter().map(|v| v as u32).collect();
             sorted.sort_unstable();

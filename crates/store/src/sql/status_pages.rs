@@ -55,7 +55,7 @@ impl<B: SqlBackend> SqlStore<B> {
         let rows = pages_query.fetch_all(self.read_pool()).await?;
         let mut pages = Vec::with_capacity(rows.len());
         for row in &rows {
-            let page_id: String = get(row, "id")?;
+            let page_id: String = row.get("id")?;
             let entries = query::<B>(
                 "SELECT monitor_id, public_label, show_target, show_cert_health \
                  FROM status_page_monitors WHERE page_id = $1 ORDER BY sort_order",
@@ -67,25 +67,25 @@ impl<B: SqlBackend> SqlStore<B> {
                 .iter()
                 .map(|e| {
                     Ok(d::status_page::StatusPageMonitor {
-                        monitor_id: d::MonitorId::from_string(get::<String>(e, "monitor_id")?),
-                        public_label: get(e, "public_label")?,
-                        show_target: get(e, "show_target")?,
-                        show_cert_health: get(e, "show_cert_health")?,
+                        monitor_id: d::MonitorId::from_string(e.get::<String>("monitor_id")?),
+                        public_label: e.get("public_label")?,
+                        show_target: e.get("show_target")?,
+                        show_cert_health: e.get("show_cert_health")?,
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
             pages.push(d::status_page::StatusPage {
                 id: d::StatusPageId::from_string(page_id),
-                org_id: d::OrgId::from_string(get::<String>(row, "org_id")?),
+                org_id: d::OrgId::from_string(row.get::<String>("org_id")?),
                 spec: d::status_page::StatusPageSpec {
-                    slug: get(row, "slug")?,
-                    title: get(row, "title")?,
-                    description: get(row, "description")?,
-                    enabled: get(row, "enabled")?,
+                    slug: row.get("slug")?,
+                    title: row.get("title")?,
+                    description: row.get("description")?,
+                    enabled: row.get("enabled")?,
                     monitors,
                 },
-                created_at: get(row, "created_at")?,
-                updated_at: get(row, "updated_at")?,
+                created_at: row.get("created_at")?,
+                updated_at: row.get("updated_at")?,
             });
         }
         Ok(pages)
