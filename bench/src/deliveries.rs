@@ -110,6 +110,7 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
                     target: Some(format!("site{i}.example.com")),
                 }),
                 details: json!({"Last error": "connect timeout"}),
+                subject: Default::default(),
                 created_at: now_ms(),
             };
             store.record_alert(None, Some(&event), None).await?;

@@ -7,13 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use certsentry_domain::ResultId;
 use certsentry_domain::alert::HeartbeatAlertState;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
 use certsentry_domain::time::now_ms;
 use certsentry_store::{CheckRecord, HeartbeatState, MonitorState};
-use serde_json::json;
 
 use crate::error::ApiError;
 use crate::ratelimit::Class;
@@ -67,22 +65,14 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
     };
     let now = now_ms();
     let result = CheckResult {
-        id: ResultId::generate(),
-        org_id: monitor.org_id.clone(),
-        monitor_id: monitor.id.clone(),
-        check_type: CheckType::Heartbeat,
         status: if succeeded {
             CheckStatus::Ok
         } else {
             CheckStatus::Fail
         },
-        degraded: false,
-        region: None,
-        latency_ms: None,
-        http_status: None,
         error: (!succeeded).then(|| "job reported failure".to_string()),
-        details: json!({}),
         created_at: now,
+        ..CheckResult::blank(&monitor, CheckType::Heartbeat, None)
     };
     let last_status = if succeeded {
         MonitorStatus::Up

@@ -7,7 +7,6 @@
 pub mod audit_logs;
 pub mod auth;
 pub mod certificates;
-pub mod certwatch;
 pub mod channels;
 pub mod ct;
 pub mod environments;

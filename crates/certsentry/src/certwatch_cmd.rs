@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use certsentry_ct::certwatch::{Certwatch, CertwatchConfig};
-use certsentry_store_postgres::certwatch::{PgCertwatch, SCHEMA};
+use certsentry_certwatch::postgres::{PgCertwatch, SCHEMA};
+use certsentry_certwatch::service::{Certwatch, CertwatchConfig};
 use clap::Args;
 
 /// certwatch's env vars, with its defaults. Durations are seconds and may
@@ -139,7 +139,7 @@ pub async fn run(
         env!("CARGO_PKG_VERSION")
     );
     let worker = tokio::spawn(service.clone().run());
-    certsentry_api::certwatch::serve(listener, service, shutdown).await?;
+    certsentry_certwatch::http::serve(listener, service, shutdown).await?;
     worker.abort();
     tracing::info!("stopped");
     Ok(())

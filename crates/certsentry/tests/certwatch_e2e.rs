@@ -202,7 +202,7 @@ async fn the_seeds_e2e_scenario() {
     // Field for field, in certwatch's order (also after the sweep read it back from jsonb).
     for body in &delivered {
         let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(fields, certsentry_domain::ct::CERTWATCH_FIELDS);
+        assert_eq!(fields, certsentry_notify::format::certwatch::FIELDS);
     }
 
     // The table: two rows, each delivered by the sweep after a failed round of three.

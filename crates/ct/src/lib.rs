@@ -11,10 +11,8 @@
 //!   list ([`log_list`]).
 //! - [`pipeline`]: entries → matches → findings (known or suspicious after
 //!   the grace window) → `ct.new_certificate` events in the store's outbox.
-//! - [`certwatch`]: the drop-in replacement for the certwatch service.
 
 pub mod certstream_client;
-pub mod certwatch;
 pub mod log;
 pub mod log_list;
 pub mod pipeline;

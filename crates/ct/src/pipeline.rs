@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use certsentry_domain::alert::EventMonitor;
+use certsentry_domain::alert::Event;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::ct::{CtFinding, Endpoint, FindingState};
 use certsentry_domain::monitor::{Monitor, TargetHost};
 use certsentry_domain::registration::registrable_domain;
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{CtCertificateId, MonitorId, OrgId, ResultId};
+use certsentry_domain::{CtCertificateId, MonitorId, OrgId};
 use certsentry_store::{Store, StoreResult};
 use tokio::sync::Notify;
 
@@ -247,18 +247,7 @@ impl Pipeline {
             self.config.public_url.trim_end_matches('/'),
             finding.id
         );
-        let mut event = finding.event(
-            monitor.as_ref().map(|m| EventMonitor {
-                id: m.id.to_string(),
-                label: m.spec.label.clone(),
-                target: m.spec.target.clone(),
-            }),
-            &html_url,
-            now,
-        );
-        event.environment_id = monitor
-            .as_ref()
-            .and_then(|m| m.spec.environment_id.as_ref().map(|e| e.to_string()));
+        let event = Event::about_ct_finding(&finding, monitor.as_ref(), html_url, now);
         let result = monitor
             .as_ref()
             .map(|monitor| ct_result(monitor, &finding, now));
@@ -324,7 +313,7 @@ impl Pipeline {
 
 /// A pending finding of `issuance` for an organization (and the monitor
 /// whose watch entry matched, if any).
-pub(crate) fn finding_of(
+pub fn finding_of(
     issuance: &Issuance,
     org_id: OrgId,
     monitor_id: Option<MonitorId>,
@@ -361,19 +350,11 @@ pub(crate) fn finding_of(
 fn ct_result(monitor: &Monitor, finding: &CtFinding, now: i64) -> CheckResult {
     let suspicious = finding.state == FindingState::Suspicious;
     CheckResult {
-        id: ResultId::generated_at(now),
-        org_id: monitor.org_id.clone(),
-        monitor_id: monitor.id.clone(),
-        check_type: CheckType::Ct,
         status: if suspicious {
             CheckStatus::Fail
         } else {
             CheckStatus::Ok
         },
-        degraded: false,
-        region: None,
-        latency_ms: None,
-        http_status: None,
         error: suspicious.then(|| {
             format!(
                 "unknown certificate for {} logged",
@@ -389,5 +370,6 @@ fn ct_result(monitor: &Monitor, finding: &CtFinding, now: i64) -> CheckResult {
             "source": finding.source,
         }),
         created_at: now,
+        ..CheckResult::blank(monitor, CheckType::Ct, None)
     }
 }

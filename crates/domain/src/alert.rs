@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::audit::AuditEvent;
+use crate::ct::CtFinding;
 use crate::time::Millis;
 use crate::{EventId, MonitorId, OrgId};
 
@@ -66,6 +68,25 @@ pub struct EventMonitor {
     pub target: Option<String>,
 }
 
+/// What an event is about, kept with it so that every payload format can
+/// render from typed facts at delivery time (the CertSentry format from the
+/// monitor snapshot and `details`; Cert Spotter and certwatch from the CT
+/// finding; the audit-log stream from the audit entry).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventSubject {
+    /// A monitor's rule fired (or nothing beyond `monitor` is known).
+    #[default]
+    Monitor,
+    /// A CT finding was decided. `html_url` is where it can be read.
+    CtFinding {
+        finding: Box<CtFinding>,
+        html_url: String,
+    },
+    /// An audit-log entry, for channels subscribed to `audit.event`.
+    Audit { entry: Box<AuditEvent> },
+}
+
 /// A stored alert event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -79,60 +100,12 @@ pub struct Event {
     /// The payload's `status`: the monitor's status, or the subject's state.
     pub status: String,
     pub monitor: Option<EventMonitor>,
+    /// What the CertSentry payload and `GET /events` show under `details`.
     pub details: Value,
+    pub subject: EventSubject,
     pub created_at: Millis,
 }
 
-impl Event {
-    /// `details` without the bodies kept for other payload formats.
-    fn shown_details(&self) -> Value {
-        match &self.details {
-            Value::Object(map) if map.contains_key(crate::ct::FORMAT_BODIES) => {
-                let mut map = map.clone();
-                map.remove(crate::ct::FORMAT_BODIES);
-                Value::Object(map)
-            }
-            other => other.clone(),
-        }
-    }
-
-    /// The API reference's webhook payload: `{event, severity, status, monitor, details, timestamp}`.
-    pub fn payload(&self) -> Value {
-        serde_json::json!({
-            "event": self.event_type.as_str(),
-            "severity": self.severity.as_str(),
-            "status": self.status,
-            "monitor": self.monitor,
-            "details": self.shown_details(),
-            "timestamp": crate::time::format_ms(self.created_at),
-        })
-    }
-}
-
-/// The audit-log webhook's event: the API reference's `audit.event` shape, ready to
-/// send (`details` is the whole body).
-pub fn audit_event(audit: &crate::audit::AuditEvent) -> Event {
-    Event {
-        id: EventId::generate(),
-        org_id: audit.org_id.clone(),
-        monitor_id: None,
-        environment_id: None,
-        event_type: EventType::AuditEvent,
-        severity: Severity::Resolved,
-        status: "recorded".into(),
-        monitor: None,
-        details: serde_json::json!({
-            "type": "audit.event",
-            "id": audit.id.as_str(),
-            "event": audit.action,
-            "actor": { "id": audit.actor.id, "name": audit.actor.name, "email": null },
-            "target": { "type": audit.target_type, "id": audit.target_id },
-            "metadata": audit.metadata,
-            "timestamp": crate::time::format_ms(audit.created_at),
-        }),
-        created_at: audit.created_at,
-    }
-}
-
+mod build;
 mod rules;
 pub use rules::*;

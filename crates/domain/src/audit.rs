@@ -1,14 +1,14 @@
 //! Audit events: who changed what, when. Every write through the API or the
 //! CLI records one, in the same transaction as the write itself.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::id::{AuditId, OrgId};
 use crate::time::{Millis, now_ms};
 
 /// Who did it: an API key, or the operator's CLI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// The API key's id, or `cli`.
     pub id: String,
@@ -26,7 +26,7 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub id: AuditId,
     pub org_id: OrgId,

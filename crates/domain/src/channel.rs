@@ -492,6 +492,7 @@ mod tests {
             status: "down".into(),
             monitor: None,
             details: serde_json::json!({}),
+            subject: Default::default(),
             created_at: 0,
         };
         assert!(channel.routes(&event));

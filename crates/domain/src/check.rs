@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::id::{MonitorId, OrgId, ResultId};
-use crate::monitor::MonitorStatus;
+use crate::monitor::{Monitor, MonitorStatus};
 use crate::string_enum::string_enum;
 use crate::time::Millis;
 
@@ -53,6 +53,27 @@ pub struct CheckResult {
     /// Check-specific detail (phase timings, certificate facts, record sets).
     pub details: serde_json::Value,
     pub created_at: Millis,
+}
+
+impl CheckResult {
+    /// A result of `check_type` for `monitor`, made now, with nothing
+    /// observed yet: the one builder the checker, heartbeats and CT fill in.
+    pub fn blank(monitor: &Monitor, check_type: CheckType, region: Option<&str>) -> Self {
+        Self {
+            id: ResultId::generate(),
+            org_id: monitor.org_id.clone(),
+            monitor_id: monitor.id.clone(),
+            check_type,
+            status: CheckStatus::Unknown,
+            degraded: false,
+            region: region.map(str::to_string),
+            latency_ms: None,
+            http_status: None,
+            error: None,
+            details: serde_json::json!({}),
+            created_at: crate::time::now_ms(),
+        }
+    }
 }
 
 /// A change of the uptime state worth an event.

@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use certsentry_domain::EventId;
 use certsentry_domain::alert::{
-    self, AlertState, AnnouncedThreshold, Decision, Draft, Event, EventMonitor, EventType,
-    UptimeAlertState,
+    self, AlertState, AnnouncedThreshold, Decision, Event, EventType, UptimeAlertState,
 };
 use certsentry_domain::monitor::{Monitor, MonitorStatus};
 use certsentry_domain::time::{Millis, now_ms};
@@ -19,26 +17,6 @@ pub struct Alerter {
     store: Arc<dyn Store>,
     /// Wakes the outbox worker when an event was stored.
     outbox: Arc<Notify>,
-}
-
-/// An event about `monitor`, from a rule's draft.
-pub fn event_for(monitor: &Monitor, draft: Draft) -> Event {
-    Event {
-        id: EventId::generate(),
-        org_id: monitor.org_id.clone(),
-        monitor_id: Some(monitor.id.clone()),
-        environment_id: monitor.spec.environment_id.as_ref().map(|e| e.to_string()),
-        event_type: draft.event_type,
-        severity: draft.severity,
-        status: draft.status,
-        monitor: Some(EventMonitor {
-            id: monitor.id.to_string(),
-            label: monitor.spec.label.clone(),
-            target: monitor.spec.target.clone(),
-        }),
-        details: draft.details,
-        created_at: now_ms(),
-    }
 }
 
 impl Alerter {
@@ -74,7 +52,9 @@ impl Alerter {
             expected: previous,
             next,
         };
-        let event = decision.event.map(|draft| event_for(monitor, draft));
+        let event = decision
+            .event
+            .map(|draft| Event::about_monitor(monitor, draft, now_ms()));
         let moved = self
             .store
             .record_alert(Some(&guard), event.as_ref(), None)

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use certsentry_domain::MonitorId;
 use certsentry_domain::alert::HeartbeatAlertState;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::{MonitorKind, MonitorStatus};
 use certsentry_domain::time::{Millis, now_ms};
-use certsentry_domain::{MonitorId, ResultId};
 use certsentry_store::{MonitorState, Store, StoreResult};
 
 use crate::alerts::Alerter;
@@ -53,21 +53,14 @@ pub async fn check_heartbeats_once(
             continue;
         }
         let result = CheckResult {
-            id: ResultId::generate(),
-            org_id: monitor.org_id.clone(),
-            monitor_id: monitor.id.clone(),
-            check_type: CheckType::Heartbeat,
             status: CheckStatus::Fail,
-            degraded: false,
-            region: None,
-            latency_ms: None,
-            http_status: None,
             error: Some(format!(
                 "no ping within {}s (interval {interval}s + grace {grace}s)",
                 interval + grace
             )),
             details: json!({ "lastPingAt": certsentry_domain::time::format_ms(state.last_ping_at) }),
             created_at: now,
+            ..CheckResult::blank(&monitor, CheckType::Heartbeat, None)
         };
         let down = MonitorState {
             last_status: MonitorStatus::Down,

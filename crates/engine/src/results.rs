@@ -1,6 +1,5 @@
 //! Observations become stored check results.
 
-use certsentry_domain::ResultId;
 use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
 use certsentry_domain::monitor::Monitor;
 use certsentry_domain::time::now_ms;
@@ -9,23 +8,6 @@ use certsentry_probes::tcp::TcpObservation;
 use certsentry_probes::tls::TlsObservation;
 use certsentry_store::{MonitorCertificate, ServedCertificate};
 use serde_json::json;
-
-fn base(monitor: &Monitor, check_type: CheckType, region: Option<&str>) -> CheckResult {
-    CheckResult {
-        id: ResultId::generate(),
-        org_id: monitor.org_id.clone(),
-        monitor_id: monitor.id.clone(),
-        check_type,
-        status: CheckStatus::Unknown,
-        degraded: false,
-        region: region.map(str::to_string),
-        latency_ms: None,
-        http_status: None,
-        error: None,
-        details: json!({}),
-        created_at: now_ms(),
-    }
-}
 
 fn status(ok: bool) -> CheckStatus {
     if ok {
@@ -43,7 +25,7 @@ pub fn uptime(monitor: &Monitor, region: &str, seen: &HttpObservation) -> CheckR
         http_status: seen.http_status,
         error: seen.error.clone(),
         details: json!({ "phases": seen.phases, "finalUrl": seen.final_url, "redirects": seen.redirects }),
-        ..base(monitor, CheckType::Uptime, Some(region))
+        ..CheckResult::blank(monitor, CheckType::Uptime, Some(region))
     }
 }
 
@@ -53,7 +35,7 @@ pub fn tcp(monitor: &Monitor, region: &str, port: u16, seen: &TcpObservation) ->
         latency_ms: Some(seen.latency_ms),
         error: seen.error.clone(),
         details: json!({ "phases": seen.phases, "port": port }),
-        ..base(monitor, CheckType::Tcp, Some(region))
+        ..CheckResult::blank(monitor, CheckType::Tcp, Some(region))
     }
 }
 
@@ -75,7 +57,7 @@ pub fn ssl(monitor: &Monitor, region: &str, seen: &TlsObservation) -> CheckResul
             "cipher": seen.cipher,
             "phases": seen.phases,
         }),
-        ..base(monitor, CheckType::Ssl, Some(region))
+        ..CheckResult::blank(monitor, CheckType::Ssl, Some(region))
     }
 }
 
@@ -128,7 +110,7 @@ pub fn dns(
         latency_ms: Some(latency_ms),
         error,
         details: json!({ "records": records, "change": change }),
-        ..base(monitor, CheckType::Dns, Some(region))
+        ..CheckResult::blank(monitor, CheckType::Dns, Some(region))
     }
 }
 
@@ -162,6 +144,6 @@ pub fn domain(
             "source": seen.source,
             "server": seen.server,
         }),
-        ..base(monitor, CheckType::Domain, Some(region))
+        ..CheckResult::blank(monitor, CheckType::Domain, Some(region))
     }
 }

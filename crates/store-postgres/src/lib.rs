@@ -96,6 +96,5 @@ impl SqlBackend for PostgresBackend {
     }
 }
 
-pub mod certwatch;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -8,7 +8,6 @@
 pub mod alerts;
 pub mod audit;
 pub mod cached;
-pub mod certwatch;
 pub mod checks;
 pub mod ct;
 pub mod forward;

@@ -32,6 +32,7 @@ async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>) {
         status: "down".into(),
         monitor: None,
         details: json!({"Last error": "connect timeout"}),
+        subject: Default::default(),
         created_at: now_ms(),
     };
     let guard = AlertGuard {

@@ -1,6 +1,8 @@
 //! Conformance cases: Certificate Transparency: the inventory, findings and log positions.
 
 use super::*;
+use crate::EventQuery;
+use certsentry_domain::alert::Event;
 
 async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
     use crate::ct::*;
@@ -178,7 +180,7 @@ async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
         state: FindingState::Suspicious,
         ..first.clone()
     };
-    let event = decided.event(None, "http://x", 2_000);
+    let event = Event::about_ct_finding(&decided, None, "http://x".into(), 2_000);
     let pending_before = store.count_pending_deliveries().await.unwrap();
     // The monitor's `ct` check result is stored with the decision.
     let watcher = add_monitor(&*store, &org.id, spec("ct", MonitorKind::Standard, None)).await;
@@ -230,6 +232,18 @@ async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
         store.count_pending_deliveries().await.unwrap(),
         pending_before + 1
     );
+    // The event keeps its typed subject, which the payload formats render from.
+    let events = store
+        .list_events(
+            &org.id,
+            &EventQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.items, vec![event.clone()]);
     let suspicious = store
         .list_ct_findings(
             &org.id,

@@ -9,7 +9,7 @@ use crate::*;
 pub(super) const CHANNEL_COLUMNS: &str =
     "id, org_id, spec, secret, previous_secret, previous_expires_at, created_at, updated_at";
 
-pub(super) const EVENT_COLUMNS: &str = "id, org_id, monitor_id, environment_id, event_type, severity, status, monitor, details, created_at";
+pub(super) const EVENT_COLUMNS: &str = "id, org_id, monitor_id, environment_id, event_type, severity, status, monitor, details, subject, created_at";
 
 pub(super) fn channel_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::channel::Channel> {
     Ok(d::channel::Channel {
@@ -42,6 +42,7 @@ pub(super) fn event_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::a
         status: row.get("status")?,
         monitor: decode_event_monitor(monitor)?,
         details: decode_json(&row.get::<String>("details")?)?,
+        subject: decode_event_subject(row.get("subject")?)?,
         created_at: row.get("created_at")?,
     })
 }
@@ -77,7 +78,7 @@ pub(super) async fn stream_audit<B: SqlBackend>(
     audit: &d::audit::AuditEvent,
 ) -> StoreResult<()> {
     let channels = org_channels(&mut *tx, &audit.org_id, true).await?;
-    let event = d::alert::audit_event(audit);
+    let event = d::alert::Event::about_audit(audit);
     let routed: Vec<&d::channel::Channel> = channels.iter().filter(|c| c.routes(&event)).collect();
     if routed.is_empty() {
         return Ok(());
@@ -96,7 +97,8 @@ pub(super) async fn insert_event<B: SqlBackend>(
 ) -> StoreResult<()> {
     query::<B>(
         "INSERT INTO events (id, org_id, monitor_id, environment_id, event_type, severity, status, \
-         monitor, details, is_test, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         monitor, details, subject, is_test, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(e.id.as_str())
     .bind(e.org_id.as_str())
@@ -107,11 +109,11 @@ pub(super) async fn insert_event<B: SqlBackend>(
     .bind(&e.status)
     .bind(encode_event_monitor(e.monitor.as_ref()))
     .bind(e.details.to_string())
+    .bind(encode_event_subject(&e.subject))
     .bind(is_test)
     .bind(e.created_at)
     .execute(&mut *tx)
-    .await
-    ?;
+    .await?;
     Ok(())
 }
 

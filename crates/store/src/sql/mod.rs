@@ -162,6 +162,21 @@ pub fn encode_event_monitor(
     monitor.map(|m| serde_json::to_string(m).expect("an event monitor always serializes"))
 }
 
+/// `NULL` is a monitor event (the default subject).
+pub fn decode_event_subject(
+    json: Option<String>,
+) -> Result<certsentry_domain::alert::EventSubject, StoreError> {
+    json.map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| StoreError::Corrupt(format!("event subject: {e}")))
+}
+
+pub fn encode_event_subject(subject: &certsentry_domain::alert::EventSubject) -> Option<String> {
+    (*subject != certsentry_domain::alert::EventSubject::Monitor)
+        .then(|| serde_json::to_string(subject).expect("an event subject always serializes"))
+}
+
 pub fn decode_finding(json: &str) -> Result<CtFinding, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("ct finding: {e}")))
 }

@@ -5,15 +5,16 @@
 
 use std::time::Duration;
 
-use certsentry_store::certwatch::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
-use certsentry_store::domain::ct::CERTWATCH_FIELDS;
+use certsentry_notify::format::certwatch::FIELDS as CERTWATCH_FIELDS;
 use certsentry_store::{StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
+use crate::tables::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
+
 /// `schema.sql`: creates `certs` and `alerts` (and a stand-in
 /// `intent_current`), and adds CertSentry's columns to an older `alerts`.
-pub const SCHEMA: &str = include_str!("../certwatch/schema.sql");
+pub const SCHEMA: &str = include_str!("../schema.sql");
 
 /// The `alerts` columns besides the payload's fields (certwatch's, then
 /// CertSentry's additions).

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use certsentry_store::certwatch::{CertKeys, CertwatchTables, NewAlert};
-use certsentry_store_postgres::certwatch::{PgCertwatch, SCHEMA};
+use certsentry_certwatch::postgres::{PgCertwatch, SCHEMA};
+use certsentry_certwatch::tables::{CertKeys, CertwatchTables, NewAlert};
 use certsentry_store_postgres::testing::fresh_database;
 use serde_json::json;
 use sqlx::Connection;

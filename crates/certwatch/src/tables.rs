@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::StoreResult;
+use certsentry_store::StoreResult;
 
 /// The hashes a logged certificate can be known by; lowercase hex, empty
 /// when unknown (a lite certstream entry has no TBS).

@@ -26,7 +26,6 @@ use certsentry_domain::time::now_ms;
 use certsentry_notify::http::WebhookSender;
 use certsentry_notify::retry::RetryPolicy;
 use certsentry_store::StoreResult;
-use certsentry_store::certwatch::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -36,12 +35,14 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
-use crate::certstream::StreamEntry;
-use crate::certstream_client::CertstreamConfig;
-use crate::issuance::{Issuance, parse_stream_entry};
-use crate::pipeline::finding_of;
-use crate::sources::{Source, Sources, consume_certstream};
-use crate::watch::WatchList;
+use certsentry_ct::certstream::StreamEntry;
+use certsentry_ct::certstream_client::CertstreamConfig;
+use certsentry_ct::issuance::{Issuance, parse_stream_entry};
+use certsentry_ct::pipeline::finding_of;
+use certsentry_ct::sources::{Source, Sources, consume_certstream};
+use certsentry_ct::watch::WatchList;
+
+use crate::tables::{CertKeys, CertwatchTables, NewAlert, StoredAlert};
 
 /// certwatch's settings (its env vars), plus CertSentry's sweep.
 #[derive(Debug, Clone)]
@@ -338,7 +339,7 @@ impl Certwatch {
             tokio::spawn(self.sources.clone().run_sampler(Duration::from_secs(10))),
         ];
         let feed = CertstreamConfig::new(self.config.certstream_url.clone());
-        let tls = crate::certstream_client::webpki_tls();
+        let tls = certsentry_ct::certstream_client::webpki_tls();
         consume_certstream(feed, tls, self.source.stats.clone(), |entry| {
             let service = self.clone();
             async move {
@@ -405,7 +406,8 @@ impl Certwatch {
         };
         let mut finding = finding_of(&issuance, certwatch_org(), None, endpoints, now_ms());
         finding.state = state;
-        let payload = finding.certwatch_payload(issuance.provenance.seen_at);
+        let payload =
+            certsentry_notify::format::certwatch::payload(&finding, issuance.provenance.seen_at);
         let deliver = known && self.config.webhook_url.is_some();
         let alert = NewAlert {
             keys: keys.clone(),
@@ -636,8 +638,10 @@ async fn deliver(
         delays: within_round.to_vec(),
         jitter: 0.0,
     };
-    let body = serde_json::to_vec(&certsentry_domain::ct::certwatch_ordered(&alert.payload))
-        .expect("a JSON value always serializes");
+    let body = serde_json::to_vec(&certsentry_notify::format::certwatch::ordered(
+        &alert.payload,
+    ))
+    .expect("a JSON value always serializes");
     let mut made = 0;
     loop {
         let attempt = sender.send(url, &[], body.clone()).await;

@@ -5,12 +5,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::service::Certwatch;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use certsentry_ct::certwatch::Certwatch;
 use tokio::net::TcpListener;
 
 pub fn router(service: Arc<Certwatch>) -> Router {
