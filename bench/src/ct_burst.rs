@@ -164,6 +164,15 @@ pub fn run(args: CtBurstArgs) -> anyhow::Result<()> {
                 pipeline: pipeline.clone(),
                 sources,
             };
+            // Scraped as /metrics would: through a prometheus-client registry.
+            let mut registry = prometheus_client::registry::Registry::with_prefix("certsentry");
+            runtime_view.register_metrics(registry.sub_registry_with_prefix("ct"));
+            let scrape = || {
+                let mut text = String::new();
+                prometheus_client::encoding::text::encode(&mut text, &registry)
+                    .expect("writing to a String");
+                text
+            };
             plans.send(plan)?;
             let sent = match plan {
                 Plan::Flood(n) => n as u64,
@@ -188,8 +197,7 @@ pub fn run(args: CtBurstArgs) -> anyhow::Result<()> {
                 let backlog = stats.backlog.load(Ordering::Relaxed);
                 if backlog > max_backlog {
                     max_backlog = backlog;
-                    peak_metrics = runtime_view
-                        .metrics_text()
+                    peak_metrics = scrape()
                         .lines()
                         .find(|l| l.starts_with("certsentry_ct_backlog{"))
                         .unwrap_or_default()

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::routing::get;
-use certsentry_api::{ApiConfig, AppState};
+use certsentry_api::ApiConfig;
 use certsentry_domain::OrgId;
 use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
@@ -241,7 +241,7 @@ fn api(args: Args) -> anyhow::Result<()> {
     };
     let api_addr = servers.block_on(async {
         let (listener, addr) = bind().await;
-        let state = AppState::new(store, config);
+        let state = certsentry_api::testing::state(store, config);
         tokio::spawn(certsentry_api::serve(
             listener,
             state,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use certsentry_api::{ApiConfig, AppState};
+use certsentry_api::ApiConfig;
 use certsentry_domain::check::CheckType;
 use certsentry_domain::monitor::{MonitorKind, MonitorSpec};
 use certsentry_store::ResultQuery;
@@ -62,7 +62,7 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
             .await
             .expect("seed");
         let (listener, api_addr) = bind().await;
-        let state = AppState::new(store.clone(), ApiConfig::default());
+        let state = certsentry_api::testing::state(store.clone(), ApiConfig::default());
         tokio::spawn(certsentry_api::serve(
             listener,
             state,

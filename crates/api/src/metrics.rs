@@ -1,4 +1,7 @@
-//! Prometheus metrics: requests by route and status, and a latency histogram.
+//! Prometheus metrics: requests by route and status, and a latency
+//! histogram, registered in the one registry the composition root builds
+//! (which also holds the outbox's and CT's families). `/metrics` encodes
+//! that registry; no text is written by hand.
 
 use std::time::Instant;
 
@@ -38,17 +41,9 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new(&certsentry_notify::OutboxStats::default())
-    }
-}
-
 impl Metrics {
-    /// The API's metrics plus the outbox worker's.
-    pub fn new(outbox: &certsentry_notify::OutboxStats) -> Self {
-        let mut registry = Registry::with_prefix("certsentry");
-        outbox.register(&mut registry);
+    /// Adds the HTTP families to `registry` and serves all of it.
+    pub fn new(mut registry: Registry) -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
@@ -115,13 +110,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// `GET /metrics`
 pub async fn render(State(state): State<AppState>) -> Response {
-    let mut text = state.metrics.render();
-    if let Some(ct) = &state.ct {
-        // The CT families go before OpenMetrics' closing `# EOF`.
-        let end = text.rfind("# EOF").unwrap_or(text.len());
-        text.insert_str(end, &ct.metrics_text());
-    }
-    let mut response = text.into_response();
+    let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

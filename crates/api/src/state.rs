@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use certsentry_domain::plan::Plans;
 use certsentry_engine::Checker;
-use certsentry_probes::{ProbeConfig, Prober};
+use certsentry_probes::ProbeConfig;
 use certsentry_store::Store;
 
 use crate::auth::KeyCache;
@@ -42,27 +42,28 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
-    /// Runs a monitor's checks on demand (`POST …/check`) and for the scheduler.
+    /// Runs a monitor's checks on demand (`POST …/check`); the scheduler
+    /// shares it.
     pub checker: Arc<Checker>,
-    /// The outbox worker's metrics (the worker reports into these).
-    pub outbox_stats: Arc<certsentry_notify::OutboxStats>,
     /// The CT sources and pipeline, when any source is configured.
     pub ct: Option<certsentry_ct::sources::CtRuntime>,
     pub started: Instant,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> Self {
-        let probe = ProbeConfig {
-            allow_private_targets: config.allow_private_targets,
-            ..config.probe.clone()
-        };
-        let checker = Arc::new(Checker::new(store.clone(), Prober::new(probe)));
-        let outbox_stats = Arc::new(certsentry_notify::OutboxStats::default());
+    /// The API over parts built elsewhere: the composition root
+    /// (`certsentry::runtime`) owns the engine, the outbox, CT and the
+    /// metrics registry, and hands the API what it serves.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ApiConfig,
+        checker: Arc<Checker>,
+        metrics: Metrics,
+        ct: Option<certsentry_ct::sources::CtRuntime>,
+    ) -> Self {
         Self {
-            metrics: Arc::new(Metrics::new(&outbox_stats)),
-            outbox_stats,
-            ct: None,
+            metrics: Arc::new(metrics),
+            ct,
             checker,
             store,
             config: Arc::new(config),

@@ -33,6 +33,25 @@ impl Drop for TestServer {
     }
 }
 
+/// The API alone over `store`, with its own checker and registry, for
+/// tests and benchmarks of the API itself. The server wires these in
+/// `certsentry::runtime`; its harness boots that instead.
+pub fn state(
+    store: std::sync::Arc<dyn certsentry_store::Store>,
+    config: crate::ApiConfig,
+) -> AppState {
+    let probe = certsentry_probes::ProbeConfig {
+        allow_private_targets: config.allow_private_targets,
+        ..config.probe.clone()
+    };
+    let checker =
+        certsentry_engine::Checker::new(store.clone(), certsentry_probes::Prober::new(probe));
+    let metrics = crate::metrics::Metrics::new(prometheus_client::registry::Registry::with_prefix(
+        "certsentry",
+    ));
+    AppState::new(store, config, std::sync::Arc::new(checker), metrics, None)
+}
+
 /// Serves `state` on an ephemeral loopback port.
 pub async fn spawn(state: AppState) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0")

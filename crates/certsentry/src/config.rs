@@ -202,6 +202,22 @@ pub struct CtSettings {
     pub public_url: String,
 }
 
+impl Default for CtSettings {
+    /// No feed; the timings `certsentry serve` uses when none is set.
+    fn default() -> Self {
+        Self {
+            certstream_url: None,
+            log_list: None,
+            start: Default::default(),
+            grace: std::time::Duration::from_secs(10),
+            watch_refresh: std::time::Duration::from_secs(60),
+            poll_interval: std::time::Duration::from_secs(15),
+            pacing: std::time::Duration::from_millis(250),
+            public_url: format!("http://{DEFAULT_LISTEN}"),
+        }
+    }
+}
+
 /// The optional TOML file. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

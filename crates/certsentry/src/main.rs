@@ -3,21 +3,19 @@
 mod admin;
 mod alerts_cmd;
 mod certwatch_cmd;
-mod config;
 mod ct_cmd;
-mod db;
 mod sync_cmd;
+
+use certsentry::{config, db};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use std::time::Duration;
 
-use certsentry_api::{ApiConfig, AppState};
+use certsentry::runtime::{Runtime, RuntimeConfig};
 use certsentry_domain::time::format_ms;
 use certsentry_domain::{ApiKeyId, OrgId};
-use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -315,178 +313,13 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         "CertSentry {} serving",
         env!("CARGO_PKG_VERSION")
     );
-    let extra_roots = match &settings.probe_ca_file {
-        Some(path) => certsentry_probes::load_pem_certificates(path).map_err(anyhow::Error::msg)?,
-        None => Vec::new(),
-    };
-    let probe = certsentry_probes::ProbeConfig {
-        timeout: Duration::from_secs(settings.probe_timeout_seconds),
-        allow_private_targets: settings.allow_private_targets,
-        extra_roots,
-        dns_servers: settings.dns_servers.clone(),
-        registration: certsentry_probes::registration::RegistrationConfig {
-            rdap_bootstrap: settings.rdap_bootstrap.clone(),
-            cache_dir: Some(settings.data_dir.clone()),
-            whois_server: settings.whois_server.clone(),
-            ..Default::default()
-        },
-    };
-    let config = ApiConfig {
-        regions: settings.regions,
-        plans: settings.plans,
-        allow_private_targets: settings.allow_private_targets,
-        probe,
-    };
-    if store.backend() == "sqlite" {
-        // One process owns a SQLite file: leases left by a crash are ours.
-        let released = store.release_delivery_leases().await?;
-        if released > 0 {
-            tracing::info!(released, "resuming deliveries interrupted by the last stop");
-        }
-    }
-    let mut state = AppState::new(store.clone(), config);
-    let ct_tasks = match start_ct(
-        &settings.ct,
-        store.clone(),
-        state.checker.alerter().outbox_waker(),
-    )
-    .await?
-    {
-        Some((runtime, tasks)) => {
-            state.ct = Some(runtime);
-            tasks
-        }
-        None => Vec::new(),
-    };
-    let outbox = std::sync::Arc::new(
-        certsentry_notify::Outbox::new(
-            store.clone(),
-            certsentry_notify::OutboxConfig {
-                policy: settings.retry_policy.clone(),
-                timeout: Duration::from_secs(settings.webhook_timeout_seconds),
-                allow_private_targets: settings.allow_private_targets,
-                operator: settings.operator.clone(),
-                ..Default::default()
-            },
-            state.checker.alerter().outbox_waker(),
-        )
-        .with_stats(state.outbox_stats.clone()),
-    );
-    let scheduler = Scheduler::new(
-        StoreSource(store.clone()),
-        state.checker.clone(),
-        SchedulerConfig::default(),
-    );
-    let background = [
-        tokio::spawn(scheduler.run()),
-        tokio::spawn(certsentry_engine::prune_results_forever(
-            store.clone(),
-            Duration::from_secs(3600),
-        )),
-        tokio::spawn(certsentry_engine::finalize_stats_forever(
-            store.clone(),
-            Duration::from_secs(3600),
-        )),
-        tokio::spawn(certsentry_engine::heartbeats::watch_heartbeats_forever(
-            store.clone(),
-            state.checker.alerter().clone(),
-            Duration::from_secs(10),
-        )),
-        tokio::spawn(outbox.run()),
-    ];
-    certsentry_api::serve(listener, state, shutdown_signal()).await?;
-    for task in background.into_iter().chain(ct_tasks) {
-        task.abort();
-    }
+    let config = RuntimeConfig::from_settings(&settings)?;
+    Runtime::build(store, config)
+        .await?
+        .serve(listener, shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Starts the CT pipeline and its sources, when any is configured.
-async fn start_ct(
-    settings: &config::CtSettings,
-    store: std::sync::Arc<dyn certsentry_store::Store>,
-    outbox: std::sync::Arc<tokio::sync::Notify>,
-) -> anyhow::Result<
-    Option<(
-        certsentry_ct::sources::CtRuntime,
-        Vec<tokio::task::JoinHandle<()>>,
-    )>,
-> {
-    use certsentry_ct::pipeline::{Pipeline, PipelineConfig};
-    use certsentry_ct::sources::{self, LogTailing, Sources};
-    use std::sync::Arc;
-    if settings.certstream_url.is_none() && settings.log_list.is_none() {
-        return Ok(None);
-    }
-    let pipeline = Arc::new(Pipeline::new(
-        store.clone(),
-        PipelineConfig {
-            grace: settings.grace,
-            public_url: settings.public_url.clone(),
-            watch_refresh: settings.watch_refresh,
-        },
-        outbox,
-    ));
-    let entries = pipeline.refresh_watch_list().await?;
-    let all = Arc::new(Sources::default());
-    let mut tasks = vec![
-        tokio::spawn(pipeline.clone().run_watch_refresh()),
-        tokio::spawn(pipeline.clone().run_decider()),
-        tokio::spawn(all.clone().run_sampler(Duration::from_secs(10))),
-    ];
-    if let Some(url) = &settings.certstream_url {
-        let source = all.add("certstream".into(), "certstream");
-        let tls = certsentry_ct::certstream_client::webpki_tls();
-        tasks.push(tokio::spawn(sources::run_certstream(
-            certsentry_ct::certstream_client::CertstreamConfig::new(url.clone()),
-            tls,
-            pipeline.clone(),
-            source,
-        )));
-    }
-    if let Some(list) = &settings.log_list {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("CertSentry/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(60))
-            .build()?;
-        let text = certsentry_ct::log_list::load(list, &http).await?;
-        let logs = certsentry_ct::log_list::parse(&text, certsentry_domain::time::now_ms())?;
-        let tailing = LogTailing {
-            start: settings.start.clone(),
-            pacing: settings.pacing,
-            poll_interval: settings.poll_interval,
-            ..Default::default()
-        };
-        for log in logs {
-            let kind = match log.kind {
-                certsentry_ct::log_list::LogKind::Rfc6962 { .. } => "rfc6962",
-                certsentry_ct::log_list::LogKind::Tiled { .. } => "tiled",
-            };
-            let source = all.add(log.description.clone(), kind);
-            let reader = sources::log_source(&log, http.clone(), tailing.pacing);
-            tasks.push(tokio::spawn(sources::run_log(
-                log,
-                reader,
-                tailing.clone(),
-                store.clone(),
-                pipeline.clone(),
-                source,
-            )));
-        }
-    }
-    tracing::info!(
-        watch_entries = entries,
-        sources = all.all().len(),
-        "Certificate Transparency monitoring on"
-    );
-    Ok(Some((
-        sources::CtRuntime {
-            pipeline,
-            sources: all,
-        },
-        tasks,
-    )))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use certsentry_probes::testing::{ReceivedRequest, WebhookReceiver};
@@ -17,22 +16,6 @@ async fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn start_outbox(h: &Harness) {
-    let outbox = certsentry_notify::Outbox::new(
-        h.store.clone(),
-        certsentry_notify::OutboxConfig {
-            policy: certsentry_notify::retry::RetryPolicy::parse("200ms,200ms,200ms").unwrap(),
-            timeout: Duration::from_secs(5),
-            allow_private_targets: true,
-            poll: Duration::from_millis(50),
-            ..Default::default()
-        },
-        h.server.state.checker.alerter().outbox_waker(),
-    )
-    .with_stats(h.server.state.outbox_stats.clone());
-    tokio::spawn(Arc::new(outbox).run());
-}
-
 fn header<'a>(r: &'a ReceivedRequest, name: &str) -> &'a str {
     r.header(name)
         .unwrap_or_else(|| panic!("no {name} header in {:?}", r.headers))
@@ -42,7 +25,6 @@ fn header<'a>(r: &'a ReceivedRequest, name: &str) -> &'a str {
 async fn outage_is_delivered_signed_after_two_failures() {
     for (backend, store) in backends().await {
         let h = Harness::start(backend, store, "agency", |_| {}).await;
-        start_outbox(&h);
         let receiver = WebhookReceiver::start(vec![500, 500], Duration::ZERO).await;
         let url = receiver.url.clone();
 
@@ -228,7 +210,6 @@ async fn channels_validate_and_refuse_private_urls() {
 async fn audit_events_stream_to_subscribed_channels() {
     for (backend, store) in backends().await {
         let h = Harness::start(backend, store, "agency", |_| {}).await;
-        start_outbox(&h);
         let receiver = WebhookReceiver::start(Vec::new(), Duration::ZERO).await;
         let url = receiver.url.clone();
         let created = h

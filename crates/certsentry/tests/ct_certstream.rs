@@ -1,19 +1,23 @@
-//! Certificate Transparency end to end, through the real binary: a fake
+//! Certificate Transparency end to end, through the whole runtime on each
+//! store backend: a fake
 //! certstream server on loopback emits rcgen certificates (precert and final
 //! pairs), and the webhooks show exactly one suspicious alert for the
 //! unknown issuance on a watched subdomain, none for an unwatched name, and
 //! an info-level one for a known certificate.
 
+mod common;
 mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use certsentry::config::CtSettings;
 use certsentry_ct::testing::{TestCa, certstream_message, pem};
 use certsentry_probes::testing::WebhookReceiver;
+use common::{Harness, backends};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use serve::{ServeProcess, create_ct_monitor, get_json, wait_for};
+use serve::{create_ct_monitor, get_json, wait_for};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -29,6 +33,12 @@ fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certstream_matches_give_one_alert_per_issuance() {
+    for (backend, store) in backends().await {
+        one_alert_per_issuance(backend, store).await;
+    }
+}
+
+async fn one_alert_per_issuance(backend: &'static str, store: Arc<dyn certsentry_store::Store>) {
     // The certificates: unknown on a watched subdomain, unwatched, known.
     let ca = TestCa::default();
     let (unknown_pre, unknown_final) = issuance(&ca, &["shop.example.org"], 1);
@@ -57,18 +67,17 @@ async fn certstream_matches_give_one_alert_per_issuance() {
         while let Some(Ok(_)) = ws.next().await {}
     });
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = ServeProcess::start(
-        dir.path(),
-        &[
-            ("CERTSENTRY_CERTSTREAM_URL", &ws_url),
-            ("CERTSENTRY_SUSPICIOUS_GRACE_S", "1"),
-            ("CERTSENTRY_CT_WATCH_REFRESH_S", "1"),
-        ],
-    )
+    let h = Harness::start_runtime(backend, store, "agency", |config| {
+        config.ct = Some(CtSettings {
+            certstream_url: Some(ws_url.clone()),
+            grace: Duration::from_secs(1),
+            watch_refresh: Duration::from_secs(1),
+            ..CtSettings::default()
+        });
+    })
     .await;
-    let key = server.key.clone().unwrap();
-    let base = server.base.clone();
+    let key = h.key.clone();
+    let base = h.server.url("");
     let client = reqwest::Client::new();
 
     // A watched domain, the inventory, and two CT channels.
@@ -131,7 +140,7 @@ async fn certstream_matches_give_one_alert_per_issuance() {
     assert_eq!(
         spotted.len(),
         1,
-        "one Cert Spotter alert: the unknown issuance only"
+        "[{backend}] one Cert Spotter alert: the unknown issuance only"
     );
     let body: Value = serde_json::from_slice(&spotted[0].body).unwrap();
     assert_eq!(

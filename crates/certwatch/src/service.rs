@@ -38,6 +38,7 @@ use tokio::sync::Notify;
 use certsentry_ct::certstream::StreamEntry;
 use certsentry_ct::certstream_client::CertstreamConfig;
 use certsentry_ct::issuance::{Issuance, parse_stream_entry};
+use certsentry_ct::metrics::SourcesCollector;
 use certsentry_ct::pipeline::finding_of;
 use certsentry_ct::sources::{Source, Sources, consume_certstream};
 use certsentry_ct::watch::WatchList;
@@ -225,8 +226,17 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn new(source: Arc<Source>, gauges: Arc<Gauges>, in_flight: Arc<Mutex<HashSet<i64>>>) -> Self {
+    fn new(
+        sources: &Arc<Sources>,
+        source: Arc<Source>,
+        gauges: Arc<Gauges>,
+        in_flight: Arc<Mutex<HashSet<i64>>>,
+    ) -> Self {
         let mut registry = Registry::default();
+        // CertSentry's per-source CT series follow certwatch's own.
+        registry
+            .sub_registry_with_prefix("certsentry_ct")
+            .register_collector(Box::new(SourcesCollector(sources.clone())));
         let alerts = Family::<SeverityLabel, Counter>::default();
         let webhook = Family::<ResultLabel, Counter>::default();
         // 5 ms .. ~20 s
@@ -297,7 +307,7 @@ impl Certwatch {
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
         let sender = WebhookSender::new(config.webhook_timeout, true);
         Arc::new(Self {
-            metrics: Metrics::new(source.clone(), gauges.clone(), in_flight.clone()),
+            metrics: Metrics::new(&sources, source.clone(), gauges.clone(), in_flight.clone()),
             config,
             tables,
             sender,
@@ -610,8 +620,6 @@ impl Certwatch {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.metrics.registry)
             .expect("writing to a String");
-        let end = text.rfind("# EOF").unwrap_or(text.len());
-        text.insert_str(end, &self.sources.metrics_text());
         text
     }
 }

@@ -15,6 +15,7 @@
 pub mod certstream_client;
 pub mod log;
 pub mod log_list;
+pub mod metrics;
 pub mod pipeline;
 pub mod sources;
 #[cfg(feature = "testing")]

@@ -86,68 +86,6 @@ impl Sources {
         self.list.read().expect("sources lock").clone()
     }
 
-    /// The sources' metrics in the Prometheus text format, one series per
-    /// source (written by hand because the sources are known only at start).
-    pub fn metrics_text(&self) -> String {
-        use std::fmt::Write;
-        let sources = self.all();
-        let mut out = String::new();
-        let mut family =
-            |name: &str, kind: &str, help: &str, value: &dyn Fn(&SourceStats) -> f64| {
-                let _ = writeln!(out, "# HELP certsentry_ct_{name} {help}");
-                let _ = writeln!(out, "# TYPE certsentry_ct_{name} {kind}");
-                let series = if kind == "counter" {
-                    format!("{name}_total")
-                } else {
-                    name.to_string()
-                };
-                for s in &sources {
-                    let _ = writeln!(
-                        out,
-                        "certsentry_ct_{series}{{source=\"{}\",kind=\"{}\"}} {}",
-                        escape_label(&s.name),
-                        s.kind,
-                        value(&s.stats)
-                    );
-                }
-            };
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
-        family(
-            "source_connected",
-            "gauge",
-            "Whether the source is connected (1) or not (0).",
-            &|s| f64::from(u8::from(s.connected.load(Ordering::Relaxed))),
-        );
-        family("entries", "counter", "CT entries read.", &|s| {
-            load(&s.entries)
-        });
-        family(
-            "malformed_entries",
-            "counter",
-            "Entries that did not parse (skipped).",
-            &|s| load(&s.malformed),
-        );
-        family(
-            "entries_per_second",
-            "gauge",
-            "Entries read per second, recently.",
-            &|s| s.entries_per_second(),
-        );
-        family(
-            "backlog",
-            "gauge",
-            "Entries not yet read: tree size minus position, or queued messages.",
-            &|s| load(&s.backlog),
-        );
-        family(
-            "last_entry_timestamp_seconds",
-            "gauge",
-            "When the source last delivered an entry.",
-            &|s| s.last_entry_at.load(Ordering::Relaxed) as f64 / 1000.0,
-        );
-        out
-    }
-
     /// Samples every source's rate every `period`, for ever.
     pub async fn run_sampler(self: Arc<Self>, period: Duration) {
         let mut tick = tokio::time::interval(period);
@@ -542,48 +480,6 @@ impl CtRuntime {
             "sources": sources,
         })
     }
-
-    /// CT metrics in the Prometheus text format: the sources', then the
-    /// pipeline's.
-    pub fn metrics_text(&self) -> String {
-        use std::fmt::Write;
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
-        let mut out = self.sources.metrics_text();
-        let stats = &self.pipeline.stats;
-        let _ = writeln!(
-            out,
-            "# HELP certsentry_ct_watch_entries Distinct watched names."
-        );
-        let _ = writeln!(out, "# TYPE certsentry_ct_watch_entries gauge");
-        let _ = writeln!(
-            out,
-            "certsentry_ct_watch_entries {}",
-            load(&stats.watch_entries)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP certsentry_ct_findings Matched issuances decided, by state."
-        );
-        let _ = writeln!(out, "# TYPE certsentry_ct_findings counter");
-        let _ = writeln!(
-            out,
-            "certsentry_ct_findings_total{{state=\"known\"}} {}",
-            load(&stats.findings_known)
-        );
-        let _ = writeln!(
-            out,
-            "certsentry_ct_findings_total{{state=\"suspicious\"}} {}",
-            load(&stats.findings_suspicious)
-        );
-        out
-    }
-}
-
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -54,10 +54,21 @@ fn tls_endpoint(monitor: &Monitor) -> Option<(String, u16)> {
 
 impl Checker {
     /// Starts a [`CheckWriter`] too, so call it inside a tokio runtime.
+    /// A checker whose events wake nobody (tests and benchmarks without an
+    /// outbox worker).
     pub fn new(store: Arc<dyn Store>, prober: Prober) -> Self {
+        Self::with_outbox(store, prober, Arc::new(tokio::sync::Notify::new()))
+    }
+
+    /// A checker whose stored events wake the outbox worker through `outbox`.
+    pub fn with_outbox(
+        store: Arc<dyn Store>,
+        prober: Prober,
+        outbox: Arc<tokio::sync::Notify>,
+    ) -> Self {
         Self {
             writer: CheckWriter::spawn(store.clone()),
-            alerter: Alerter::new(store.clone(), Arc::new(tokio::sync::Notify::new())),
+            alerter: Alerter::new(store.clone(), outbox),
             store,
             prober,
             trackers: Mutex::new(HashMap::new()),

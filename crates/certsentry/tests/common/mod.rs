@@ -1,10 +1,13 @@
-//! Shared harness: the real server on 127.0.0.1:0 over each store backend.
+//! Shared harness: the whole runtime (`certsentry::runtime`, as
+//! `certsentry serve` builds it) on 127.0.0.1:0 over each store backend.
 #![allow(dead_code)]
 
 use std::sync::Arc;
 
-use certsentry_api::testing::{TestServer, spawn};
-use certsentry_api::{ApiConfig, AppState};
+use std::time::Duration;
+
+use certsentry::runtime::{Launched, Runtime, RuntimeConfig};
+use certsentry_api::ApiConfig;
 use certsentry_domain::apikey::new_api_key;
 use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::org::Org;
@@ -38,7 +41,7 @@ pub async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
 
 pub struct Harness {
     pub backend: &'static str,
-    pub server: TestServer,
+    pub server: Launched,
     pub store: Arc<dyn Store>,
     pub org: OrgId,
     pub key: String,
@@ -109,14 +112,45 @@ impl Harness {
         plan: &str,
         configure: impl FnOnce(&mut ApiConfig),
     ) -> Self {
-        let mut config = ApiConfig {
+        Self::start_runtime(backend, store, plan, |runtime| configure(&mut runtime.api)).await
+    }
+
+    /// As [`Harness::start`], configuring the whole runtime (CT feeds, the outbox).
+    pub async fn start_runtime(
+        backend: &'static str,
+        store: Arc<dyn Store>,
+        plan: &str,
+        configure: impl FnOnce(&mut RuntimeConfig),
+    ) -> Self {
+        let api = ApiConfig {
             allow_private_targets: true,
             ..ApiConfig::default()
         };
+        let mut config = RuntimeConfig {
+            outbox: certsentry_notify::OutboxConfig {
+                policy: certsentry_notify::retry::RetryPolicy::parse("200ms,200ms,200ms").unwrap(),
+                timeout: Duration::from_secs(5),
+                allow_private_targets: true,
+                poll: Duration::from_millis(50),
+                ..Default::default()
+            },
+            api,
+            // Tests run checks through `POST …/check` and sweep heartbeats
+            // by hand, so that no background pass races their counts.
+            scheduler: false,
+            heartbeat_sweep: Duration::from_secs(3600),
+            ..RuntimeConfig::default()
+        };
         configure(&mut config);
+        config.outbox.allow_private_targets = config.api.allow_private_targets;
         let org = add_org(&*store, plan).await;
         let (key_id, key) = add_key(&*store, &org, false).await;
-        let server = spawn(AppState::new(store.clone(), config)).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Runtime::build(store.clone(), config)
+            .await
+            .unwrap()
+            .launch_with_tcp_listener(listener)
+            .unwrap();
         Self {
             backend,
             server,

@@ -1,0 +1,8 @@
+//! The `certsentry` library half: what the binary and its tests share.
+//! [`runtime`] is the composition root; [`config`] resolves flags,
+//! `CERTSENTRY_*` variables and the TOML file; [`db`] opens the store.
+
+pub mod config;
+mod ct_runtime;
+pub mod db;
+pub mod runtime;

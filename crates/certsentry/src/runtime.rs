@@ -1,0 +1,252 @@
+//! The composition root: every long-lived part of `certsentry serve` is
+//! built here, once, and nowhere else. That is the store's consumers (the
+//! checker and its alerter, the scheduler, the heartbeat watcher, the
+//! maintenance loops), the outbox worker and the waker they share, the CT
+//! pipeline and its sources, and the one prometheus-client registry every
+//! metric family is registered in. The API receives what it serves.
+//!
+//! Tests boot this same runtime on `127.0.0.1:0` through
+//! [`Runtime::launch_with_tcp_listener`] (atuin's habit); only tests of the
+//! process itself (signals, `kill -9`, the CLI) spawn the binary.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use certsentry_api::{ApiConfig, AppState};
+use certsentry_engine::Checker;
+use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
+use certsentry_notify::{Outbox, OutboxConfig, OutboxStats};
+use certsentry_probes::{ProbeConfig, Prober};
+use certsentry_store::Store;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::{CtSettings, Settings};
+
+/// What the runtime is built from: the settings, resolved.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub api: ApiConfig,
+    pub outbox: OutboxConfig,
+    pub ct: Option<CtSettings>,
+    /// Runs due checks on their intervals. API tests turn it off to drive
+    /// checks through `POST …/check` alone, so nothing races their counts.
+    pub scheduler: bool,
+    /// How often overdue heartbeats are looked for.
+    pub heartbeat_sweep: Duration,
+    /// How often old results are pruned and daily stats finalized.
+    pub maintenance: Duration,
+}
+
+impl RuntimeConfig {
+    /// The runtime `certsentry serve` builds from its settings.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let extra_roots = match &settings.probe_ca_file {
+            Some(path) => {
+                certsentry_probes::load_pem_certificates(path).map_err(anyhow::Error::msg)?
+            }
+            None => Vec::new(),
+        };
+        let probe = ProbeConfig {
+            timeout: Duration::from_secs(settings.probe_timeout_seconds),
+            allow_private_targets: settings.allow_private_targets,
+            extra_roots,
+            dns_servers: settings.dns_servers.clone(),
+            registration: certsentry_probes::registration::RegistrationConfig {
+                rdap_bootstrap: settings.rdap_bootstrap.clone(),
+                cache_dir: Some(settings.data_dir.clone()),
+                whois_server: settings.whois_server.clone(),
+                ..Default::default()
+            },
+        };
+        let ct = &settings.ct;
+        Ok(Self {
+            api: ApiConfig {
+                regions: settings.regions.clone(),
+                plans: settings.plans.clone(),
+                allow_private_targets: settings.allow_private_targets,
+                probe,
+            },
+            outbox: OutboxConfig {
+                policy: settings.retry_policy.clone(),
+                timeout: Duration::from_secs(settings.webhook_timeout_seconds),
+                allow_private_targets: settings.allow_private_targets,
+                operator: settings.operator.clone(),
+                ..Default::default()
+            },
+            ct: (ct.certstream_url.is_some() || ct.log_list.is_some()).then(|| ct.clone()),
+            ..Self::default()
+        })
+    }
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            api: ApiConfig::default(),
+            outbox: OutboxConfig::default(),
+            ct: None,
+            scheduler: true,
+            heartbeat_sweep: Duration::from_secs(10),
+            maintenance: Duration::from_secs(3600),
+        }
+    }
+}
+
+pub(crate) type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Everything built and wired, nothing running yet.
+pub struct Runtime {
+    pub state: AppState,
+    /// The outbox worker's counters (also in the registry).
+    pub outbox_stats: Arc<OutboxStats>,
+    jobs: Vec<Job>,
+}
+
+impl Runtime {
+    /// Builds every part over `store` (opened and migrated).
+    pub async fn build(store: Arc<dyn Store>, config: RuntimeConfig) -> anyhow::Result<Self> {
+        if store.backend() == "sqlite" {
+            // One process owns a SQLite file: leases left by a crash are ours.
+            let released = store.release_delivery_leases().await?;
+            if released > 0 {
+                tracing::info!(released, "resuming deliveries interrupted by the last stop");
+            }
+        }
+        let probe = ProbeConfig {
+            allow_private_targets: config.api.allow_private_targets,
+            ..config.api.probe.clone()
+        };
+        let outbox_waker = Arc::new(Notify::new());
+        let checker = Arc::new(Checker::with_outbox(
+            store.clone(),
+            Prober::new(probe),
+            outbox_waker.clone(),
+        ));
+        let mut registry = Registry::with_prefix("certsentry");
+        let outbox_stats = Arc::new(OutboxStats::default());
+        outbox_stats.register(&mut registry);
+        let outbox = Arc::new(
+            Outbox::new(store.clone(), config.outbox.clone(), outbox_waker.clone())
+                .with_stats(outbox_stats.clone()),
+        );
+        let mut jobs: Vec<Job> = vec![
+            Box::pin(outbox.run()),
+            Box::pin(certsentry_engine::prune_results_forever(
+                store.clone(),
+                config.maintenance,
+            )),
+            Box::pin(certsentry_engine::finalize_stats_forever(
+                store.clone(),
+                config.maintenance,
+            )),
+            Box::pin(certsentry_engine::heartbeats::watch_heartbeats_forever(
+                store.clone(),
+                checker.alerter().clone(),
+                config.heartbeat_sweep,
+            )),
+        ];
+        if config.scheduler {
+            let scheduler = Scheduler::new(
+                StoreSource(store.clone()),
+                checker.clone(),
+                SchedulerConfig::default(),
+            );
+            jobs.push(Box::pin(scheduler.run()));
+        }
+        let ct = match &config.ct {
+            Some(settings) => {
+                let (ct, ct_jobs) =
+                    crate::ct_runtime::start(settings, store.clone(), outbox_waker).await?;
+                ct.register_metrics(registry.sub_registry_with_prefix("ct"));
+                jobs.extend(ct_jobs);
+                Some(ct)
+            }
+            None => None,
+        };
+        let metrics = certsentry_api::metrics::Metrics::new(registry);
+        let state = AppState::new(store, config.api, checker, metrics, ct);
+        Ok(Self {
+            state,
+            outbox_stats,
+            jobs,
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, with every
+    /// background job running; stops them afterwards.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let tasks: Vec<JoinHandle<()>> = self.jobs.into_iter().map(tokio::spawn).collect();
+        let served = certsentry_api::serve(listener, self.state, shutdown)
+            .await
+            .context("serving HTTP");
+        for task in tasks {
+            task.abort();
+        }
+        served
+    }
+
+    /// Starts serving on `listener` in the background; the server stops
+    /// when the handle is dropped.
+    pub fn launch_with_tcp_listener(self, listener: TcpListener) -> anyhow::Result<Launched> {
+        let addr = listener.local_addr()?;
+        let state = self.state.clone();
+        let outbox_stats = self.outbox_stats.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            if let Err(e) = self
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+            {
+                tracing::error!(error = %e, "the launched runtime stopped");
+            }
+        });
+        Ok(Launched {
+            addr,
+            state,
+            outbox_stats,
+            stop: Some(stop),
+            _task: task,
+        })
+    }
+}
+
+/// A runtime serving in the background (tests and benchmarks).
+pub struct Launched {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub outbox_stats: Arc<OutboxStats>,
+    stop: Option<oneshot::Sender<()>>,
+    /// Serving; ends once `stop` fires and the background jobs are stopped.
+    _task: JoinHandle<()>,
+}
+
+impl Launched {
+    /// `http://127.0.0.1:PORT/api/v1`
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
