@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
+use certsentry_api::inputs::ChannelInput;
 use certsentry_domain::alert::{Event, EventMonitor, EventType, Severity};
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::channel::{Channel, ChannelInput, validate_channel};
+use certsentry_domain::channel::{Channel, validate_channel};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
 use certsentry_domain::{EventId, OrgId};
@@ -91,7 +92,7 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         store.create_org(&org, &audit(&org.id)).await?;
         let input: ChannelInput =
             serde_json::from_value(json!({"name": "sink", "type": "webhook", "url": url}))?;
-        let spec = validate_channel(input, None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let spec = validate_channel(input.into(), None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let channel = Channel::new(org.id.clone(), spec);
         store.create_channel(&channel, &audit(&org.id)).await?;
         let queued = Instant::now();

@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use certsentry_domain::ChannelId;
 use certsentry_domain::audit::AuditEvent;
-use certsentry_domain::channel::{Channel, ChannelInput, SigningScheme, validate_channel};
+use certsentry_domain::channel::{Channel, SigningScheme, validate_channel};
+
+use crate::inputs::ChannelInput;
 use certsentry_domain::time::{format_ms, now_ms};
 use certsentry_notify::http::redact_url;
 use certsentry_store::StoreError;
@@ -145,7 +147,7 @@ async fn prepare(
     input: ChannelInput,
     keep_password: Option<String>,
 ) -> ApiResult<certsentry_domain::channel::ChannelSpec> {
-    let spec = validate_channel(input, keep_password).map_err(ApiError::validation)?;
+    let spec = validate_channel(input.into(), keep_password).map_err(ApiError::validation)?;
     if spec.events.iter().any(|e| e.is_audit()) && !caller.plan.audit_logs {
         return Err(ApiError::PlanLimit(format!(
             "The {} plan has no audit logs, so it cannot stream audit.event. Upgrade to use the audit webhook.",

@@ -13,6 +13,7 @@ pub mod environments;
 pub mod error;
 pub mod events;
 pub mod heartbeat;
+pub mod inputs;
 pub mod metrics;
 pub mod monitors;
 pub mod openapi;

@@ -10,9 +10,11 @@ use certsentry_domain::FieldErrors;
 use certsentry_domain::MonitorId;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::monitor::{
-    Monitor, MonitorInput, MonitorKind, MonitorRejection, MonitorSpec, ValidationContext,
+    Monitor, MonitorDraft, MonitorKind, MonitorRejection, MonitorSpec, ValidationContext,
     validate_monitor,
 };
+
+use crate::inputs::MonitorInput;
 use certsentry_domain::time::now_ms;
 use certsentry_store::{MonitorQuery, StoreError};
 use serde_json::json;
@@ -44,7 +46,7 @@ pub async fn prepare_monitor(
         allow_private_targets: state.config.allow_private_targets,
         existing,
     };
-    let spec = validate_monitor(input, &context)?;
+    let spec = validate_monitor(&MonitorDraft::from(input.clone()), &context)?;
     let mut errors = FieldErrors::new();
     if let Some(env) = &spec.environment_id {
         let unchanged = existing.is_some_and(|e| e.environment_id.as_ref() == Some(env));

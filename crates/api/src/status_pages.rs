@@ -10,8 +10,10 @@ use certsentry_domain::FieldErrors;
 use certsentry_domain::StatusPageId;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::status_page::{
-    StatusPage, StatusPageInput, StatusPageSpec, validate_status_page,
+    StatusPage, StatusPageDraft, StatusPageSpec, validate_status_page,
 };
+
+use crate::inputs::StatusPageInput;
 use certsentry_domain::time::now_ms;
 use certsentry_store::StoreError;
 use serde_json::json;
@@ -36,7 +38,8 @@ async fn prepare(
     caller: &Caller,
     input: &StatusPageInput,
 ) -> ApiResult<StatusPageSpec> {
-    let spec = validate_status_page(input).map_err(ApiError::validation)?;
+    let spec = validate_status_page(&StatusPageDraft::from(input.clone()))
+        .map_err(ApiError::validation)?;
     let mut errors = FieldErrors::new();
     for (i, entry) in spec.monitors.iter().enumerate() {
         if state

@@ -12,7 +12,9 @@ use axum::routing::put;
 use axum::{Extension, Json, Router};
 use certsentry_domain::FieldErrors;
 use certsentry_domain::audit::AuditEvent;
-use certsentry_domain::monitor::{Monitor, MonitorInput, MonitorKind, MonitorRejection};
+use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorRejection};
+
+use crate::inputs::MonitorInput;
 use certsentry_domain::time::now_ms;
 use certsentry_store::{StoreError, SyncChanges};
 use serde::Deserialize;

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use certsentry_api::inputs::ChannelInput;
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::channel::{Channel, ChannelInput, SigningScheme, validate_channel};
+use certsentry_domain::channel::{Channel, SigningScheme, validate_channel};
 use certsentry_domain::time::now_ms;
 use certsentry_domain::{ChannelId, OrgId};
 use certsentry_store::Store;
@@ -74,7 +75,7 @@ pub async fn channel(store: &dyn Store, command: ChannelCommand) -> anyhow::Resu
                 .with_context(|| format!("no organization with id {org}"))?;
             let input: ChannelInput = serde_json::from_str(&read_body(&json)?)
                 .context("the channel body is not valid")?;
-            let spec = match validate_channel(input, None) {
+            let spec = match validate_channel(input.into(), None) {
                 Ok(spec) => spec,
                 Err(errors) => {
                     for (field, problem) in errors.iter() {

@@ -199,12 +199,11 @@ pub fn new_secret(scheme: SigningScheme) -> Option<String> {
     }
 }
 
-/// The API body of a channel (POST, and PATCH as a full replacement).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ChannelInput {
+/// A channel as a client described it (POST, and PATCH as a full
+/// replacement), before validation. The API's `ChannelInput` is its JSON shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelDraft {
     pub name: Option<String>,
-    #[serde(rename = "type")]
     pub channel_type: Option<ChannelType>,
     pub url: Option<String>,
     pub format: Option<PayloadFormat>,
@@ -215,24 +214,13 @@ pub struct ChannelInput {
     pub environment_ids: Option<Vec<String>>,
     pub include_known_certificates: Option<bool>,
     pub enabled: Option<bool>,
-    pub smtp: Option<SmtpInput>,
+    pub smtp: Option<SmtpDraft>,
     pub from: Option<String>,
     pub to: Option<Vec<String>>,
-    // Read-only fields a client may send back unchanged.
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    created_at: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    updated_at: Option<serde::de::IgnoredAny>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SmtpInput {
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SmtpDraft {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub tls: Option<SmtpTls>,
@@ -261,7 +249,7 @@ fn valid_email(address: &str) -> bool {
 /// Validates a channel body. `keep_password` is the stored SMTP password,
 /// kept when an update omits it (it is never shown, so clients cannot echo it).
 pub fn validate_channel(
-    input: ChannelInput,
+    input: ChannelDraft,
     keep_password: Option<String>,
 ) -> Result<ChannelSpec, FieldErrors> {
     let mut errors = FieldErrors::new();
@@ -397,78 +385,24 @@ mod tests {
     use super::*;
     use crate::alert::Severity;
 
-    fn input(json: serde_json::Value) -> ChannelInput {
-        serde_json::from_value(json).unwrap()
-    }
-
-    #[test]
-    fn webhook_defaults_and_rules() {
-        let spec = validate_channel(
-            input(serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://hooks.example.com/x"})),
-            None,
-        )
-        .unwrap();
-        assert_eq!(spec.format, PayloadFormat::CertSentry);
-        assert_eq!(spec.signing, SigningScheme::CertSentry);
-        assert!(spec.enabled && spec.events.is_empty());
-
-        let hmac = validate_channel(
-            input(serde_json::json!({"name": "A", "type": "webhook", "url": "http://h.example/", "signing": "hmac-sha256"})),
-            None,
-        )
-        .unwrap();
-        assert_eq!(hmac.signature_header.as_deref(), Some("X-Signature"));
-
-        let errors = validate_channel(
-            input(serde_json::json!({"type": "webhook", "url": "ftp://x", "signatureHeader": "X"})),
-            None,
-        )
-        .unwrap_err();
-        assert_eq!(errors.get("name"), Some("is required"));
-        assert!(errors.get("url").is_some());
-        assert!(errors.get("signatureHeader").is_some());
-
-        let ct = validate_channel(
-            input(serde_json::json!({"name": "CT", "type": "webhook", "url": "https://h.example/", "format": "certspotter", "events": ["uptime.down"]})),
-            None,
-        )
-        .unwrap_err();
-        assert!(ct.get("events").unwrap().contains("ct.new_certificate"));
-        assert!(
-            serde_json::from_value::<ChannelInput>(serde_json::json!({"format": "xml"})).is_err()
-        );
-        assert!(
-            serde_json::from_value::<ChannelInput>(serde_json::json!({"colour": "red"})).is_err()
-        );
-    }
-
-    #[test]
-    fn email_needs_smtp_from_and_to() {
-        let errors = validate_channel(
-            input(serde_json::json!({"name": "Mail", "type": "email", "to": ["bad"]})),
-            None,
-        )
-        .unwrap_err();
-        for field in ["smtp", "from", "to[0]"] {
-            assert!(errors.get(field).is_some(), "{field}");
+    fn webhook(name: &str) -> ChannelDraft {
+        ChannelDraft {
+            name: Some(name.into()),
+            channel_type: Some(ChannelType::Webhook),
+            url: Some("https://h.example/".into()),
+            ..Default::default()
         }
-        let spec = validate_channel(
-            input(serde_json::json!({"name": "Mail", "type": "email", "smtp": {"host": "smtp.example.com", "tls": "tls"}, "from": "alerts@example.com", "to": ["ops@example.com"]})),
-            Some("kept".into()),
-        )
-        .unwrap();
-        let smtp = spec.smtp.unwrap();
-        assert_eq!((smtp.port, smtp.password.as_deref()), (465, Some("kept")));
-        assert_eq!(spec.signing, SigningScheme::None);
     }
 
     #[test]
     fn routing_by_type_monitor_and_environment() {
         let spec = validate_channel(
-            input(
-                serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://h.example/",
-                "events": ["uptime.down"], "monitorIds": ["m1"], "environmentIds": ["e1"]}),
-            ),
+            ChannelDraft {
+                events: Some(vec![EventType::UptimeDown]),
+                monitor_ids: Some(vec!["m1".into()]),
+                environment_ids: Some(vec!["e1".into()]),
+                ..webhook("Ops")
+            },
             None,
         )
         .unwrap();
@@ -515,11 +449,7 @@ mod tests {
         let channel = Channel {
             id: ChannelId::generate(),
             org_id: OrgId::generate(),
-            spec: validate_channel(
-                input(serde_json::json!({"name": "x", "type": "webhook", "url": "https://h.example/"})),
-                None,
-            )
-            .unwrap(),
+            spec: validate_channel(webhook("x"), None).unwrap(),
             secret: Some("new".into()),
             previous_secret: Some("old".into()),
             previous_expires_at: Some(1_000),

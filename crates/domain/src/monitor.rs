@@ -2,8 +2,7 @@
 //! rules between them (every rule of the API reference's "Create a monitor")
 //! are in [`validate`].
 
-use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::id::{EnvironmentId, MonitorId, OrgId};
 use crate::string_enum::string_enum;
@@ -174,31 +173,18 @@ impl Monitor {
     }
 }
 
-/// `{name, value}` as sent; `value: null` keeps the stored value.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeaderInput {
+/// A request header as sent; `value: None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeaderDraft {
     pub name: String,
-    #[serde(default)]
     pub value: Option<String>,
 }
 
-/// Distinguishes an omitted field (`None`) from an explicit `null` (`Some(None)`).
-fn tri_state<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Option::<String>::deserialize(deserializer).map(Some)
-}
-
-/// A monitor as a client sends it (create, update, or one item of a sync).
-/// Unknown fields are refused so that typos surface; the read-only fields of
-/// a GET response are accepted and ignored, so a fetched monitor can be sent back.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MonitorInput {
+/// A monitor as a client described it (create, update, or one item of a
+/// sync), before validation. Every field is optional: what an update leaves
+/// out is kept. The API's `MonitorInput` is its JSON shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorDraft {
     pub kind: Option<MonitorKind>,
     pub label: Option<String>,
     pub target: Option<String>,
@@ -212,51 +198,19 @@ pub struct MonitorInput {
     pub regions: Option<Vec<String>>,
     pub alert_lead_days: Option<Vec<i64>>,
     pub external_id: Option<String>,
-    #[serde(default, deserialize_with = "tri_state")]
+    /// `Some(None)`: explicitly no environment; `None`: unchanged.
     pub environment_id: Option<Option<String>>,
     pub tcp_port: Option<i64>,
     pub heartbeat_interval_seconds: Option<i64>,
     pub heartbeat_grace_seconds: Option<i64>,
     pub http_method: Option<HttpMethod>,
-    pub http_headers: Option<Vec<HeaderInput>>,
+    pub http_headers: Option<Vec<HeaderDraft>>,
     pub http_body: Option<String>,
     pub http_expected_status: Option<String>,
     pub http_keyword: Option<String>,
     pub http_keyword_mode: Option<KeywordMode>,
     pub degraded_threshold_ms: Option<i64>,
-    // Read-only response fields, ignored on input.
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    id: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    created_at: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    updated_at: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    last_status: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    ssl_not_after: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    domain_expiry: Option<IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    #[cfg_attr(feature = "openapi", schema(ignore))]
-    heartbeat_token: Option<IgnoredAny>,
 }
 
 mod validate;
 pub use validate::*;
-
-#[cfg(test)]
-mod tests;

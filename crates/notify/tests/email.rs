@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use certsentry_domain::OrgId;
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::channel::{Channel, ChannelInput, validate_channel};
+use certsentry_domain::channel::{
+    Channel, ChannelDraft, ChannelType, SmtpDraft, SmtpTls, validate_channel,
+};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
 use certsentry_notify::{Outbox, OutboxConfig};
@@ -71,12 +73,19 @@ async fn email_channel_sends_text_and_html() {
     };
     let audit = || AuditEvent::new(&org.id, &Actor::cli(), "x", "x", "x", json!({}));
     store.create_org(&org, &audit()).await.unwrap();
-    let input: ChannelInput = serde_json::from_value(json!({
-        "name": "ops mail", "type": "email",
-        "smtp": {"host": "127.0.0.1", "port": port, "tls": "none"},
-        "from": "alerts@certsentry.example", "to": ["ops@example.com", "oncall@example.com"]
-    }))
-    .unwrap();
+    let input = ChannelDraft {
+        name: Some("ops mail".into()),
+        channel_type: Some(ChannelType::Email),
+        smtp: Some(SmtpDraft {
+            host: Some("127.0.0.1".into()),
+            port: Some(port),
+            tls: Some(SmtpTls::None),
+            ..Default::default()
+        }),
+        from: Some("alerts@certsentry.example".into()),
+        to: Some(vec!["ops@example.com".into(), "oncall@example.com".into()]),
+        ..Default::default()
+    };
     let channel = Channel::new(org.id.clone(), validate_channel(input, None).unwrap());
     store.create_channel(&channel, &audit()).await.unwrap();
     let event = certsentry_notify::format::sample_event(&org.id);
@@ -169,10 +178,12 @@ async fn the_operator_hears_when_a_failing_channel_is_disabled() {
     };
     let audit = || AuditEvent::new(&org.id, &Actor::cli(), "x", "x", "x", json!({}));
     store.create_org(&org, &audit()).await.unwrap();
-    let input: ChannelInput = serde_json::from_value(json!({
-        "name": "dead hook", "type": "webhook", "url": "http://127.0.0.1:1/hook"
-    }))
-    .unwrap();
+    let input = ChannelDraft {
+        name: Some("dead hook".into()),
+        channel_type: Some(ChannelType::Webhook),
+        url: Some("http://127.0.0.1:1/hook".into()),
+        ..Default::default()
+    };
     let channel = Channel::new(org.id.clone(), validate_channel(input, None).unwrap());
     store.create_channel(&channel, &audit()).await.unwrap();
     let event = certsentry_notify::format::sample_event(&org.id);

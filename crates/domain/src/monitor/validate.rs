@@ -1,4 +1,4 @@
-//! The rules that turn a [`MonitorInput`] into a [`MonitorSpec`], every one
+//! The rules that turn a [`MonitorDraft`] into a [`MonitorSpec`], every one
 //! of the API reference's "Create a monitor", with the I/O-free half of the
 //! private-target rule.
 
@@ -174,7 +174,7 @@ fn is_token(name: &str) -> bool {
 
 /// Validates a monitor definition and returns the definition to store.
 pub fn validate_monitor(
-    input: &MonitorInput,
+    input: &MonitorDraft,
     ctx: &ValidationContext<'_>,
 ) -> Result<MonitorSpec, MonitorRejection> {
     let mut errors = FieldErrors::new();
@@ -374,7 +374,7 @@ pub fn validate_monitor(
 }
 
 fn validate_target(
-    input: &MonitorInput,
+    input: &MonitorDraft,
     kind: MonitorKind,
     allow_private: bool,
     errors: &mut FieldErrors,
@@ -411,7 +411,7 @@ fn validate_target(
 }
 
 fn validate_regions(
-    input: &MonitorInput,
+    input: &MonitorDraft,
     probed: bool,
     ctx: &ValidationContext<'_>,
     errors: &mut FieldErrors,
@@ -453,7 +453,7 @@ fn validate_regions(
     seen
 }
 
-fn validate_lead_days(input: &MonitorInput, standard: bool, errors: &mut FieldErrors) -> Vec<u16> {
+fn validate_lead_days(input: &MonitorDraft, standard: bool, errors: &mut FieldErrors) -> Vec<u16> {
     let Some(days) = &input.alert_lead_days else {
         if standard {
             errors.add("alertLeadDays", "is required for standard monitors");
@@ -521,7 +521,7 @@ struct HttpOptions {
 }
 
 fn validate_http_options(
-    input: &MonitorInput,
+    input: &MonitorDraft,
     standard: bool,
     existing: Option<&MonitorSpec>,
     errors: &mut FieldErrors,
@@ -609,7 +609,7 @@ fn validate_http_options(
 }
 
 fn validate_headers(
-    input: &[HeaderInput],
+    input: &[HeaderDraft],
     existing: Option<&MonitorSpec>,
     errors: &mut FieldErrors,
 ) -> Vec<HttpHeader> {

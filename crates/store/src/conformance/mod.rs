@@ -197,10 +197,18 @@ fn result(m: &Monitor, check_type: CheckType, status: CheckStatus, created_at: i
 }
 
 fn test_channel(org: &OrgId, events: &[&str]) -> certsentry_domain::channel::Channel {
-    let input: certsentry_domain::channel::ChannelInput = serde_json::from_value(json!({
-        "name": "ops", "type": "webhook", "url": "https://hooks.example.com/x", "events": events
-    }))
-    .unwrap();
+    let input = certsentry_domain::channel::ChannelDraft {
+        name: Some("ops".into()),
+        channel_type: Some(certsentry_domain::channel::ChannelType::Webhook),
+        url: Some("https://hooks.example.com/x".into()),
+        events: Some(
+            events
+                .iter()
+                .map(|e| certsentry_domain::alert::EventType::parse(e).expect("a known event"))
+                .collect(),
+        ),
+        ..Default::default()
+    };
     let spec = certsentry_domain::channel::validate_channel(input, None).unwrap();
     certsentry_domain::channel::Channel {
         secret: Some("s3cret".into()),

@@ -1,6 +1,9 @@
-use super::*;
-use crate::FieldErrors;
-use crate::plan::Plans;
+//! The monitor rules, driven through the JSON bodies clients send.
+
+use super::MonitorInput;
+use certsentry_domain::monitor::*;
+use certsentry_domain::plan::Plans;
+use certsentry_domain::{EnvironmentId, FieldErrors};
 
 fn regions() -> Vec<String> {
     vec!["virginia".into(), "dublin".into(), "singapore".into()]
@@ -15,7 +18,7 @@ fn validate_with(
     let plans = Plans::default();
     let regions = regions();
     validate_monitor(
-        &input,
+        &input.into(),
         &ValidationContext {
             regions: &regions,
             plan: plans.get(plan).unwrap(),

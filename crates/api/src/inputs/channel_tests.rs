@@ -1,0 +1,65 @@
+//! The channel rules, driven through the JSON bodies clients send.
+
+use super::ChannelInput;
+use certsentry_domain::channel::*;
+
+fn input(json: serde_json::Value) -> ChannelDraft {
+    serde_json::from_value::<ChannelInput>(json).unwrap().into()
+}
+
+#[test]
+fn webhook_defaults_and_rules() {
+    let spec = validate_channel(
+        input(serde_json::json!({"name": "Ops", "type": "webhook", "url": "https://hooks.example.com/x"})),
+        None,
+    )
+    .unwrap();
+    assert_eq!(spec.format, PayloadFormat::CertSentry);
+    assert_eq!(spec.signing, SigningScheme::CertSentry);
+    assert!(spec.enabled && spec.events.is_empty());
+
+    let hmac = validate_channel(
+        input(serde_json::json!({"name": "A", "type": "webhook", "url": "http://h.example/", "signing": "hmac-sha256"})),
+        None,
+    )
+    .unwrap();
+    assert_eq!(hmac.signature_header.as_deref(), Some("X-Signature"));
+
+    let errors = validate_channel(
+        input(serde_json::json!({"type": "webhook", "url": "ftp://x", "signatureHeader": "X"})),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(errors.get("name"), Some("is required"));
+    assert!(errors.get("url").is_some());
+    assert!(errors.get("signatureHeader").is_some());
+
+    let ct = validate_channel(
+        input(serde_json::json!({"name": "CT", "type": "webhook", "url": "https://h.example/", "format": "certspotter", "events": ["uptime.down"]})),
+        None,
+    )
+    .unwrap_err();
+    assert!(ct.get("events").unwrap().contains("ct.new_certificate"));
+    assert!(serde_json::from_value::<ChannelInput>(serde_json::json!({"format": "xml"})).is_err());
+    assert!(serde_json::from_value::<ChannelInput>(serde_json::json!({"colour": "red"})).is_err());
+}
+
+#[test]
+fn email_needs_smtp_from_and_to() {
+    let errors = validate_channel(
+        input(serde_json::json!({"name": "Mail", "type": "email", "to": ["bad"]})),
+        None,
+    )
+    .unwrap_err();
+    for field in ["smtp", "from", "to[0]"] {
+        assert!(errors.get(field).is_some(), "{field}");
+    }
+    let spec = validate_channel(
+        input(serde_json::json!({"name": "Mail", "type": "email", "smtp": {"host": "smtp.example.com", "tls": "tls"}, "from": "alerts@example.com", "to": ["ops@example.com"]})),
+        Some("kept".into()),
+    )
+    .unwrap();
+    let smtp = spec.smtp.unwrap();
+    assert_eq!((smtp.port, smtp.password.as_deref()), (465, Some("kept")));
+    assert_eq!(spec.signing, SigningScheme::None);
+}
