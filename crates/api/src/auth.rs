@@ -6,111 +6,21 @@
 //! times are collected in memory and written in batches by a background task.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use certsentry_domain::apikey::{self, ApiKey};
-use certsentry_domain::audit::Actor;
 use certsentry_domain::org::Org;
-use certsentry_domain::plan::Plan;
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{ApiKeyId, OrgId};
-use dashmap::DashMap;
 
 use crate::error::ApiError;
 use crate::ratelimit::Class;
 use crate::state::AppState;
 
-/// How long a key lookup is trusted; bounds how late a revocation bites.
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
-const MAX_CACHED_KEYS: usize = 50_000;
-
-/// The authenticated caller, available to handlers as an extension.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub key_id: ApiKeyId,
-    pub key_name: String,
-    pub org: Org,
-    pub plan: Plan,
-}
-
-impl Caller {
-    pub fn org_id(&self) -> &OrgId {
-        &self.org.id
-    }
-
-    pub fn actor(&self) -> Actor {
-        Actor {
-            id: self.key_id.to_string(),
-            name: self.key_name.clone(),
-        }
-    }
-}
-
-/// A key lookup's outcome, cached for [`KEY_CACHE_TTL`].
-#[derive(Clone)]
-enum Lookup {
-    Valid {
-        caller: Arc<Caller>,
-        read_only: bool,
-    },
-    /// Unknown or revoked key (401).
-    Rejected(&'static str),
-    /// Valid key whose plan forbids API use (403).
-    Forbidden(Arc<str>),
-}
-
-struct CachedLookup {
-    lookup: Lookup,
-    fetched: Instant,
-}
-
-#[derive(Default)]
-pub struct KeyCache {
-    entries: DashMap<String, CachedLookup>,
-    /// Last-use times not yet written.
-    pending_touches: DashMap<ApiKeyId, i64>,
-    /// Held while touches are drained and written, so that a flush returns
-    /// only after any flush already under way has committed.
-    pub(crate) flushing: tokio::sync::Mutex<()>,
-}
-
-impl KeyCache {
-    fn get_fresh(&self, hash: &str) -> Option<Lookup> {
-        let entry = self.entries.get(hash)?;
-        (entry.fetched.elapsed() < KEY_CACHE_TTL).then(|| entry.lookup.clone())
-    }
-
-    fn put(&self, hash: String, lookup: Lookup) {
-        if self.entries.len() >= MAX_CACHED_KEYS {
-            // Random bad keys must not grow memory without bound.
-            self.entries
-                .retain(|_, v| matches!(v.lookup, Lookup::Valid { .. }));
-        }
-        self.entries.insert(
-            hash,
-            CachedLookup {
-                lookup,
-                fetched: Instant::now(),
-            },
-        );
-    }
-
-    /// Drains the last-use times gathered since the previous call.
-    pub fn take_touches(&self) -> Vec<(ApiKeyId, i64)> {
-        let keys: Vec<ApiKeyId> = self
-            .pending_touches
-            .iter()
-            .map(|e| e.key().clone())
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| self.pending_touches.remove(&k))
-            .collect()
-    }
-}
+use crate::key_cache::Lookup;
+pub use crate::key_cache::{Caller, KEY_CACHE_TTL, KeyCache};
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
@@ -206,10 +116,7 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
     if class == Class::Write && read_only {
         return ApiError::Forbidden("This API key is read-only.".into()).into_response();
     }
-    state
-        .keys
-        .pending_touches
-        .insert(caller.key_id.clone(), now_ms());
+    state.keys.touch(&caller.key_id, now_ms());
 
     let limit = match class {
         Class::Read => caller.plan.reads_per_minute,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod heartbeat;
 pub mod inputs;
+mod key_cache;
 pub mod metrics;
 pub mod monitors;
 pub mod openapi;
@@ -73,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", v1)
         .merge(heartbeat::router())
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::track,
         ))
         .fallback(not_found)

@@ -3,6 +3,7 @@
 //! (which also holds the outbox's and CT's families). `/metrics` encodes
 //! that registry; no text is written by hand.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -14,8 +15,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -91,7 +90,7 @@ impl Metrics {
 
 /// Route layer: times every matched request. The route label is the
 /// matched path pattern (`/api/v1/monitors/{id}`), never the raw URL.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -99,7 +98,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
-    state.metrics.observe(
+    metrics.observe(
         &method,
         &route,
         response.status().as_u16(),
@@ -109,8 +108,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// `GET /metrics`
-pub async fn render(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics.render().into_response();
+pub async fn render(State(metrics): State<Arc<Metrics>>) -> Response {
+    let mut response = metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

@@ -8,7 +8,7 @@ use certsentry_engine::Checker;
 use certsentry_probes::ProbeConfig;
 use certsentry_store::Store;
 
-use crate::auth::KeyCache;
+use crate::key_cache::KeyCache;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
@@ -32,6 +32,14 @@ impl Default for ApiConfig {
             allow_private_targets: false,
             probe: ProbeConfig::default(),
         }
+    }
+}
+
+/// Lets `/metrics` and the timing layer take just the metrics, so that
+/// `metrics` need not know the state.
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
     }
 }
 

@@ -3,6 +3,5 @@
 //! `CERTSENTRY_*` variables and the TOML file; [`db`] opens the store.
 
 pub mod config;
-mod ct_runtime;
 pub mod db;
 pub mod runtime;

@@ -28,6 +28,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{CtSettings, Settings};
 
+mod ct;
+
 /// What the runtime is built from: the settings, resolved.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
@@ -98,7 +100,7 @@ impl Default for RuntimeConfig {
     }
 }
 
-pub(crate) type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Everything built and wired, nothing running yet.
 pub struct Runtime {
@@ -161,8 +163,7 @@ impl Runtime {
         }
         let ct = match &config.ct {
             Some(settings) => {
-                let (ct, ct_jobs) =
-                    crate::ct_runtime::start(settings, store.clone(), outbox_waker).await?;
+                let (ct, ct_jobs) = ct::start(settings, store.clone(), outbox_waker).await?;
                 ct.register_metrics(registry.sub_registry_with_prefix("ct"));
                 jobs.extend(ct_jobs);
                 Some(ct)

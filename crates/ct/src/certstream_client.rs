@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::certstream::{Message, StreamEntry, parse_message};
-use crate::sources::SourceStats;
+use crate::source_stats::SourceStats;
 
 #[derive(Debug, Clone)]
 pub struct CertstreamConfig {

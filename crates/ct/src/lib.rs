@@ -17,6 +17,7 @@ pub mod log;
 pub mod log_list;
 pub mod metrics;
 pub mod pipeline;
+pub mod source_stats;
 pub mod sources;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -136,8 +136,6 @@ mod tests {
         let known =
             Event::about_ct_finding(&sample_finding(FindingState::Known), None, "u".into(), 5);
         assert_eq!(known.severity, Severity::Resolved);
-        // The other formats' bodies are rendered at delivery, not stored in details.
-        assert!(known.details.get("_formats").is_none());
         assert!(matches!(known.subject, EventSubject::CtFinding { .. }));
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use certsentry_ct::pipeline::{Pipeline, PipelineConfig};
 use certsentry_ct::sources::{self, CtRuntime, LogTailing, Sources};
 
+use super::Job;
 use crate::config::CtSettings;
-use crate::runtime::Job;
 
 /// Builds the CT pipeline and its sources; the jobs run them.
 pub async fn start(
