@@ -103,8 +103,27 @@ impl Pacer {
     }
 }
 
+/// GETs `url` once `pacer` allows: the one request path of both log APIs.
+/// A transport failure or a refusing status (429/5xx: slow down) is an error.
+pub(crate) async fn paced_get(
+    http: &reqwest::Client,
+    pacer: &Pacer,
+    url: String,
+) -> Result<reqwest::Response, LogError> {
+    pacer.wait().await;
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| LogError::Transport(e.to_string()))?;
+    match status_error(&response) {
+        Some(e) => Err(e),
+        None => Ok(response),
+    }
+}
+
 /// The error for a response status: 429 and 5xx ask the reader to slow down.
-pub(crate) fn status_error(response: &reqwest::Response) -> Option<LogError> {
+fn status_error(response: &reqwest::Response) -> Option<LogError> {
     let status = response.status().as_u16();
     if status == 429 || status >= 500 {
         let retry_after = response
@@ -141,17 +160,8 @@ impl LogClient {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, LogError> {
-        self.pacer.wait().await;
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|e| LogError::Transport(e.to_string()))?;
-        if let Some(e) = status_error(&response) {
-            return Err(e);
-        }
-        response
+        paced_get(&self.http, &self.pacer, format!("{}{path}", self.base))
+            .await?
             .json()
             .await
             .map_err(|e| LogError::Malformed(e.to_string()))

@@ -22,7 +22,7 @@ use std::time::Duration;
 use base64::Engine;
 
 use crate::leaf::{EntryKind, LeafError, LogEntry, parse_entry};
-use crate::log::{LogError, LogSource, Pacer, RawLeaf, SignedTreeHead, status_error};
+use crate::log::{LogError, LogSource, Pacer, RawLeaf, SignedTreeHead, paced_get};
 use crate::merkle::{CollapsedTree, Hash, root_of};
 
 pub const TILE_WIDTH: u64 = 256;
@@ -194,17 +194,8 @@ impl TiledClient {
     }
 
     async fn fetch(&self, path: &str) -> Result<Vec<u8>, LogError> {
-        self.pacer.wait().await;
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|e| LogError::Transport(e.to_string()))?;
-        if let Some(e) = status_error(&response) {
-            return Err(e);
-        }
-        let body = response
+        let body = paced_get(&self.http, &self.pacer, format!("{}{path}", self.base))
+            .await?
             .bytes()
             .await
             .map_err(|e| LogError::Transport(e.to_string()))?;

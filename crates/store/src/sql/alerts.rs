@@ -2,7 +2,6 @@
 
 use certsentry_domain as d;
 
-use super::audit::*;
 use super::*;
 use crate::*;
 
@@ -160,8 +159,7 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         .bind(c.updated_at)
         .execute(&mut tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn get_channel(
@@ -203,11 +201,8 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         .bind(c.id.as_str())
         .execute(&mut tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        found(done.rows_affected())?;
+        commit_audited(tx, audit).await
     }
 
     async fn delete_channel(
@@ -222,9 +217,7 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
             .bind(id.as_str())
             .execute(&mut tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         query::<B>(
             "DELETE FROM deliveries WHERE org_id = $1 AND channel_id = $2 AND status = 'pending'",
         )
@@ -232,8 +225,7 @@ impl<B: SqlBackend> ChannelStore for SqlStore<B> {
         .bind(id.as_str())
         .execute(&mut tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 }
 

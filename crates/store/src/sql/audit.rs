@@ -49,9 +49,8 @@ pub(super) async fn insert_audit<B: SqlBackend>(
 #[async_trait::async_trait]
 impl<B: SqlBackend> AuditStore for SqlStore<B> {
     async fn record_audit(&self, event: &d::audit::AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        insert_audit(&mut tx, event).await?;
-        tx.commit().await.map_err(StoreError::from)
+        let tx = self.begin_write().await?;
+        commit_audited(tx, event).await
     }
 
     async fn list_audit(

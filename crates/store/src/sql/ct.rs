@@ -5,7 +5,6 @@
 use certsentry_domain as d;
 
 use super::alerts::*;
-use super::audit::*;
 use super::results::insert_result_rows;
 use super::*;
 use crate::*;
@@ -63,8 +62,7 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         .bind(known.created_at)
         .execute(&mut tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn list_known_certificates(
@@ -104,8 +102,7 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn is_known_issuance(

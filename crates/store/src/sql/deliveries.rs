@@ -281,9 +281,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
         .bind(id.as_str())
         .execute(&mut tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         tx.commit().await.map_err(StoreError::from)
     }
 

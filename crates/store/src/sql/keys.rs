@@ -46,8 +46,7 @@ impl<B: SqlBackend> KeyStore for SqlStore<B> {
         .execute(&mut tx)
         .await
         .map_err(conflict_or("key"))?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn find_api_key_by_hash(&self, hash: &str) -> StoreResult<Option<d::apikey::ApiKey>> {
@@ -94,9 +93,7 @@ impl<B: SqlBackend> KeyStore for SqlStore<B> {
                 .bind(id.as_str())
                 .execute(&mut tx)
                 .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1");
         let row = query::<B>(::sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())

@@ -136,6 +136,24 @@ pub fn encode_spec(spec: &MonitorSpec) -> String {
     serde_json::to_string(spec).expect("a monitor spec always serializes")
 }
 
+/// `NotFound` when a write that names one row touched none.
+pub(super) fn found(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Records `audit` in the write's transaction and commits both.
+pub(super) async fn commit_audited<B: SqlBackend>(
+    mut tx: Tx<B>,
+    audit: &certsentry_domain::audit::AuditEvent,
+) -> StoreResult<()> {
+    audit::insert_audit(&mut tx, audit).await?;
+    tx.commit().await.map_err(StoreError::from)
+}
+
 pub fn decode_json(json: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("json column: {e}")))
 }

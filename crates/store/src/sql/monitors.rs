@@ -79,9 +79,7 @@ pub(super) async fn update_monitor_row<B: SqlBackend>(
     .execute(&mut *tx)
     .await
     .map_err(conflict_or("externalId"))?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
+    found(done.rows_affected())?;
     Ok(())
 }
 
@@ -117,9 +115,7 @@ pub(super) async fn delete_monitor_row<B: SqlBackend>(
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
+    found(done.rows_affected())?;
     Ok(())
 }
 
@@ -139,8 +135,7 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
             });
         }
         insert_monitor(&mut tx, monitor).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn get_monitor(
@@ -195,8 +190,7 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         update_monitor_row(&mut tx, monitor).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn delete_monitor(
@@ -207,8 +201,7 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         delete_monitor_row(&mut tx, org, id).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn list_managed_monitors(&self, org: &d::OrgId) -> StoreResult<Vec<d::monitor::Monitor>> {

@@ -3,7 +3,6 @@
 
 use certsentry_domain as d;
 
-use super::audit::*;
 use super::*;
 use crate::*;
 
@@ -57,8 +56,7 @@ impl<B: SqlBackend> OrgStore for SqlStore<B> {
             .execute(&mut tx)
             .await
             .map_err(conflict_or("id"))?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn get_org(&self, id: &d::OrgId) -> StoreResult<Option<d::org::Org>> {
@@ -99,8 +97,7 @@ impl<B: SqlBackend> EnvironmentStore for SqlStore<B> {
         .execute(&mut tx)
         .await
         .map_err(conflict_or("name"))?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn list_environments(&self, org: &d::OrgId) -> StoreResult<Vec<d::org::Environment>> {
@@ -151,10 +148,7 @@ impl<B: SqlBackend> EnvironmentStore for SqlStore<B> {
             .bind(id.as_str())
             .execute(&mut tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        found(done.rows_affected())?;
+        commit_audited(tx, audit).await
     }
 }

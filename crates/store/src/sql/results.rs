@@ -112,9 +112,7 @@ pub(super) async fn update_state<B: SqlBackend>(
         .execute(&mut *tx)
         .await
         ?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
+    found(done.rows_affected())?;
     Ok(())
 }
 

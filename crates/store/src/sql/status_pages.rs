@@ -2,7 +2,6 @@
 
 use certsentry_domain as d;
 
-use super::audit::*;
 use super::orgs::*;
 use super::*;
 use crate::*;
@@ -121,8 +120,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         .await
         .map_err(conflict_or("slug"))?;
         write_page_monitors(&mut tx, page).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn get_status_page(
@@ -160,12 +158,9 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         .execute(&mut tx)
         .await
         .map_err(conflict_or("slug"))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         write_page_monitors(&mut tx, page).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        commit_audited(tx, audit).await
     }
 
     async fn delete_status_page(
@@ -186,10 +181,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
             .bind(id.as_str())
             .execute(&mut tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(StoreError::from)
+        found(done.rows_affected())?;
+        commit_audited(tx, audit).await
     }
 }
