@@ -35,11 +35,17 @@ pub enum ApiError {
     Conflict(String),
     #[error("Too many requests - retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// `unavailable`: the database cannot be reached; nothing was stored.
+    #[error("The database is unavailable; nothing was stored. Retry in {retry_after} s.")]
+    Unavailable { retry_after: u64 },
     #[error("{0}")]
     Internal(String),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Seconds a client is asked to wait when the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
 impl ApiError {
     /// A request that could not be read (malformed JSON, bad query value).
@@ -83,6 +89,7 @@ impl ApiError {
             Self::PlanLimit(_) => "plan_limit",
             Self::Conflict(_) => "conflict",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -97,6 +104,7 @@ impl ApiError {
             Self::PlanLimit(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +119,12 @@ impl From<StoreError> for ApiError {
             }
             StoreError::QuotaExceeded { limit } => {
                 Self::PlanLimit(format!("The plan allows {limit}. Upgrade to add more."))
+            }
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                Self::Unavailable {
+                    retry_after: UNAVAILABLE_RETRY_AFTER,
+                }
             }
             other => {
                 tracing::error!(error = %other, "store error");
@@ -131,7 +145,7 @@ impl IntoResponse for ApiError {
             error["details"] = json!(details);
         }
         let mut response = (self.status(), Json(json!({ "error": error }))).into_response();
-        if let Self::RateLimited { retry_after } = self {
+        if let Self::RateLimited { retry_after } | Self::Unavailable { retry_after } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

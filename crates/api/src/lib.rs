@@ -20,6 +20,7 @@ pub mod monitors;
 pub mod openapi;
 pub mod query;
 pub mod ratelimit;
+pub mod request_id;
 pub mod results;
 pub mod state;
 pub mod stats;
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
             auth::require_key,
         ));
     Router::new()
+        .route("/", get(home))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve_document))
@@ -80,7 +82,30 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost last: the id is set, then copied to the response, then
+        // the span that every log line of the request sits in is opened.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_id::span_for))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            request_id::NewRequestId,
+        ))
         .with_state(state)
+}
+
+/// `GET /`: until the dashboard exists, a plain page that names the
+/// product and says where its API is documented.
+async fn home() -> axum::response::Html<String> {
+    axum::response::Html(format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>CertSentry</title></head><body>\
+         <h1>CertSentry {version}</h1>\
+         <p>Self-hosted monitoring for uptime, certificates, domains and DNS.</p>\
+         <ul><li>The API: see the README's section <em>The API</em>, and the \
+         <a href=\"/api/v1/openapi.json\">OpenAPI document</a>.</li>\
+         <li><a href=\"/healthz\">Health</a> and <a href=\"/metrics\">metrics</a>.</li></ul>\
+         </body></html>\n",
+        version = env!("CARGO_PKG_VERSION")
+    ))
 }
 
 async fn not_found() -> ApiError {
@@ -93,8 +118,21 @@ async fn method_not_allowed() -> ApiError {
 
 /// `GET /healthz`: `{ok, version, database, uptimeSeconds}` (and `ct`
 /// per source when CT is on); 503 if the store is unreachable.
+/// How long `/healthz` waits for the database.
+const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let database_ok = state.store.ping().await.is_ok();
+    // A load balancer needs an answer, not a hang: a database that does not
+    // answer within the deadline counts as down.
+    let database_error = match tokio::time::timeout(HEALTH_DEADLINE, state.store.ping()).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!(
+            "no answer within {} ms",
+            HEALTH_DEADLINE.as_millis()
+        )),
+    };
+    let database_ok = database_error.is_none();
     let status = if database_ok {
         StatusCode::OK
     } else {
@@ -106,6 +144,9 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         "database": state.store.backend(),
         "uptimeSeconds": state.started.elapsed().as_secs(),
     });
+    if let Some(error) = database_error {
+        body["unavailable"] = json!([{ "dependency": "database", "error": error }]);
+    }
     if let Some(ct) = &state.ct {
         body["ct"] = ct.health();
     }

@@ -183,6 +183,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
+    state.refresh_ct_watch(monitor.spec.check_ct).await;
     Ok((
         StatusCode::CREATED,
         Json(MonitorEnvelope {
@@ -237,6 +238,7 @@ pub async fn update(
     ApiJson(input): ApiJson<MonitorInput>,
 ) -> ApiResult<Json<MonitorEnvelope>> {
     let existing = load(&state, &caller, &id).await?;
+    let existing_watched = existing.spec.check_ct;
     let spec = prepare_monitor(&state, &caller, &input, Some(&existing.spec))
         .await
         .map_err(rejection_to_error)?;
@@ -254,6 +256,9 @@ pub async fn update(
         Err(StoreError::NotFound) => return Err(ApiError::not_found("Monitor")),
         Err(e) => return Err(e.into()),
     }
+    state
+        .refresh_ct_watch(existing_watched || updated.spec.check_ct)
+        .await;
     Ok(Json(MonitorEnvelope {
         monitor: MonitorView::from(&updated),
     }))
@@ -278,7 +283,10 @@ pub async fn remove(
         .delete_monitor(caller.org_id(), &monitor.id, &audit)
         .await
     {
-        Ok(()) => Ok(OkBody::new()),
+        Ok(()) => {
+            state.refresh_ct_watch(monitor.spec.check_ct).await;
+            Ok(OkBody::new())
+        }
         Err(StoreError::NotFound) => Err(ApiError::not_found("Monitor")),
         Err(e) => Err(e.into()),
     }

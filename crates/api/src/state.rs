@@ -59,6 +59,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// After a monitor write that may change what CT watches (a `checkCt`
+    /// monitor created, edited, disabled or deleted; any sync): the watch
+    /// list is rebuilt before the API answers, so a certificate logged the
+    /// next moment is matched. Other nodes of a shared database pick the
+    /// change up at their next periodic rebuild.
+    pub async fn refresh_ct_watch(&self, touched_ct: bool) {
+        let Some(ct) = self.ct.as_ref().filter(|_| touched_ct) else {
+            return;
+        };
+        if let Err(e) = ct.pipeline.refresh_watch_list().await {
+            tracing::warn!(error = %e, "rebuilding the CT watch list after a monitor write failed");
+        }
+    }
+
     /// The API over parts built elsewhere: the composition root
     /// (`certsentry::runtime`) owns the engine, the outbox, CT and the
     /// metrics registry, and hands the API what it serves.

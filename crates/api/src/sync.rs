@@ -231,7 +231,10 @@ pub async fn sync(
         .apply_sync(caller.org_id(), &changes, caller.plan.max_monitors, &audit)
         .await
     {
-        Ok(()) => Ok(Json(result)),
+        Ok(()) => {
+            state.refresh_ct_watch(true).await;
+            Ok(Json(result))
+        }
         Err(StoreError::QuotaExceeded { .. }) => {
             Err(ApiError::PlanLimit(monitor_quota_message(&caller)))
         }

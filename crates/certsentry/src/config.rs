@@ -16,6 +16,15 @@ pub const DEFAULT_REGIONS: &str = "virginia,dublin,singapore";
 /// Options every subcommand accepts, so the CLI and a running server can share a database.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
+    /// Log line format: `text` for people, `json` (one object per line) for log shippers.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
     /// TOML configuration file.
     #[arg(long, global = true, env = "CERTSENTRY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -187,6 +196,13 @@ pub struct CtArgs {
     /// This server's public base URL, for links in alerts (default `http://<listen>`).
     #[arg(long, global = true, env = "CERTSENTRY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The CT settings.

@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod db;
+pub mod logging;
 pub mod runtime;

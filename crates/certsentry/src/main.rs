@@ -6,7 +6,7 @@ mod certwatch_cmd;
 mod ct_cmd;
 mod sync_cmd;
 
-use certsentry::{config, db};
+use certsentry::{config, db, logging};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +17,6 @@ use certsentry::runtime::{Runtime, RuntimeConfig};
 use certsentry_domain::time::format_ms;
 use certsentry_domain::{ApiKeyId, OrgId};
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use crate::config::{GlobalArgs, Settings};
 
@@ -135,22 +134,16 @@ enum EnvCommand {
 }
 
 /// Logs to stderr; `CERTSENTRY_LOG` wins over `default`.
-fn init_logging(default: &str) {
-    let filter =
-        EnvFilter::try_from_env("CERTSENTRY_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         // certwatch's LOG_LEVEL, in stdlib logging's names.
-        Command::Certwatch(args) => init_logging(&certwatch_cmd::log_filter(&args.log_level)),
-        _ => init_logging("info"),
+        Command::Certwatch(args) => logging::init(
+            &certwatch_cmd::log_filter(&args.log_level),
+            cli.global.log_format,
+        ),
+        _ => logging::init("info", cli.global.log_format),
     }
     match run(cli).await {
         Ok(code) => code,

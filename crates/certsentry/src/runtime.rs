@@ -133,6 +133,7 @@ impl Runtime {
         let mut registry = Registry::with_prefix("certsentry");
         let outbox_stats = Arc::new(OutboxStats::default());
         outbox_stats.register(&mut registry);
+        checker.writer().register(&mut registry);
         let outbox = Arc::new(
             Outbox::new(store.clone(), config.outbox.clone(), outbox_waker.clone())
                 .with_stats(outbox_stats.clone()),

@@ -223,3 +223,88 @@ async fn one_alert_per_issuance(backend: &'static str, store: Arc<dyn certsentry
     assert!(metrics.contains("certsentry_ct_findings_total{state=\"suspicious\"} 1"));
     assert!(metrics.trim_end().ends_with("# EOF"));
 }
+
+/// A `checkCt` monitor is watched from the moment the API answers its
+/// creation: a matching certificate fed right after gives exactly one
+/// alert, although the periodic rebuild is an hour away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_ct_monitor_is_watched_at_once() {
+    for (backend, store) in backends().await {
+        let ca = TestCa::default();
+        let (pre, cert) = issuance(&ca, &["login.example.org"], 7);
+        let stream = vec![
+            message(&pre, true, &["login.example.org"], 1),
+            message(&cert, false, &["login.example.org"], 2),
+        ];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ws_url = format!("ws://{}/full-stream", listener.local_addr().unwrap());
+        let go = Arc::new(Notify::new());
+        let go_server = go.clone();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            go_server.notified().await;
+            for m in stream {
+                ws.send(Message::text(m)).await.unwrap();
+            }
+            while let Some(Ok(_)) = ws.next().await {}
+        });
+        let h = Harness::start_runtime(backend, store, "agency", |config| {
+            config.ct = Some(CtSettings {
+                certstream_url: Some(ws_url.clone()),
+                grace: Duration::from_secs(1),
+                watch_refresh: Duration::from_secs(3600),
+                ..CtSettings::default()
+            });
+        })
+        .await;
+        let (key, base) = (h.key.clone(), h.server.url(""));
+        let client = reqwest::Client::new();
+        let spotter = WebhookReceiver::start(Vec::new(), Duration::ZERO).await;
+        let created = client
+            .post(format!("{base}/api/v1/notification-channels"))
+            .bearer_auth(&key)
+            .json(
+                &json!({"name": "spotter", "type": "webhook", "url": spotter.url,
+                          "format": "certspotter", "events": ["ct.new_certificate"]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        wait_for("the certstream connection", async || {
+            let health: Value = get_json(&client, format!("{base}/healthz"), None).await;
+            health["ct"]["sources"][0]["connected"] == true
+        })
+        .await;
+
+        let monitor = create_ct_monitor(&client, &base, &key, "www.example.org").await;
+        assert!(
+            monitor["monitor"]["id"].is_string(),
+            "[{backend}] {monitor}"
+        );
+        go.notify_one();
+
+        // Both halves of the pair read, and the finding decided: only then
+        // is "exactly one" a fact rather than a guess.
+        wait_for("both entries and the decision", async || {
+            let health: Value = get_json(&client, format!("{base}/healthz"), None).await;
+            let findings: Value = get_json(
+                &client,
+                format!("{base}/api/v1/ct/certificates?known=false"),
+                Some(&key),
+            )
+            .await;
+            health["ct"]["sources"][0]["entries"] == 2
+                && findings["certificates"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 1)
+                && !spotter.is_empty()
+        })
+        .await;
+        let alerts = spotter.requests();
+        assert_eq!(alerts.len(), 1, "[{backend}] exactly one alert");
+        let body: Value = serde_json::from_slice(&alerts[0].body).unwrap();
+        assert_eq!(body["issuance"]["dns_names"], json!(["login.example.org"]));
+    }
+}

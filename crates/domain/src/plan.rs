@@ -16,6 +16,10 @@ pub struct Plan {
     pub max_monitors: u32,
     /// How many regions one monitor may run in.
     pub max_regions: u32,
+    /// The shortest check or heartbeat interval a monitor may have. An
+    /// operator tightening it leaves existing monitors as they are; their
+    /// next edit must comply.
+    pub min_interval_seconds: u32,
     /// Certificate Transparency monitoring (`checkCt`).
     pub ct: bool,
     /// The audit log endpoint and audit webhook.
@@ -34,6 +38,7 @@ impl Default for Plan {
             api_access: true,
             max_monitors: 10,
             max_regions: 1,
+            min_interval_seconds: 60,
             ct: false,
             audit_logs: false,
             max_status_pages: 1,
@@ -61,6 +66,7 @@ impl Default for Plans {
                 display_name: "Free".into(),
                 api_access: false,
                 max_monitors: 3,
+                min_interval_seconds: 86_400,
                 max_status_pages: 0,
                 ..base.clone()
             },
@@ -69,6 +75,7 @@ impl Default for Plans {
             "starter".into(),
             Plan {
                 display_name: "Starter".into(),
+                min_interval_seconds: 300,
                 ..base.clone()
             },
         );

@@ -13,6 +13,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Every store trait over PostgreSQL.
 pub type PostgresStore = SqlStore<PostgresBackend>;
 
+/// How long a query waits for a pooled connection (one is opened if the
+/// pool has room) before the store reports the database unavailable.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The PostgreSQL connection pool.
 pub struct PostgresBackend {
     pool: PgPool,
@@ -23,6 +27,9 @@ impl PostgresBackend {
     pub async fn connect(url: &str) -> Result<PostgresStore, sqlx::Error> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // With the database gone, a request waits at most this long for
+            // a connection and then answers 503, instead of hanging.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;

@@ -56,6 +56,12 @@ pub enum StoreError {
     /// Stored data that does not decode (a bug or a hand-edited database).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database cannot be reached now (connection refused or lost, no
+    /// pooled connection within the acquire timeout). The caller should
+    /// answer "try again" and keep nothing half-done: the write did not
+    /// commit.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -273,6 +273,43 @@ fn plan_limits() {
 }
 
 #[test]
+fn plans_set_the_smallest_interval() {
+    let every_minute = with(
+        seed_standard(),
+        "uptimeIntervalSeconds",
+        serde_json::json!(60),
+    );
+    match validate_with(every_minute.clone(), "starter", None) {
+        Err(MonitorRejection::PlanLimit(m)) => {
+            assert!(
+                m.starts_with("The Starter plan's smallest interval is 300 seconds"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(validate_with(every_minute, "pro", None).is_ok());
+    let five = with(
+        seed_standard(),
+        "uptimeIntervalSeconds",
+        serde_json::json!(300),
+    );
+    assert!(validate_with(five.clone(), "starter", None).is_ok());
+    assert!(matches!(
+        validate_with(five, "free", None),
+        Err(MonitorRejection::PlanLimit(m)) if m.contains("86400")
+    ));
+    let heartbeat = serde_json::json!({
+        "kind": "heartbeat", "label": "backup", "heartbeatIntervalSeconds": 60,
+        "heartbeatGraceSeconds": 60
+    });
+    assert!(matches!(
+        validate_with(heartbeat, "starter", None),
+        Err(MonitorRejection::PlanLimit(_))
+    ));
+}
+
+#[test]
 fn kind_cannot_change_and_environment_follows_tri_state() {
     let mut existing = validate(seed_standard()).unwrap();
     existing.environment_id = Some(EnvironmentId::from_string("cmb1env0000000001"));

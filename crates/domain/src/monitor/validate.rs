@@ -337,6 +337,15 @@ pub fn validate_monitor(
             plan.display_name, plan.max_regions
         )));
     }
+    if let Some(seconds) = uptime_interval_seconds.or(heartbeat_interval_seconds)
+        && seconds < plan.min_interval_seconds
+    {
+        return Err(MonitorRejection::PlanLimit(format!(
+            "The {} plan's smallest interval is {} seconds; {seconds} is shorter. \
+             Choose {} or longer, or upgrade.",
+            plan.display_name, plan.min_interval_seconds, plan.min_interval_seconds
+        )));
+    }
     if check_ct && !plan.ct {
         return Err(MonitorRejection::PlanLimit(format!(
             "The {} plan does not include Certificate Transparency monitoring (checkCt). \

@@ -55,7 +55,28 @@ impl<B: SqlBackend> SqlStore<B> {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Backend(Box::new(e))
+        if database_unreachable(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Backend(Box::new(e))
+        }
+    }
+}
+
+/// Errors that mean "the database is not there right now", as opposed to
+/// a query the database refused: no connection in time, a socket that
+/// failed, or PostgreSQL's connection-exception and shutdown classes.
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
+        }),
+        _ => false,
     }
 }
 
