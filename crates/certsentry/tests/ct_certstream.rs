@@ -129,12 +129,31 @@ async fn one_alert_per_issuance(backend: &'static str, store: Arc<dyn certsentry
     .await;
     go.notify_one();
 
-    wait_for("the alerts", async || {
-        !spotter.is_empty() && watch.len() >= 2
-    })
+    // Every message read (four certificates, one malformed) and both
+    // matched issuances decided and delivered: past the last entry, so any
+    // duplicate would already be here.
+    wait_for(
+        "every entry read, both findings decided, the alerts",
+        async || {
+            let health: Value = get_json(&client, format!("{base}/healthz"), None).await;
+            let source = &health["ct"]["sources"][0];
+            let read =
+                source["entries"].as_u64().unwrap_or(0) + source["malformed"].as_u64().unwrap_or(0);
+            let decided: Value = get_json(
+                &client,
+                format!("{base}/api/v1/ct/certificates"),
+                Some(&key),
+            )
+            .await;
+            read >= 5
+                && decided["certificates"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 2)
+                && !spotter.is_empty()
+                && watch.len() >= 2
+        },
+    )
     .await;
-    // Time for a duplicate to show up, if one were coming.
-    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let spotted = spotter.requests();
     assert_eq!(

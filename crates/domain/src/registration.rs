@@ -173,20 +173,66 @@ pub fn whois_referral(text: &str) -> Option<String> {
     })
 }
 
+/// A WHOIS time zone abbreviation's offset from UTC in minutes, for the
+/// zones registries are seen to print. Ambiguous abbreviations (`CST`,
+/// `IST`, …) are not listed: a time in them is unknown, not guessed.
+fn zone_offset_minutes(zone: &str) -> Option<i64> {
+    let hours: f64 = match zone.to_ascii_uppercase().as_str() {
+        "UTC" | "GMT" | "Z" | "UT" | "WET" => 0.0,
+        "BST" | "CET" | "WEST" | "MET" => 1.0,
+        "CEST" | "EET" | "SAST" | "MEST" => 2.0,
+        "EEST" | "MSK" => 3.0,
+        "ICT" | "WIB" => 7.0,
+        "HKT" | "SGT" | "AWST" | "PHT" => 8.0,
+        "JST" | "KST" => 9.0,
+        "ACST" => 9.5,
+        "AEST" => 10.0,
+        "AEDT" => 11.0,
+        "NZST" => 12.0,
+        "NZDT" => 13.0,
+        "BRT" | "ART" | "CLST" => -3.0,
+        "CLT" | "EDT" | "AST" => -4.0,
+        "EST" | "CDT" => -5.0,
+        "MDT" => -6.0,
+        "PDT" | "MST" => -7.0,
+        "PST" => -8.0,
+        _ => return None,
+    };
+    Some((hours * 60.0) as i64)
+}
+
+/// Splits a trailing zone, `… 10:00:00 CLST` or `… (JST)`, from the date.
+fn split_zone(value: &str) -> (&str, Option<&str>) {
+    if let Some((core, note)) = value.split_once(" (") {
+        let zone = note.trim_end_matches(')').trim();
+        let is_zone = !zone.is_empty() && zone.chars().all(|c| c.is_ascii_alphabetic());
+        return (core.trim(), is_zone.then_some(zone));
+    }
+    match value.rsplit_once(' ') {
+        Some((core, last))
+            if !last.is_empty()
+                && last.len() <= 5
+                && last.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            (core.trim(), Some(last))
+        }
+        _ => (value, None),
+    }
+}
+
 /// Date formats seen in WHOIS answers, all unambiguous (year first, or a
-/// month name). Times without a zone are taken as UTC.
+/// month name). A time is read in its named zone (UTC when none is named);
+/// a time in a zone not known for certain is no date at all.
 fn parse_whois_date(value: &str) -> Option<Millis> {
     let value = value.trim();
     if let Some(ms) = parse_datetime(value) {
         return Some(ms);
     }
-    // Drop a trailing zone name ("UTC", "CLST") or a parenthesised note.
-    let core = value
-        .split(" (")
-        .next()
-        .unwrap_or(value)
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == ' ')
-        .trim();
+    let (core, zone) = split_zone(value);
+    let offset = match zone {
+        None => Some(0),
+        Some(zone) => zone_offset_minutes(zone),
+    };
     const DATETIMES: &[&str] = &[
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%dT%H:%M:%S",
@@ -197,7 +243,7 @@ fn parse_whois_date(value: &str) -> Option<Millis> {
     ];
     for format in DATETIMES {
         if let Ok(dt) = NaiveDateTime::parse_from_str(core, format) {
-            return Some(dt.and_utc().timestamp_millis());
+            return offset.map(|minutes| dt.and_utc().timestamp_millis() - minutes * 60_000);
         }
     }
     // A date, possibly followed by a time we do not need.
@@ -327,17 +373,27 @@ mod tests {
             ),
             ("expires:     2027-08-13", "2027-08-13T00:00:00.000Z"),
             ("Expires On: 2027.08.13", "2027-08-13T00:00:00.000Z"),
+            // 10:00 in Japan is 01:00 UTC.
             (
                 "Expiration Date: 2027/08/13 10:00:00 (JST)",
+                "2027-08-13T01:00:00.000Z",
+            ),
+            (
+                "Expiry Date: 2027-08-13 10:00:00 CEST",
+                "2027-08-13T08:00:00.000Z",
+            ),
+            (
+                "Expiry Date: 2027-08-13 10:00:00 UTC",
                 "2027-08-13T10:00:00.000Z",
             ),
             (
                 "Expiration date: 13.08.2027 00:00:00",
                 "2027-08-13T00:00:00.000Z",
             ),
+            // Chilean summer time is UTC-3.
             (
                 "renewal date: 2027-08-13 10:00:00 CLST",
-                "2027-08-13T10:00:00.000Z",
+                "2027-08-13T13:00:00.000Z",
             ),
         ];
         for (text, want) in cases {
@@ -354,6 +410,11 @@ mod tests {
         assert_eq!(
             whois_expiry("Expiry Date: 03/04/2027\n"),
             WhoisExpiry::Unreadable("03/04/2027".into())
+        );
+        // CST is China's or the US's: a time in it is not guessed.
+        assert_eq!(
+            whois_expiry("Expiry Date: 2027-08-13 10:00:00 CST\n"),
+            WhoisExpiry::Unreadable("2027-08-13 10:00:00 CST".into())
         );
         // Comments never count, even when they look like fields.
         assert_eq!(

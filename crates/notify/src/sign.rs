@@ -210,6 +210,48 @@ mod tests {
 
     const BODY: &[u8] = br#"{"email":"test@example.com","username":"test_user"}"#;
 
+    /// Pinned vectors for the two hex schemes, computed apart from this
+    /// code by the API reference's own Python `verify` snippet and the
+    /// `sha256=` snippet of the HMAC reference (Python's `hmac` module):
+    ///   hmac.new(secret.encode(), f"{ts}.".encode() + body, sha256).hexdigest()
+    ///   "sha256=" + hmac.new(secret.encode(), body, sha256).hexdigest()
+    #[test]
+    fn certsentry_and_hmac_sha256_test_vectors() {
+        const SECRET: &str = "a3f1c9e0b7d24c58a1e6f0d3b9c27e4455aa01b2c3d4e5f60718293a4b5c6d7e";
+        let signed = |scheme| {
+            sign(&SignInput {
+                scheme,
+                secrets: &[SECRET],
+                message_id: "msg_1",
+                timestamp: 1649367553,
+                body: BODY,
+                signature_header: None,
+            })
+        };
+        let ours = signed(SigningScheme::CertSentry);
+        assert_eq!(
+            ours,
+            vec![
+                (
+                    "X-CertSentry-Timestamp".to_string(),
+                    "1649367553".to_string()
+                ),
+                (
+                    "X-CertSentry-Signature".to_string(),
+                    "b6bc2c9afabfffbbb4adb1ce8da90974c8a0d62568e3e019888f989e34e763d9".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            signed(SigningScheme::HmacSha256),
+            vec![(
+                "X-Signature".to_string(),
+                "sha256=c6415c4571a2e50942d43f961604f543c58a69f46b6ab0eba20d395e409ea47e"
+                    .to_string()
+            )]
+        );
+    }
+
     #[test]
     fn standard_webhooks_test_vector() {
         let headers = sign(&SignInput {
