@@ -84,7 +84,16 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Outermost last: the id is set, then copied to the response, then
         // the span that every log line of the request sits in is opened.
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_id::span_for))
+        .layer(
+            // Only the span (and a line for a 5xx): per-request start and
+            // finish lines would cost every request for logs nobody reads.
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_id::span_for)
+                .on_request(())
+                .on_response(())
+                .on_body_chunk(())
+                .on_eos(()),
+        )
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             request_id::NewRequestId,

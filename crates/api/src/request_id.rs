@@ -7,13 +7,21 @@ use axum::extract::MatchedPath;
 use axum::http::{HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
-/// Generates an id of the same shape as every other CertSentry id.
+/// Generates `req-<process>-<n>`: a random prefix chosen once per process
+/// and a counter, so that ids are unique across restarts and nodes without
+/// a lock or a random draw on the hot path.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NewRequestId;
 
 impl MakeRequestId for NewRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&certsentry_domain::id::new_id())
+        use std::sync::LazyLock;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PROCESS: LazyLock<String> =
+            LazyLock::new(|| format!("{:08x}", rand::random::<u32>()));
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::try_from(format!("req-{}-{n:x}", *PROCESS))
             .ok()
             .map(RequestId::new)
     }
