@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
         ("cursor" = Option<String>, Query),
     ),
     responses((status = 200, body = AuditLogList), (status = 400, description = "invalid_input, or plan_limit without audit logs", body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,

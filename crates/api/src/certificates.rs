@@ -44,7 +44,7 @@ pub struct CertificateList {
 }
 
 /// The SSL certificate inventory, soonest expiry first; pending last.
-#[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", responses((status = 200, body = CertificateList)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", responses((status = 200, body = CertificateList)), security(("bearerAuth" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,

@@ -169,7 +169,7 @@ async fn prepare(
 #[utoipa::path(
     get, path = "/api/v1/notification-channels", tag = "notification-channels",
     responses((status = 200, body = ChannelList)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -186,7 +186,7 @@ pub async fn list(
     post, path = "/api/v1/notification-channels", tag = "notification-channels",
     request_body = Object,
     responses((status = 201, body = ChannelEnvelope), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub async fn create(
     get, path = "/api/v1/notification-channels/{id}", tag = "notification-channels",
     params(("id" = String, Path)),
     responses((status = 200, body = ChannelEnvelope), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -231,7 +231,7 @@ pub async fn retrieve(
     patch, path = "/api/v1/notification-channels/{id}", tag = "notification-channels",
     params(("id" = String, Path)), request_body = Object,
     responses((status = 200, body = ChannelEnvelope), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -275,7 +275,7 @@ pub async fn update(
     delete, path = "/api/v1/notification-channels/{id}", tag = "notification-channels",
     params(("id" = String, Path)),
     responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,
@@ -304,7 +304,7 @@ pub async fn remove(
     post, path = "/api/v1/notification-channels/{id}/rotate-secret", tag = "notification-channels",
     params(("id" = String, Path)),
     responses((status = 200, body = ChannelEnvelope), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn rotate_secret(
     State(state): State<AppState>,
@@ -347,7 +347,7 @@ pub struct TestSent {
     post, path = "/api/v1/notification-channels/{id}/test", tag = "notification-channels",
     params(("id" = String, Path)),
     responses((status = 202, body = TestSent), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn send_test(
     State(state): State<AppState>,

@@ -128,7 +128,7 @@ pub struct CtCertificateEnvelope {
         ("cursor" = Option<String>, Query),
     ),
     responses((status = 200, body = CtCertificateList), (status = 400, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list_certificates(
     State(state): State<AppState>,
@@ -158,7 +158,7 @@ pub async fn list_certificates(
     get, path = "/api/v1/ct/certificates/{id}", tag = "ct",
     params(("id" = String, Path)),
     responses((status = 200, body = CtCertificateEnvelope), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn retrieve_certificate(
     State(state): State<AppState>,
@@ -292,7 +292,7 @@ fn audit(
     post, path = "/api/v1/ct/known-certificates", tag = "ct",
     request_body = KnownCertificateInput,
     responses((status = 201, body = KnownCertificateEnvelope), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn create_known(
     State(state): State<AppState>,
@@ -336,7 +336,7 @@ pub async fn create_known(
         ("cursor" = Option<String>, Query),
     ),
     responses((status = 200, body = KnownCertificateList)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list_known(
     State(state): State<AppState>,
@@ -361,7 +361,7 @@ pub async fn list_known(
     delete, path = "/api/v1/ct/known-certificates/{id}", tag = "ct",
     params(("id" = String, Path)),
     responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn remove_known(
     State(state): State<AppState>,

@@ -38,7 +38,7 @@ pub struct EnvironmentInput {
 #[utoipa::path(
     get, path = "/api/v1/environments", tag = "environments",
     responses((status = 200, body = EnvironmentList)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -54,7 +54,7 @@ pub async fn list(
 #[utoipa::path(
     post, path = "/api/v1/environments", tag = "environments", request_body = EnvironmentInput,
     responses((status = 201, body = EnvironmentEnvelope), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -100,7 +100,7 @@ pub async fn create(
     delete, path = "/api/v1/environments/{id}", tag = "environments",
     params(("id" = String, Path)),
     responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,

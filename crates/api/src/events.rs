@@ -72,7 +72,7 @@ pub struct EventList {
         ("cursor" = Option<String>, Query),
     ),
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list_events(
     State(state): State<AppState>,
@@ -172,7 +172,7 @@ pub struct DeliveryList {
         ("cursor" = Option<String>, Query),
     ),
     responses((status = 200, body = DeliveryList), (status = 400, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list_deliveries(
     State(state): State<AppState>,
@@ -203,7 +203,7 @@ pub async fn list_deliveries(
     post, path = "/api/v1/deliveries/{id}/redeliver", tag = "events",
     params(("id" = String, Path)),
     responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn redeliver(
     State(state): State<AppState>,

@@ -17,10 +17,10 @@ pub mod inputs;
 mod key_cache;
 pub mod metrics;
 pub mod monitors;
+pub mod observe;
 pub mod openapi;
 pub mod query;
 pub mod ratelimit;
-pub mod request_id;
 pub mod results;
 pub mod state;
 pub mod stats;
@@ -75,28 +75,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::serve_document))
         .nest("/api/v1", v1)
         .merge(heartbeat::router())
-        .route_layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Outermost last: the id is set, then copied to the response, then
-        // the span that every log line of the request sits in is opened.
-        .layer(
-            // Only the span (and a line for a 5xx): per-request start and
-            // finish lines would cost every request for logs nobody reads.
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(request_id::span_for)
-                .on_request(())
-                .on_response(())
-                .on_body_chunk(())
-                .on_eos(()),
-        )
-        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
-            request_id::NewRequestId,
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::observe,
         ))
         .with_state(state)
 }

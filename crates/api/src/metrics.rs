@@ -4,11 +4,9 @@
 //! that registry; no text is written by hand.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -64,7 +62,7 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub(crate) fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.into(),
@@ -86,25 +84,6 @@ impl Metrics {
             .expect("writing to a String");
         out
     }
-}
-
-/// Route layer: times every matched request. The route label is the
-/// matched path pattern (`/api/v1/monitors/{id}`), never the raw URL.
-pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().to_string();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    metrics.observe(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
 }
 
 /// `GET /metrics`

@@ -127,7 +127,7 @@ pub fn monitor_audit(
         ("cursor" = Option<String>, Query, description = "A previous response's nextCursor"),
     ),
     responses((status = 200, body = MonitorList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -157,7 +157,7 @@ pub async fn list(
         (status = 409, description = "conflict: duplicate externalId", body = ErrorBody),
         (status = 422, description = "invalid_input with details", body = ErrorBody),
     ),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -206,7 +206,7 @@ pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResu
     get, path = "/api/v1/monitors/{id}", tag = "monitors",
     params(("id" = String, Path)),
     responses((status = 200, body = MonitorEnvelope), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -229,7 +229,7 @@ pub async fn retrieve(
         (status = 200, body = MonitorEnvelope), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
     ),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -269,7 +269,7 @@ pub async fn update(
     delete, path = "/api/v1/monitors/{id}", tag = "monitors",
     params(("id" = String, Path)),
     responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn remove(
     State(state): State<AppState>,

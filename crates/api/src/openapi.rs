@@ -2,6 +2,7 @@
 //! served at `/api/v1/openapi.json`. A snapshot test pins it.
 
 use axum::Json;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -16,7 +17,7 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
-            "bearer",
+            "bearerAuth",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
@@ -50,16 +51,188 @@ impl Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
+/// The document as served: the handlers' annotations, completed by
+/// [`complete`] with what every operation shares.
+pub fn document_value() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    complete(&mut doc);
+    doc
+}
+
 /// The document, pretty-printed with a trailing newline (as the snapshot is stored).
 pub fn document() -> String {
-    let mut json = ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes");
+    let mut json =
+        serde_json::to_string_pretty(&document_value()).expect("the OpenAPI document serializes");
     json.push('\n');
     json
 }
 
 /// `GET /api/v1/openapi.json` (anonymous).
-pub async fn serve_document() -> Json<serde_json::Value> {
-    Json(serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes"))
+pub async fn serve_document() -> Json<Value> {
+    Json(document_value())
+}
+
+/// What every `/api/v1` operation shares, added once here rather than in
+/// 34 annotations that could drift: the bearer key, the error answers the
+/// middleware gives before any handler runs (401, 403, 429 with its
+/// headers, 503 when the database is away), 404 for an unknown id, 400 and
+/// 422 for what can be invalid, an `operationId` from the method and path,
+/// and links from each created object to the calls that take its id.
+fn complete(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in operations.iter_mut() {
+            operation["operationId"] = json!(operation_id(method, path));
+            operation["security"] = json!([{ "bearerAuth": [] }]);
+            let has_input = operation.get("requestBody").is_some()
+                || operation["parameters"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+            let responses = operation["responses"]
+                .as_object_mut()
+                .expect("every operation documents responses");
+            let mut standard = vec![
+                (
+                    "401",
+                    "unauthorized: the key is missing, malformed, unknown or revoked",
+                ),
+                (
+                    "403",
+                    "forbidden: the plan has no API access, or a read-only key tried to write",
+                ),
+                (
+                    "429",
+                    "rate_limited: the key's budget for this minute is spent",
+                ),
+                (
+                    "503",
+                    "unavailable: the database cannot be reached; nothing was stored",
+                ),
+            ];
+            if path.contains('{') {
+                standard.push(("404", "not_found: no such object in this organization"));
+            }
+            if has_input {
+                standard.push(("400", "invalid_input (unreadable request) or plan_limit"));
+                standard.push((
+                    "422",
+                    "invalid_input: a value breaks a rule; details name each field",
+                ));
+            }
+            for (status, description) in standard {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| error_response(description));
+            }
+            for retried in ["429", "503"] {
+                responses[retried]["headers"] = retry_headers(retried == "429");
+            }
+        }
+    }
+    add_links(paths);
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
+    })
+}
+
+fn retry_headers(rate_limit: bool) -> Value {
+    let integer =
+        |description: &str| json!({ "description": description, "schema": { "type": "integer" } });
+    let mut headers = json!({ "Retry-After": integer("Seconds to wait before retrying") });
+    if rate_limit {
+        headers["X-RateLimit-Limit"] = integer("Requests allowed in the window");
+        headers["X-RateLimit-Remaining"] = integer("Requests left in the window");
+        headers["X-RateLimit-Reset"] = integer("When the window resets (Unix seconds)");
+    }
+    headers
+}
+
+/// `GET /api/v1/monitors/{id}/results` → `getMonitorsIdResults`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_string();
+    for segment in path.trim_start_matches("/api/v1/").split('/') {
+        for word in segment
+            .trim_matches(|c| c == '{' || c == '}')
+            .split(['-', '_'])
+            .filter(|w| !w.is_empty())
+        {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                id.push(first.to_ascii_uppercase());
+                id.push_str(chars.as_str());
+            }
+        }
+    }
+    id
+}
+
+/// Links from each created object (where its id is in the 201 body) to the
+/// operations that take that id, so a stateful client can chain them.
+fn add_links(paths: &mut serde_json::Map<String, Value>) {
+    let chains = [
+        ("/api/v1/monitors", "/monitor/id", "/api/v1/monitors/{id}"),
+        (
+            "/api/v1/notification-channels",
+            "/channel/id",
+            "/api/v1/notification-channels/{id}",
+        ),
+        (
+            "/api/v1/status-pages",
+            "/statusPage/id",
+            "/api/v1/status-pages/{id}",
+        ),
+        (
+            "/api/v1/ct/known-certificates",
+            "/knownCertificate/id",
+            "/api/v1/ct/known-certificates/{id}",
+        ),
+        (
+            "/api/v1/environments",
+            "/environment/id",
+            "/api/v1/environments/{id}",
+        ),
+    ];
+    for (collection, id_pointer, item) in chains {
+        let targets: Vec<(String, String)> = paths
+            .iter()
+            .filter(|(path, _)| *path == item || path.starts_with(&format!("{item}/")))
+            .flat_map(|(path, operations)| {
+                operations
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(method, _)| (operation_id(method, path), method.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let Some(created) = paths
+            .get_mut(collection)
+            .and_then(|c| c.get_mut("post"))
+            .and_then(|post| post["responses"].get_mut("201"))
+        else {
+            continue;
+        };
+        let links: serde_json::Map<String, Value> = targets
+            .into_iter()
+            .map(|(operation_id, _)| {
+                (
+                    operation_id.clone(),
+                    json!({
+                        "operationId": operation_id,
+                        "parameters": { "id": format!("$response.body#{id_pointer}") }
+                    }),
+                )
+            })
+            .collect();
+        created["links"] = Value::Object(links);
+    }
 }

@@ -85,7 +85,7 @@ pub struct CheckNowResult {
         ("cursor" = Option<String>, Query),
     ),
     responses((status = 200, body = ResultList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -121,7 +121,7 @@ pub async fn list(
     post, path = "/api/v1/monitors/{id}/check", tag = "monitors",
     params(("id" = String, Path)),
     responses((status = 200, body = CheckNowResult), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn check_now(
     State(state): State<AppState>,

@@ -72,7 +72,7 @@ pub struct StatsList {
         ("to" = Option<String>, Query, description = "End day, YYYY-MM-DD (UTC). Defaults to today."),
     ),
     responses((status = 200, body = StatsList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn stats(
     State(state): State<AppState>,

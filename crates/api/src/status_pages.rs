@@ -74,7 +74,7 @@ fn page_audit(caller: &Caller, action: &str, page: &StatusPage) -> AuditEvent {
 }
 
 /// List status pages with their monitors in display order.
-#[utoipa::path(get, path = "/api/v1/status-pages", tag = "status pages", responses((status = 200, body = StatusPageList)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/status-pages", tag = "status pages", responses((status = 200, body = StatusPageList)), security(("bearerAuth" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
@@ -89,7 +89,7 @@ pub async fn list(
 #[utoipa::path(
     post, path = "/api/v1/status-pages", tag = "status pages", request_body = StatusPageInput,
     responses((status = 201, body = StatusPageEnvelope), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -143,7 +143,7 @@ async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StatusPa
 
 /// Retrieve a status page.
 #[utoipa::path(get, path = "/api/v1/status-pages/{id}", tag = "status pages", params(("id" = String, Path)),
-    responses((status = 200, body = StatusPageEnvelope), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = StatusPageEnvelope), (status = 404, body = ErrorBody)), security(("bearerAuth" = [])))]
 pub async fn retrieve(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
@@ -158,7 +158,7 @@ pub async fn retrieve(
 /// Replace a status page's definition; the monitor list is replaced wholesale.
 #[utoipa::path(patch, path = "/api/v1/status-pages/{id}", tag = "status pages", params(("id" = String, Path)), request_body = StatusPageInput,
     responses((status = 200, body = StatusPageEnvelope), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
+    security(("bearerAuth" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
@@ -188,7 +188,7 @@ pub async fn update(
 
 /// Unpublish and delete a status page.
 #[utoipa::path(delete, path = "/api/v1/status-pages/{id}", tag = "status pages", params(("id" = String, Path)),
-    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = OkBody), (status = 404, body = ErrorBody)), security(("bearerAuth" = [])))]
 pub async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,

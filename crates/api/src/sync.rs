@@ -59,7 +59,7 @@ pub struct SyncBody {
         (status = 400, description = "invalid_input (unreadable body) or plan_limit", body = ErrorBody),
         (status = 422, description = "invalid_input with per-item details; nothing applied", body = ErrorBody),
     ),
-    security(("bearer" = []))
+    security(("bearerAuth" = []))
 )]
 pub async fn sync(
     State(state): State<AppState>,
