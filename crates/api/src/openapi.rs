@@ -88,6 +88,9 @@ fn complete(doc: &mut Value) {
         };
         for (method, operation) in operations.iter_mut() {
             operation["operationId"] = json!(operation_id(method, path));
+            if let Some(parameters) = operation["parameters"].as_array_mut() {
+                parameters.iter_mut().for_each(constrain_query_parameter);
+            }
             operation["security"] = json!([{ "bearerAuth": [] }]);
             let has_input = operation.get("requestBody").is_some()
                 || operation["parameters"]
@@ -135,6 +138,58 @@ fn complete(doc: &mut Value) {
         }
     }
     add_links(paths);
+}
+
+/// The rules `QueryParams` enforces, written into each query parameter's
+/// schema so that a client (or a fuzzer) knows them: `limit`'s range (from
+/// its description, `1-500`), timestamps and days, the cursor's id shape,
+/// and the fixed sets described as `a, b or c`.
+fn constrain_query_parameter(parameter: &mut Value) {
+    if parameter["in"] != "query" {
+        return;
+    }
+    let description = parameter["description"].as_str().unwrap_or_default().to_string();
+    let name = parameter["name"].as_str().unwrap_or_default().to_string();
+    let schema = &mut parameter["schema"];
+    match name.as_str() {
+        "limit" => {
+            let range = description
+                .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+                .find_map(|word| {
+                    let (low, high) = word.split_once('-')?;
+                    Some((low.parse::<u32>().ok()?, high.parse::<u32>().ok()?))
+                });
+            if let Some((minimum, maximum)) = range {
+                schema["minimum"] = json!(minimum);
+                schema["maximum"] = json!(maximum);
+            }
+        }
+        // An empty value counts as absent, as `QueryParams` reads it.
+        "since" => *schema = or_empty(json!({ "type": "string", "format": "date-time" })),
+        "from" | "to" => *schema = or_empty(json!({ "type": "string", "format": "date" })),
+        "cursor" => {
+            schema["pattern"] = json!(format!(
+                "^(c[0-9a-z]{{{}}})?$",
+                certsentry_domain::id::ID_LEN - 1
+            ))
+        }
+        _ if schema["type"] == "string" => {
+            if let Some((list, last)) = description.rsplit_once(" or ") {
+                let choices: Vec<&str> = list.split(", ").chain([last]).map(str::trim).collect();
+                if choices
+                    .iter()
+                    .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                {
+                    schema["enum"] = json!(choices);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn or_empty(schema: Value) -> Value {
+    json!({ "anyOf": [schema, { "type": "string", "maxLength": 0 }] })
 }
 
 fn error_response(description: &str) -> Value {
