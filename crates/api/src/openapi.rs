@@ -148,7 +148,10 @@ fn constrain_query_parameter(parameter: &mut Value) {
     if parameter["in"] != "query" {
         return;
     }
-    let description = parameter["description"].as_str().unwrap_or_default().to_string();
+    let description = parameter["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let name = parameter["name"].as_str().unwrap_or_default().to_string();
     let schema = &mut parameter["schema"];
     match name.as_str() {
@@ -176,10 +179,9 @@ fn constrain_query_parameter(parameter: &mut Value) {
         _ if schema["type"] == "string" => {
             if let Some((list, last)) = description.rsplit_once(" or ") {
                 let choices: Vec<&str> = list.split(", ").chain([last]).map(str::trim).collect();
-                if choices
-                    .iter()
-                    .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-                {
+                if choices.iter().all(|c| {
+                    !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                }) {
                     schema["enum"] = json!(choices);
                 }
             }

@@ -8,33 +8,119 @@ fn openapi_document_matches_the_snapshot() {
     insta::assert_snapshot!("openapi.json", certsentry_api::openapi::document());
 }
 
+/// `(path, method)` of every route the API modules register under
+/// `/api/v1`, read from their `router()` source: each module's router is
+/// nested at `/api/v1` (the heartbeat pings and the root's own routes are
+/// not part of the documented API).
+fn routed_operations() -> std::collections::BTreeSet<(String, String)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut routes = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".rs") || name == "lib.rs" || name == "heartbeat.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in text.match_indices(".route(") {
+            // The call's text, up to its closing parenthesis.
+            let mut depth = 0;
+            let call: String = text[at + ".route".len()..]
+                .chars()
+                .take_while(|c| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth > 0
+                })
+                .collect();
+            let route = call.split('"').nth(1).expect("a route path literal");
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    !call[..i]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if called {
+                    routes.insert((format!("/api/v1{route}"), method.to_string()));
+                }
+            }
+        }
+    }
+    routes
+}
+
 #[test]
-fn every_api_route_is_documented() {
+fn every_api_route_is_documented_and_every_documented_path_is_routed() {
     let doc: serde_json::Value =
         serde_json::from_str(&certsentry_api::openapi::document()).unwrap();
-    let paths = doc["paths"].as_object().unwrap();
-    for (path, method) in [
-        ("/api/v1/monitors", "get"),
-        ("/api/v1/monitors", "post"),
-        ("/api/v1/monitors/{id}", "get"),
-        ("/api/v1/monitors/{id}", "patch"),
-        ("/api/v1/monitors/{id}", "delete"),
-        ("/api/v1/monitors/sync", "put"),
-        ("/api/v1/environments", "get"),
-        ("/api/v1/status-pages", "post"),
-        ("/api/v1/status-pages/{id}", "patch"),
-        ("/api/v1/audit-logs", "get"),
-    ] {
-        assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} undocumented"
-        );
-    }
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|method| (path.clone(), method.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let routed = routed_operations();
+    assert!(routed.len() >= 30, "the routes were read: {routed:?}");
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routed but not documented: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
     assert!(doc["components"]["schemas"]["MonitorInput"]["properties"]["tcpPort"].is_object());
     assert!(
         doc["components"]["schemas"]["MonitorInput"]["properties"]
             .get("lastStatus")
             .is_none(),
         "read-only fields are not inputs"
+    );
+}
+
+#[test]
+fn every_operation_documents_the_shared_answers() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&certsentry_api::openapi::document()).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+        "bearer"
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = &operation["responses"];
+            for status in ["401", "403", "429", "503"] {
+                assert!(
+                    responses.get(status).is_some(),
+                    "{method} {path}: no {status}"
+                );
+            }
+            assert!(responses["429"]["headers"].get("Retry-After").is_some());
+            assert_eq!(
+                operation["security"][0]["bearerAuth"],
+                serde_json::json!([])
+            );
+            let id = operation["operationId"].as_str().unwrap().to_string();
+            assert!(ids.insert(id.clone()), "operationId {id} is used twice");
+        }
+    }
+    let created = &doc["paths"]["/api/v1/monitors"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        created["getMonitorsId"]["parameters"]["id"],
+        "$response.body#/monitor/id"
     );
 }
