@@ -31,6 +31,25 @@ fn message(der: &[u8], precert: bool, names: &[&str], index: u64) -> String {
     certstream_message(der, precert, names, index, "Test 'Log' 2026")
 }
 
+/// A certstream server on loopback that sends `stream` to its one client
+/// once `go` is notified; returns its URL and `go`.
+async fn certstream_server(stream: Vec<String>) -> (String, Arc<Notify>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_url = format!("ws://{}/full-stream", listener.local_addr().unwrap());
+    let go = Arc::new(Notify::new());
+    let go_server = go.clone();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        go_server.notified().await;
+        for m in stream {
+            ws.send(Message::text(m)).await.unwrap();
+        }
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    (ws_url, go)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certstream_matches_give_one_alert_per_issuance() {
     for (backend, store) in backends().await {
@@ -52,20 +71,7 @@ async fn one_alert_per_issuance(backend: &'static str, store: Arc<dyn certsentry
         message(&unknown_final, false, &["shop.example.org"], 4),
     ];
 
-    // A certstream server that sends once told to.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ws_url = format!("ws://{}/full-stream", listener.local_addr().unwrap());
-    let go = Arc::new(Notify::new());
-    let go_server = go.clone();
-    tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-        go_server.notified().await;
-        for m in stream {
-            ws.send(Message::text(m)).await.unwrap();
-        }
-        while let Some(Ok(_)) = ws.next().await {}
-    });
+    let (ws_url, go) = certstream_server(stream).await;
 
     let h = Harness::start_runtime(backend, store, "agency", |config| {
         config.ct = Some(CtSettings {
@@ -255,19 +261,7 @@ async fn a_new_ct_monitor_is_watched_at_once() {
             message(&pre, true, &["login.example.org"], 1),
             message(&cert, false, &["login.example.org"], 2),
         ];
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let ws_url = format!("ws://{}/full-stream", listener.local_addr().unwrap());
-        let go = Arc::new(Notify::new());
-        let go_server = go.clone();
-        tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-            go_server.notified().await;
-            for m in stream {
-                ws.send(Message::text(m)).await.unwrap();
-            }
-            while let Some(Ok(_)) = ws.next().await {}
-        });
+        let (ws_url, go) = certstream_server(stream).await;
         let h = Harness::start_runtime(backend, store, "agency", |config| {
             config.ct = Some(CtSettings {
                 certstream_url: Some(ws_url.clone()),
