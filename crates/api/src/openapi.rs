@@ -138,6 +138,48 @@ fn complete(doc: &mut Value) {
         }
     }
     add_links(paths);
+    constrain_inputs(doc);
+}
+
+/// The value rules of the request bodies that a schema can state, from the
+/// constants the domain validates with: allowed intervals, lead-day range
+/// and count, port range; and that unknown fields are refused.
+fn constrain_inputs(doc: &mut Value) {
+    use certsentry_domain::monitor::{HEARTBEAT_GRACES, INTERVALS, MAX_LEAD_DAYS};
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        if name.ends_with("Input") {
+            schema["additionalProperties"] = json!(false);
+        }
+    }
+    let Some(monitor) = schemas
+        .get_mut("MonitorInput")
+        .and_then(|m| m["properties"].as_object_mut())
+    else {
+        return;
+    };
+    let mut rule = |field: &str, constraint: Value| {
+        if let (Some(property), Some(constraint)) = (monitor.get_mut(field), constraint.as_object())
+        {
+            for (key, value) in constraint {
+                property[key] = value.clone();
+            }
+        }
+    };
+    rule("uptimeIntervalSeconds", json!({ "enum": INTERVALS }));
+    rule("heartbeatIntervalSeconds", json!({ "enum": INTERVALS }));
+    rule("heartbeatGraceSeconds", json!({ "enum": HEARTBEAT_GRACES }));
+    rule("tcpPort", json!({ "minimum": 1, "maximum": 65535 }));
+    rule(
+        "alertLeadDays",
+        json!({
+            "maxItems": MAX_LEAD_DAYS,
+            "uniqueItems": true,
+            "items": { "type": "integer", "minimum": 1, "maximum": 365 }
+        }),
+    );
 }
 
 /// The rules `QueryParams` enforces, written into each query parameter's
@@ -154,7 +196,15 @@ fn constrain_query_parameter(parameter: &mut Value) {
         .to_string();
     let name = parameter["name"].as_str().unwrap_or_default().to_string();
     let schema = &mut parameter["schema"];
-    match name.as_str() {
+    constrain_query_value(&name, &description, schema);
+    // An empty value counts as absent, as `QueryParams` reads every parameter.
+    if schema.get("anyOf").is_none() {
+        *schema = or_empty(schema.take());
+    }
+}
+
+fn constrain_query_value(name: &str, description: &str, schema: &mut Value) {
+    match name {
         "limit" => {
             let range = description
                 .split(|c: char| !(c.is_ascii_digit() || c == '-'))
@@ -163,16 +213,21 @@ fn constrain_query_parameter(parameter: &mut Value) {
                     Some((low.parse::<u32>().ok()?, high.parse::<u32>().ok()?))
                 });
             if let Some((minimum, maximum)) = range {
-                schema["minimum"] = json!(minimum);
-                schema["maximum"] = json!(maximum);
+                *schema = json!({ "type": "integer", "minimum": minimum, "maximum": maximum });
             }
         }
-        // An empty value counts as absent, as `QueryParams` reads it.
-        "since" => *schema = or_empty(json!({ "type": "string", "format": "date-time" })),
-        "from" | "to" => *schema = or_empty(json!({ "type": "string", "format": "date" })),
+        "since" => *schema = json!({ "type": "string", "format": "date-time" }),
+        "from" | "to" => *schema = json!({ "type": "string", "format": "date" }),
+        "type" if description.contains("event type") => {
+            let types: Vec<&str> = certsentry_domain::alert::EventType::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
+            *schema = json!({ "type": "string", "enum": types });
+        }
         "cursor" => {
             schema["pattern"] = json!(format!(
-                "^(c[0-9a-z]{{{}}})?$",
+                "^c[0-9a-z]{{{}}}$",
                 certsentry_domain::id::ID_LEN - 1
             ))
         }

@@ -28,7 +28,7 @@ pub fn is_blocked_port(port: u16) -> bool {
 const MAX_LABEL: usize = 100;
 const MAX_HEADERS: usize = 10;
 const MAX_BODY: usize = 2048;
-const MAX_LEAD_DAYS: usize = 10;
+pub const MAX_LEAD_DAYS: usize = 10;
 const MAX_KEYWORD: usize = 200;
 const MAX_HEADER_VALUE: usize = 4096;
 /// Headers the prober owns; letting users set them would break requests.
