@@ -1,6 +1,6 @@
 //! Our signatures, checked by the receivers' own code: PyPI's
 //! `standardwebhooks` and `svix` libraries (in a virtualenv this test
-//! creates), the seed's Python `verify` function, and the AlertifyPro
+//! creates), the API reference's Python `verify` function, and the AlertifyPro
 //! Python snippet. Also `certsentry webhook verify` on the same requests.
 
 use std::path::PathBuf;
@@ -10,12 +10,15 @@ use certsentry_domain::channel::SigningScheme;
 use certsentry_notify::sign::{SignInput, sign};
 use serde_json::json;
 
-const PYTHON_CHECKS: &str = r#"
+/// The receivers' own Python, with the standard library only: the API
+/// reference's `verify` function and the HMAC reference's `sha256=`
+/// snippet. Runs wherever python3 does, PyPI or not.
+const STDLIB_CHECKS: &str = r#"
 import hashlib, hmac, json, sys, time
 
 cases = json.load(open(sys.argv[1]))
 
-# The seed's verify function (certsentry-api-reference, "Verifying signatures").
+# The API reference's verify function ("Verifying signatures").
 def verify(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
     if abs(time.time() - int(timestamp)) > 300:
         return False
@@ -27,35 +30,53 @@ def alertifypro(secret: bytes, body: bytes, signature: str) -> bool:
     expected = 'sha256=' + hmac.new(secret, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(signature, expected)
 
-from standardwebhooks.webhooks import Webhook as StandardWebhook
-from svix.webhooks import Webhook as SvixWebhook
-
+checked = 0
 for case in cases:
     body = case["body"].encode()
     headers = {k.lower(): v for k, v in case["headers"]}
-    scheme = case["scheme"]
-    if scheme == "certsentry":
+    if case["scheme"] == "certsentry":
         assert verify(case["secret"], headers["x-certsentry-timestamp"], body, headers["x-certsentry-signature"]), case
-    elif scheme == "hmac-sha256":
+        assert not verify(case["secret"], headers["x-certsentry-timestamp"], b"{}", headers["x-certsentry-signature"])
+        checked += 1
+    elif case["scheme"] == "hmac-sha256":
         assert alertifypro(case["secret"].encode(), body, headers["x-alertifypro-signature"]), case
-    else:
-        for secret in case["verify_with"]:
-            StandardWebhook(secret).verify(body, {k: v for k, v in headers.items() if k.startswith("webhook-")})
-            SvixWebhook(secret).verify(body, {k: v for k, v in headers.items() if k.startswith("svix-")})
-        try:
-            StandardWebhook("whsec_" + "A" * 32).verify(body, headers)
-            raise SystemExit("a wrong secret was accepted")
-        except SystemExit:
-            raise
-        except Exception:
-            pass
-print("python receivers accepted", len(cases), "requests")
+        assert not alertifypro(case["secret"].encode(), b"{}", headers["x-alertifypro-signature"])
+        checked += 1
+assert checked == 2, checked
+print("stdlib receivers accepted", checked, "requests")
 "#;
+
+/// The official Standard Webhooks and Svix libraries, from PyPI.
+const LIBRARY_CHECKS: &str = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from svix.webhooks import Webhook as SvixWebhook
+
+cases = [c for c in json.load(open(sys.argv[1])) if c["scheme"] == "standard-webhooks"]
+for case in cases:
+    body = case["body"].encode()
+    headers = {k.lower(): v for k, v in case["headers"]}
+    for secret in case["verify_with"]:
+        StandardWebhook(secret).verify(body, {k: v for k, v in headers.items() if k.startswith("webhook-")})
+        SvixWebhook(secret).verify(body, {k: v for k, v in headers.items() if k.startswith("svix-")})
+    try:
+        StandardWebhook("whsec_" + "A" * 32).verify(body, headers)
+        raise SystemExit("a wrong secret was accepted")
+    except SystemExit:
+        raise
+    except Exception:
+        pass
+assert len(cases) == 2, len(cases)
+print("standardwebhooks and svix accepted", len(cases), "requests")
+"#;
+
+/// The pinned library versions the virtualenv installs.
+const PYPI_PACKAGES: [&str; 2] = ["standardwebhooks==1.3.0", "svix==2.9.1"];
 
 /// A virtualenv with both libraries, kept between runs; `None` when PyPI
 /// (or python3) is unavailable.
 fn venv() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("webhook-receivers-venv");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("webhook-receivers-venv-pinned");
     let python = dir.join("bin/python");
     let ready = dir.join(".installed");
     if ready.exists() {
@@ -70,14 +91,8 @@ fn venv() -> Option<PathBuf> {
         return None;
     }
     let installed = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "standardwebhooks",
-            "svix",
-        ])
+        .args(["-m", "pip", "install", "--quiet"])
+        .args(PYPI_PACKAGES)
         .status()
         .ok()?;
     if !installed.success() {
@@ -180,21 +195,35 @@ fn official_receivers_accept_our_signatures() {
         assert_eq!(tampered.status.code(), Some(1));
     }
 
-    let Some(python) = venv() else {
-        eprintln!("skipped: python3 or PyPI (standardwebhooks, svix) is unavailable");
-        return;
+    let run_python = |python: &std::path::Path, script: &str| {
+        let out = Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(&cases_file)
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "python receivers rejected our signatures:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!("{}", String::from_utf8_lossy(&out.stdout));
     };
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(PYTHON_CHECKS)
-        .arg(&cases_file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python receivers rejected our signatures:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{}", String::from_utf8_lossy(&out.stdout));
+    run_python(std::path::Path::new("python3"), STDLIB_CHECKS);
+
+    match venv() {
+        Some(python) => run_python(&python, LIBRARY_CHECKS),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PyPI is unreachable under CI=true: standardwebhooks and svix are required")
+        }
+        None => {
+            // Past the runner's capture, so the skip is seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: the standardwebhooks and svix checks (PyPI unreachable); the stdlib checks ran"
+            );
+        }
+    }
 }
