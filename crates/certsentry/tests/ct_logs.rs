@@ -189,6 +189,26 @@ async fn run(
         "[{api}] position and verified size: {listing}"
     );
 
+    // `ct forget` drops the position (the next start follows the start
+    // rules again); forgetting it twice says there is nothing to forget.
+    let ct = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_certsentry"))
+            .arg("ct")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let forgot = ct(&["forget", LOG_ID]);
+    assert!(forgot.status.success(), "[{api}] {forgot:?}");
+    let listing = String::from_utf8(ct(&["logs"]).stdout).unwrap();
+    assert!(!listing.contains(LOG_ID), "[{api}] still listed: {listing}");
+    let again = ct(&["forget", LOG_ID]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no stored position"));
+
     let findings = findings["certificates"].as_array().unwrap().clone();
     (findings, alerted, (read_before, read_after))
 }
