@@ -257,10 +257,12 @@ async fn the_seeds_e2e_scenario() {
             return false;
         };
         let text = response.text().await.unwrap_or_default();
+        // Every message read, and both issuances matched and deduplicated
+        // again: past the last entry, so a repeat would already be written.
         text.contains("certwatch_ct_messages_total{type=\"certificate_update\"} 5")
+            && text.contains("certwatch_dedupe_cache_size 2")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await; // past the grace window
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM public.alerts")
         .fetch_one(&mut db)
         .await
