@@ -304,3 +304,51 @@ async fn alerts_fire_once_and_flow_through_the_outbox(store: Arc<dyn Store>) {
     assert_eq!(events.items[0].id, waiting.id);
 }
 register!(alerts_fire_once_and_flow_through_the_outbox);
+
+/// A worker that dies holding a lease (a crash, `kill -9`) leaves its
+/// deliveries pending: once the lease runs out, another claim gets them.
+async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
+    use certsentry_domain::alert::{Event, EventType, Severity};
+    let org = new_org(&*store, "Leases").await;
+    let channel = test_channel(&org.id, &[]);
+    store
+        .create_channel(
+            &channel,
+            &audit(&org.id, "channel.create", "channel", channel.id.as_str()),
+        )
+        .await
+        .unwrap();
+    let event = Event {
+        id: certsentry_domain::EventId::generate(),
+        org_id: org.id.clone(),
+        monitor_id: None,
+        environment_id: None,
+        event_type: EventType::UptimeDown,
+        severity: Severity::Critical,
+        status: "down".into(),
+        monitor: None,
+        details: json!({}),
+        subject: Default::default(),
+        created_at: now_ms(),
+    };
+    assert!(store.record_alert(None, Some(&event), None).await.unwrap());
+    let now = now_ms();
+    let first = store.claim_deliveries(now, now + 30_000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        store
+            .claim_deliveries(now + 29_999, now + 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "still leased"
+    );
+    let reclaimed = store
+        .claim_deliveries(now + 30_001, now + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(reclaimed.len(), 1, "the expired lease is claimed again");
+    assert_eq!(reclaimed[0].delivery.id, first[0].delivery.id);
+    assert_eq!(reclaimed[0].event.id, event.id);
+}
+register!(expired_leases_are_claimed_again);
