@@ -6,9 +6,12 @@ use std::sync::Arc;
 use certsentry_store::Store;
 use certsentry_store_postgres::PostgresBackend;
 
-async fn fresh_store() -> Option<Arc<dyn Store>> {
+/// A fresh database and two pools on it, as two nodes would have.
+async fn fresh_store() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
     let url = certsentry_store_postgres::testing::fresh_database().await?;
-    Some(Arc::new(PostgresBackend::connect(&url).await.unwrap()))
+    let store: Arc<dyn Store> = Arc::new(PostgresBackend::connect(&url).await.unwrap());
+    let twin: Arc<dyn Store> = Arc::new(PostgresBackend::connect(&url).await.unwrap());
+    Some((store, twin))
 }
 
 /// Pinned: a conformance case added or lost changes this number on purpose.

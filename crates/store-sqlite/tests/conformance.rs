@@ -6,14 +6,16 @@ use std::sync::Arc;
 use certsentry_store::Store;
 use certsentry_store_sqlite::SqliteBackend;
 
-async fn fresh_store() -> Option<Arc<dyn Store>> {
+/// A fresh file and two handles on it, each with its own pools (SQLite's
+/// locks, not one handle's queue, decide the races).
+async fn fresh_store() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteBackend::open(&dir.path().join("test.db"))
-        .await
-        .unwrap();
+    let path = dir.path().join("test.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteBackend::open(&path).await.unwrap());
+    let twin: Arc<dyn Store> = Arc::new(SqliteBackend::open(&path).await.unwrap());
     // Keep the directory for the life of the test process.
     std::mem::forget(dir);
-    Some(Arc::new(store))
+    Some((store, twin))
 }
 
 /// Pinned: a conformance case added or lost changes this number on purpose.
@@ -32,13 +34,15 @@ mod cached {
     use certsentry_store::{CachedStore, Store};
     use certsentry_store_sqlite::SqliteBackend;
 
-    async fn fresh_cached_store() -> Option<Arc<dyn Store>> {
+    /// The cache serves one process, so its "other node" is itself.
+    async fn fresh_cached_store() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteBackend::open(&dir.path().join("test.db"))
             .await
             .unwrap();
         std::mem::forget(dir);
-        Some(Arc::new(CachedStore::load(store).await.unwrap()))
+        let cached: Arc<dyn Store> = Arc::new(CachedStore::load(store).await.unwrap());
+        Some((cached.clone(), cached))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

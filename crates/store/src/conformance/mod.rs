@@ -34,22 +34,32 @@ use crate::{
     ServedCertificate, Store, StoreError, SyncChanges,
 };
 
-/// A registered case: its name and how to run it on a store.
+/// A registered case: its name and how to run it on a store. Race cases
+/// also get a second handle on the same database (another pool: another
+/// node), so that "two nodes race" is two connections, not one handle.
 pub struct Case {
     pub name: &'static str,
-    run: fn(Arc<dyn Store>) -> CaseFuture,
+    run: fn(Arc<dyn Store>, Arc<dyn Store>) -> CaseFuture,
 }
+
+/// A fresh database as two handles: the store, and a second pool on it.
+pub type StorePair = (Arc<dyn Store>, Arc<dyn Store>);
 
 type CaseFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 inventory::collect!(Case);
 
-/// Registers cases with the suite.
+/// Registers cases with the suite; `race:` cases take both handles.
 macro_rules! register {
+    (race: $case:ident) => {
+        ::inventory::submit! {
+            $crate::conformance::Case::new(stringify!($case), |store, twin| Box::pin($case(store, twin)))
+        }
+    };
     ($($case:ident),+ $(,)?) => {
         $(
             ::inventory::submit! {
-                $crate::conformance::Case::new(stringify!($case), |store| Box::pin($case(store)))
+                $crate::conformance::Case::new(stringify!($case), |store, _twin| Box::pin($case(store)))
             }
         )+
     };
@@ -57,7 +67,10 @@ macro_rules! register {
 use register;
 
 impl Case {
-    pub const fn new(name: &'static str, run: fn(Arc<dyn Store>) -> CaseFuture) -> Self {
+    pub const fn new(
+        name: &'static str,
+        run: fn(Arc<dyn Store>, Arc<dyn Store>) -> CaseFuture,
+    ) -> Self {
         Self { name, run }
     }
 }
@@ -69,19 +82,20 @@ pub fn cases() -> Vec<&'static Case> {
     all
 }
 
-/// Runs every registered case, each on its own fresh store from `fresh`,
-/// all at once. Returns how many ran, or `None` when `fresh` has no store to
-/// give (the backend is not configured). Panics naming every failed case.
+/// Runs every registered case, each on its own fresh database from
+/// `fresh` (two handles on it), all at once. Returns how many ran, or
+/// `None` when `fresh` has no store to give (the backend is not
+/// configured). Panics naming every failed case.
 pub async fn run_all<F, Fut>(backend: &str, fresh: F) -> Option<usize>
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Option<Arc<dyn Store>>>,
+    Fut: Future<Output = Option<StorePair>>,
 {
     let cases = cases();
     let mut running = Vec::with_capacity(cases.len());
     for case in &cases {
-        let store = fresh().await?;
-        running.push((case.name, tokio::spawn((case.run)(store))));
+        let (store, twin) = fresh().await?;
+        running.push((case.name, tokio::spawn((case.run)(store, twin))));
     }
     let mut failed = Vec::new();
     for (name, handle) in running {
