@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use certsentry_probes::testing::WebhookReceiver;
 use common::{Harness, seed_heartbeat};
 use reqwest::Method;
 use tokio::net::{TcpListener, TcpStream};
@@ -94,6 +95,15 @@ async fn a_lost_database_gets_fast_503s_and_recovery_without_restart() {
         h.request_with(Method::GET, &ping, None, None).await.status,
         200
     );
+    let receiver = WebhookReceiver::start(Vec::new(), Duration::ZERO).await;
+    let channel = h
+        .post(
+            "notification-channels",
+            serde_json::json!({"name": "ops", "type": "webhook", "url": receiver.url}),
+        )
+        .await;
+    assert_eq!(channel.status, 201, "{}", channel.body);
+    let channel_id = channel.body["channel"]["id"].as_str().unwrap().to_string();
 
     proxy.cut();
 
@@ -142,6 +152,21 @@ async fn a_lost_database_gets_fast_503s_and_recovery_without_restart() {
         "pings are stored again once the database is back"
     );
     assert_eq!(h.get("monitors").await.status, 200);
+    // The outbox kept polling through the outage and sends again.
+    let test = h
+        .post(
+            &format!("notification-channels/{channel_id}/test"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(test.status, 202, "{}", test.body);
+    for _ in 0..100 {
+        if !receiver.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receiver.len(), 1, "the outbox resumed after the outage");
     let health = h.request_with(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, 200);
     assert!(health.body.get("unavailable").is_none());
