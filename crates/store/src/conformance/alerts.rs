@@ -9,34 +9,16 @@ async fn alerts_fire_once_and_flow_through_the_outbox(
     twin_store: Arc<dyn Store>,
 ) {
     use crate::alerts::*;
-    use certsentry_domain::alert::{Event, EventType, Severity};
+    use certsentry_domain::alert::{Event, EventType};
     let org = new_org(&*store, "Alerts").await;
     let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
-    let all = test_channel(&org.id, &[]);
-    let only_up = test_channel(&org.id, &["uptime.up"]);
-    for c in [&all, &only_up] {
-        store
-            .create_channel(
-                c,
-                &audit(&org.id, "channel.create", "channel", c.id.as_str()),
-            )
-            .await
-            .unwrap();
-    }
+    let all = add_channel(&*store, &org.id, &[]).await;
+    let only_up = add_channel(&*store, &org.id, &["uptime.up"]).await;
     assert_eq!(store.list_channels(&org.id).await.unwrap().len(), 2);
 
     let event = |t: EventType| Event {
-        id: certsentry_domain::EventId::generate(),
-        org_id: org.id.clone(),
-        monitor_id: Some(m.id.clone()),
-        environment_id: None,
         event_type: t,
-        severity: Severity::Critical,
-        status: "down".into(),
-        monitor: None,
-        details: json!({"Last error": "connect timeout"}),
-        subject: Default::default(),
-        created_at: now_ms(),
+        ..down_event(&org.id, Some(&m.id))
     };
     let guard = AlertGuard {
         monitor_id: m.id.clone(),
@@ -311,29 +293,9 @@ register!(race: alerts_fire_once_and_flow_through_the_outbox);
 /// A worker that dies holding a lease (a crash, `kill -9`) leaves its
 /// deliveries pending: once the lease runs out, another claim gets them.
 async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
-    use certsentry_domain::alert::{Event, EventType, Severity};
     let org = new_org(&*store, "Leases").await;
-    let channel = test_channel(&org.id, &[]);
-    store
-        .create_channel(
-            &channel,
-            &audit(&org.id, "channel.create", "channel", channel.id.as_str()),
-        )
-        .await
-        .unwrap();
-    let event = Event {
-        id: certsentry_domain::EventId::generate(),
-        org_id: org.id.clone(),
-        monitor_id: None,
-        environment_id: None,
-        event_type: EventType::UptimeDown,
-        severity: Severity::Critical,
-        status: "down".into(),
-        monitor: None,
-        details: json!({}),
-        subject: Default::default(),
-        created_at: now_ms(),
-    };
+    add_channel(&*store, &org.id, &[]).await;
+    let event = down_event(&org.id, None);
     assert!(store.record_alert(None, Some(&event), None).await.unwrap());
     let now = now_ms();
     let first = store.claim_deliveries(now, now + 30_000, 10).await.unwrap();

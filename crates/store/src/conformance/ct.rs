@@ -11,14 +11,7 @@ async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
     let org = new_org(&*store, "CT").await;
     let other = new_org(&*store, "CT other").await;
     let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
-    let channel = test_channel(&org.id, &["ct.new_certificate"]);
-    store
-        .create_channel(
-            &channel,
-            &audit(&org.id, "channel.create", "channel", channel.id.as_str()),
-        )
-        .await
-        .unwrap();
+    add_channel(&*store, &org.id, &["ct.new_certificate"]).await;
 
     // The inventory: known certificates by either hash, and served ones.
     let known = KnownCertificate {

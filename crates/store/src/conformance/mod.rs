@@ -210,6 +210,44 @@ fn result(m: &Monitor, check_type: CheckType, status: CheckStatus, created_at: i
     }
 }
 
+/// A webhook channel routed by `events`, stored with its audit entry.
+async fn add_channel(
+    store: &dyn Store,
+    org: &OrgId,
+    events: &[&str],
+) -> certsentry_domain::channel::Channel {
+    let channel = test_channel(org, events);
+    store
+        .create_channel(
+            &channel,
+            &audit(org, "channel.create", "channel", channel.id.as_str()),
+        )
+        .await
+        .unwrap();
+    channel
+}
+
+/// An `uptime.down` event about `monitor`, fired now.
+fn down_event(
+    org: &OrgId,
+    monitor: Option<&certsentry_domain::MonitorId>,
+) -> certsentry_domain::alert::Event {
+    use certsentry_domain::alert::{Event, EventType, Severity};
+    Event {
+        id: certsentry_domain::EventId::generate(),
+        org_id: org.clone(),
+        monitor_id: monitor.cloned(),
+        environment_id: None,
+        event_type: EventType::UptimeDown,
+        severity: Severity::Critical,
+        status: "down".into(),
+        monitor: None,
+        details: json!({"Last error": "connect timeout"}),
+        subject: Default::default(),
+        created_at: now_ms(),
+    }
+}
+
 fn test_channel(org: &OrgId, events: &[&str]) -> certsentry_domain::channel::Channel {
     let input = certsentry_domain::channel::ChannelDraft {
         name: Some("ops".into()),
