@@ -88,13 +88,19 @@ fn complete(doc: &mut Value) {
         };
         for (method, operation) in operations.iter_mut() {
             operation["operationId"] = json!(operation_id(method, path));
-            if let Some(parameters) = operation["parameters"].as_array_mut() {
+            // `get_mut`, not indexing: `value["key"]` on a `&mut` inserts a
+            // `null` where an operation has no parameters.
+            if let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+            {
                 parameters.iter_mut().for_each(constrain_query_parameter);
             }
             operation["security"] = json!([{ "bearerAuth": [] }]);
             let has_input = operation.get("requestBody").is_some()
-                || operation["parameters"]
-                    .as_array()
+                || operation
+                    .get("parameters")
+                    .and_then(Value::as_array)
                     .is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
             let responses = operation["responses"]
                 .as_object_mut()
@@ -154,25 +160,41 @@ fn constrain_inputs(doc: &mut Value) {
             schema["additionalProperties"] = json!(false);
         }
     }
-    let Some(monitor) = schemas
-        .get_mut("MonitorInput")
-        .and_then(|m| m["properties"].as_object_mut())
-    else {
-        return;
-    };
-    let mut rule = |field: &str, constraint: Value| {
-        if let (Some(property), Some(constraint)) = (monitor.get_mut(field), constraint.as_object())
-        {
+    // Merges `constraint` into `schema.properties.field`.
+    let mut rule = |schema: &str, field: &str, constraint: Value| {
+        let property = schemas
+            .get_mut(schema)
+            .and_then(|s| s["properties"].get_mut(field));
+        if let (Some(property), Some(constraint)) = (property, constraint.as_object()) {
             for (key, value) in constraint {
                 property[key] = value.clone();
             }
         }
     };
-    rule("uptimeIntervalSeconds", json!({ "enum": INTERVALS }));
-    rule("heartbeatIntervalSeconds", json!({ "enum": INTERVALS }));
-    rule("heartbeatGraceSeconds", json!({ "enum": HEARTBEAT_GRACES }));
-    rule("tcpPort", json!({ "minimum": 1, "maximum": 65535 }));
+    // A trimmed, non-empty string of at most `max` characters.
+    let text = |max: usize| json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S" });
     rule(
+        "MonitorInput",
+        "uptimeIntervalSeconds",
+        json!({ "enum": INTERVALS }),
+    );
+    rule(
+        "MonitorInput",
+        "heartbeatIntervalSeconds",
+        json!({ "enum": INTERVALS }),
+    );
+    rule(
+        "MonitorInput",
+        "heartbeatGraceSeconds",
+        json!({ "enum": HEARTBEAT_GRACES }),
+    );
+    rule(
+        "MonitorInput",
+        "tcpPort",
+        json!({ "minimum": 1, "maximum": 65535 }),
+    );
+    rule(
+        "MonitorInput",
         "alertLeadDays",
         json!({
             "maxItems": MAX_LEAD_DAYS,
@@ -180,6 +202,41 @@ fn constrain_inputs(doc: &mut Value) {
             "items": { "type": "integer", "minimum": 1, "maximum": 365 }
         }),
     );
+    rule("MonitorInput", "label", text(100));
+    rule(
+        "StatusPageInput",
+        "slug",
+        json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$" }),
+    );
+    rule("StatusPageInput", "title", text(80));
+    rule(
+        "StatusPageInput",
+        "description",
+        json!({ "maxLength": 300 }),
+    );
+    rule(
+        "StatusPageInput",
+        "monitors",
+        json!({ "minItems": 1, "maxItems": 20 }),
+    );
+    rule("StatusPageMonitorInput", "publicLabel", text(100));
+    rule(
+        "StatusPageMonitorInput",
+        "monitorId",
+        json!({ "type": "string" }),
+    );
+    rule("EnvironmentInput", "name", text(50));
+    // What the server refuses when absent (or null).
+    for (schema, fields) in [
+        ("MonitorInput", &["label"][..]),
+        ("StatusPageInput", &["slug", "title", "monitors"][..]),
+        ("StatusPageMonitorInput", &["monitorId", "publicLabel"][..]),
+        ("EnvironmentInput", &["name"][..]),
+    ] {
+        if let Some(schema) = schemas.get_mut(schema) {
+            schema["required"] = json!(fields);
+        }
+    }
 }
 
 /// The rules `QueryParams` enforces, written into each query parameter's

@@ -102,6 +102,10 @@ fn every_operation_documents_the_shared_answers() {
     let mut ids = std::collections::BTreeSet::new();
     for (path, operations) in doc["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
+            assert!(
+                operation.get("parameters").is_none_or(|p| p.is_array()),
+                "{method} {path}: parameters must be a list when present"
+            );
             let responses = &operation["responses"];
             for status in ["401", "403", "429", "503"] {
                 assert!(
