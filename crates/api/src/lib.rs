@@ -109,11 +109,12 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// `GET /healthz`: `{ok, version, database, uptimeSeconds}` (and `ct`
-/// per source when CT is on); 503 if the store is unreachable.
 /// How long `/healthz` waits for the database.
 const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1500);
 
+/// `GET /healthz`: `{ok, version, database, uptimeSeconds}` (and `ct`
+/// per source when CT is on); 503 with `unavailable` naming the dependency
+/// if the store does not answer within [`HEALTH_DEADLINE`].
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     // A load balancer needs an answer, not a hang: a database that does not
     // answer within the deadline counts as down.

@@ -371,17 +371,12 @@ fn add_links(paths: &mut serde_json::Map<String, Value>) {
         ),
     ];
     for (collection, id_pointer, item) in chains {
-        let targets: Vec<(String, String)> = paths
+        // The operationIds `complete` gave the item's operations.
+        let targets: Vec<String> = paths
             .iter()
             .filter(|(path, _)| *path == item || path.starts_with(&format!("{item}/")))
-            .flat_map(|(path, operations)| {
-                operations
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(method, _)| (operation_id(method, path), method.clone()))
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|(_, operations)| operations.as_object().into_iter().flatten())
+            .filter_map(|(_, operation)| operation["operationId"].as_str().map(str::to_string))
             .collect();
         let Some(created) = paths
             .get_mut(collection)
@@ -392,7 +387,7 @@ fn add_links(paths: &mut serde_json::Map<String, Value>) {
         };
         let links: serde_json::Map<String, Value> = targets
             .into_iter()
-            .map(|(operation_id, _)| {
+            .map(|operation_id| {
                 (
                     operation_id.clone(),
                     json!({

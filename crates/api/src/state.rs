@@ -24,6 +24,17 @@ pub struct ApiConfig {
     pub probe: ProbeConfig,
 }
 
+impl ApiConfig {
+    /// The probes' settings, with `allow_private_targets` the API's: the
+    /// check at save time and the check at connect time follow one setting.
+    pub fn probe_config(&self) -> ProbeConfig {
+        ProbeConfig {
+            allow_private_targets: self.allow_private_targets,
+            ..self.probe.clone()
+        }
+    }
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {

@@ -311,20 +311,32 @@ impl Settings {
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let ct = &args.ct;
-        let secs =
-            |v: Option<u64>, default: u64| std::time::Duration::from_secs(v.unwrap_or(default));
+        let defaults = CtSettings::default();
+        let secs = |v: Option<u64>, default: std::time::Duration| {
+            v.map_or(default, std::time::Duration::from_secs)
+        };
         let ct = CtSettings {
             certstream_url: ct.certstream_url.clone().or(file.certstream_url),
             log_list: ct.ct_log_list.clone().or(file.ct_log_list),
             start: start_rules(ct, file.ct_start, file.ct_log_start)?,
-            grace: secs(ct.suspicious_grace.or(file.suspicious_grace), 10),
-            watch_refresh: secs(ct.ct_watch_refresh.or(file.ct_watch_refresh), 60)
-                .max(std::time::Duration::from_secs(1)),
-            poll_interval: secs(ct.ct_poll_interval.or(file.ct_poll_interval), 15)
-                .max(std::time::Duration::from_secs(1)),
-            pacing: std::time::Duration::from_millis(
-                ct.ct_pacing.or(file.ct_pacing).unwrap_or(250),
+            grace: secs(
+                ct.suspicious_grace.or(file.suspicious_grace),
+                defaults.grace,
             ),
+            watch_refresh: secs(
+                ct.ct_watch_refresh.or(file.ct_watch_refresh),
+                defaults.watch_refresh,
+            )
+            .max(std::time::Duration::from_secs(1)),
+            poll_interval: secs(
+                ct.ct_poll_interval.or(file.ct_poll_interval),
+                defaults.poll_interval,
+            )
+            .max(std::time::Duration::from_secs(1)),
+            pacing: ct
+                .ct_pacing
+                .or(file.ct_pacing)
+                .map_or(defaults.pacing, std::time::Duration::from_millis),
             public_url: ct
                 .public_url
                 .clone()

@@ -105,8 +105,6 @@ type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Everything built and wired, nothing running yet.
 pub struct Runtime {
     pub state: AppState,
-    /// The outbox worker's counters (also in the registry).
-    pub outbox_stats: Arc<OutboxStats>,
     jobs: Vec<Job>,
 }
 
@@ -120,14 +118,10 @@ impl Runtime {
                 tracing::info!(released, "resuming deliveries interrupted by the last stop");
             }
         }
-        let probe = ProbeConfig {
-            allow_private_targets: config.api.allow_private_targets,
-            ..config.api.probe.clone()
-        };
         let outbox_waker = Arc::new(Notify::new());
         let checker = Arc::new(Checker::with_outbox(
             store.clone(),
-            Prober::new(probe),
+            Prober::new(config.api.probe_config()),
             outbox_waker.clone(),
         ));
         let mut registry = Registry::with_prefix("certsentry");
@@ -173,11 +167,7 @@ impl Runtime {
         };
         let metrics = certsentry_api::metrics::Metrics::new(registry);
         let state = AppState::new(store, config.api, checker, metrics, ct);
-        Ok(Self {
-            state,
-            outbox_stats,
-            jobs,
-        })
+        Ok(Self { state, jobs })
     }
 
     /// Serves on `listener` until `shutdown` resolves, with every
@@ -202,7 +192,6 @@ impl Runtime {
     pub fn launch_with_tcp_listener(self, listener: TcpListener) -> anyhow::Result<Launched> {
         let addr = listener.local_addr()?;
         let state = self.state.clone();
-        let outbox_stats = self.outbox_stats.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             if let Err(e) = self
@@ -217,7 +206,6 @@ impl Runtime {
         Ok(Launched {
             addr,
             state,
-            outbox_stats,
             stop: Some(stop),
             _task: task,
         })
@@ -228,7 +216,6 @@ impl Runtime {
 pub struct Launched {
     pub addr: SocketAddr,
     pub state: AppState,
-    pub outbox_stats: Arc<OutboxStats>,
     stop: Option<oneshot::Sender<()>>,
     /// Serving; ends once `stop` fires and the background jobs are stopped.
     _task: JoinHandle<()>,
