@@ -90,6 +90,8 @@ pub fn app(state: AppState) -> Router {
 async fn home() -> axum::response::Html<String> {
     axum::response::Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
          <title>CertSentry</title></head><body>\
          <h1>CertSentry {version}</h1>\
          <p>Self-hosted monitoring for uptime, certificates, domains and DNS.</p>\
