@@ -236,14 +236,24 @@ fn valid_header_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
 }
 
-fn valid_email(address: &str) -> bool {
-    let Some((local, domain)) = address.rsplit_once('@') else {
+/// An address as alert email is sent to: an ASCII local part of RFC 5322
+/// `atext` and dots, and a domain of letter-digit-hyphen labels with at
+/// least one dot (internationalized domains in their `xn--` form). The
+/// OpenAPI document states the same rule as a pattern.
+pub fn valid_email(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
         return false;
     };
+    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b);
+    let label = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
     !local.is_empty()
+        && local.len() <= 64
+        && local.bytes().all(atext)
+        && domain.len() <= 253
         && domain.contains('.')
-        && !address.contains(char::is_whitespace)
-        && !address.contains(['<', '>', ',', ';'])
+        && domain.split('.').all(label)
 }
 
 /// Validates a channel body. `keep_password` is the stored SMTP password,
@@ -284,6 +294,15 @@ pub fn validate_channel(
                     }
                     _ => errors.add("url", "must be an http:// or https:// URL"),
                 },
+            }
+            if input.smtp.is_some() {
+                errors.add("smtp", "applies only to email channels");
+            }
+            if input.from.is_some() {
+                errors.add("from", "applies only to email channels");
+            }
+            if input.to.as_ref().is_some_and(|to| !to.is_empty()) {
+                errors.add("to", "applies only to email channels");
             }
             if signing == SigningScheme::HmacSha256 {
                 let header = input

@@ -26,13 +26,16 @@ pub fn is_blocked_port(port: u16) -> bool {
 }
 
 const MAX_LABEL: usize = 100;
-const MAX_HEADERS: usize = 10;
+pub const MAX_HEADERS: usize = 10;
+/// The longest target (a URL) a monitor may have.
+pub const MAX_TARGET: usize = 2048;
 const MAX_BODY: usize = 2048;
 pub const MAX_LEAD_DAYS: usize = 10;
 const MAX_KEYWORD: usize = 200;
 const MAX_HEADER_VALUE: usize = 4096;
 /// Headers the prober owns; letting users set them would break requests.
-const RESERVED_HEADERS: [&str; 5] = [
+/// Headers the prober sets itself; a monitor may not override them.
+pub const RESERVED_HEADERS: [&str; 5] = [
     "host",
     "content-length",
     "transfer-encoding",
@@ -99,10 +102,23 @@ fn parse_bare_host(s: &str) -> Result<TargetHost, String> {
                 Err("is not a valid hostname".into())
             }
         }
-        Ok(url::Host::Ipv4(ip)) => Ok(TargetHost::Ip(IpAddr::V4(ip))),
+        // Numeric forms other than the dotted quad (`0x7f.1`, `0177.0.0.1`,
+        // `2130706433`) are read as IPv4 by URL parsers; they hide what
+        // address is meant, so they are refused rather than rewritten.
+        Ok(url::Host::Ipv4(_)) => Err(NON_CANONICAL_IP.into()),
         Ok(url::Host::Ipv6(ip)) => Ok(TargetHost::Ip(IpAddr::V6(ip))),
         Err(_) => Err("is not a valid hostname".into()),
     }
+}
+
+const NON_CANONICAL_IP: &str = "an IPv4 address must be written as four decimal numbers (a.b.c.d)";
+
+/// The host as written in a URL, before the URL parser normalizes it.
+fn written_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(host_port.split(':').next().unwrap_or(host_port))
 }
 
 /// Parses a standard monitor's target: a hostname or an http(s) URL.
@@ -118,7 +134,12 @@ pub(super) fn parse_host_or_url(s: &str) -> Result<(String, TargetHost), String>
         }
         let host = match url.host() {
             Some(url::Host::Domain(d)) => TargetHost::Name(d.trim_end_matches('.').to_string()),
-            Some(url::Host::Ipv4(ip)) => TargetHost::Ip(IpAddr::V4(ip)),
+            Some(url::Host::Ipv4(ip)) => {
+                if written_host(s).is_none_or(|h| h.parse::<std::net::Ipv4Addr>().is_err()) {
+                    return Err(NON_CANONICAL_IP.into());
+                }
+                TargetHost::Ip(IpAddr::V4(ip))
+            }
             Some(url::Host::Ipv6(ip)) => TargetHost::Ip(IpAddr::V6(ip)),
             None => return Err("URL must have a host".into()),
         };
@@ -399,6 +420,10 @@ fn validate_target(
             errors.add("target", "is required");
             return None;
         }
+        (_, Some(t)) if t.chars().count() > MAX_TARGET => {
+            errors.add("target", "must be at most 2048 characters");
+            return None;
+        }
         (MonitorKind::Tcp, Some(t)) => parse_bare_host(t)
             .map_err(|_| "must be a bare hostname or public IP address (no scheme or port)".into())
             .map(|host| match &host {
@@ -661,7 +686,7 @@ fn validate_headers(
                 }
             },
         };
-        if value.len() > MAX_HEADER_VALUE || value.contains(['\r', '\n', '\0']) {
+        if value.chars().count() > MAX_HEADER_VALUE || value.contains(['\r', '\n', '\0']) {
             errors.add(
                 format!("{field}.value"),
                 "must be at most 4096 characters without line breaks",
