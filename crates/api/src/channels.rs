@@ -155,8 +155,12 @@ async fn prepare(
         )));
     }
     if let Some(url) = &spec.url
-        && let Err(message) =
-            crate::targets::check_webhook_url(url, state.config.allow_private_targets).await
+        && let Err(message) = crate::targets::check_webhook_url(
+            url,
+            state.config.allow_private_targets,
+            &state.config.probe.dns_servers,
+        )
+        .await
     {
         let mut details = certsentry_domain::FieldErrors::new();
         details.add("url", message);

@@ -61,7 +61,13 @@ pub async fn prepare_monitor(
             }
         }
     }
-    if let Err(message) = check_resolved_target(&spec, state.config.allow_private_targets).await {
+    if let Err(message) = check_resolved_target(
+        &spec,
+        state.config.allow_private_targets,
+        &state.config.probe.dns_servers,
+    )
+    .await
+    {
         errors.add("target", message);
     }
     errors.into_result().map_err(MonitorRejection::Invalid)?;

@@ -429,3 +429,55 @@ async fn the_31st_write_in_a_minute_is_rate_limited() {
         );
     }
 }
+
+/// A public-looking name whose DNS answer is private is refused when it is
+/// saved, for a monitor target and for a webhook URL, with the field named.
+/// The names resolve through a real DNS server on loopback, which the
+/// server is pointed at with the DNS checks' `--dns-servers` setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_resolve_to_private_addresses_are_refused_when_saved() {
+    use certsentry_probes::testing::DnsFixture;
+
+    let dns = DnsFixture::start("corp.test.").await;
+    dns.set_a("intranet.corp.test.", &["10.20.30.40"]).await;
+    dns.set_a("www.corp.test.", &["93.184.215.14"]).await;
+    for (backend, store) in backends().await {
+        let addr = dns.addr;
+        let h = Harness::start(backend, store, "agency", |config| {
+            config.allow_private_targets = false;
+            config.probe.dns_servers = vec![addr];
+        })
+        .await;
+        let refused = h
+            .post(
+                "monitors",
+                with(seed_standard(), "target", json!("intranet.corp.test")),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "[{backend}] {}", refused.body);
+        let message = refused.body["error"]["details"]["target"].as_str().unwrap();
+        assert!(message.contains("10.20.30.40"), "[{backend}] {message}");
+
+        let hook = h
+            .post(
+                "notification-channels",
+                json!({ "name": "intranet", "type": "webhook", "url": "https://intranet.corp.test/hook" }),
+            )
+            .await;
+        assert_eq!(hook.status, 422, "[{backend}] {}", hook.body);
+        assert!(
+            hook.body["error"]["details"]["url"].is_string(),
+            "[{backend}] {}",
+            hook.body
+        );
+
+        // A public answer from the same server passes.
+        let public = h
+            .post(
+                "monitors",
+                with(seed_standard(), "target", json!("www.corp.test")),
+            )
+            .await;
+        assert_eq!(public.status, 201, "[{backend}] {}", public.body);
+    }
+}
