@@ -68,8 +68,8 @@ pub struct StatsList {
     get, path = "/api/v1/monitors/{id}/stats", tag = "monitors",
     params(
         ("id" = String, Path),
-        ("from" = Option<String>, Query, description = "Start day, YYYY-MM-DD (UTC). Defaults to 29 days before `to`."),
-        ("to" = Option<String>, Query, description = "End day, YYYY-MM-DD (UTC). Defaults to today."),
+        ("from" = Option<String>, Query, description = "Start day, YYYY-MM-DD (UTC). Defaults to 29 days before `to`. With `to`, the window spans at most 90 days."),
+        ("to" = Option<String>, Query, description = "End day, YYYY-MM-DD (UTC). Defaults to today, or to 89 days after `from` when that is earlier."),
     ),
     responses((status = 200, body = StatsList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearerAuth" = []))
@@ -90,7 +90,13 @@ pub async fn stats(
     };
     let to_param = day("to");
     let from_param = day("from");
-    let to = to_param.unwrap_or_else(|| parse_day(&day_of(now_ms())).expect("today parses"));
+    let today = parse_day(&day_of(now_ms())).expect("today parses");
+    // With only `from`, the window runs to today but at most 90 days,
+    // so a start long ago is not an error.
+    let to = to_param.unwrap_or_else(|| match from_param {
+        Some(from) => (from + chrono_days(MAX_DAYS - 1)).min(today).max(from),
+        None => today,
+    });
     let from = from_param.unwrap_or(to - chrono_days(DEFAULT_DAYS - 1));
     if from > to {
         params.reject("from", "must not be after to");

@@ -82,9 +82,10 @@ fn every_api_route_is_documented_and_every_documented_path_is_routed() {
         unrouted.is_empty(),
         "documented but not routed: {unrouted:?}"
     );
-    assert!(doc["components"]["schemas"]["MonitorInput"]["properties"]["tcpPort"].is_object());
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["TcpMonitorInput"]["properties"]["tcpPort"]["type"] == "integer");
     assert!(
-        doc["components"]["schemas"]["MonitorInput"]["properties"]
+        schemas["StandardMonitorInput"]["properties"]
             .get("lastStatus")
             .is_none(),
         "read-only fields are not inputs"
@@ -126,5 +127,49 @@ fn every_operation_documents_the_shared_answers() {
     assert_eq!(
         created["getMonitorsId"]["parameters"]["id"],
         "$response.body#/monitor/id"
+    );
+}
+
+/// The request bodies are discriminated the way the server validates them:
+/// the monitor's kind and the channel's type decide what is required.
+#[test]
+fn bodies_are_discriminated_by_kind_and_type() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&certsentry_api::openapi::document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let required = |name: &str| -> Vec<String> {
+        serde_json::from_value(schemas[name]["required"].clone()).unwrap()
+    };
+    assert_eq!(
+        schemas["MonitorInput"]["oneOf"].as_array().unwrap().len(),
+        3
+    );
+    assert!(required("StandardMonitorInput").contains(&"checkSsl".to_string()));
+    assert!(required("TcpMonitorInput").contains(&"tcpPort".to_string()));
+    assert!(required("HeartbeatMonitorInput").contains(&"heartbeatGraceSeconds".to_string()));
+    assert!(!required("TcpMonitorUpdate").contains(&"kind".to_string()));
+    assert!(required("TcpMonitorSyncItem").contains(&"externalId".to_string()));
+    assert_eq!(
+        schemas["StandardMonitorInput"]["properties"]["regions"]["items"]["enum"],
+        serde_json::json!(["virginia", "dublin", "singapore"])
+    );
+    assert!(required("WebhookChannelInput").contains(&"url".to_string()));
+    assert!(required("EmailChannelInput").contains(&"smtp".to_string()));
+    assert_eq!(
+        doc["paths"]["/api/v1/notification-channels"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/ChannelInput"
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/monitors/{id}"]["patch"]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/MonitorUpdate"
+    );
+    assert_eq!(
+        schemas["KnownCertificateInput"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
     );
 }

@@ -63,3 +63,46 @@ fn email_needs_smtp_from_and_to() {
     assert_eq!((smtp.port, smtp.password.as_deref()), (465, Some("kept")));
     assert_eq!(spec.signing, SigningScheme::None);
 }
+
+#[test]
+fn email_addresses_follow_the_documented_pattern() {
+    use certsentry_domain::channel::valid_email;
+    let pattern = regex_lite::Regex::new(crate::openapi::EMAIL_PATTERN).unwrap();
+    for address in [
+        "ops@example.com",
+        "a.b+alerts@mail.example.co.uk",
+        "x@xn--bcher-kva.example",
+        "o'brien@example.org",
+        "ops@example",
+        "ops@@example.com",
+        "ops @example.com",
+        "<ops@example.com>",
+        "ops@exa mple.com",
+        "ops@bücher.example",
+        "ôps@example.com",
+        "ops@example..com",
+        "@example.com",
+        "ops\u{7}@example.com",
+    ] {
+        assert_eq!(
+            valid_email(address),
+            pattern.is_match(address),
+            "the server and the document disagree on {address:?}"
+        );
+    }
+}
+
+#[test]
+fn webhook_channels_refuse_email_fields() {
+    let errors = validate_channel(
+        input(serde_json::json!({
+            "name": "Ops", "type": "webhook", "url": "https://hooks.example.com/x",
+            "from": "alerts@example.com", "to": ["ops@example.com"], "smtp": { "host": "mail.example.com" }
+        })),
+        None,
+    )
+    .unwrap_err();
+    for field in ["from", "to", "smtp"] {
+        assert_eq!(errors.get(field), Some("applies only to email channels"));
+    }
+}

@@ -31,6 +31,39 @@ where
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
+/// JSON Schema counts `60.0` as an integer, so generated clients may send
+/// it; serde's integers refuse it. These accept a number with no fraction.
+mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+    use serde_json::Number;
+
+    fn to_i64<E: Error>(number: Number) -> Result<i64, E> {
+        if let Some(i) = number.as_i64() {
+            return Ok(i);
+        }
+        match number.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+            _ => Err(E::custom(format!("{number} is not a whole number"))),
+        }
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<Number>::deserialize(d)?.map(to_i64).transpose()
+    }
+
+    pub fn option_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+        Option::<Vec<Number>>::deserialize(d)?
+            .map(|list| list.into_iter().map(to_i64).collect())
+            .transpose()
+    }
+
+    pub fn option_u16<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        option(d)?
+            .map(|n| u16::try_from(n).map_err(|_| D::Error::custom(format!("{n} is not a port"))))
+            .transpose()
+    }
+}
+
 /// A monitor as a client sends it (create, update, or one item of a sync).
 /// Unknown fields are refused so that typos surface; the read-only fields of
 /// a GET response are accepted and ignored, so a fetched monitor can be sent back.
@@ -46,14 +79,19 @@ pub struct MonitorInput {
     pub check_dns: Option<bool>,
     pub check_uptime: Option<bool>,
     pub check_ct: Option<bool>,
+    #[serde(default, deserialize_with = "whole::option")]
     pub uptime_interval_seconds: Option<i64>,
     pub regions: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "whole::option_list")]
     pub alert_lead_days: Option<Vec<i64>>,
     pub external_id: Option<String>,
     #[serde(default, deserialize_with = "tri_state")]
     pub environment_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "whole::option")]
     pub tcp_port: Option<i64>,
+    #[serde(default, deserialize_with = "whole::option")]
     pub heartbeat_interval_seconds: Option<i64>,
+    #[serde(default, deserialize_with = "whole::option")]
     pub heartbeat_grace_seconds: Option<i64>,
     pub http_method: Option<HttpMethod>,
     pub http_headers: Option<Vec<HeaderInput>>,
@@ -61,6 +99,7 @@ pub struct MonitorInput {
     pub http_expected_status: Option<String>,
     pub http_keyword: Option<String>,
     pub http_keyword_mode: Option<KeywordMode>,
+    #[serde(default, deserialize_with = "whole::option")]
     pub degraded_threshold_ms: Option<i64>,
     // Read-only response fields, ignored on input.
     #[serde(default)]
@@ -170,6 +209,7 @@ pub struct ChannelInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SmtpInput {
     pub host: Option<String>,
+    #[serde(default, deserialize_with = "whole::option_u16")]
     pub port: Option<u16>,
     pub tls: Option<SmtpTls>,
     pub username: Option<String>,

@@ -4,6 +4,7 @@ use super::MonitorInput;
 use certsentry_domain::monitor::*;
 use certsentry_domain::plan::Plans;
 use certsentry_domain::{EnvironmentId, FieldErrors};
+use serde_json::json;
 
 fn regions() -> Vec<String> {
     vec!["virginia".into(), "dublin".into(), "singapore".into()]
@@ -349,4 +350,45 @@ fn expected_status_parsing() {
     );
     assert!(parse_expected_status("").is_err());
     assert!(parse_expected_status("600").is_err());
+}
+
+#[test]
+fn numeric_hosts_other_than_dotted_quads_are_refused() {
+    for target in [
+        "0x7f.1",
+        "2130706433",
+        "0000000000000000000000",
+        "http://0x7f.0.0.1/",
+        "https://2130706433:8443/health",
+    ] {
+        let errors = field_errors(with(seed_standard(), "target", json!(target)));
+        assert!(
+            errors
+                .get("target")
+                .is_some_and(|m| m.contains("four decimal numbers")),
+            "{target}: {errors:?}"
+        );
+    }
+    // Written plainly, a public address is still fine, bare or in a URL.
+    for target in ["93.184.215.14", "https://93.184.215.14:8443/health"] {
+        assert!(
+            validate(with(seed_standard(), "target", json!(target))).is_ok(),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn whole_numbers_written_with_a_fraction_are_integers() {
+    let spec = validate(with(
+        with(seed_standard(), "uptimeIntervalSeconds", json!(300.0)),
+        "alertLeadDays",
+        json!([30.0, 7]),
+    ))
+    .unwrap();
+    assert_eq!(spec.uptime_interval_seconds, Some(300));
+    assert_eq!(spec.alert_lead_days, vec![30, 7]);
+    let half: Result<MonitorInput, _> =
+        serde_json::from_value(with(seed_standard(), "uptimeIntervalSeconds", json!(300.5)));
+    assert!(half.unwrap_err().to_string().contains("not a whole number"));
 }
