@@ -148,15 +148,29 @@ async fn run(
         ct_source_entries(&server.health().await) == total - first_half && spotter.len() == 2
     })
     .await;
-    let findings = get_json(
-        &client,
-        format!("{base_url}/api/v1/ct/certificates", base_url = server.base),
-        Some(&key),
+    // Every entry is read; wait until every finding is decided and every
+    // delivery settled, so a repeat, if one were coming, would be here.
+    let listed = |path: &'static str| {
+        let (client, key, base) = (client.clone(), key.clone(), server.base.clone());
+        async move { get_json(&client, format!("{base}/api/v1/{path}"), Some(&key)).await }
+    };
+    wait_for(
+        "every finding decided and every delivery settled",
+        async || {
+            let findings = listed("ct/certificates").await;
+            let deliveries = listed("deliveries").await;
+            let decided = findings["certificates"]
+                .as_array()
+                .is_some_and(|all| all.iter().all(|f| !f["decidedAt"].is_null()));
+            let settled = deliveries["deliveries"]
+                .as_array()
+                .is_some_and(|all| all.iter().all(|d| d["status"] == "delivered"));
+            decided && settled
+        },
     )
     .await;
+    let findings = listed("ct/certificates").await;
     let read_after = ct_source_entries(&server.health().await);
-    // Time for a repeat to show up, if one were coming.
-    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(spotter.len(), 2, "[{api}] one alert per unknown issuance");
     let alerted: Vec<Vec<String>> = spotter
         .requests()
