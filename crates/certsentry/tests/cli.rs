@@ -120,6 +120,54 @@ fn org_key_and_env_commands_print_ids_last() {
     assert!(String::from_utf8_lossy(&bad_plan.stderr).contains("unknown plan"));
 }
 
+/// `channel create` prints the secret once and the id last; `list` never
+/// shows the secret; an invalid body is refused naming the field; `delete`
+/// removes it, and a second delete fails.
+#[test]
+fn channel_commands_create_list_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = last_line(&run_ok(
+        certsentry(dir.path()).args(["org", "create", "--name", "Acme", "--plan", "pro"]),
+    ));
+    let body = r#"{"name": "Ops hook", "type": "webhook", "url": "https://hooks.example.com/ops"}"#;
+    let created =
+        run_ok(certsentry(dir.path()).args(["channel", "create", "--org", &org, "--json", body]));
+    let id = last_line(&created);
+    assert_eq!(id.len(), 17, "{created}");
+    let secret = created
+        .lines()
+        .find_map(|l| l.split_whitespace().find(|w| w.len() == 64))
+        .unwrap_or_else(|| panic!("the secret is shown once: {created}"))
+        .to_string();
+
+    let list = run_ok(certsentry(dir.path()).args(["channel", "list", "--org", &org]));
+    assert!(list.contains(&id) && list.contains("Ops hook"), "{list}");
+    assert!(!list.contains(&secret), "list shows no secret: {list}");
+
+    let invalid = certsentry(dir.path())
+        .args([
+            "channel",
+            "create",
+            "--org",
+            &org,
+            "--json",
+            r#"{"name": "x", "type": "webhook"}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(!invalid.status.success());
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("url"));
+
+    run_ok(certsentry(dir.path()).args(["channel", "delete", "--org", &org, &id]));
+    let list = run_ok(certsentry(dir.path()).args(["channel", "list", "--org", &org]));
+    assert!(!list.contains(&id), "{list}");
+    let again = certsentry(dir.path())
+        .args(["channel", "delete", "--org", &org, &id])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
