@@ -181,6 +181,19 @@ typed_id!(
     KnownCertificateId
 );
 
+typed_id!(
+    /// A domain whose DMARC aggregate reports are collected.
+    DmarcDomainId
+);
+typed_id!(
+    /// One stored DMARC aggregate report.
+    DmarcReportId
+);
+typed_id!(
+    /// One received report file: stored, a duplicate, or refused with a reason.
+    DmarcImportId
+);
+
 #[cfg(test)]
 mod tests {
     #[test]

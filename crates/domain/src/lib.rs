@@ -11,6 +11,7 @@ pub mod audit;
 pub mod channel;
 pub mod check;
 pub mod ct;
+pub mod dmarc;
 pub mod dns;
 pub mod errors;
 pub mod id;
@@ -26,6 +27,7 @@ pub mod time;
 
 pub use errors::FieldErrors;
 pub use id::{
-    ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, EnvironmentId, EventId,
-    KnownCertificateId, MonitorId, OrgId, ResultId, StatusPageId,
+    ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, DmarcImportId,
+    DmarcReportId, EnvironmentId, EventId, KnownCertificateId, MonitorId, OrgId, ResultId,
+    StatusPageId,
 };

@@ -25,6 +25,10 @@ pub struct Plan {
     /// The audit log endpoint and audit webhook.
     pub audit_logs: bool,
     pub max_status_pages: u32,
+    /// DMARC domains whose reports are collected.
+    pub max_dmarc_domains: u32,
+    /// Days DMARC reports are kept.
+    pub dmarc_retention_days: u32,
     /// Per-key request budget for GET/HEAD, per minute.
     pub reads_per_minute: u32,
     /// Per-key request budget for everything else, per minute.
@@ -42,6 +46,8 @@ impl Default for Plan {
             ct: false,
             audit_logs: false,
             max_status_pages: 1,
+            max_dmarc_domains: 0,
+            dmarc_retention_days: 90,
             reads_per_minute: 120,
             writes_per_minute: 30,
         }
@@ -87,6 +93,8 @@ impl Default for Plans {
                 max_regions: 3,
                 ct: true,
                 max_status_pages: 5,
+                max_dmarc_domains: 1,
+                dmarc_retention_days: 90,
                 ..base.clone()
             },
         );
@@ -99,6 +107,8 @@ impl Default for Plans {
                 ct: true,
                 audit_logs: true,
                 max_status_pages: 50,
+                max_dmarc_domains: 5,
+                dmarc_retention_days: 365,
                 ..base
             },
         );
