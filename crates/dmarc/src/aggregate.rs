@@ -123,20 +123,10 @@ pub fn parse_aggregate(
                     );
                 }
             }
-            Event::Text(t) => {
-                if leaf.is_some() {
-                    text.push_str(&t.into_inner());
-                }
-            }
-            Event::CData(t) => {
-                if leaf.is_some() {
-                    text.push_str(&t.into_inner());
-                }
-            }
-            Event::GeneralRef(r) => {
-                if leaf.is_some() {
-                    text.push_str(&resolve_reference(&r.into_inner()));
-                }
+            Event::Text(t) if leaf.is_some() => text.push_str(&t.into_inner()),
+            Event::CData(t) if leaf.is_some() => text.push_str(&t.into_inner()),
+            Event::GeneralRef(r) if leaf.is_some() => {
+                text.push_str(&resolve_reference(&r.into_inner()))
             }
             Event::End(end) => {
                 let name = lowercase_local(end.local_name().into_inner());
