@@ -286,7 +286,7 @@ fn count_row(row: Row, summary: &mut ReportSummary) {
             .as_deref()
             .is_some_and(|r| r.trim().eq_ignore_ascii_case("pass"))
     };
-    let tally = summary.sources.entry(ip).or_insert(SourceTally::default());
+    let tally = summary.sources.entry(ip).or_default();
     summary.message_count += count;
     if pass(&row.dkim) || pass(&row.spf) {
         tally.pass += count;
