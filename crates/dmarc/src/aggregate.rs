@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use certsentry_domain::dmarc::{PolicyPublished, ReportSummary, SourceTally};
+use certsentry_domain::dmarc::{PolicyPublished, ReportSummary};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -421,7 +421,10 @@ mod tests {
         assert_eq!(summary.policy.domain.as_deref(), Some("example.com"));
         assert_eq!(summary.policy.pct, Some(100));
         let one: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(summary.sources[&one], SourceTally { pass: 12, fail: 0 });
+        assert_eq!(
+            summary.sources[&one],
+            certsentry_domain::dmarc::SourceTally { pass: 12, fail: 0 }
+        );
     }
 
     #[test]
