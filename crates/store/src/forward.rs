@@ -11,12 +11,13 @@ use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::channel::Channel;
 use certsentry_domain::check::CheckResult;
 use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
+use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, DmarcSource, RejectedImport};
 use certsentry_domain::stats::DailyStats;
 use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{
-    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, KnownCertificateId, MonitorId, OrgId,
-    StatusPageId,
+    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, KnownCertificateId, MonitorId,
+    OrgId, StatusPageId,
 };
 
 use crate::*;
@@ -356,5 +357,107 @@ impl<F: Forward> LogPositionStore for F {
     }
     async fn delete_log_position(&self, log_id: &str) -> StoreResult<bool> {
         self.inner().delete_log_position(log_id).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> DmarcStore for F {
+    async fn create_dmarc_domain(
+        &self,
+        domain: &DmarcDomain,
+        token_hash: &str,
+        max_domains: u32,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner()
+            .create_dmarc_domain(domain, token_hash, max_domains, audit)
+            .await
+    }
+    async fn list_dmarc_domains(&self, org: &OrgId) -> StoreResult<Vec<DmarcDomain>> {
+        self.inner().list_dmarc_domains(org).await
+    }
+    async fn get_dmarc_domain(
+        &self,
+        org: &OrgId,
+        id: &DmarcDomainId,
+    ) -> StoreResult<Option<DmarcDomain>> {
+        self.inner().get_dmarc_domain(org, id).await
+    }
+    async fn update_dmarc_domain(
+        &self,
+        domain: &DmarcDomain,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().update_dmarc_domain(domain, audit).await
+    }
+    async fn delete_dmarc_domain(
+        &self,
+        org: &OrgId,
+        id: &DmarcDomainId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().delete_dmarc_domain(org, id, audit).await
+    }
+    async fn rotate_dmarc_token(
+        &self,
+        org: &OrgId,
+        id: &DmarcDomainId,
+        token_hash: &str,
+        previous_valid_until: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner()
+            .rotate_dmarc_token(org, id, token_hash, previous_valid_until, audit)
+            .await
+    }
+    async fn dmarc_domain_by_token(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<DmarcDomain>> {
+        self.inner().dmarc_domain_by_token(token_hash, now).await
+    }
+    async fn import_dmarc_report(
+        &self,
+        domain: &DmarcDomain,
+        report: &DmarcReport,
+    ) -> StoreResult<ImportOutcome> {
+        self.inner().import_dmarc_report(domain, report).await
+    }
+    async fn list_dmarc_reports(
+        &self,
+        org: &OrgId,
+        domain: &DmarcDomainId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<DmarcReport>> {
+        self.inner()
+            .list_dmarc_reports(org, domain, cursor, limit)
+            .await
+    }
+    async fn list_dmarc_sources(
+        &self,
+        org: &OrgId,
+        domain: &DmarcDomainId,
+        limit: u32,
+    ) -> StoreResult<Vec<DmarcSource>> {
+        self.inner().list_dmarc_sources(org, domain, limit).await
+    }
+    async fn record_rejected_import(&self, import: &RejectedImport) -> StoreResult<()> {
+        self.inner().record_rejected_import(import).await
+    }
+    async fn list_rejected_imports(
+        &self,
+        org: &OrgId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<RejectedImport>> {
+        self.inner().list_rejected_imports(org, cursor, limit).await
+    }
+    async fn insert_tls_report(&self, report: &TlsReport) -> StoreResult<bool> {
+        self.inner().insert_tls_report(report).await
+    }
+    async fn prune_dmarc_reports(&self, org: &OrgId, before: Millis) -> StoreResult<u64> {
+        self.inner().prune_dmarc_reports(org, before).await
     }
 }

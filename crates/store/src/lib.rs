@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cached;
 pub mod checks;
 pub mod ct;
+pub mod dmarc;
 pub mod forward;
 pub mod monitors;
 pub mod orgs;
@@ -36,6 +37,7 @@ pub use checks::{
     CertificateStore, CheckStore, HeartbeatStore, RegistrationStore, ResultStore, StatsStore,
 };
 pub use ct::*;
+pub use dmarc::{DmarcStore, ImportOutcome, TlsReport};
 pub use forward::Forward;
 pub use monitors::MonitorStore;
 pub use orgs::{EnvironmentStore, KeyStore, OrgStore};
@@ -112,6 +114,7 @@ pub trait Store:
     + DeliveryStore
     + CtStore
     + LogPositionStore
+    + DmarcStore
     + Send
     + Sync
     + 'static
@@ -127,8 +130,8 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore, DeliveryStore,
-        EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore, OrgStore,
-        RegistrationStore, ResultStore, StatsStore, StatusPageStore, Store,
+        DmarcStore, EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore,
+        OrgStore, RegistrationStore, ResultStore, StatsStore, StatusPageStore, Store,
     };
 }
 

@@ -10,6 +10,7 @@
 mod alerts;
 mod audit;
 mod ct;
+mod dmarc;
 mod monitors;
 mod orgs;
 mod results;

@@ -11,6 +11,7 @@ mod audit;
 mod backend;
 mod ct;
 mod deliveries;
+mod dmarc;
 mod keys;
 mod monitors;
 mod orgs;
