@@ -9,6 +9,7 @@ pub mod auth;
 pub mod certificates;
 pub mod channels;
 pub mod ct;
+pub mod dmarc;
 pub mod environments;
 pub mod error;
 pub mod events;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ct::router())
         .merge(status_pages::router())
         .merge(audit_logs::router())
+        .merge(dmarc::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

@@ -22,6 +22,8 @@ pub struct ApiConfig {
     pub allow_private_targets: bool,
     /// Timeouts and extra trust anchors for probes (`allow_private_targets` is copied in).
     pub probe: ProbeConfig,
+    /// The domain of DMARC reporting addresses (`dmarc+TOKEN@this`).
+    pub dmarc_mail_domain: String,
 }
 
 impl ApiConfig {
@@ -42,6 +44,7 @@ impl Default for ApiConfig {
             plans: Plans::default(),
             allow_private_targets: false,
             probe: ProbeConfig::default(),
+            dmarc_mail_domain: "localhost".into(),
         }
     }
 }
@@ -66,6 +69,8 @@ pub struct AppState {
     pub checker: Arc<Checker>,
     /// The CT sources and pipeline, when any source is configured.
     pub ct: Option<certsentry_ct::sources::CtRuntime>,
+    /// Where DMARC report files go, from the upload as from SMTP.
+    pub dmarc: Arc<certsentry_dmarc::Intake>,
     pub started: Instant,
 }
 
@@ -93,8 +98,10 @@ impl AppState {
         checker: Arc<Checker>,
         metrics: Metrics,
         ct: Option<certsentry_ct::sources::CtRuntime>,
+        dmarc: Arc<certsentry_dmarc::Intake>,
     ) -> Self {
         Self {
+            dmarc,
             metrics: Arc::new(metrics),
             ct,
             checker,

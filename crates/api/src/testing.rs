@@ -17,5 +17,16 @@ pub fn state(
     let metrics = crate::metrics::Metrics::new(prometheus_client::registry::Registry::with_prefix(
         "certsentry",
     ));
-    AppState::new(store, config, std::sync::Arc::new(checker), metrics, None)
+    let dmarc = std::sync::Arc::new(certsentry_dmarc::Intake::new(
+        store.clone(),
+        certsentry_dmarc::Limits::default(),
+    ));
+    AppState::new(
+        store,
+        config,
+        std::sync::Arc::new(checker),
+        metrics,
+        None,
+        dmarc,
+    )
 }

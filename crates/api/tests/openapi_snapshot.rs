@@ -16,7 +16,14 @@ fn routed_operations() -> std::collections::BTreeSet<(String, String)> {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut routes = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
+        let mut path = entry.unwrap().path();
+        // A module with submodules keeps its router in `mod.rs`.
+        if path.is_dir() {
+            path = path.join("mod.rs");
+            if !path.exists() {
+                continue;
+            }
+        }
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if !name.ends_with(".rs") || name == "lib.rs" || name == "heartbeat.rs" {
             continue;

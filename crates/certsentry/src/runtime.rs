@@ -73,6 +73,7 @@ impl RuntimeConfig {
                 plans: settings.plans.clone(),
                 allow_private_targets: settings.allow_private_targets,
                 probe,
+                dmarc_mail_domain: settings.dmarc.mail_domain.clone(),
             },
             outbox: OutboxConfig {
                 policy: settings.retry_policy.clone(),
@@ -165,8 +166,12 @@ impl Runtime {
             }
             None => None,
         };
+        let dmarc = Arc::new(certsentry_dmarc::Intake::new(
+            store.clone(),
+            certsentry_dmarc::Limits::default(),
+        ));
         let metrics = certsentry_api::metrics::Metrics::new(registry);
-        let state = AppState::new(store, config.api, checker, metrics, ct);
+        let state = AppState::new(store, config.api, checker, metrics, ct, dmarc);
         Ok(Self { state, jobs })
     }
 

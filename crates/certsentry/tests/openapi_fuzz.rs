@@ -22,7 +22,8 @@ const UNLIMITED_PLAN: &str = "[plans.agency]\n\
     reads_per_minute = 1000000\n\
     writes_per_minute = 1000000\n\
     max_monitors = 1000000\n\
-    max_status_pages = 1000000\n";
+    max_status_pages = 1000000\n\
+    max_dmarc_domains = 1000000\n";
 
 fn run(command: &mut Command) -> String {
     let out = command.output().expect("the tool runs");

@@ -8,10 +8,12 @@
 
 pub mod aggregate;
 pub mod extract;
+pub mod ingest;
 pub mod tlsrpt;
 
 pub use aggregate::parse_aggregate;
 pub use extract::{Extracted, Limits, extract};
+pub use ingest::{Imported, Intake, IntakeError, IntakeStats};
 
 /// Why a file or a report could not be read. The message is shown to
 /// users as the import's reason.

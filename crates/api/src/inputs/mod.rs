@@ -47,6 +47,10 @@ mod whole {
         }
     }
 
+    pub fn required<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        to_i64(Number::deserialize(d)?)
+    }
+
     pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         Option::<Number>::deserialize(d)?.map(to_i64).transpose()
     }
@@ -63,6 +67,8 @@ mod whole {
             .transpose()
     }
 }
+
+pub(crate) use whole::{option as whole_number, required as whole_number_required};
 
 /// A monitor as a client sends it (create, update, or one item of a sync).
 /// Unknown fields are refused so that typos surface; the read-only fields of

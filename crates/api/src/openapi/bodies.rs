@@ -164,6 +164,7 @@ pub fn add_input_schemas(schemas: &mut Map<String, Value>, regions: &[String]) {
         ),
     );
     schemas.insert("KnownCertificateInput".into(), known_certificate());
+    dmarc_domain_bodies(schemas);
     if let Some(sync) = schemas.get_mut("SyncBody") {
         sync["properties"]["monitors"]["items"] =
             json!({ "$ref": "#/components/schemas/MonitorSyncItem" });
@@ -647,4 +648,22 @@ fn known_certificate() -> Value {
         "description": "A certificate to add to the inventory: exactly one of sha256, tbsSha256 or pem.",
         "oneOf": variants
     })
+}
+
+/// The DMARC domain bodies: a domain name (not an address) and a whole
+/// percentage.
+fn dmarc_domain_bodies(schemas: &mut Map<String, Value>) {
+    let threshold = json!({ "type": "integer", "minimum": 1, "maximum": 100 });
+    if let Some(input) = schemas.get_mut("DmarcDomainInput") {
+        input["properties"]["domain"]["pattern"] = json!(anchored(&format!(
+            "{LABEL}(\\.{LABEL})*\\.[A-Za-z]{{2,63}}"
+        )));
+        input["properties"]["domain"]["maxLength"] = json!(253);
+        input["properties"]["failureRateThresholdPct"] = or_null(threshold.clone());
+        input["additionalProperties"] = json!(false);
+    }
+    if let Some(update) = schemas.get_mut("DmarcDomainUpdate") {
+        update["properties"]["failureRateThresholdPct"] = threshold;
+        update["additionalProperties"] = json!(false);
+    }
 }

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::state::AppState;
 use crate::{
-    audit_logs, certificates, channels, ct, environments, events, monitors, results, stats,
+    audit_logs, certificates, channels, ct, dmarc, environments, events, monitors, results, stats,
     status_pages, sync, views,
 };
 
@@ -47,6 +47,9 @@ impl Modify for BearerAuth {
         events::list_events, events::list_deliveries, events::redeliver,
         ct::list_certificates, ct::retrieve_certificate,
         ct::list_known, ct::create_known, ct::remove_known,
+        dmarc::list, dmarc::create, dmarc::retrieve, dmarc::update, dmarc::remove,
+        dmarc::rotate_token, dmarc::list_reports, dmarc::upload, dmarc::list_sources,
+        dmarc::list_imports,
     ),
     components(schemas(views::ErrorBody, views::ErrorDetail)),
     modifiers(&BearerAuth),

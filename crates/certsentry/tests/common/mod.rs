@@ -221,6 +221,27 @@ impl Harness {
         self.request_with(Method::PUT, path, Some(&self.key), Some(body.to_string()))
             .await
     }
+    /// POSTs raw bytes (a file upload) with the harness's key.
+    pub async fn post_bytes(&self, path: &str, bytes: Vec<u8>) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}/{path}", self.server.api_url()))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null);
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "500: {body}");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
     pub async fn delete(&self, path: &str) -> Reply {
         self.request_with(Method::DELETE, path, Some(&self.key), None)
             .await

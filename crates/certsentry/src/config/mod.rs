@@ -1,6 +1,10 @@
 //! Settings from flags, `CERTSENTRY_*` env vars and an optional TOML file.
 //! A flag or env var beats the file; the file beats the built-in default.
 
+mod dmarc;
+use dmarc::DmarcFile;
+pub use dmarc::{DmarcArgs, DmarcSettings, SmtpSettings};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -123,6 +127,8 @@ pub struct GlobalArgs {
     pub operator_smtp_url: Option<String>,
     #[command(flatten)]
     pub ct: CtArgs,
+    #[command(flatten)]
+    pub dmarc: DmarcArgs,
 }
 
 /// Certificate Transparency sources (`serve`).
@@ -266,6 +272,8 @@ struct FileConfig {
     /// `[plans.NAME]` tables overlay the built-in plan of that name, key by key.
     #[serde(default)]
     plans: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    dmarc: DmarcFile,
 }
 
 /// The resolved configuration.
@@ -286,6 +294,7 @@ pub struct Settings {
     pub retry_policy: certsentry_notify::retry::RetryPolicy,
     pub operator: Option<certsentry_notify::email::OperatorMail>,
     pub ct: CtSettings,
+    pub dmarc: DmarcSettings,
 }
 
 impl Settings {
@@ -343,8 +352,10 @@ impl Settings {
                 .or(file.public_url)
                 .unwrap_or_else(|| format!("http://{listen}")),
         };
+        let dmarc = DmarcSettings::resolve(&args.dmarc, file.dmarc, &ct.public_url)?;
         Ok(Self {
             ct,
+            dmarc,
             listen,
             data_dir: args
                 .data_dir

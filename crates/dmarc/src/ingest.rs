@@ -1,0 +1,198 @@
+//! From received bytes to stored reports, for every way in (SMTP, the
+//! HTTP upload, IMAP): extract and parse off the async threads, store each
+//! report once with its alerts, keep TLS reports as their own kind, and
+//! keep a file that cannot be read as a refused import with its reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, RejectedImport, ReportSummary};
+use certsentry_domain::time::now_ms;
+use certsentry_domain::{DmarcImportId, DmarcReportId};
+use certsentry_store::{ImportOutcome, Store, StoreError, TlsReport};
+
+use crate::{Extracted, Limits, extract};
+
+/// Counters for `/metrics`: what arrived and what became of it.
+#[derive(Debug, Default)]
+pub struct IntakeStats {
+    pub reports_stored: AtomicU64,
+    pub reports_duplicate: AtomicU64,
+    pub files_refused: AtomicU64,
+    pub rows_skipped: AtomicU64,
+    pub tls_reports: AtomicU64,
+}
+
+/// One report of a file, and whether it was already stored.
+#[derive(Debug, Clone)]
+pub struct ImportedReport {
+    pub report: DmarcReport,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Imported {
+    pub reports: Vec<ImportedReport>,
+    pub tls_reports: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The file holds no report that could be read; it was recorded as a
+    /// refused import with this reason.
+    #[error("{0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The shared way from bytes to stored reports.
+pub struct Intake {
+    store: Arc<dyn Store>,
+    limits: Limits,
+    pub stats: Arc<IntakeStats>,
+}
+
+impl Intake {
+    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+        Self {
+            store,
+            limits,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Imports every report in `bytes` for `domain`. `via` says how it came
+    /// (`smtp`, `upload`, `imap`). Returns once everything is committed.
+    pub async fn import(
+        &self,
+        domain: &DmarcDomain,
+        bytes: Vec<u8>,
+        via: &str,
+    ) -> Result<Imported, IntakeError> {
+        let size = bytes.len() as u64;
+        let limits = self.limits;
+        let extracted = tokio::task::spawn_blocking(move || extract(&bytes, &limits))
+            .await
+            .map_err(|e| IntakeError::Unreadable(format!("the parser stopped: {e}")))?;
+        let found = match extracted {
+            Ok(found) => found,
+            Err(e) => return Err(self.refuse(domain, via, size, e.to_string()).await),
+        };
+        let mut imported = Imported::default();
+        let mut problems = Vec::new();
+        for item in found {
+            match item {
+                Extracted::Aggregate(summary) => {
+                    if let Err(reason) = belongs_to(&summary, domain) {
+                        problems.push(reason);
+                        continue;
+                    }
+                    imported
+                        .reports
+                        .push(self.store_report(domain, summary).await?);
+                }
+                Extracted::TlsRpt(tls) => {
+                    let report = TlsReport {
+                        org_id: domain.org_id.clone(),
+                        domain_id: domain.id.clone(),
+                        organization: tls.organization,
+                        report_id: tls.report_id,
+                        begin: tls.begin,
+                        end: tls.end,
+                        successful_sessions: tls.successful_sessions,
+                        failed_sessions: tls.failed_sessions,
+                        received_at: now_ms(),
+                    };
+                    self.store.insert_tls_report(&report).await?;
+                    self.stats.tls_reports.fetch_add(1, Ordering::Relaxed);
+                    imported.tls_reports += 1;
+                }
+            }
+        }
+        if imported.reports.is_empty() && imported.tls_reports == 0 {
+            let reason = problems
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "no report in the file".into());
+            return Err(self.refuse(domain, via, size, reason).await);
+        }
+        Ok(imported)
+    }
+
+    async fn store_report(
+        &self,
+        domain: &DmarcDomain,
+        summary: ReportSummary,
+    ) -> Result<ImportedReport, IntakeError> {
+        self.stats
+            .rows_skipped
+            .fetch_add(summary.rows_skipped, Ordering::Relaxed);
+        let mut report = DmarcReport {
+            id: DmarcReportId::generate(),
+            org_id: domain.org_id.clone(),
+            domain_id: domain.id.clone(),
+            summary,
+            received_at: now_ms(),
+        };
+        let duplicate = match self.store.import_dmarc_report(domain, &report).await? {
+            ImportOutcome::Stored { .. } => {
+                self.stats.reports_stored.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            ImportOutcome::Duplicate { id } => {
+                self.stats.reports_duplicate.fetch_add(1, Ordering::Relaxed);
+                report.id = id;
+                true
+            }
+        };
+        Ok(ImportedReport { report, duplicate })
+    }
+
+    /// Records a refused file; a failure to record it is logged, and the
+    /// reason still goes back to the sender.
+    async fn refuse(
+        &self,
+        domain: &DmarcDomain,
+        via: &str,
+        size: u64,
+        reason: String,
+    ) -> IntakeError {
+        self.stats.files_refused.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(domain = %domain.domain, via, %reason, "DMARC file refused");
+        let import = RejectedImport {
+            id: DmarcImportId::generate(),
+            org_id: domain.org_id.clone(),
+            domain_id: domain.id.clone(),
+            via: via.into(),
+            reason: reason.clone(),
+            size_bytes: size,
+            received_at: now_ms(),
+        };
+        if let Err(e) = self.store.record_rejected_import(&import).await {
+            tracing::error!(error = %e, "recording a refused DMARC file failed");
+        }
+        IntakeError::Unreadable(reason)
+    }
+}
+
+/// A report belongs to a domain when its policy domain is the domain, a
+/// subdomain of it, or its parent (reports name the organizational domain).
+fn belongs_to(summary: &ReportSummary, domain: &DmarcDomain) -> Result<(), String> {
+    let Some(policy) = summary.policy.domain.as_deref() else {
+        return Ok(());
+    };
+    let policy = policy.trim_end_matches('.');
+    let ours = domain.domain.as_str();
+    let related = policy == ours
+        || policy.ends_with(&format!(".{ours}"))
+        || ours.ends_with(&format!(".{policy}"));
+    if related {
+        Ok(())
+    } else {
+        Err(format!(
+            "the report {} from {} is about {policy}, not {ours}",
+            summary.external_id, summary.reporter_org
+        ))
+    }
+}
