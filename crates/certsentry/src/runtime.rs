@@ -26,9 +26,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::config::{CtSettings, Settings};
+use crate::config::{CtSettings, Settings, SmtpSettings};
 
 mod ct;
+mod dmarc;
 
 /// What the runtime is built from: the settings, resolved.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct RuntimeConfig {
     pub heartbeat_sweep: Duration,
     /// How often old results are pruned and daily stats finalized.
     pub maintenance: Duration,
+    /// The DMARC SMTP listener, when one is wanted.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl RuntimeConfig {
@@ -83,6 +86,7 @@ impl RuntimeConfig {
                 ..Default::default()
             },
             ct: (ct.certstream_url.is_some() || ct.log_list.is_some()).then(|| ct.clone()),
+            smtp: settings.dmarc.smtp.clone(),
             ..Self::default()
         })
     }
@@ -97,6 +101,7 @@ impl Default for RuntimeConfig {
             scheduler: true,
             heartbeat_sweep: Duration::from_secs(10),
             maintenance: Duration::from_secs(3600),
+            smtp: None,
         }
     }
 }
@@ -107,6 +112,8 @@ type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct Runtime {
     pub state: AppState,
     jobs: Vec<Job>,
+    /// Where the DMARC SMTP listener is bound, if it runs.
+    pub smtp_addr: Option<SocketAddr>,
 }
 
 impl Runtime {
@@ -166,13 +173,33 @@ impl Runtime {
             }
             None => None,
         };
-        let dmarc = Arc::new(certsentry_dmarc::Intake::new(
+        let dmarc = dmarc::intake(store.clone(), &mut registry);
+        jobs.push(Box::pin(dmarc::prune_forever(
             store.clone(),
-            certsentry_dmarc::Limits::default(),
-        ));
+            config.api.plans.clone(),
+            config.maintenance,
+        )));
+        let smtp_addr = match &config.smtp {
+            Some(smtp) => {
+                let (addr, job) = dmarc::smtp(
+                    smtp,
+                    &config.api.dmarc_mail_domain,
+                    dmarc.clone(),
+                    store.clone(),
+                )
+                .await?;
+                jobs.push(job);
+                Some(addr)
+            }
+            None => None,
+        };
         let metrics = certsentry_api::metrics::Metrics::new(registry);
         let state = AppState::new(store, config.api, checker, metrics, ct, dmarc);
-        Ok(Self { state, jobs })
+        Ok(Self {
+            state,
+            jobs,
+            smtp_addr,
+        })
     }
 
     /// Serves on `listener` until `shutdown` resolves, with every
@@ -197,6 +224,7 @@ impl Runtime {
     pub fn launch_with_tcp_listener(self, listener: TcpListener) -> anyhow::Result<Launched> {
         let addr = listener.local_addr()?;
         let state = self.state.clone();
+        let smtp_addr = self.smtp_addr;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             if let Err(e) = self
@@ -210,6 +238,7 @@ impl Runtime {
         });
         Ok(Launched {
             addr,
+            smtp_addr,
             state,
             stop: Some(stop),
             _task: task,
@@ -220,6 +249,7 @@ impl Runtime {
 /// A runtime serving in the background (tests and benchmarks).
 pub struct Launched {
     pub addr: SocketAddr,
+    pub smtp_addr: Option<SocketAddr>,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     /// Serving; ends once `stop` fires and the background jobs are stopped.

@@ -4,23 +4,60 @@
 //! keep a file that cannot be read as a refused import with its reason.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, RejectedImport, ReportSummary};
 use certsentry_domain::time::now_ms;
 use certsentry_domain::{DmarcImportId, DmarcReportId};
 use certsentry_store::{ImportOutcome, Store, StoreError, TlsReport};
+use prometheus_client::metrics::counter::Counter;
 
 use crate::{Extracted, Limits, extract};
 
 /// Counters for `/metrics`: what arrived and what became of it.
 #[derive(Debug, Default)]
 pub struct IntakeStats {
-    pub reports_stored: AtomicU64,
-    pub reports_duplicate: AtomicU64,
-    pub files_refused: AtomicU64,
-    pub rows_skipped: AtomicU64,
-    pub tls_reports: AtomicU64,
+    pub reports_stored: Counter,
+    pub reports_duplicate: Counter,
+    pub files_refused: Counter,
+    pub rows_skipped: Counter,
+    pub tls_reports: Counter,
+}
+
+impl IntakeStats {
+    /// Registers the counters under `dmarc_` in the one registry.
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        let dmarc = registry.sub_registry_with_prefix("dmarc");
+        let families = [
+            (
+                "reports_stored",
+                "Aggregate reports stored.",
+                &self.reports_stored,
+            ),
+            (
+                "reports_duplicate",
+                "Aggregate reports received again and not counted twice.",
+                &self.reports_duplicate,
+            ),
+            (
+                "files_refused",
+                "Received files with no readable report.",
+                &self.files_refused,
+            ),
+            (
+                "rows_skipped",
+                "Report rows that could not be read (skipped).",
+                &self.rows_skipped,
+            ),
+            (
+                "tls_reports",
+                "SMTP TLS reports (RFC 8460) stored.",
+                &self.tls_reports,
+            ),
+        ];
+        for (name, help, counter) in families {
+            dmarc.register(name, help, counter.clone());
+        }
+    }
 }
 
 /// One report of a file, and whether it was already stored.
@@ -105,7 +142,7 @@ impl Intake {
                         received_at: now_ms(),
                     };
                     self.store.insert_tls_report(&report).await?;
-                    self.stats.tls_reports.fetch_add(1, Ordering::Relaxed);
+                    self.stats.tls_reports.inc_by(1);
                     imported.tls_reports += 1;
                 }
             }
@@ -125,9 +162,7 @@ impl Intake {
         domain: &DmarcDomain,
         summary: ReportSummary,
     ) -> Result<ImportedReport, IntakeError> {
-        self.stats
-            .rows_skipped
-            .fetch_add(summary.rows_skipped, Ordering::Relaxed);
+        self.stats.rows_skipped.inc_by(summary.rows_skipped);
         let mut report = DmarcReport {
             id: DmarcReportId::generate(),
             org_id: domain.org_id.clone(),
@@ -137,11 +172,11 @@ impl Intake {
         };
         let duplicate = match self.store.import_dmarc_report(domain, &report).await? {
             ImportOutcome::Stored { .. } => {
-                self.stats.reports_stored.fetch_add(1, Ordering::Relaxed);
+                self.stats.reports_stored.inc_by(1);
                 false
             }
             ImportOutcome::Duplicate { id } => {
-                self.stats.reports_duplicate.fetch_add(1, Ordering::Relaxed);
+                self.stats.reports_duplicate.inc_by(1);
                 report.id = id;
                 true
             }
@@ -158,7 +193,7 @@ impl Intake {
         size: u64,
         reason: String,
     ) -> IntakeError {
-        self.stats.files_refused.fetch_add(1, Ordering::Relaxed);
+        self.stats.files_refused.inc_by(1);
         tracing::warn!(domain = %domain.domain, via, %reason, "DMARC file refused");
         let import = RejectedImport {
             id: DmarcImportId::generate(),

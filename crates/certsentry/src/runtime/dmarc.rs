@@ -1,0 +1,80 @@
+//! The DMARC side of the runtime: the intake every way in shares, and the
+//! SMTP listener when `--smtp-listen` is set.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use certsentry_dmarc::smtp::{SmtpConfig, serve, tls_acceptor};
+use certsentry_dmarc::{Intake, Limits};
+use certsentry_store::Store;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use super::Job;
+use crate::config::SmtpSettings;
+
+/// The intake, its counters registered.
+pub fn intake(store: Arc<dyn Store>, registry: &mut Registry) -> Arc<Intake> {
+    let intake = Intake::new(store, Limits::default());
+    intake.stats.register(registry);
+    Arc::new(intake)
+}
+
+/// Binds the SMTP listener; its address and the job that serves it.
+pub async fn smtp(
+    settings: &SmtpSettings,
+    mail_domain: &str,
+    intake: Arc<Intake>,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(SocketAddr, Job)> {
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("binding the SMTP listener on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, mail_domain, starttls = tls.is_some(), "accepting DMARC report mail");
+    let config = Arc::new(SmtpConfig {
+        mail_domain: mail_domain.to_string(),
+        max_message_bytes: settings.max_message_bytes,
+        max_connections_per_ip: settings.max_connections_per_ip,
+        tls,
+    });
+    Ok((addr, Box::pin(serve(listener, config, intake, store))))
+}
+
+/// Deletes reports older than each organization's plan retention, with
+/// the other maintenance, every `every`.
+pub async fn prune_forever(
+    store: Arc<dyn Store>,
+    plans: certsentry_domain::plan::Plans,
+    every: std::time::Duration,
+) {
+    loop {
+        if let Err(e) = prune_once(&*store, &plans).await {
+            tracing::warn!(error = %e, "pruning old DMARC reports failed; retrying later");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+async fn prune_once(
+    store: &dyn Store,
+    plans: &certsentry_domain::plan::Plans,
+) -> certsentry_store::StoreResult<()> {
+    let now = certsentry_domain::time::now_ms();
+    for org in store.list_orgs().await? {
+        let Some(plan) = plans.get(&org.plan) else {
+            continue;
+        };
+        let before = now - i64::from(plan.dmarc_retention_days) * 86_400_000;
+        let pruned = store.prune_dmarc_reports(&org.id, before).await?;
+        if pruned > 0 {
+            tracing::info!(org = %org.id, pruned, "pruned DMARC reports past retention");
+        }
+    }
+    Ok(())
+}
