@@ -4,6 +4,7 @@ mod admin;
 mod alerts_cmd;
 mod certwatch_cmd;
 mod ct_cmd;
+mod dmarc_cmd;
 mod sync_cmd;
 
 use certsentry::{config, db, logging};
@@ -60,6 +61,9 @@ enum Command {
     /// Certificate Transparency log positions.
     #[command(subcommand)]
     Ct(ct_cmd::CtCommand),
+    /// DMARC domains and their reporting addresses.
+    #[command(subcommand)]
+    Dmarc(dmarc_cmd::DmarcCommand),
     /// Tools for webhook receivers.
     #[command(subcommand)]
     Webhook(alerts_cmd::WebhookCommand),
@@ -279,6 +283,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Channel(command) => alerts_cmd::channel(&*store, command).await?,
         Command::Ct(command) => ct_cmd::run(&*store, command).await?,
+        Command::Dmarc(command) => {
+            dmarc_cmd::run(
+                &*store,
+                &settings.plans,
+                &settings.dmarc.mail_domain,
+                command,
+            )
+            .await?
+        }
         Command::Sync { .. } | Command::Webhook(_) | Command::Certwatch(_) => {
             unreachable!("handled before opening the database")
         }

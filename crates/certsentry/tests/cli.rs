@@ -168,6 +168,57 @@ fn channel_commands_create_list_and_delete() {
     assert!(!again.status.success());
 }
 
+/// `dmarc domain create` prints the reporting address once and the id
+/// last; `list` never shows the address; `rotate` prints a new one; the
+/// plan's quota applies; `delete` removes the domain.
+#[test]
+fn dmarc_domain_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = last_line(&run_ok(
+        certsentry(dir.path()).args(["org", "create", "--name", "Acme", "--plan", "pro"]),
+    ));
+    let dmarc = |args: &[&str]| {
+        let mut cmd = certsentry(dir.path());
+        cmd.args([
+            "--dmarc-mail-domain",
+            "reports.example.net",
+            "dmarc",
+            "domain",
+        ])
+        .args(args);
+        cmd
+    };
+    let created = run_ok(&mut dmarc(&[
+        "create",
+        "--org",
+        &org,
+        "--domain",
+        "Example.COM",
+    ]));
+    let id = last_line(&created);
+    assert_eq!(id.len(), 17, "{created}");
+    let address = created
+        .split_whitespace()
+        .find(|w| w.starts_with("dmarc+"))
+        .unwrap_or_else(|| panic!("the address is shown once: {created}"))
+        .to_string();
+    assert!(address.ends_with("@reports.example.net"), "{address}");
+    let list = run_ok(&mut dmarc(&["list", "--org", &org]));
+    assert!(list.contains("example.com") && list.contains(&id), "{list}");
+    assert!(!list.contains(&address), "{list}");
+    let over = dmarc(&["create", "--org", &org, "--domain", "example.org"])
+        .output()
+        .unwrap();
+    assert!(!over.status.success(), "the Pro plan allows one domain");
+    let rotated = last_line(&run_ok(&mut dmarc(&["rotate", "--org", &org, &id])));
+    assert!(
+        rotated.starts_with("dmarc+") && rotated != address,
+        "{rotated}"
+    );
+    run_ok(&mut dmarc(&["delete", "--org", &org, &id]));
+    assert!(!run_ok(&mut dmarc(&["list", "--org", &org])).contains(&id));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_bootstraps_a_key_syncs_yaml_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
