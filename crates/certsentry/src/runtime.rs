@@ -46,6 +46,9 @@ pub struct RuntimeConfig {
     pub maintenance: Duration,
     /// The DMARC SMTP listener, when one is wanted.
     pub smtp: Option<SmtpSettings>,
+    /// Looks up DMARC source names in the background. Tests that resolve
+    /// through their own DNS server turn it off, so the two never race.
+    pub ptr_lookups: bool,
 }
 
 impl RuntimeConfig {
@@ -102,6 +105,7 @@ impl Default for RuntimeConfig {
             heartbeat_sweep: Duration::from_secs(10),
             maintenance: Duration::from_secs(3600),
             smtp: None,
+            ptr_lookups: true,
         }
     }
 }
@@ -174,6 +178,9 @@ impl Runtime {
             None => None,
         };
         let dmarc = dmarc::intake(store.clone(), &mut registry);
+        if config.ptr_lookups {
+            jobs.extend(dmarc::ptr_job(store.clone(), &config.api.probe.dns_servers));
+        }
         jobs.push(Box::pin(dmarc::prune_forever(
             store.clone(),
             config.api.plans.clone(),

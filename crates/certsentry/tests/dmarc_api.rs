@@ -196,7 +196,30 @@ async fn domains_uploads_sources_and_alerts() {
         assert_eq!(body["monitor"]["id"], id, "the monitor is the DMARC domain");
         assert_eq!(body["monitor"]["label"], "indemed.com");
 
+        // Source names come from reverse DNS, looked up in the background.
+        let arpa = certsentry_probes::testing::DnsFixture::start("113.0.203.in-addr.arpa.").await;
+        arpa.set_ptr("66.113.0.203.in-addr.arpa.", "mta7.bulk-sender.example.")
+            .await;
+        let resolver =
+            certsentry_probes::dns::resolver(&[arpa.addr], std::time::Duration::from_secs(2))
+                .unwrap();
+        let looked_up = certsentry_dmarc::ptr::resolve_due(&store, &std::sync::Arc::new(resolver))
+            .await
+            .unwrap();
+        assert!(looked_up >= 2, "[{backend}] {looked_up}");
         let sources = h.get(&format!("dmarc/domains/{id}/sources")).await;
+        let named = sources.body["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["ip"] == "203.0.113.66")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            named["ptr"], "mta7.bulk-sender.example",
+            "[{backend}] {}",
+            sources.body
+        );
         let ips: Vec<&str> = sources.body["sources"]
             .as_array()
             .unwrap()

@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod extract;
 pub mod ingest;
+pub mod ptr;
 pub mod smtp;
 pub mod tlsrpt;
 

@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use certsentry_domain::dns::{DnsSnapshot, RECORD_TYPES, RrState, normalize};
-use hickory_resolver::TokioResolver;
+pub use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::RecordType;
+pub use hickory_resolver::proto::rr::RecordType;
 
 /// Builds a resolver for `nameservers` (UDP then TCP), or from the system's
 /// configuration when the list is empty.

@@ -263,6 +263,14 @@ impl DnsFixture {
         self.set(name, records).await;
     }
 
+    /// Replaces the PTR record of `name` (`4.3.2.1.in-addr.arpa.`) with `target`.
+    pub async fn set_ptr(&self, name: &str, target: &str) {
+        use hickory_server::proto::rr::rdata::PTR;
+        use hickory_server::proto::rr::{Name, RData};
+        let target = Name::from_ascii(target).unwrap();
+        self.set(name, vec![RData::PTR(PTR(target))]).await;
+    }
+
     /// Removes the RR set of `name` of `record_type`.
     pub async fn clear(&self, name: &str, record_type: hickory_server::proto::rr::RecordType) {
         use hickory_server::proto::rr::{LowerName, Name, RrKey};

@@ -45,11 +45,18 @@ CREATE TABLE dmarc_sources (
     last_seen_at BIGINT NOT NULL,
     pass_count BIGINT NOT NULL,
     fail_count BIGINT NOT NULL,
-    ptr TEXT,
-    ptr_checked_at BIGINT,
     PRIMARY KEY (domain_id, ip)
 );
 CREATE INDEX dmarc_sources_recent ON dmarc_sources(domain_id, last_seen_at);
+CREATE INDEX dmarc_sources_ip ON dmarc_sources(ip);
+
+-- Reverse DNS names of source IPs, looked up once per IP and kept (a
+-- missing name too, as NULL) until `checked_at` is a week old.
+CREATE TABLE ptr_names (
+    ip TEXT PRIMARY KEY,
+    name TEXT,
+    checked_at BIGINT NOT NULL
+);
 
 CREATE TABLE dmarc_imports (
     id TEXT PRIMARY KEY,

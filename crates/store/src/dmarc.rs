@@ -2,6 +2,8 @@
 //! tokens), the aggregate reports (deduplicated by their identity), the
 //! sources seen per domain, refused imports, and TLS reports.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, DmarcSource, RejectedImport};
@@ -119,4 +121,13 @@ pub trait DmarcStore: Send + Sync {
     async fn insert_tls_report(&self, report: &TlsReport) -> StoreResult<bool>;
     /// Deletes the organization's reports that ended before `before`.
     async fn prune_dmarc_reports(&self, org: &OrgId, before: Millis) -> StoreResult<u64>;
+    /// Source IPs with no reverse name checked since `stale_before`.
+    async fn ips_needing_ptr(&self, stale_before: Millis, limit: u32) -> StoreResult<Vec<IpAddr>>;
+    /// Records an IP's reverse name (`None`: it has none) as of `checked_at`.
+    async fn record_ptr(
+        &self,
+        ip: IpAddr,
+        name: Option<&str>,
+        checked_at: Millis,
+    ) -> StoreResult<()>;
 }

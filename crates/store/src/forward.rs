@@ -460,4 +460,19 @@ impl<F: Forward> DmarcStore for F {
     async fn prune_dmarc_reports(&self, org: &OrgId, before: Millis) -> StoreResult<u64> {
         self.inner().prune_dmarc_reports(org, before).await
     }
+    async fn ips_needing_ptr(
+        &self,
+        stale_before: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<std::net::IpAddr>> {
+        self.inner().ips_needing_ptr(stale_before, limit).await
+    }
+    async fn record_ptr(
+        &self,
+        ip: std::net::IpAddr,
+        name: Option<&str>,
+        checked_at: Millis,
+    ) -> StoreResult<()> {
+        self.inner().record_ptr(ip, name, checked_at).await
+    }
 }

@@ -78,3 +78,19 @@ async fn prune_once(
     }
     Ok(())
 }
+
+/// The background PTR lookups for DMARC sources, through the DNS checks'
+/// nameservers (`--dns-servers`, or the system's).
+pub fn ptr_job(store: Arc<dyn Store>, nameservers: &[SocketAddr]) -> Option<Job> {
+    match certsentry_probes::dns::resolver(nameservers, std::time::Duration::from_secs(5)) {
+        Ok(resolver) => Some(Box::pin(certsentry_dmarc::ptr::resolve_forever(
+            store,
+            resolver,
+            std::time::Duration::from_secs(30),
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "no resolver for DMARC source names; they stay empty");
+            None
+        }
+    }
+}

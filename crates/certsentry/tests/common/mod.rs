@@ -139,6 +139,7 @@ impl Harness {
             // by hand, so that no background pass races their counts.
             scheduler: false,
             heartbeat_sweep: Duration::from_secs(3600),
+            ptr_lookups: false,
             ..RuntimeConfig::default()
         };
         configure(&mut config);

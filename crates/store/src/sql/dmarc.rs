@@ -357,7 +357,15 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
         let now = report.received_at;
         let mut events = 0;
         for (ip, tally) in new_sources.into_iter().take(MAX_NEW_SOURCE_EVENTS) {
-            let event = new_source_event(domain, summary, ip, tally, None, now);
+            // Known when another domain's reports named the IP before.
+            let ptr: Option<String> = query::<B>("SELECT name FROM ptr_names WHERE ip = $1")
+                .bind(ip.to_string())
+                .fetch_optional(&mut tx)
+                .await?
+                .map(|row| row.get::<Option<String>>("name"))
+                .transpose()?
+                .flatten();
+            let event = new_source_event(domain, summary, ip, tally, ptr.as_deref(), now);
             Self::queue_event(&mut tx, &event).await?;
             events += 1;
         }
@@ -418,8 +426,9 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
         limit: u32,
     ) -> StoreResult<Vec<DmarcSource>> {
         query::<B>(
-            "SELECT s.ip, s.first_seen_at, s.last_seen_at, s.pass_count, s.fail_count, s.ptr \
+            "SELECT s.ip, s.first_seen_at, s.last_seen_at, s.pass_count, s.fail_count, p.name AS ptr \
              FROM dmarc_sources s JOIN dmarc_domains dd ON dd.id = s.domain_id \
+             LEFT JOIN ptr_names p ON p.ip = s.ip \
              WHERE dd.org_id = $1 AND s.domain_id = $2 \
              ORDER BY s.last_seen_at DESC, s.ip LIMIT $3",
         )
@@ -512,5 +521,46 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
             .rows_affected();
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn ips_needing_ptr(
+        &self,
+        stale_before: d::time::Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<IpAddr>> {
+        query::<B>(
+            "SELECT DISTINCT s.ip FROM dmarc_sources s LEFT JOIN ptr_names p ON p.ip = s.ip \
+             WHERE p.ip IS NULL OR p.checked_at < $1 LIMIT $2",
+        )
+        .bind(stale_before)
+        .bind(limit as i64)
+        .fetch_all(self.read_pool())
+        .await?
+        .iter()
+        .map(|row| {
+            let ip: String = row.get("ip")?;
+            ip.parse()
+                .map_err(|_| StoreError::Corrupt(format!("dmarc source ip {ip:?}")))
+        })
+        .collect()
+    }
+
+    async fn record_ptr(
+        &self,
+        ip: IpAddr,
+        name: Option<&str>,
+        checked_at: d::time::Millis,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "INSERT INTO ptr_names (ip, name, checked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (ip) DO UPDATE SET name = excluded.name, checked_at = excluded.checked_at",
+        )
+        .bind(ip.to_string())
+        .bind(name)
+        .bind(checked_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await.map_err(StoreError::from)
     }
 }
