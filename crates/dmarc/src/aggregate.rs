@@ -19,6 +19,10 @@ use quick_xml::events::Event;
 
 use crate::ParseError;
 
+/// A row claiming more messages than this is unreadable (no receiver sees
+/// a trillion messages from one source in a day).
+const MAX_ROW_COUNT: u64 = 1_000_000_000_000;
+
 /// The elements whose text is read; everything else only gives context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Leaf {
@@ -286,13 +290,18 @@ fn count_row(row: Row, summary: &mut ReportSummary) {
             .as_deref()
             .is_some_and(|r| r.trim().eq_ignore_ascii_case("pass"))
     };
+    // Counts beyond any real traffic are a broken row, not a sum to overflow.
+    if count > MAX_ROW_COUNT {
+        summary.rows_skipped += 1;
+        return;
+    }
     let tally = summary.sources.entry(ip).or_default();
-    summary.message_count += count;
+    summary.message_count = summary.message_count.saturating_add(count);
     if pass(&row.dkim) || pass(&row.spf) {
-        tally.pass += count;
+        tally.pass = tally.pass.saturating_add(count);
     } else {
-        tally.fail += count;
-        summary.fail_count += count;
+        tally.fail = tally.fail.saturating_add(count);
+        summary.fail_count = summary.fail_count.saturating_add(count);
     }
 }
 

@@ -8,13 +8,17 @@
 
 pub mod aggregate;
 pub mod extract;
+#[cfg(feature = "intake")]
 pub mod ingest;
+#[cfg(feature = "intake")]
 pub mod ptr;
+#[cfg(feature = "intake")]
 pub mod smtp;
 pub mod tlsrpt;
 
 pub use aggregate::parse_aggregate;
 pub use extract::{Extracted, Limits, extract};
+#[cfg(feature = "intake")]
 pub use ingest::{Imported, Intake, IntakeError, IntakeStats};
 
 /// Why a file or a report could not be read. The message is shown to
