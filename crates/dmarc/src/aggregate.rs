@@ -455,4 +455,31 @@ mod tests {
         let summary = parse_aggregate(xml.as_bytes(), None).unwrap();
         assert_eq!(summary.reporter_org, "unknown");
     }
+
+    #[test]
+    fn a_stray_schema_and_a_long_range_are_no_trouble() {
+        let xml = report(&row("2001:db8::25", "7", "fail", "fail"))
+            .replace(
+                "<feedback>",
+                "<feedback><xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\
+                 <xs:element name=\"report_id\"><xs:complexType/></xs:element></xs:schema>",
+            )
+            .replace("<end>1709769599</end>", "<end>1710287999</end>");
+        let summary = parse_aggregate(xml.as_bytes(), None).unwrap();
+        assert_eq!(summary.external_id, "r1");
+        assert_eq!((summary.message_count, summary.fail_count), (7, 7));
+        // A week-long report is kept whole, with its range.
+        assert_eq!(summary.end_at - summary.begin_at, 7 * 86_400_000 - 1000);
+    }
+
+    #[test]
+    fn absurd_counts_are_skipped_not_summed() {
+        let xml = report(&format!(
+            "{}{}",
+            row("192.0.2.1", "18446744073709551615", "fail", "fail"),
+            row("192.0.2.2", "3", "fail", "fail")
+        ));
+        let summary = parse_aggregate(xml.as_bytes(), None).unwrap();
+        assert_eq!((summary.message_count, summary.rows_skipped), (3, 1));
+    }
 }

@@ -320,4 +320,16 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn an_uncompressed_xml_attachment_is_read() {
+        let mail = format!(
+            "From: DMARC Aggregate Report <dmarc@example.org>\r\nSubject: Report\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+             See attached.\r\n--b\r\nContent-Type: text/xml; name=\"report.xml\"\r\n\
+             Content-Disposition: attachment; filename=\"report.xml\"\r\n\r\n{XML}\r\n--b--\r\n"
+        );
+        let found = extract(mail.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(count(&found), 4);
+    }
 }
