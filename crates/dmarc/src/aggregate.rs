@@ -14,6 +14,8 @@
 use std::net::IpAddr;
 
 use certsentry_domain::dmarc::{PolicyPublished, ReportSummary};
+use std::io::{BufReader, Read};
+
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -72,8 +74,12 @@ struct Metadata {
     end: Option<String>,
 }
 
-/// Reads one aggregate report. `sender_domain` names the reporter when
-/// the report leaves `org_name` empty and has no contact address.
+/// Consecutive syntax errors after which a stream is given up on.
+const MAX_SYNTAX_ERRORS: u32 = 1000;
+
+/// Reads one aggregate report held in memory. `sender_domain` names the
+/// reporter when the report leaves `org_name` empty and has no contact
+/// address.
 pub fn parse_aggregate(
     bytes: &[u8],
     sender_domain: Option<&str>,
@@ -81,87 +87,153 @@ pub fn parse_aggregate(
     // Invalid UTF-8 is replaced up front; valid input is not copied.
     let input = String::from_utf8_lossy(bytes);
     let mut reader = Reader::from_str(&input);
-    let config = reader.config_mut();
+    configure(reader.config_mut());
+    let mut parser = Parser::default();
+    loop {
+        match parser.step(reader.read_event()) {
+            Step::Go => {}
+            Step::Stop => break,
+            Step::Fail(e) => return Err(e),
+        }
+    }
+    parser.finish(sender_domain)
+}
+
+/// Reads one aggregate report from a stream (a decompressing reader), so
+/// that a report of a million rows never sits in memory whole. Invalid
+/// UTF-8 is replaced as it streams by.
+pub fn parse_aggregate_reader<R: Read>(
+    input: R,
+    sender_domain: Option<&str>,
+) -> Result<ReportSummary, ParseError> {
+    let mut reader = Reader::from_reader(BufReader::with_capacity(
+        64 * 1024,
+        crate::utf8::Utf8Lossy::new(input),
+    ));
+    configure(reader.config_mut());
+    let mut parser = Parser::default();
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        let step = parser.step(reader.read_event_into(&mut buf));
+        buf.clear();
+        match step {
+            Step::Go => {}
+            Step::Stop => break,
+            Step::Fail(e) => return Err(e),
+        }
+    }
+    parser.finish(sender_domain)
+}
+
+fn configure(config: &mut quick_xml::reader::Config) {
     config.check_end_names = false;
     config.trim_text(true);
+}
 
-    let mut ctx = Context::default();
-    let mut leaf: Option<Leaf> = None;
-    let mut text = String::new();
-    let mut meta = Metadata::default();
-    let mut summary = ReportSummary::default();
-    let mut row = Row::default();
+enum Step {
+    Go,
+    Stop,
+    Fail(ParseError),
+}
 
-    loop {
-        let event = match reader.read_event() {
-            Ok(event) => event,
+/// The state of one report being read, fed one XML event at a time.
+#[derive(Default)]
+struct Parser {
+    ctx: Context,
+    leaf: Option<Leaf>,
+    text: String,
+    meta: Metadata,
+    summary: ReportSummary,
+    row: Row,
+    syntax_errors: u32,
+}
+
+impl Parser {
+    fn step(&mut self, next: Result<Event<'_>, quick_xml::Error>) -> Step {
+        let event = match next {
+            Ok(event) => {
+                self.syntax_errors = 0;
+                event
+            }
             // Past a syntax error the stream can still be read (quick-xml
             // resumes after the offending markup); give up only at the end.
-            Err(quick_xml::Error::Syntax(_)) if ctx.feedback => continue,
+            Err(quick_xml::Error::Syntax(_))
+                if self.ctx.feedback && self.syntax_errors < MAX_SYNTAX_ERRORS =>
+            {
+                self.syntax_errors += 1;
+                return Step::Go;
+            }
+            // A stream that breaks (a truncated gzip) is not a shorter report.
+            Err(quick_xml::Error::Io(e)) => {
+                return Step::Fail(ParseError::Archive(format!("the data stopped short: {e}")));
+            }
             Err(e) => {
-                if ctx.feedback && meta.report_id.is_some() {
-                    break;
+                if self.ctx.feedback && self.meta.report_id.is_some() {
+                    return Step::Stop;
                 }
-                return Err(ParseError::Xml(e.to_string()));
+                return Step::Fail(ParseError::Xml(e.to_string()));
             }
         };
         match event {
             Event::Start(start) => {
                 let name = lowercase_local(start.local_name().into_inner());
-                if let Some(found) = open(&name, &mut ctx) {
-                    leaf = Some(found);
-                    text.clear();
+                if let Some(found) = open(&name, &mut self.ctx) {
+                    self.leaf = Some(found);
+                    self.text.clear();
                 } else if name == "record" {
-                    row = Row::default();
+                    self.row = Row::default();
                 }
             }
             Event::Empty(start) => {
                 let name = lowercase_local(start.local_name().into_inner());
-                if let Some(found) = open(&name, &mut ctx) {
-                    store(
-                        found,
-                        String::new(),
-                        &mut meta,
-                        &mut summary.policy,
-                        &mut row,
-                    );
+                if let Some(found) = open(&name, &mut self.ctx) {
+                    self.store(found, String::new());
                 }
             }
-            Event::Text(t) if leaf.is_some() => text.push_str(&t.into_inner()),
-            Event::CData(t) if leaf.is_some() => text.push_str(&t.into_inner()),
-            Event::GeneralRef(r) if leaf.is_some() => {
-                text.push_str(&resolve_reference(&r.into_inner()))
+            Event::Text(t) if self.leaf.is_some() => self.text.push_str(&t.into_inner()),
+            Event::CData(t) if self.leaf.is_some() => self.text.push_str(&t.into_inner()),
+            Event::GeneralRef(r) if self.leaf.is_some() => {
+                self.text.push_str(&resolve_reference(&r.into_inner()))
             }
             Event::End(end) => {
                 let name = lowercase_local(end.local_name().into_inner());
-                if let Some(current) = leaf
+                if let Some(current) = self.leaf
                     && leaf_name(current) == name
                 {
-                    store(
-                        current,
-                        std::mem::take(&mut text).trim().to_string(),
-                        &mut meta,
-                        &mut summary.policy,
-                        &mut row,
-                    );
-                    leaf = None;
-                } else if name == "record" && ctx.record {
-                    ctx.record = false;
-                    count_row(std::mem::take(&mut row), &mut summary);
+                    let value = std::mem::take(&mut self.text).trim().to_string();
+                    self.store(current, value);
+                    self.leaf = None;
+                } else if name == "record" && self.ctx.record {
+                    self.ctx.record = false;
+                    count_row(std::mem::take(&mut self.row), &mut self.summary);
                 } else {
-                    close(&name, &mut ctx);
+                    close(&name, &mut self.ctx);
                 }
             }
-            Event::Eof => break,
+            Event::Eof => return Step::Stop,
             _ => {}
         }
+        Step::Go
     }
-    if !ctx.feedback {
-        return Err(ParseError::NotAReport(
-            "no <feedback> element: not a DMARC aggregate report".into(),
-        ));
+
+    fn store(&mut self, leaf: Leaf, value: String) {
+        store(
+            leaf,
+            value,
+            &mut self.meta,
+            &mut self.summary.policy,
+            &mut self.row,
+        );
     }
-    finish(meta, summary, sender_domain)
+
+    fn finish(self, sender_domain: Option<&str>) -> Result<ReportSummary, ParseError> {
+        if !self.ctx.feedback {
+            return Err(ParseError::NotAReport(
+                "no <feedback> element: not a DMARC aggregate report".into(),
+            ));
+        }
+        finish(self.meta, self.summary, sender_domain)
+    }
 }
 
 fn lowercase_local(name: &str) -> String {

@@ -5,7 +5,9 @@
 //! gzip or zip and is neither is refused with that reason. Decompressed
 //! sizes and member counts are capped, so a bomb is refused, not expanded.
 
-use std::io::{Cursor, Read};
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::rc::Rc;
 
 use certsentry_domain::dmarc::ReportSummary;
 use mail_parser::MimeHeaders;
@@ -31,6 +33,20 @@ impl Default for Limits {
             max_zip_members: 64,
             max_depth: 4,
         }
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -142,9 +158,13 @@ impl Walk<'_> {
         match sniff(bytes) {
             Kind::Zip => self.zip(bytes, depth),
             Kind::Gzip => {
-                let inner = self.inflate(flate2::read::GzDecoder::new(bytes), label)?;
                 let inner_name = name.map(|n| n.trim_end_matches(".gz").to_string());
-                self.file(&inner, inner_name.as_deref(), None, depth + 1)
+                self.decompressed(
+                    flate2::read::GzDecoder::new(bytes),
+                    label,
+                    inner_name.as_deref(),
+                    depth + 1,
+                )
             }
             Kind::Xml => {
                 match parse_aggregate(bytes, self.sender_domain.as_deref()) {
@@ -179,6 +199,52 @@ impl Walk<'_> {
         }
     }
 
+    /// What a decompressing reader holds. An aggregate report is parsed as
+    /// it streams out, so the XML is never whole in memory; anything else (a
+    /// nested archive, a TLS report) is read whole first. Both count against
+    /// the size budget.
+    fn decompressed(
+        &mut self,
+        reader: impl Read,
+        label: &str,
+        name: Option<&str>,
+        depth: u8,
+    ) -> Result<(), ParseError> {
+        let budget = self.limits.max_decompressed_bytes - self.decompressed;
+        let read = Rc::new(Cell::new(0u64));
+        let mut stream = BufReader::with_capacity(
+            64 * 1024,
+            Counted {
+                inner: reader.take(budget + 1),
+                read: read.clone(),
+            },
+        );
+        let head = stream
+            .fill_buf()
+            .map_err(|e| ParseError::Archive(format!("{label} does not decompress: {e}")))?;
+        if head.len() >= 16 && sniff(head) == Kind::Xml {
+            let parsed = crate::parse_aggregate_reader(stream, self.sender_domain.as_deref());
+            if read.get() > budget {
+                return Err(self.too_large(label));
+            }
+            self.decompressed += read.get();
+            match parsed {
+                Ok(report) => self.found.push(Extracted::Aggregate(report)),
+                Err(e) => self.problems.push(format!("{label}: {e}")),
+            }
+            return Ok(());
+        }
+        let inner = self.inflate(stream, label)?;
+        self.file(&inner, name, None, depth)
+    }
+
+    fn too_large(&self, label: &str) -> ParseError {
+        ParseError::TooLarge(format!(
+            "{label} decompresses to more than {} bytes (a compression bomb?)",
+            self.limits.max_decompressed_bytes
+        ))
+    }
+
     /// Reads a decompressing reader to its end, within the size budget.
     fn inflate(&mut self, reader: impl Read, label: &str) -> Result<Vec<u8>, ParseError> {
         let budget = self.limits.max_decompressed_bytes - self.decompressed;
@@ -188,10 +254,7 @@ impl Walk<'_> {
             .read_to_end(&mut out)
             .map_err(|e| ParseError::Archive(format!("{label} does not decompress: {e}")))?;
         if out.len() as u64 > budget {
-            return Err(ParseError::TooLarge(format!(
-                "{label} decompresses to more than {} bytes (a compression bomb?)",
-                self.limits.max_decompressed_bytes
-            )));
+            return Err(self.too_large(label));
         }
         self.decompressed += out.len() as u64;
         Ok(out)
@@ -215,8 +278,7 @@ impl Walk<'_> {
                 continue;
             }
             let name = member.name().map(|n| n.to_string()).unwrap_or_default();
-            let inner = self.inflate(member, &name)?;
-            self.file(&inner, Some(&name), None, depth + 1)?;
+            self.decompressed(member, &name, Some(&name), depth + 1)?;
         }
         Ok(())
     }
@@ -331,5 +393,24 @@ mod tests {
         );
         let found = extract(mail.as_bytes(), &Limits::default()).unwrap();
         assert_eq!(count(&found), 4);
+    }
+
+    #[test]
+    fn a_truncated_gzip_is_refused_not_half_read() {
+        let rows: String = (0..2000)
+            .map(|i| {
+                format!(
+                    "<record><row><source_ip>192.0.2.{}</source_ip><count>1</count>\
+                     <policy_evaluated><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row></record>",
+                    i % 250
+                )
+            })
+            .collect();
+        let xml = XML.replace("</feedback>", &format!("{rows}</feedback>"));
+        let whole = gzip(xml.as_bytes());
+        assert_eq!(count(&extract(&whole, &Limits::default()).unwrap()), 2004);
+        let cut = &whole[..whole.len() / 2];
+        let error = extract(cut, &Limits::default()).unwrap_err();
+        assert!(error.to_string().contains("stopped short"), "{error}");
     }
 }

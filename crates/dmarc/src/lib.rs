@@ -15,8 +15,9 @@ pub mod ptr;
 #[cfg(feature = "intake")]
 pub mod smtp;
 pub mod tlsrpt;
+mod utf8;
 
-pub use aggregate::parse_aggregate;
+pub use aggregate::{parse_aggregate, parse_aggregate_reader};
 pub use extract::{Extracted, Limits, extract};
 #[cfg(feature = "intake")]
 pub use ingest::{Imported, Intake, IntakeError, IntakeStats};
