@@ -8,6 +8,7 @@
 mod ct;
 mod ct_burst;
 mod deliveries;
+mod dmarc;
 mod engine;
 mod load;
 mod pings;
@@ -47,6 +48,8 @@ enum Bench {
     Ct(ct::CtArgs),
     /// The certstream feed end to end: flat out against a bare websocket loop, and a 10k/s burst.
     CtBurst(ct_burst::CtBurstArgs),
+    /// DMARC intake: parsing against bare quick-xml, a million-row upload, report mail by SMTP.
+    Dmarc(dmarc::DmarcArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -198,6 +201,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Deliveries(args) => deliveries::run(args),
         Bench::Ct(args) => ct::run(args),
         Bench::CtBurst(args) => ct_burst::run(args),
+        Bench::Dmarc(args) => dmarc::run(args),
     }
 }
 

@@ -59,10 +59,10 @@ struct Context {
 
 #[derive(Default)]
 struct Row {
-    ip: Option<String>,
-    count: Option<String>,
-    dkim: Option<String>,
-    spf: Option<String>,
+    ip: Option<IpAddr>,
+    count: Option<u64>,
+    dkim_pass: bool,
+    spf_pass: bool,
 }
 
 #[derive(Default)]
@@ -187,7 +187,7 @@ impl Parser {
             Event::Empty(start) => {
                 let name = lowercase_local(start.local_name().into_inner());
                 if let Some(found) = open(&name, &mut self.ctx) {
-                    self.store(found, String::new());
+                    self.store(found, "");
                 }
             }
             Event::Text(t) if self.leaf.is_some() => self.text.push_str(&t.into_inner()),
@@ -200,8 +200,10 @@ impl Parser {
                 if let Some(current) = self.leaf
                     && leaf_name(current) == name
                 {
-                    let value = std::mem::take(&mut self.text).trim().to_string();
-                    self.store(current, value);
+                    let text = std::mem::take(&mut self.text);
+                    self.store(current, text.trim());
+                    self.text = text;
+                    self.text.clear();
                     self.leaf = None;
                 } else if name == "record" && self.ctx.record {
                     self.ctx.record = false;
@@ -216,7 +218,7 @@ impl Parser {
         Step::Go
     }
 
-    fn store(&mut self, leaf: Leaf, value: String) {
+    fn store(&mut self, leaf: Leaf, value: &str) {
         store(
             leaf,
             value,
@@ -236,8 +238,14 @@ impl Parser {
     }
 }
 
-fn lowercase_local(name: &str) -> String {
-    name.to_ascii_lowercase()
+/// Element names compare in lower case; most reports write them so, and
+/// then nothing is allocated.
+fn lowercase_local(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
 }
 
 /// Marks a container as open, or returns the leaf `name` is in this context.
@@ -320,47 +328,39 @@ fn leaf_name(leaf: Leaf) -> &'static str {
 
 fn store(
     leaf: Leaf,
-    value: String,
+    value: &str,
     meta: &mut Metadata,
     policy: &mut PolicyPublished,
     row: &mut Row,
 ) {
     let text = || (!value.is_empty()).then(|| value.to_ascii_lowercase());
+    let pass = || value.eq_ignore_ascii_case("pass");
     match leaf {
-        Leaf::OrgName => meta.org_name = Some(value.clone()),
-        Leaf::Email => meta.email = Some(value.clone()),
-        Leaf::ReportId => meta.report_id = Some(value.clone()),
-        Leaf::Begin => meta.begin = Some(value.clone()),
-        Leaf::End => meta.end = Some(value.clone()),
+        Leaf::OrgName => meta.org_name = Some(value.to_string()),
+        Leaf::Email => meta.email = Some(value.to_string()),
+        Leaf::ReportId => meta.report_id = Some(value.to_string()),
+        Leaf::Begin => meta.begin = Some(value.to_string()),
+        Leaf::End => meta.end = Some(value.to_string()),
         Leaf::PolicyDomain => policy.domain = text(),
         Leaf::P => policy.p = text(),
         Leaf::Sp => policy.sp = text(),
         Leaf::Np => policy.np = text(),
-        Leaf::Pct => policy.pct = parse_whole(&value).and_then(|v| u32::try_from(v).ok()),
+        Leaf::Pct => policy.pct = parse_whole(value).and_then(|v| u32::try_from(v).ok()),
         Leaf::Adkim => policy.adkim = text(),
         Leaf::Aspf => policy.aspf = text(),
-        Leaf::SourceIp => row.ip = Some(value.clone()),
-        Leaf::Count => row.count = Some(value.clone()),
-        Leaf::Dkim => row.dkim = Some(value.clone()),
-        Leaf::Spf => row.spf = Some(value.clone()),
+        // Rows are parsed as they are read: a million of them allocate nothing.
+        Leaf::SourceIp => row.ip = value.parse().ok(),
+        Leaf::Count => row.count = parse_whole(value),
+        Leaf::Dkim => row.dkim_pass = pass(),
+        Leaf::Spf => row.spf_pass = pass(),
     }
 }
 
 /// Adds a finished row to the sums, or counts it as skipped.
 fn count_row(row: Row, summary: &mut ReportSummary) {
-    let ip = row
-        .ip
-        .as_deref()
-        .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
-    let count = row.count.as_deref().and_then(parse_whole);
-    let (Some(ip), Some(count)) = (ip, count) else {
+    let (Some(ip), Some(count)) = (row.ip, row.count) else {
         summary.rows_skipped += 1;
         return;
-    };
-    let pass = |result: &Option<String>| {
-        result
-            .as_deref()
-            .is_some_and(|r| r.trim().eq_ignore_ascii_case("pass"))
     };
     // Counts beyond any real traffic are a broken row, not a sum to overflow.
     if count > MAX_ROW_COUNT {
@@ -369,7 +369,7 @@ fn count_row(row: Row, summary: &mut ReportSummary) {
     }
     let tally = summary.sources.entry(ip).or_default();
     summary.message_count = summary.message_count.saturating_add(count);
-    if pass(&row.dkim) || pass(&row.spf) {
+    if row.dkim_pass || row.spf_pass {
         tally.pass = tally.pass.saturating_add(count);
     } else {
         tally.fail = tally.fail.saturating_add(count);

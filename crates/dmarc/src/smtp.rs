@@ -84,6 +84,8 @@ pub async fn serve(
                 .await;
             continue;
         };
+        // Replies are small and answered at once; Nagle would hold them.
+        let _ = stream.set_nodelay(true);
         let session = Session {
             config: config.clone(),
             intake: intake.clone(),
