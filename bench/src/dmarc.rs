@@ -58,20 +58,20 @@ fn write_report(
     for i in 0..rows {
         let ip = i % sources.max(1);
         let result = if i % 20 == 0 { "fail" } else { "pass" };
-        write!(
+        writeln!(
             out,
             "<record><row><source_ip>10.{}.{}.{}</source_ip><count>{}</count><policy_evaluated>\
              <disposition>none</disposition><dkim>{result}</dkim><spf>{result}</spf></policy_evaluated>\
              </row><identifiers><header_from>example.com</header_from></identifiers><auth_results><dkim>\
              <domain>example.com</domain><result>{result}</result><selector>s1</selector></dkim><spf>\
-             <domain>example.com</domain><result>{result}</result></spf></auth_results></record>\n",
+             <domain>example.com</domain><result>{result}</result></spf></auth_results></record>",
             (ip >> 16) & 255,
             (ip >> 8) & 255,
             ip & 255,
             1 + i % 7,
         )?;
     }
-    write!(out, "</feedback>\n")
+    writeln!(out, "</feedback>")
 }
 
 fn gzip_report(id: &str, rows: usize, sources: usize) -> Vec<u8> {
