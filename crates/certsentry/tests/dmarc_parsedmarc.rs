@@ -8,28 +8,12 @@ mod python;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use certsentry_dmarc::{Extracted, Limits, extract};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const PYPI_PACKAGES: [&str; 1] = ["parsedmarc==11.1.0"];
 
 fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../dmarc/tests/samples")
-}
-
-fn ours(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap();
-    match extract(&bytes, &Limits::default()) {
-        Ok(found) => match found.as_slice() {
-            [Extracted::Aggregate(r)] => json!({
-                "kind": "aggregate", "reporter": r.reporter_org, "reportId": r.external_id,
-                "messages": r.message_count, "fails": r.fail_count,
-            }),
-            [Extracted::TlsRpt(_)] => json!({ "kind": "smtp_tls" }),
-            other => json!({ "kind": format!("{} reports", other.len()) }),
-        },
-        Err(e) => json!({ "error": e.to_string() }),
-    }
 }
 
 #[test]
@@ -60,7 +44,7 @@ fn every_sample_reads_as_parsedmarc_reads_it() {
     for path in &files {
         let name = path.file_name().unwrap().to_str().unwrap();
         let mut expected = theirs[name].clone();
-        let ours = ours(path);
+        let ours = certsentry_dmarc::testing::summary(&std::fs::read(path).unwrap());
         if expected.get("error").is_some() {
             // parsedmarc refuses it: we must refuse it too.
             if ours.get("error").is_none() {

@@ -14,6 +14,8 @@ pub mod ingest;
 pub mod ptr;
 #[cfg(feature = "intake")]
 pub mod smtp;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tlsrpt;
 mod utf8;
 

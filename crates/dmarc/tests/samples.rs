@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use certsentry_dmarc::{Extracted, Limits, extract};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn samples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples");
@@ -19,22 +18,6 @@ fn samples() -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-/// Our reading of one file, in the shape of `parsedmarc.json`.
-pub fn summarize(path: &Path) -> Value {
-    let bytes = std::fs::read(path).unwrap();
-    match extract(&bytes, &Limits::default()) {
-        Ok(found) => match found.as_slice() {
-            [Extracted::Aggregate(r)] => json!({
-                "kind": "aggregate", "reporter": r.reporter_org, "reportId": r.external_id,
-                "messages": r.message_count, "fails": r.fail_count,
-            }),
-            [Extracted::TlsRpt(_)] => json!({ "kind": "smtp_tls" }),
-            other => json!({ "kind": format!("{} reports", other.len()) }),
-        },
-        Err(e) => json!({ "error": e.to_string() }),
-    }
 }
 
 #[test]
@@ -51,7 +34,7 @@ fn every_sample_reads_as_parsedmarc_reads_it() {
     assert!(files.len() >= 24, "the samples are there: {files:?}");
     for path in &files {
         let name = path.file_name().unwrap().to_str().unwrap();
-        let ours = summarize(path);
+        let ours = certsentry_dmarc::testing::summary(&std::fs::read(path).unwrap());
         let mut theirs = pinned[name].clone();
         if let Some(theirs) = theirs.as_object_mut() {
             theirs.remove("begin");
