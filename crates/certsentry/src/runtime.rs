@@ -46,6 +46,8 @@ pub struct RuntimeConfig {
     pub maintenance: Duration,
     /// The DMARC SMTP listener, when one is wanted.
     pub smtp: Option<SmtpSettings>,
+    /// Mailboxes polled for DMARC report mail.
+    pub imap: Vec<certsentry_dmarc::imap::ImapAccount>,
     /// Looks up DMARC source names in the background. Tests that resolve
     /// through their own DNS server turn it off, so the two never race.
     pub ptr_lookups: bool,
@@ -90,6 +92,7 @@ impl RuntimeConfig {
             },
             ct: (ct.certstream_url.is_some() || ct.log_list.is_some()).then(|| ct.clone()),
             smtp: settings.dmarc.smtp.clone(),
+            imap: dmarc::imap_accounts(&settings.dmarc.imap)?,
             ..Self::default()
         })
     }
@@ -105,6 +108,7 @@ impl Default for RuntimeConfig {
             heartbeat_sweep: Duration::from_secs(10),
             maintenance: Duration::from_secs(3600),
             smtp: None,
+            imap: Vec::new(),
             ptr_lookups: true,
         }
     }
@@ -178,6 +182,12 @@ impl Runtime {
             None => None,
         };
         let dmarc = dmarc::intake(store.clone(), &mut registry);
+        for account in config.imap.iter().cloned() {
+            jobs.push(Box::pin(certsentry_dmarc::imap::poll_forever(
+                account,
+                dmarc.clone(),
+            )));
+        }
         if config.ptr_lookups {
             jobs.extend(dmarc::ptr_job(store.clone(), &config.api.probe.dns_servers));
         }

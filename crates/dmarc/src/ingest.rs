@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, RejectedImport, ReportSummary};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{DmarcImportId, DmarcReportId};
+use certsentry_domain::{DmarcImportId, DmarcReportId, OrgId};
 use certsentry_store::{ImportOutcome, Store, StoreError, TlsReport};
 use prometheus_client::metrics::counter::Counter;
 
@@ -100,7 +100,7 @@ impl Intake {
     }
 
     /// Imports every report in `bytes` for `domain`. `via` says how it came
-    /// (`smtp`, `upload`, `imap`). Returns once everything is committed.
+    /// (`smtp`, `upload`). Returns once everything is committed.
     pub async fn import(
         &self,
         domain: &DmarcDomain,
@@ -108,28 +108,99 @@ impl Intake {
         via: &str,
     ) -> Result<Imported, IntakeError> {
         let size = bytes.len() as u64;
-        let limits = self.limits;
-        let extracted = tokio::task::spawn_blocking(move || extract(&bytes, &limits))
-            .await
-            .map_err(|e| IntakeError::Unreadable(format!("the parser stopped: {e}")))?;
-        let found = match extracted {
+        let found = match self.extract(bytes).await {
             Ok(found) => found,
-            Err(e) => return Err(self.refuse(domain, via, size, e.to_string()).await),
+            Err(reason) => return Err(self.refuse(domain, via, size, reason).await),
         };
+        let choose = |policy: Option<&str>| belongs_to(policy, domain).map(|()| domain.clone());
+        match self.store_found(found, choose).await? {
+            Ok(imported) => Ok(imported),
+            Err(reason) => Err(self.refuse(domain, via, size, reason).await),
+        }
+    }
+
+    /// Imports every report in `bytes` for whichever of `org`'s domains
+    /// each is about (IMAP: one mailbox may hold reports for several).
+    pub async fn import_for_org(
+        &self,
+        org: &OrgId,
+        bytes: Vec<u8>,
+        via: &str,
+    ) -> Result<Imported, IntakeError> {
+        let domains = self.store.list_dmarc_domains(org).await?;
+        let found = match self.extract(bytes).await {
+            Ok(found) => found,
+            Err(reason) => {
+                self.stats.files_refused.inc_by(1);
+                return Err(IntakeError::Unreadable(reason));
+            }
+        };
+        let choose = |policy: Option<&str>| {
+            // The domain itself first, then a parent or a subdomain of it.
+            let exact = domains.iter().find(|d| Some(d.domain.as_str()) == policy);
+            exact
+                .or_else(|| domains.iter().find(|d| belongs_to(policy, d).is_ok()))
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "no DMARC domain of the organization for {}",
+                        policy.unwrap_or("a report without a policy domain")
+                    )
+                })
+        };
+        match self.store_found(found, choose).await? {
+            Ok(imported) => Ok(imported),
+            Err(reason) => {
+                self.stats.files_refused.inc_by(1);
+                tracing::warn!(via, %reason, "DMARC mail refused");
+                Err(IntakeError::Unreadable(reason))
+            }
+        }
+    }
+
+    /// Extraction, off the async threads.
+    async fn extract(&self, bytes: Vec<u8>) -> Result<Vec<Extracted>, String> {
+        let limits = self.limits;
+        tokio::task::spawn_blocking(move || extract(&bytes, &limits))
+            .await
+            .map_err(|e| format!("the parser stopped: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Stores each found report for the domain `choose` gives its policy
+    /// domain. `Ok(Err(reason))` when nothing could be stored.
+    async fn store_found(
+        &self,
+        found: Vec<Extracted>,
+        choose: impl Fn(Option<&str>) -> Result<DmarcDomain, String>,
+    ) -> Result<Result<Imported, String>, IntakeError> {
         let mut imported = Imported::default();
         let mut problems = Vec::new();
         for item in found {
             match item {
                 Extracted::Aggregate(summary) => {
-                    if let Err(reason) = belongs_to(&summary, domain) {
-                        problems.push(reason);
-                        continue;
-                    }
+                    let domain = match choose(summary.policy.domain.as_deref()) {
+                        Ok(domain) => domain,
+                        Err(reason) => {
+                            problems.push(format!(
+                                "the report {} from {}: {reason}",
+                                summary.external_id, summary.reporter_org
+                            ));
+                            continue;
+                        }
+                    };
                     imported
                         .reports
-                        .push(self.store_report(domain, summary).await?);
+                        .push(self.store_report(&domain, summary).await?);
                 }
                 Extracted::TlsRpt(tls) => {
+                    let domain = match choose(tls.policy_domain.as_deref()) {
+                        Ok(domain) => domain,
+                        Err(reason) => {
+                            problems.push(format!("the TLS report {}: {reason}", tls.report_id));
+                            continue;
+                        }
+                    };
                     let report = TlsReport {
                         org_id: domain.org_id.clone(),
                         domain_id: domain.id.clone(),
@@ -152,9 +223,9 @@ impl Intake {
                 .into_iter()
                 .next()
                 .unwrap_or_else(|| "no report in the file".into());
-            return Err(self.refuse(domain, via, size, reason).await);
+            return Ok(Err(reason));
         }
-        Ok(imported)
+        Ok(Ok(imported))
     }
 
     async fn store_report(
@@ -213,8 +284,8 @@ impl Intake {
 
 /// A report belongs to a domain when its policy domain is the domain, a
 /// subdomain of it, or its parent (reports name the organizational domain).
-fn belongs_to(summary: &ReportSummary, domain: &DmarcDomain) -> Result<(), String> {
-    let Some(policy) = summary.policy.domain.as_deref() else {
+fn belongs_to(policy: Option<&str>, domain: &DmarcDomain) -> Result<(), String> {
+    let Some(policy) = policy else {
         return Ok(());
     };
     let policy = policy.trim_end_matches('.');
@@ -225,9 +296,6 @@ fn belongs_to(summary: &ReportSummary, domain: &DmarcDomain) -> Result<(), Strin
     if related {
         Ok(())
     } else {
-        Err(format!(
-            "the report {} from {} is about {policy}, not {ours}",
-            summary.external_id, summary.reporter_org
-        ))
+        Err(format!("it is about {policy}, not {ours}"))
     }
 }

@@ -9,6 +9,8 @@
 pub mod aggregate;
 pub mod extract;
 #[cfg(feature = "intake")]
+pub mod imap;
+#[cfg(feature = "intake")]
 pub mod ingest;
 #[cfg(feature = "intake")]
 pub mod ptr;

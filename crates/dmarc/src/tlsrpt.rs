@@ -15,6 +15,8 @@ pub struct TlsRptSummary {
     pub end: String,
     pub successful_sessions: u64,
     pub failed_sessions: u64,
+    /// The first policy's domain: which DMARC domain the report is about.
+    pub policy_domain: Option<String>,
 }
 
 pub fn parse_tlsrpt(bytes: &[u8]) -> Result<TlsRptSummary, ParseError> {
@@ -49,5 +51,9 @@ pub fn parse_tlsrpt(bytes: &[u8]) -> Result<TlsRptSummary, ParseError> {
             .to_string(),
         successful_sessions: sum("total-successful-session-count"),
         failed_sessions: sum("total-failure-session-count"),
+        policy_domain: policies
+            .iter()
+            .find_map(|p| p["policy"]["policy-domain"].as_str())
+            .map(str::to_ascii_lowercase),
     })
 }

@@ -64,6 +64,56 @@ pub(super) struct DmarcFile {
     smtp_tls_cert: Option<PathBuf>,
     smtp_tls_key: Option<PathBuf>,
     smtp_max_message_bytes: Option<usize>,
+    /// `[[dmarc.imap]]`: mailboxes to poll, one table each.
+    #[serde(default)]
+    imap: Vec<ImapSettings>,
+}
+
+/// A secret from the configuration: usable, never printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// One `[[dmarc.imap]]` table: a mailbox whose report mail is imported for
+/// an organization's domains, over IMAPS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub host: String,
+    #[serde(default = "imaps_port")]
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    /// The organization (its id) whose DMARC domains the reports are for.
+    pub org: String,
+    #[serde(default = "inbox")]
+    pub folder: String,
+    /// Where read messages are moved.
+    #[serde(default = "processed")]
+    pub processed_folder: String,
+    #[serde(default = "five_minutes")]
+    pub interval_seconds: u64,
+    /// PEM CA certificates to trust for this server (an internal CA).
+    pub ca_file: Option<PathBuf>,
+}
+
+fn imaps_port() -> u16 {
+    993
+}
+fn inbox() -> String {
+    "INBOX".into()
+}
+fn processed() -> String {
+    "DMARC/Processed".into()
+}
+fn five_minutes() -> u64 {
+    300
 }
 
 /// The SMTP listener's settings.
@@ -81,6 +131,7 @@ pub struct SmtpSettings {
 pub struct DmarcSettings {
     pub mail_domain: String,
     pub smtp: Option<SmtpSettings>,
+    pub imap: Vec<ImapSettings>,
 }
 
 impl DmarcSettings {
@@ -99,8 +150,8 @@ impl DmarcSettings {
                 .unwrap_or_else(|| "localhost".into()),
         };
         let tls = match (
-            args.smtp_tls_cert.clone().or(file.smtp_tls_cert),
-            args.smtp_tls_key.clone().or(file.smtp_tls_key),
+            args.smtp_tls_cert.clone().or(file.smtp_tls_cert.clone()),
+            args.smtp_tls_key.clone().or(file.smtp_tls_key.clone()),
         ) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
@@ -109,7 +160,7 @@ impl DmarcSettings {
         let smtp = args
             .smtp_listen
             .clone()
-            .or(file.smtp_listen)
+            .or(file.smtp_listen.clone())
             .map(|listen| SmtpSettings {
                 listen,
                 tls,
@@ -119,6 +170,39 @@ impl DmarcSettings {
                     .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
                 max_connections_per_ip: DEFAULT_CONNECTIONS_PER_IP,
             });
-        Ok(Self { mail_domain, smtp })
+        Ok(Self {
+            mail_domain,
+            smtp,
+            imap: file.imap,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imap_tables_resolve_with_defaults_and_hide_the_password() {
+        let file: DmarcFile = toml::from_str(
+            "mail_domain = \"reports.example.net\"\n\
+             [[imap]]\nhost = \"imap.example.net\"\nusername = \"dmarc\"\n\
+             password = \"s3cret-pass\"\norg = \"cmx000000000000000\"\n\
+             [[imap]]\nhost = \"mail.example.org\"\nport = 1993\nusername = \"r\"\n\
+             password = \"x\"\norg = \"cmx000000000000001\"\nfolder = \"Reports\"\n",
+        )
+        .unwrap();
+        let settings =
+            DmarcSettings::resolve(&DmarcArgs::default(), file, "http://127.0.0.1:8765").unwrap();
+        assert_eq!(settings.mail_domain, "reports.example.net");
+        assert_eq!(settings.imap.len(), 2);
+        let first = &settings.imap[0];
+        assert_eq!((first.port, first.folder.as_str()), (993, "INBOX"));
+        assert_eq!(first.processed_folder, "DMARC/Processed");
+        assert_eq!(
+            (settings.imap[1].port, settings.imap[1].folder.as_str()),
+            (1993, "Reports")
+        );
+        assert!(!format!("{settings:?}").contains("s3cret"));
     }
 }

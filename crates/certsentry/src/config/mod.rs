@@ -3,7 +3,7 @@
 
 mod dmarc;
 use dmarc::DmarcFile;
-pub use dmarc::{DmarcArgs, DmarcSettings, SmtpSettings};
+pub use dmarc::{DmarcArgs, DmarcSettings, ImapSettings, Secret, SmtpSettings};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

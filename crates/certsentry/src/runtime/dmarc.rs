@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use super::Job;
-use crate::config::SmtpSettings;
+use crate::config::{ImapSettings, SmtpSettings};
 
 /// The intake, its counters registered.
 pub fn intake(store: Arc<dyn Store>, registry: &mut Registry) -> Arc<Intake> {
@@ -93,4 +93,32 @@ pub fn ptr_job(store: Arc<dyn Store>, nameservers: &[SocketAddr]) -> Option<Job>
             None
         }
     }
+}
+
+/// The `[[dmarc.imap]]` tables as accounts to poll (their CA files read).
+pub fn imap_accounts(
+    settings: &[ImapSettings],
+) -> anyhow::Result<Vec<certsentry_dmarc::imap::ImapAccount>> {
+    settings
+        .iter()
+        .map(|s| {
+            let extra_roots = match &s.ca_file {
+                Some(path) => certsentry_probes::load_pem_certificates(path)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("[[dmarc.imap]] {}: ca_file", s.host))?,
+                None => Vec::new(),
+            };
+            Ok(certsentry_dmarc::imap::ImapAccount {
+                host: s.host.clone(),
+                port: s.port,
+                username: s.username.clone(),
+                password: s.password.0.clone(),
+                folder: s.folder.clone(),
+                processed_folder: s.processed_folder.clone(),
+                org: certsentry_domain::OrgId::from_string(s.org.clone()),
+                every: std::time::Duration::from_secs(s.interval_seconds.max(10)),
+                extra_roots,
+            })
+        })
+        .collect()
 }
