@@ -298,3 +298,100 @@ async fn kill_9_mid_message_then_retry_stores_once() {
     assert_eq!(stored.len(), 1, "{reports}");
     assert_eq!(stored[0]["externalId"], "after-kill-9");
 }
+
+/// With a certificate and key configured, the listener offers STARTTLS,
+/// and smtplib (verifying the certificate) sends through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_is_offered_and_works() {
+    use rustls::pki_types::pem::PemObject;
+
+    let dir = tempfile::tempdir().unwrap();
+    let pki = certsentry_probes::testing::Pki::new();
+    let (leaf, key) = pki.leaf(&["localhost"], None);
+    let pem = |label: &str, der: &[u8]| {
+        let body = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    };
+    let chain = format!(
+        "{}{}",
+        pem("CERTIFICATE", &leaf),
+        pem("CERTIFICATE", pki.intermediate.der())
+    );
+    let (cert_file, key_file, ca_file) = (
+        dir.path().join("smtp.pem"),
+        dir.path().join("smtp.key"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert_file, chain).unwrap();
+    std::fs::write(&key_file, pem("PRIVATE KEY", key.secret_der())).unwrap();
+    std::fs::write(&ca_file, pem("CERTIFICATE", &pki.root_der())).unwrap();
+    assert!(rustls::pki_types::CertificateDer::pem_file_iter(&cert_file).is_ok());
+
+    let (backend, store) = backends().await.remove(0);
+    let h = Harness::start_runtime(backend, store, "agency", |config| {
+        config.api.dmarc_mail_domain = MAIL_DOMAIN.into();
+        config.smtp = Some(SmtpSettings {
+            listen: "127.0.0.1:0".into(),
+            tls: Some((cert_file.clone(), key_file.clone())),
+            max_message_bytes: 1024 * 1024,
+            max_connections_per_ip: 8,
+        });
+    })
+    .await;
+    let smtp = h.server.smtp_addr.unwrap();
+    let created = h
+        .post("dmarc/domains", json!({ "domain": "indemed.com" }))
+        .await;
+    let rua = created.body["ruaAddress"].as_str().unwrap().to_string();
+    let report = gzip_report(dir.path(), "over-tls");
+    let script = r#"
+import smtplib, ssl, sys
+from email.message import EmailMessage
+port, rcpt, attachment, cafile = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+msg = EmailMessage()
+msg["From"] = "noreply-dmarc-support@google.com"
+msg["To"] = rcpt
+msg["Subject"] = "Report"
+msg.set_content("report")
+with open(attachment, "rb") as f:
+    msg.add_attachment(f.read(), maintype="application", subtype="gzip", filename="r.xml.gz")
+with smtplib.SMTP("localhost", port, timeout=30) as smtp:
+    smtp.ehlo("mx.google.com")
+    assert smtp.has_extn("starttls"), smtp.esmtp_features
+    smtp.starttls(context=ssl.create_default_context(cafile=cafile))
+    smtp.ehlo("mx.google.com")
+    assert not smtp.has_extn("starttls")
+    smtp.send_message(msg)
+print("sent over TLS")
+"#;
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(smtp.port().to_string())
+            .arg(&rua)
+            .arg(&report)
+            .arg(&ca_file)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = created.body["domain"]["id"].as_str().unwrap();
+    let reports = h.get(&format!("dmarc/domains/{id}/reports")).await;
+    assert_eq!(reports.body["reports"][0]["externalId"], "over-tls");
+}
