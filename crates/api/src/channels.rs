@@ -114,6 +114,10 @@ impl From<&Channel> for ChannelView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelEnvelope {
     pub channel: ChannelView,
+    /// On create and update: advice about a valid channel (a Slack or
+    /// Teams URL on another host than the service's own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -153,6 +157,19 @@ async fn prepare(
             "The {} plan has no audit logs, so it cannot stream audit.event. Upgrade to use the audit webhook.",
             caller.plan.display_name
         )));
+    }
+    // Chat services are reached over https; plain http only where private
+    // targets are allowed (tests, a relay on the LAN).
+    if spec.channel_type.is_chat_webhook()
+        && !state.config.allow_private_targets
+        && spec
+            .url
+            .as_deref()
+            .is_some_and(|u| !u.starts_with("https://"))
+    {
+        let mut details = certsentry_domain::FieldErrors::new();
+        details.add("url", "must be an https:// URL");
+        return Err(ApiError::validation(details));
     }
     if let Some(url) = &spec.url
         && let Err(message) = crate::targets::check_webhook_url(
@@ -208,7 +225,14 @@ pub async fn create(
         .await?;
     let mut view = ChannelView::from(&channel);
     view.secret = channel.secret.clone();
-    Ok((StatusCode::CREATED, Json(ChannelEnvelope { channel: view })))
+    let warnings = certsentry_domain::channel::channel_warnings(&channel.spec);
+    Ok((
+        StatusCode::CREATED,
+        Json(ChannelEnvelope {
+            channel: view,
+            warnings,
+        }),
+    ))
 }
 
 /// Retrieve a channel (never its secret).
@@ -226,6 +250,7 @@ pub async fn retrieve(
     let channel = load(&state, &caller, &id).await?;
     Ok(Json(ChannelEnvelope {
         channel: ChannelView::from(&channel),
+        warnings: Vec::new(),
     }))
 }
 
@@ -271,7 +296,11 @@ pub async fn update(
     if rekeyed {
         view.secret = channel.secret.clone();
     }
-    Ok(Json(ChannelEnvelope { channel: view }))
+    let warnings = certsentry_domain::channel::channel_warnings(&channel.spec);
+    Ok(Json(ChannelEnvelope {
+        channel: view,
+        warnings,
+    }))
 }
 
 /// Delete a channel; its pending deliveries are dropped.
@@ -335,7 +364,10 @@ pub async fn rotate_secret(
         .await?;
     let mut view = ChannelView::from(&channel);
     view.secret = channel.secret.clone();
-    Ok(Json(ChannelEnvelope { channel: view }))
+    Ok(Json(ChannelEnvelope {
+        channel: view,
+        warnings: Vec::new(),
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,8 +14,21 @@ string_enum!(
     ChannelType {
         Webhook = "webhook",
         Email = "email",
+        /// A Slack incoming webhook (or a Slack-compatible one: Mattermost, Rocket.Chat).
+        Slack = "slack",
+        /// A Microsoft Teams Workflows (Power Automate) webhook.
+        Teams = "teams",
+        /// A Discord channel webhook.
+        Discord = "discord",
     }
 );
+
+impl ChannelType {
+    /// Chat services posted to at a URL the user copies from the service.
+    pub fn is_chat_webhook(self) -> bool {
+        matches!(self, Self::Slack | Self::Teams | Self::Discord)
+    }
+}
 
 string_enum!(
     /// The body a webhook receives.
@@ -118,7 +131,8 @@ impl Channel {
     pub fn secret_for(spec: &ChannelSpec) -> Option<String> {
         match spec.channel_type {
             ChannelType::Webhook => new_secret(spec.signing),
-            ChannelType::Email => None,
+            // Chat services and email authenticate by their own means.
+            _ => None,
         }
     }
 
@@ -256,6 +270,78 @@ pub fn valid_email(address: &str) -> bool {
         && domain.split('.').all(label)
 }
 
+/// A chat service's webhook URL: http(s) with a host (the API adds the
+/// https-unless-private rule and the SSRF guard), and for Discord the
+/// `/api/webhooks/<id>/<token>` path its webhooks have.
+fn chat_url(kind: ChannelType, raw: Option<&str>, errors: &mut FieldErrors) -> Option<String> {
+    let raw = match raw.map(str::trim) {
+        None | Some("") => {
+            errors.add(
+                "url",
+                format!("is required for a {} channel", kind.as_str()),
+            );
+            return None;
+        }
+        Some(raw) => raw,
+    };
+    let parsed = match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+        _ => {
+            errors.add("url", "must be an https:// URL");
+            return None;
+        }
+    };
+    if kind == ChannelType::Discord {
+        let segments: Vec<&str> = parsed.path_segments().map_or(Vec::new(), |s| s.collect());
+        let webhook_path = matches!(
+            segments.as_slice(),
+            ["api", "webhooks", id, token] | ["api", "webhooks", id, token, ""]
+                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !token.is_empty()
+        );
+        if !webhook_path {
+            errors.add(
+                "url",
+                "must be a Discord webhook URL (…/api/webhooks/<id>/<token>)",
+            );
+            return None;
+        }
+    }
+    Some(raw.to_string())
+}
+
+/// Advice about a valid channel, returned beside it: a Slack or Teams
+/// channel on another host than the service's own is accepted (Mattermost
+/// and Rocket.Chat take Slack's messages) but said out loud, in case it is
+/// a typo.
+pub fn channel_warnings(spec: &ChannelSpec) -> Vec<String> {
+    let host = spec
+        .url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let official = |suffixes: &[&str]| {
+        suffixes
+            .iter()
+            .any(|s| host == *s || host.ends_with(&format!(".{s}")))
+    };
+    match spec.channel_type {
+        ChannelType::Slack if !official(&["slack.com"]) => vec![format!(
+            "url: {host} is not Slack's host (hooks.slack.com); this works for Slack-compatible \
+             services such as Mattermost or Rocket.Chat"
+        )],
+        ChannelType::Teams
+            if !official(&["logic.azure.com", "powerplatform.com", "office.com"]) =>
+        {
+            vec![format!(
+                "url: {host} is not a Microsoft host; Teams Workflows URLs are on \
+                 *.logic.azure.com or *.powerplatform.com"
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Validates a channel body. `keep_password` is the stored SMTP password,
 /// kept when an update omits it (it is never shown, so clients cannot echo it).
 pub fn validate_channel(
@@ -270,7 +356,8 @@ pub fn validate_channel(
         errors.add("name", "must be at most 100 characters");
     }
     let channel_type = input.channel_type.unwrap_or_else(|| {
-        errors.add("type", "is required: webhook or email");
+        let all: Vec<&str> = ChannelType::ALL.iter().map(|t| t.as_str()).collect();
+        errors.add("type", format!("is required: {}", all.join(", ")));
         ChannelType::Webhook
     });
     let format = input.format.unwrap_or(PayloadFormat::CertSentry);
@@ -332,6 +419,22 @@ pub fn validate_channel(
                 events = vec![EventType::CtNewCertificate];
             }
         }
+        chat @ (ChannelType::Slack | ChannelType::Teams | ChannelType::Discord) => {
+            url = chat_url(chat, input.url.as_deref(), &mut errors);
+            for (field, present) in [
+                ("smtp", input.smtp.is_some()),
+                ("from", input.from.is_some()),
+                ("to", input.to.as_ref().is_some_and(|to| !to.is_empty())),
+                ("signatureHeader", input.signature_header.is_some()),
+            ] {
+                if present {
+                    errors.add(
+                        field,
+                        format!("does not apply to {} channels", chat.as_str()),
+                    );
+                }
+            }
+        }
         ChannelType::Email => {
             if input.url.is_some() {
                 errors.add("url", "applies only to webhook channels");
@@ -381,11 +484,15 @@ pub fn validate_channel(
         name,
         channel_type,
         url,
-        format,
-        signing: if channel_type == ChannelType::Email {
-            SigningScheme::None
-        } else {
+        signing: if channel_type == ChannelType::Webhook {
             signing
+        } else {
+            SigningScheme::None
+        },
+        format: if channel_type == ChannelType::Webhook {
+            format
+        } else {
+            PayloadFormat::CertSentry
         },
         signature_header,
         events,

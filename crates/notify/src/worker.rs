@@ -40,6 +40,8 @@ pub struct OutboxConfig {
     pub disable_after: Duration,
     /// Told by email when a channel is disabled, if configured.
     pub operator: Option<crate::email::OperatorMail>,
+    /// This server's base URL, linked from chat messages.
+    pub public_url: Option<String>,
 }
 
 impl Default for OutboxConfig {
@@ -53,6 +55,7 @@ impl Default for OutboxConfig {
             poll: Duration::from_millis(500),
             disable_after: Duration::from_secs(5 * 86_400),
             operator: None,
+            public_url: None,
         }
     }
 }
@@ -169,8 +172,9 @@ impl Outbox {
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             let sender = self.sender.clone();
             let policy = self.config.policy.clone();
+            let public_url = self.config.public_url.clone();
             tasks.spawn(async move {
-                let outcome = attempt(&sender, &policy, item).await;
+                let outcome = attempt(&sender, &policy, public_url.as_deref(), item).await;
                 drop(permit);
                 outcome
             });
@@ -216,7 +220,12 @@ impl Outbox {
 }
 
 /// Sends one attempt and decides what comes next.
-async fn attempt(sender: &WebhookSender, policy: &RetryPolicy, due: DueDelivery) -> AttemptOutcome {
+async fn attempt(
+    sender: &WebhookSender,
+    policy: &RetryPolicy,
+    public_url: Option<&str>,
+    due: DueDelivery,
+) -> AttemptOutcome {
     let DueDelivery {
         delivery,
         event,
@@ -248,9 +257,11 @@ async fn attempt(sender: &WebhookSender, policy: &RetryPolicy, due: DueDelivery)
             )
             .await
         }
-        (ChannelType::Webhook, None) => {
-            AttemptResult::failed(Duration::ZERO, "the webhook channel has no URL")
+        (kind @ (ChannelType::Slack | ChannelType::Teams | ChannelType::Discord), Some(url)) => {
+            let (url, body) = crate::format::chat::render(kind, url, &event, public_url);
+            sender.send(&url, &[], body).await
         }
+        (_, None) => AttemptResult::failed(Duration::ZERO, "the channel has no URL"),
     };
     let record = DeliveryAttempt {
         attempt: number,

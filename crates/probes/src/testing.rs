@@ -459,6 +459,8 @@ async fn serve_whois(listener: TcpListener, state: Arc<std::sync::Mutex<Registry
 /// One request a [`WebhookReceiver`] got.
 #[derive(Debug, Clone)]
 pub struct ReceivedRequest {
+    /// The request target: path and query.
+    pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -531,6 +533,12 @@ async fn serve_webhook(
             }
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let target = head
+            .lines()
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .unwrap_or_default()
+            .to_string();
         let headers: Vec<(String, String)> = head
             .lines()
             .skip(1)
@@ -552,7 +560,11 @@ async fn serve_webhook(
         buf.drain(..head_end + 4 + length);
         let index = {
             let mut log = log.lock().unwrap();
-            log.push(ReceivedRequest { headers, body });
+            log.push(ReceivedRequest {
+                target,
+                headers,
+                body,
+            });
             log.len() - 1
         };
         tokio::time::sleep(delay).await;

@@ -112,6 +112,9 @@ pub fn add_input_schemas(schemas: &mut Map<String, Value>, regions: &[String]) {
         ("TcpMonitorSyncItem", tcp_monitor(regions, Mode::Sync)),
         ("WebhookChannelInput", webhook_channel()),
         ("EmailChannelInput", email_channel()),
+        ("SlackChannelInput", chat_channel("slack")),
+        ("TeamsChannelInput", chat_channel("teams")),
+        ("DiscordChannelInput", chat_channel("discord")),
     ];
     for (name, schema) in variants {
         schemas.insert(name.into(), schema);
@@ -160,7 +163,13 @@ pub fn add_input_schemas(schemas: &mut Map<String, Value>, regions: &[String]) {
         one_of(
             "A notification channel, shaped by its `type`. On update the whole channel is sent again; \
              an SMTP password left out is kept.",
-            &["WebhookChannelInput", "EmailChannelInput"],
+            &[
+                "WebhookChannelInput",
+                "EmailChannelInput",
+                "SlackChannelInput",
+                "TeamsChannelInput",
+                "DiscordChannelInput",
+            ],
         ),
     );
     schemas.insert("KnownCertificateInput".into(), known_certificate());
@@ -567,6 +576,51 @@ fn webhook_channel() -> Value {
         }
     ]);
     schema
+}
+
+/// Slack, Teams and Discord: a URL copied from the service, nothing else.
+fn chat_channel(kind: &str) -> Value {
+    let mut p = channel_common();
+    p.insert("type".into(), json!({ "type": "string", "enum": [kind] }));
+    let (pattern, description) = match kind {
+        "discord" => (
+            format!(
+                "https?://{}(:{PORT})?/api/webhooks/[0-9]+/[A-Za-z0-9_-]+/?",
+                host_pattern()
+            ),
+            "The channel's webhook URL (…/api/webhooks/<id>/<token>).",
+        ),
+        "teams" => (
+            url_pattern(),
+            "A Teams Workflows (Power Automate) webhook URL.",
+        ),
+        _ => (
+            url_pattern(),
+            "An incoming webhook URL (hooks.slack.com, or a Slack-compatible service).",
+        ),
+    };
+    p.insert(
+        "url".into(),
+        json!({
+            "type": "string",
+            "pattern": anchored(&pattern),
+            "description": format!("{description} https, unless the operator allows private targets.")
+        }),
+    );
+    p.insert("smtp".into(), null_only("only for email channels"));
+    p.insert("from".into(), null_only("only for email channels"));
+    p.insert("to".into(), empty_list("only for email channels"));
+    p.insert(
+        "signatureHeader".into(),
+        null_only("only for webhook channels"),
+    );
+    // Accepted and ignored: a fetched channel can be sent back as it is.
+    formats_and_signing(&mut p);
+    object(
+        &format!("A {kind} channel: readable messages posted to the service."),
+        p,
+        &["name", "type", "url"],
+    )
 }
 
 fn email_channel() -> Value {

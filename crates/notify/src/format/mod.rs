@@ -6,6 +6,7 @@ pub mod audit;
 pub mod certsentry;
 pub mod certspotter;
 pub mod certwatch;
+pub mod chat;
 pub mod standard_webhooks;
 
 use certsentry_domain::alert::{Event, EventSubject};

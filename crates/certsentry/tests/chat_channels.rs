@@ -1,0 +1,173 @@
+//! Slack, Microsoft Teams and Discord channels end to end: created through
+//! the API (with the service's URL rules and the warning for a Slack URL on
+//! another host), and `POST …/test` delivered through the outbox in each
+//! service's message shape to a receiver on loopback.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+async fn delivered(
+    receiver: &certsentry_probes::testing::WebhookReceiver,
+    n: usize,
+) -> Vec<certsentry_probes::testing::ReceivedRequest> {
+    for _ in 0..400 {
+        if receiver.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let requests = receiver.requests();
+    assert!(requests.len() >= n, "{} of {n} arrived", requests.len());
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_teams_and_discord_get_their_own_messages() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let receiver = certsentry_probes::testing::WebhookReceiver::start(
+            Vec::new(),
+            std::time::Duration::ZERO,
+        )
+        .await;
+        let base = receiver.url.trim_end_matches("/hook").to_string();
+        let create = |kind: &str, path: &str| json!({ "name": format!("ops {kind}"), "type": kind, "url": format!("{base}{path}") });
+
+        let slack = h
+            .post(
+                "notification-channels",
+                create("slack", "/services/T0/B0/xyz"),
+            )
+            .await;
+        assert_eq!(slack.status, 201, "[{backend}] {}", slack.body);
+        assert!(
+            slack.body["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("not Slack's host"),
+            "[{backend}] {}",
+            slack.body
+        );
+        assert!(
+            slack.body["channel"]["secret"].is_null(),
+            "chat channels sign nothing"
+        );
+        let teams = h
+            .post("notification-channels", create("teams", "/workflows/abc"))
+            .await;
+        assert_eq!(teams.status, 201, "[{backend}] {}", teams.body);
+        let discord = h
+            .post(
+                "notification-channels",
+                create("discord", "/api/webhooks/1234567890/tok-EN_x"),
+            )
+            .await;
+        assert_eq!(discord.status, 201, "[{backend}] {}", discord.body);
+        assert!(discord.body.get("warnings").is_none());
+        let not_discord = h
+            .post("notification-channels", create("discord", "/hooks/123"))
+            .await;
+        assert_eq!(not_discord.status, 422);
+        assert!(
+            not_discord
+                .detail("url")
+                .unwrap()
+                .contains("/api/webhooks/")
+        );
+        let with_email = h
+            .post(
+                "notification-channels",
+                json!({ "name": "x", "type": "slack", "url": format!("{base}/s"), "to": ["ops@example.com"] }),
+            )
+            .await;
+        assert_eq!(with_email.status, 422);
+
+        for channel in [&slack, &teams, &discord] {
+            let id = channel.body["channel"]["id"].as_str().unwrap();
+            let sent = h
+                .post(&format!("notification-channels/{id}/test"), json!({}))
+                .await;
+            assert_eq!(sent.status, 202, "[{backend}] {}", sent.body);
+        }
+        let requests = delivered(&receiver, 3).await;
+        let body = |prefix: &str| -> (String, Value) {
+            let request = requests
+                .iter()
+                .find(|r| r.target.starts_with(prefix))
+                .unwrap_or_else(|| panic!("[{backend}] nothing posted to {prefix}"));
+            (
+                request.target.clone(),
+                serde_json::from_slice(&request.body).unwrap(),
+            )
+        };
+
+        let (_, slack) = body("/services/");
+        let attachment = &slack["attachments"][0];
+        assert_eq!(attachment["color"], "#D92D20", "[{backend}] {slack}");
+        assert_eq!(
+            attachment["blocks"][0]["text"]["text"],
+            "*🔴 Down: Test: example monitor*"
+        );
+        let fields = attachment["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b.get("fields").is_some())
+            .unwrap();
+        assert_eq!(fields["fields"][0]["text"], "*Last error*\nconnect timeout");
+
+        let (_, teams) = body("/workflows/");
+        assert_eq!(teams["type"], "message");
+        let card = &teams["attachments"][0];
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(card["content"]["version"], "1.4");
+        assert_eq!(card["content"]["body"][0]["color"], "Attention");
+        let facts = card["content"]["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "FactSet")
+            .unwrap();
+        assert_eq!(
+            facts["facts"][0],
+            json!({ "title": "Last error", "value": "connect timeout" })
+        );
+
+        let (target, discord) = body("/api/webhooks/");
+        assert!(target.ends_with("?wait=true"), "[{backend}] {target}");
+        let embed = &discord["embeds"][0];
+        assert_eq!(embed["color"], 0xD92D20);
+        assert_eq!(embed["title"], "🔴 Down: Test: example monitor");
+        assert_eq!(embed["fields"][0]["name"], "Last error");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_urls_must_be_https_unless_private_targets_are_allowed() {
+    let (backend, store) = backends().await.remove(0);
+    let h = Harness::start(backend, store, "agency", |config| {
+        config.allow_private_targets = false
+    })
+    .await;
+    let plain = h
+        .post(
+            "notification-channels",
+            json!({ "name": "s", "type": "slack", "url": "http://hooks.slack.com/services/T0/B0/x" }),
+        )
+        .await;
+    assert_eq!(plain.status, 422, "{}", plain.body);
+    assert_eq!(plain.detail("url"), Some("must be an https:// URL"));
+    let secure = h
+        .post(
+            "notification-channels",
+            json!({ "name": "s", "type": "slack", "url": "https://hooks.slack.com/services/T0/B0/x" }),
+        )
+        .await;
+    assert_eq!(secure.status, 201, "{}", secure.body);
+    assert!(secure.body.get("warnings").is_none(), "{}", secure.body);
+}
