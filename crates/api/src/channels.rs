@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use certsentry_domain::ChannelId;
 use certsentry_domain::audit::AuditEvent;
-use certsentry_domain::channel::{Channel, SigningScheme, validate_channel};
+use certsentry_domain::channel::{
+    Channel, ChannelType, SigningScheme, mask_secret, validate_channel,
+};
 
 use crate::inputs::ChannelInput;
 use certsentry_domain::time::{format_ms, now_ms};
@@ -72,6 +74,19 @@ pub struct ChannelView {
     pub smtp: Option<SmtpView>,
     pub from: Option<String>,
     pub to: Vec<String>,
+    /// Telegram; masked (`********` and the last 4 characters) in reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_thread_id: Option<i64>,
+    /// ntfy; masked in reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// PagerDuty; masked in reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<String>,
     /// Only in the create and rotate-secret responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -104,6 +119,11 @@ impl From<&Channel> for ChannelView {
             }),
             from: s.from.clone(),
             to: s.to.clone(),
+            bot_token: s.bot_token.as_deref().map(mask_secret),
+            chat_id: s.chat_id.clone(),
+            message_thread_id: s.message_thread_id,
+            token: s.token.as_deref().map(mask_secret),
+            routing_key: s.routing_key.as_deref().map(mask_secret),
             secret: None,
             created_at: format_ms(c.created_at),
             updated_at: format_ms(c.updated_at),
@@ -149,9 +169,9 @@ async fn prepare(
     state: &AppState,
     caller: &Caller,
     input: ChannelInput,
-    keep_password: Option<String>,
+    previous: Option<&certsentry_domain::channel::ChannelSpec>,
 ) -> ApiResult<certsentry_domain::channel::ChannelSpec> {
-    let spec = validate_channel(input.into(), keep_password).map_err(ApiError::validation)?;
+    let spec = validate_channel(input.into(), previous).map_err(ApiError::validation)?;
     if spec.events.iter().any(|e| e.is_audit()) && !caller.plan.audit_logs {
         return Err(ApiError::PlanLimit(format!(
             "The {} plan has no audit logs, so it cannot stream audit.event. Upgrade to use the audit webhook.",
@@ -160,7 +180,7 @@ async fn prepare(
     }
     // Chat services are reached over https; plain http only where private
     // targets are allowed (tests, a relay on the LAN).
-    if spec.channel_type.is_chat_webhook()
+    if spec.channel_type != ChannelType::Webhook
         && !state.config.allow_private_targets
         && spec
             .url
@@ -269,8 +289,9 @@ pub async fn update(
     ApiJson(input): ApiJson<ChannelInput>,
 ) -> ApiResult<Json<ChannelEnvelope>> {
     let mut channel = load(&state, &caller, &id).await?;
-    let kept_password = channel.spec.smtp.as_ref().and_then(|s| s.password.clone());
-    let spec = prepare(&state, &caller, input, kept_password).await?;
+    // Secrets left out are kept only while the channel keeps its type.
+    let previous = (input.channel_type == Some(channel.spec.channel_type)).then_some(&channel.spec);
+    let spec = prepare(&state, &caller, input, previous).await?;
     let rekeyed =
         spec.signing != channel.spec.signing || spec.channel_type != channel.spec.channel_type;
     if rekeyed {

@@ -88,7 +88,7 @@ impl RuntimeConfig {
                 timeout: Duration::from_secs(settings.webhook_timeout_seconds),
                 allow_private_targets: settings.allow_private_targets,
                 operator: settings.operator.clone(),
-                public_url: Some(settings.ct.public_url.clone()),
+                services: settings.services.clone(),
                 ..Default::default()
             },
             ct: (ct.certstream_url.is_some() || ct.log_list.is_some()).then(|| ct.clone()),

@@ -171,3 +171,135 @@ async fn chat_urls_must_be_https_unless_private_targets_are_allowed() {
     assert_eq!(secure.status, 201, "{}", secure.body);
     assert!(secure.body.get("warnings").is_none(), "{}", secure.body);
 }
+
+/// Telegram, ntfy and PagerDuty, with their API addresses pointed at a
+/// receiver on loopback: each service's request, secrets masked in reads
+/// and kept when an update leaves them out (or sends them back masked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_ntfy_and_pagerduty() {
+    for (backend, store) in backends().await {
+        let receiver = certsentry_probes::testing::WebhookReceiver::start(
+            Vec::new(),
+            std::time::Duration::ZERO,
+        )
+        .await;
+        let base = receiver.url.trim_end_matches("/hook").to_string();
+        let services_base = base.clone();
+        let h = Harness::start_runtime(backend, store, "agency", move |config| {
+            config.outbox.services.telegram_api_url = format!("{services_base}/telegram");
+            config.outbox.services.pagerduty_events_url = format!("{services_base}/v2/enqueue");
+            config.outbox.services.public_url = Some("https://status.example.net".into());
+        })
+        .await;
+        let bot_token = "123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0";
+        let routing_key = "R0123456789abcdefABCDEF012345678";
+        let telegram = h
+            .post(
+                "notification-channels",
+                json!({ "name": "tg", "type": "telegram", "botToken": bot_token, "chatId": -1001234567890i64, "messageThreadId": 7 }),
+            )
+            .await;
+        assert_eq!(telegram.status, 201, "[{backend}] {}", telegram.body);
+        let ntfy = h
+            .post(
+                "notification-channels",
+                json!({ "name": "push", "type": "ntfy", "url": format!("{base}/ops-alerts"), "token": "tk_secret_access_token" }),
+            )
+            .await;
+        assert_eq!(ntfy.status, 201, "[{backend}] {}", ntfy.body);
+        let pagerduty = h
+            .post(
+                "notification-channels",
+                json!({ "name": "pager", "type": "pagerduty", "routingKey": routing_key }),
+            )
+            .await;
+        assert_eq!(pagerduty.status, 201, "[{backend}] {}", pagerduty.body);
+        let bad_token = h
+            .post(
+                "notification-channels",
+                json!({ "name": "tg", "type": "telegram", "botToken": "nope", "chatId": "@x" }),
+            )
+            .await;
+        assert_eq!(bad_token.status, 422);
+        assert!(bad_token.detail("botToken").is_some() && bad_token.detail("chatId").is_some());
+
+        // Reads mask the secrets; an update that sends them back masked keeps them.
+        let tg_id = telegram.body["channel"]["id"].as_str().unwrap().to_string();
+        let read = h.get(&format!("notification-channels/{tg_id}")).await;
+        assert_eq!(
+            read.body["channel"]["botToken"], "********m9T0",
+            "[{backend}] {}",
+            read.body
+        );
+        assert_eq!(read.body["channel"]["chatId"], "-1001234567890");
+        let mut echoed = read.body["channel"].clone();
+        echoed["name"] = json!("tg renamed");
+        for field in ["id", "createdAt", "updatedAt"] {
+            echoed.as_object_mut().unwrap().remove(field);
+        }
+        let updated = h
+            .patch(&format!("notification-channels/{tg_id}"), echoed)
+            .await;
+        assert_eq!(updated.status, 200, "[{backend}] {}", updated.body);
+        let pd_read = h
+            .get(&format!(
+                "notification-channels/{}",
+                pagerduty.body["channel"]["id"].as_str().unwrap()
+            ))
+            .await;
+        assert!(!pd_read.body.to_string().contains(routing_key));
+
+        for channel in [&telegram, &ntfy, &pagerduty] {
+            let id = channel.body["channel"]["id"].as_str().unwrap();
+            let sent = h
+                .post(&format!("notification-channels/{id}/test"), json!({}))
+                .await;
+            assert_eq!(sent.status, 202, "[{backend}] {}", sent.body);
+        }
+        let requests = delivered(&receiver, 3).await;
+        let find = |prefix: &str| {
+            requests
+                .iter()
+                .find(|r| r.target.starts_with(prefix))
+                .unwrap_or_else(|| panic!("[{backend}] nothing posted to {prefix}"))
+                .clone()
+        };
+
+        let tg = find("/telegram/");
+        assert_eq!(tg.target, format!("/telegram/bot{bot_token}/sendMessage"));
+        let tg: Value = serde_json::from_slice(&tg.body).unwrap();
+        assert_eq!(tg["chat_id"], -1001234567890i64);
+        assert_eq!(tg["message_thread_id"], 7);
+        assert_eq!(tg["parse_mode"], "HTML");
+        let text = tg["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("<b>🔴 Down: Test: example monitor</b>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<b>Last error:</b> connect timeout"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<a href=\"https://status.example.net\">"),
+            "{text}"
+        );
+
+        let push = find("/ops-alerts");
+        assert_eq!(push.header("title"), Some("🔴 Down: Test: example monitor"));
+        assert_eq!(push.header("priority"), Some("5"));
+        assert_eq!(
+            push.header("authorization"),
+            Some("Bearer tk_secret_access_token")
+        );
+        assert_eq!(push.header("click"), Some("https://status.example.net"));
+        assert!(String::from_utf8_lossy(&push.body).contains("Last error: connect timeout"));
+
+        let pd: Value = serde_json::from_slice(&find("/v2/enqueue").body).unwrap();
+        assert_eq!(pd["routing_key"], routing_key);
+        assert_eq!(pd["event_action"], "trigger");
+        assert_eq!(pd["dedup_key"], "cmb1xk2lq0001v8d3:uptime");
+        assert_eq!(pd["payload"]["severity"], "critical");
+        assert_eq!(pd["payload"]["source"], "example.com");
+    }
+}

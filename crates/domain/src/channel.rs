@@ -20,6 +20,12 @@ string_enum!(
         Teams = "teams",
         /// A Discord channel webhook.
         Discord = "discord",
+        /// A Telegram chat, through a bot.
+        Telegram = "telegram",
+        /// An ntfy topic (ntfy.sh or self-hosted).
+        Ntfy = "ntfy",
+        /// PagerDuty Events API v2: incidents triggered and resolved.
+        PagerDuty = "pagerduty",
     }
 );
 
@@ -58,6 +64,23 @@ string_enum!(
     }
 );
 
+/// How reads show a secret: this, then its last 4 characters. A value sent
+/// back in this form means "unchanged".
+pub const SECRET_MASK: &str = "********";
+
+/// `********wxyz`: enough to tell two secrets apart, not to use one.
+pub fn mask_secret(secret: &str) -> String {
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{SECRET_MASK}{tail}")
+}
+
 /// The default header of the `hmac-sha256` scheme (AlertifyPro style).
 pub const DEFAULT_SIGNATURE_HEADER: &str = "X-Signature";
 
@@ -93,6 +116,21 @@ pub struct ChannelSpec {
     pub smtp: Option<Smtp>,
     pub from: Option<String>,
     pub to: Vec<String>,
+    /// Telegram: the bot's token (secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<String>,
+    /// Telegram: the chat, a number or `@channelname`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+    /// Telegram: the topic of a forum chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_thread_id: Option<i64>,
+    /// ntfy: an access token (secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// PagerDuty: the service's integration key (secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<String>,
 }
 
 /// A stored channel.
@@ -155,6 +193,13 @@ impl Channel {
             return false;
         }
         if !spec.events.is_empty() && !spec.events.contains(&event.event_type) {
+            return false;
+        }
+        // PagerDuty pages: incidents open on critical events and close on
+        // their recovery; warnings are not pages.
+        if spec.channel_type == ChannelType::PagerDuty
+            && event.severity == crate::alert::Severity::Warning
+        {
             return false;
         }
         // The audit stream goes only to channels that name it.
@@ -231,6 +276,11 @@ pub struct ChannelDraft {
     pub smtp: Option<SmtpDraft>,
     pub from: Option<String>,
     pub to: Option<Vec<String>>,
+    pub bot_token: Option<String>,
+    pub chat_id: Option<String>,
+    pub message_thread_id: Option<i64>,
+    pub token: Option<String>,
+    pub routing_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -309,6 +359,29 @@ fn chat_url(kind: ChannelType, raw: Option<&str>, errors: &mut FieldErrors) -> O
     Some(raw.to_string())
 }
 
+/// `<1-20 digits>:<20-80 letters, digits, - and _>`, as @BotFather issues them.
+fn valid_bot_token(token: &str) -> bool {
+    token.split_once(':').is_some_and(|(id, secret)| {
+        (1..=20).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && (20..=80).contains(&secret.len())
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// A chat number of up to 18 digits (negative for groups) or a public
+/// `@channelname`.
+fn valid_chat_id(chat: &str) -> bool {
+    let digits = chat.strip_prefix('-').unwrap_or(chat);
+    ((1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+        || chat.strip_prefix('@').is_some_and(|name| {
+            (5..=32).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
 /// Advice about a valid channel, returned beside it: a Slack or Teams
 /// channel on another host than the service's own is accepted (Mattermost
 /// and Rocket.Chat take Slack's messages) but said out loud, in case it is
@@ -342,12 +415,25 @@ pub fn channel_warnings(spec: &ChannelSpec) -> Vec<String> {
     }
 }
 
-/// Validates a channel body. `keep_password` is the stored SMTP password,
-/// kept when an update omits it (it is never shown, so clients cannot echo it).
+/// Validates a channel body. `previous` is the stored channel on an update:
+/// its secrets (the SMTP password, a bot token, an access token, a routing
+/// key) are kept when the update omits them, since they are never shown in
+/// full and clients cannot echo them.
 pub fn validate_channel(
     input: ChannelDraft,
-    keep_password: Option<String>,
+    previous: Option<&ChannelSpec>,
 ) -> Result<ChannelSpec, FieldErrors> {
+    let keep_password = previous
+        .and_then(|p| p.smtp.as_ref())
+        .and_then(|smtp| smtp.password.clone());
+    let kept = |value: Option<String>, stored: fn(&ChannelSpec) -> &Option<String>| {
+        value
+            .filter(|v| !v.trim().is_empty() && !v.starts_with(SECRET_MASK))
+            .or_else(|| previous.and_then(|p| stored(p).clone()))
+    };
+    let bot_token = kept(input.bot_token.clone(), |p| &p.bot_token);
+    let token = kept(input.token.clone(), |p| &p.token);
+    let routing_key = kept(input.routing_key.clone(), |p| &p.routing_key);
     let mut errors = FieldErrors::new();
     let name = input.name.unwrap_or_default().trim().to_string();
     if name.is_empty() {
@@ -360,6 +446,21 @@ pub fn validate_channel(
         errors.add("type", format!("is required: {}", all.join(", ")));
         ChannelType::Webhook
     });
+    if !matches!(channel_type, ChannelType::Webhook | ChannelType::Email) {
+        for (field, present) in [
+            ("smtp", input.smtp.is_some()),
+            ("from", input.from.is_some()),
+            ("to", input.to.as_ref().is_some_and(|to| !to.is_empty())),
+            ("signatureHeader", input.signature_header.is_some()),
+        ] {
+            if present {
+                errors.add(
+                    field,
+                    format!("does not apply to {} channels", channel_type.as_str()),
+                );
+            }
+        }
+    }
     let format = input.format.unwrap_or(PayloadFormat::CertSentry);
     let signing = input.signing.unwrap_or(SigningScheme::CertSentry);
     let mut events = input.events.unwrap_or_default();
@@ -421,18 +522,48 @@ pub fn validate_channel(
         }
         chat @ (ChannelType::Slack | ChannelType::Teams | ChannelType::Discord) => {
             url = chat_url(chat, input.url.as_deref(), &mut errors);
-            for (field, present) in [
-                ("smtp", input.smtp.is_some()),
-                ("from", input.from.is_some()),
-                ("to", input.to.as_ref().is_some_and(|to| !to.is_empty())),
-                ("signatureHeader", input.signature_header.is_some()),
-            ] {
-                if present {
-                    errors.add(
-                        field,
-                        format!("does not apply to {} channels", chat.as_str()),
-                    );
-                }
+        }
+        ChannelType::Telegram => {
+            if input.url.is_some() {
+                errors.add(
+                    "url",
+                    "does not apply to telegram channels (see --telegram-api-url)",
+                );
+            }
+            match &bot_token {
+                Some(t) if valid_bot_token(t) => {}
+                Some(_) => errors.add("botToken", "must be a bot token such as 123456:ABC-DEF…"),
+                None => errors.add("botToken", "is required for a telegram channel"),
+            }
+            match input.chat_id.as_deref().map(str::trim) {
+                Some(c) if valid_chat_id(c) => {}
+                Some(_) => errors.add("chatId", "must be a chat number or @channelname"),
+                None => errors.add("chatId", "is required for a telegram channel"),
+            }
+            if input
+                .message_thread_id
+                .is_some_and(|t| !(1..=i64::from(i32::MAX)).contains(&t))
+            {
+                errors.add(
+                    "messageThreadId",
+                    "must be a forum topic id (a positive number)",
+                );
+            }
+        }
+        ChannelType::Ntfy => {
+            url = chat_url(channel_type, input.url.as_deref(), &mut errors);
+        }
+        ChannelType::PagerDuty => {
+            if input.url.is_some() {
+                errors.add(
+                    "url",
+                    "does not apply to pagerduty channels (see --pagerduty-events-url)",
+                );
+            }
+            match &routing_key {
+                Some(k) if k.len() == 32 && k.bytes().all(|b| b.is_ascii_alphanumeric()) => {}
+                Some(_) => errors.add("routingKey", "must be a 32-character integration key"),
+                None => errors.add("routingKey", "is required for a pagerduty channel"),
             }
         }
         ChannelType::Email => {
@@ -477,10 +608,55 @@ pub fn validate_channel(
             }
         }
     }
+    let applies = |field: &str, types: &[ChannelType]| {
+        (!types.contains(&channel_type)).then(|| field.to_string())
+    };
+    for (field, present, types) in [
+        (
+            "botToken",
+            input.bot_token.is_some(),
+            &[ChannelType::Telegram][..],
+        ),
+        (
+            "chatId",
+            input.chat_id.is_some(),
+            &[ChannelType::Telegram][..],
+        ),
+        (
+            "messageThreadId",
+            input.message_thread_id.is_some(),
+            &[ChannelType::Telegram][..],
+        ),
+        ("token", input.token.is_some(), &[ChannelType::Ntfy][..]),
+        (
+            "routingKey",
+            input.routing_key.is_some(),
+            &[ChannelType::PagerDuty][..],
+        ),
+    ] {
+        if let (true, Some(field)) = (present, applies(field, types)) {
+            errors.add(
+                field,
+                format!("does not apply to {} channels", channel_type.as_str()),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
+    let only =
+        |wanted: ChannelType, value: Option<String>| value.filter(|_| channel_type == wanted);
     Ok(ChannelSpec {
+        bot_token: only(ChannelType::Telegram, bot_token),
+        chat_id: only(
+            ChannelType::Telegram,
+            input.chat_id.map(|c| c.trim().to_string()),
+        ),
+        message_thread_id: input
+            .message_thread_id
+            .filter(|_| channel_type == ChannelType::Telegram),
+        token: only(ChannelType::Ntfy, token),
+        routing_key: only(ChannelType::PagerDuty, routing_key),
         name,
         channel_type,
         url,

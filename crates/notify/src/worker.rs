@@ -40,8 +40,9 @@ pub struct OutboxConfig {
     pub disable_after: Duration,
     /// Told by email when a channel is disabled, if configured.
     pub operator: Option<crate::email::OperatorMail>,
-    /// This server's base URL, linked from chat messages.
-    pub public_url: Option<String>,
+    /// Chat and paging services: their API addresses and this server's
+    /// base URL for links.
+    pub services: crate::format::chat::Services,
 }
 
 impl Default for OutboxConfig {
@@ -55,7 +56,7 @@ impl Default for OutboxConfig {
             poll: Duration::from_millis(500),
             disable_after: Duration::from_secs(5 * 86_400),
             operator: None,
-            public_url: None,
+            services: Default::default(),
         }
     }
 }
@@ -172,9 +173,9 @@ impl Outbox {
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             let sender = self.sender.clone();
             let policy = self.config.policy.clone();
-            let public_url = self.config.public_url.clone();
+            let services = self.config.services.clone();
             tasks.spawn(async move {
-                let outcome = attempt(&sender, &policy, public_url.as_deref(), item).await;
+                let outcome = attempt(&sender, &policy, &services, item).await;
                 drop(permit);
                 outcome
             });
@@ -223,7 +224,7 @@ impl Outbox {
 async fn attempt(
     sender: &WebhookSender,
     policy: &RetryPolicy,
-    public_url: Option<&str>,
+    services: &crate::format::chat::Services,
     due: DueDelivery,
 ) -> AttemptOutcome {
     let DueDelivery {
@@ -257,11 +258,17 @@ async fn attempt(
             )
             .await
         }
-        (kind @ (ChannelType::Slack | ChannelType::Teams | ChannelType::Discord), Some(url)) => {
-            let (url, body) = crate::format::chat::render(kind, url, &event, public_url);
-            sender.send(&url, &[], body).await
+        (ChannelType::Webhook, None) => {
+            AttemptResult::failed(Duration::ZERO, "the webhook channel has no URL")
         }
-        (_, None) => AttemptResult::failed(Duration::ZERO, "the channel has no URL"),
+        _ => match crate::format::chat::render(&channel.spec, &event, services) {
+            Ok(request) => {
+                sender
+                    .send(&request.url, &request.headers, request.body)
+                    .await
+            }
+            Err(problem) => AttemptResult::failed(Duration::ZERO, problem),
+        },
     };
     let record = DeliveryAttempt {
         attempt: number,

@@ -54,11 +54,10 @@ fn email_needs_smtp_from_and_to() {
     for field in ["smtp", "from", "to[0]"] {
         assert!(errors.get(field).is_some(), "{field}");
     }
-    let spec = validate_channel(
-        input(serde_json::json!({"name": "Mail", "type": "email", "smtp": {"host": "smtp.example.com", "tls": "tls"}, "from": "alerts@example.com", "to": ["ops@example.com"]})),
-        Some("kept".into()),
-    )
-    .unwrap();
+    let body = serde_json::json!({"name": "Mail", "type": "email", "smtp": {"host": "smtp.example.com", "tls": "tls"}, "from": "alerts@example.com", "to": ["ops@example.com"]});
+    let mut stored = validate_channel(input(body.clone()), None).unwrap();
+    stored.smtp.as_mut().unwrap().password = Some("kept".into());
+    let spec = validate_channel(input(body), Some(&stored)).unwrap();
     let smtp = spec.smtp.unwrap();
     assert_eq!((smtp.port, smtp.password.as_deref()), (465, Some("kept")));
     assert_eq!(spec.signing, SigningScheme::None);

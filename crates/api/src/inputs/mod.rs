@@ -199,6 +199,13 @@ pub struct ChannelInput {
     pub smtp: Option<SmtpInput>,
     pub from: Option<String>,
     pub to: Option<Vec<String>>,
+    pub bot_token: Option<String>,
+    #[serde(default, deserialize_with = "chat_id")]
+    pub chat_id: Option<String>,
+    #[serde(default, deserialize_with = "whole::option")]
+    pub message_thread_id: Option<i64>,
+    pub token: Option<String>,
+    pub routing_key: Option<String>,
     // Read-only fields a client may send back unchanged.
     #[serde(default)]
     #[allow(dead_code)]
@@ -251,7 +258,25 @@ impl From<ChannelInput> for ChannelDraft {
             smtp: i.smtp.map(SmtpDraft::from),
             from: i.from,
             to: i.to,
+            bot_token: i.bot_token,
+            chat_id: i.chat_id,
+            message_thread_id: i.message_thread_id,
+            token: i.token,
+            routing_key: i.routing_key,
         }
+    }
+}
+
+/// Telegram's `chat_id` is a number or a string (`@channelname`); both
+/// are taken and kept as text.
+fn chat_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(serde_json::Value::Number(n)) if n.is_i64() => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "{other} is not a chat id (a number or @channelname)"
+        ))),
     }
 }
 

@@ -115,6 +115,9 @@ pub fn add_input_schemas(schemas: &mut Map<String, Value>, regions: &[String]) {
         ("SlackChannelInput", chat_channel("slack")),
         ("TeamsChannelInput", chat_channel("teams")),
         ("DiscordChannelInput", chat_channel("discord")),
+        ("TelegramChannelInput", telegram_channel()),
+        ("NtfyChannelInput", chat_channel("ntfy")),
+        ("PagerdutyChannelInput", pagerduty_channel()),
     ];
     for (name, schema) in variants {
         schemas.insert(name.into(), schema);
@@ -169,6 +172,54 @@ pub fn add_input_schemas(schemas: &mut Map<String, Value>, regions: &[String]) {
                 "SlackChannelInput",
                 "TeamsChannelInput",
                 "DiscordChannelInput",
+                "TelegramChannelInput",
+                "NtfyChannelInput",
+                "PagerdutyChannelInput",
+            ],
+        ),
+    );
+    // On update, a secret left out (or sent back masked) is kept, so the
+    // services' secrets are not required there.
+    let masked_or = |pattern: &str| {
+        json!(format!(
+            "^({}|\\*{{8}}.*|\\s*)$",
+            &pattern[1..pattern.len() - 1]
+        ))
+    };
+    let mut telegram_update = telegram_channel();
+    telegram_update["required"] = json!(["name", "type", "chatId"]);
+    let token = telegram_update["properties"]["botToken"]["pattern"]
+        .as_str()
+        .unwrap_or("^$")
+        .to_string();
+    telegram_update["properties"]["botToken"]["pattern"] = masked_or(&token);
+    let bot_token = telegram_update["properties"]["botToken"].take();
+    telegram_update["properties"]["botToken"] = or_null(bot_token);
+    let mut pagerduty_update = pagerduty_channel();
+    pagerduty_update["required"] = json!(["name", "type"]);
+    let key = pagerduty_update["properties"]["routingKey"]["pattern"]
+        .as_str()
+        .unwrap_or("^$")
+        .to_string();
+    pagerduty_update["properties"]["routingKey"]["pattern"] = masked_or(&key);
+    let routing_key = pagerduty_update["properties"]["routingKey"].take();
+    pagerduty_update["properties"]["routingKey"] = or_null(routing_key);
+    schemas.insert("TelegramChannelUpdate".into(), telegram_update);
+    schemas.insert("PagerdutyChannelUpdate".into(), pagerduty_update);
+    schemas.insert(
+        "ChannelUpdate".into(),
+        one_of(
+            "The whole channel, sent again. Secrets left out, or sent back masked as reads show \
+             them, are kept while the channel keeps its type.",
+            &[
+                "WebhookChannelInput",
+                "EmailChannelInput",
+                "SlackChannelInput",
+                "TeamsChannelInput",
+                "DiscordChannelInput",
+                "TelegramChannelUpdate",
+                "NtfyChannelInput",
+                "PagerdutyChannelUpdate",
             ],
         ),
     );
@@ -594,6 +645,10 @@ fn chat_channel(kind: &str) -> Value {
             url_pattern(),
             "A Teams Workflows (Power Automate) webhook URL.",
         ),
+        "ntfy" => (
+            url_pattern(),
+            "The ntfy server and topic, e.g. https://ntfy.sh/ops-alerts.",
+        ),
         _ => (
             url_pattern(),
             "An incoming webhook URL (hooks.slack.com, or a Slack-compatible service).",
@@ -607,6 +662,22 @@ fn chat_channel(kind: &str) -> Value {
             "description": format!("{description} https, unless the operator allows private targets.")
         }),
     );
+    if kind == "ntfy" {
+        p.insert(
+            "token".into(),
+            or_null(json!({ "type": "string", "description": "An access token (secret); masked in reads, kept when left out." })),
+        );
+    }
+    not_other_services(&mut p);
+    object(
+        &format!("A {kind} channel: readable messages posted to the service."),
+        p,
+        &["name", "type", "url"],
+    )
+}
+
+/// The fields of the other channel types, refused or ignored here.
+fn not_other_services(p: &mut Map<String, Value>) {
     p.insert("smtp".into(), null_only("only for email channels"));
     p.insert("from".into(), null_only("only for email channels"));
     p.insert("to".into(), empty_list("only for email channels"));
@@ -615,11 +686,72 @@ fn chat_channel(kind: &str) -> Value {
         null_only("only for webhook channels"),
     );
     // Accepted and ignored: a fetched channel can be sent back as it is.
-    formats_and_signing(&mut p);
+    formats_and_signing(p);
+}
+
+fn telegram_channel() -> Value {
+    let mut p = channel_common();
+    p.insert(
+        "type".into(),
+        json!({ "type": "string", "enum": ["telegram"] }),
+    );
+    p.insert(
+        "botToken".into(),
+        json!({
+            "type": "string",
+            "pattern": "^[0-9]{1,20}:[A-Za-z0-9_-]{20,80}$",
+            "description": "The bot's token from @BotFather (secret); masked in reads. On update, left out or sent back masked, it is kept."
+        }),
+    );
+    p.insert(
+        "chatId".into(),
+        json!({
+            "anyOf": [
+                { "type": "integer", "minimum": -999_999_999_999_999_999i64, "maximum": 999_999_999_999_999_999i64 },
+                { "type": "string", "pattern": "^(-?[0-9]{1,18}|@[A-Za-z0-9_]{5,32})$" }
+            ],
+            "description": "The chat: a number (negative for groups) or @channelname."
+        }),
+    );
+    p.insert(
+        "messageThreadId".into(),
+        or_null(json!({ "type": "integer", "minimum": 1, "maximum": i32::MAX, "description": "A forum topic." })),
+    );
+    p.insert(
+        "url".into(),
+        null_only("telegram is reached at --telegram-api-url"),
+    );
+    not_other_services(&mut p);
     object(
-        &format!("A {kind} channel: readable messages posted to the service."),
+        "A Telegram chat, through a bot (sendMessage, HTML).",
         p,
-        &["name", "type", "url"],
+        &["name", "type", "botToken", "chatId"],
+    )
+}
+
+fn pagerduty_channel() -> Value {
+    let mut p = channel_common();
+    p.insert(
+        "type".into(),
+        json!({ "type": "string", "enum": ["pagerduty"] }),
+    );
+    p.insert(
+        "routingKey".into(),
+        json!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9]{32}$",
+            "description": "The service's Events API v2 integration key (secret); masked in reads."
+        }),
+    );
+    p.insert(
+        "url".into(),
+        null_only("pagerduty is reached at --pagerduty-events-url"),
+    );
+    not_other_services(&mut p);
+    object(
+        "PagerDuty: critical events trigger an incident, their recovery resolves it.",
+        p,
+        &["name", "type", "routingKey"],
     )
 }
 

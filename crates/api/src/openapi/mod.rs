@@ -172,8 +172,8 @@ fn complete(doc: &mut Value) {
 fn written_body(method: &str, path: &str) -> Option<&'static str> {
     match (method, path) {
         ("patch", "/api/v1/monitors/{id}") => Some("MonitorUpdate"),
-        ("post", "/api/v1/notification-channels")
-        | ("patch", "/api/v1/notification-channels/{id}") => Some("ChannelInput"),
+        ("post", "/api/v1/notification-channels") => Some("ChannelInput"),
+        ("patch", "/api/v1/notification-channels/{id}") => Some("ChannelUpdate"),
         _ => None,
     }
 }

@@ -125,6 +125,22 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub operator_smtp_url: Option<String>,
+    /// Telegram's bot API base URL (for a proxy or a test server).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_TELEGRAM_API_URL",
+        value_name = "URL"
+    )]
+    pub telegram_api_url: Option<String>,
+    /// PagerDuty's Events API v2 URL (for a proxy or a test server).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_PAGERDUTY_EVENTS_URL",
+        value_name = "URL"
+    )]
+    pub pagerduty_events_url: Option<String>,
     #[command(flatten)]
     pub ct: CtArgs,
     #[command(flatten)]
@@ -274,6 +290,8 @@ struct FileConfig {
     plans: BTreeMap<String, toml::Table>,
     #[serde(default)]
     dmarc: DmarcFile,
+    telegram_api_url: Option<String>,
+    pagerduty_events_url: Option<String>,
 }
 
 /// The resolved configuration.
@@ -295,6 +313,8 @@ pub struct Settings {
     pub operator: Option<certsentry_notify::email::OperatorMail>,
     pub ct: CtSettings,
     pub dmarc: DmarcSettings,
+    /// Where chat and paging services are reached, and links point.
+    pub services: certsentry_notify::format::chat::Services,
 }
 
 impl Settings {
@@ -353,7 +373,22 @@ impl Settings {
                 .unwrap_or_else(|| format!("http://{listen}")),
         };
         let dmarc = DmarcSettings::resolve(&args.dmarc, file.dmarc, &ct.public_url)?;
+        let defaults = certsentry_notify::format::chat::Services::default();
+        let services = certsentry_notify::format::chat::Services {
+            public_url: Some(ct.public_url.clone()),
+            telegram_api_url: args
+                .telegram_api_url
+                .clone()
+                .or(file.telegram_api_url)
+                .unwrap_or(defaults.telegram_api_url),
+            pagerduty_events_url: args
+                .pagerduty_events_url
+                .clone()
+                .or(file.pagerduty_events_url)
+                .unwrap_or(defaults.pagerduty_events_url),
+        };
         Ok(Self {
+            services,
             ct,
             dmarc,
             listen,

@@ -4,30 +4,98 @@
 //! each event type, the severity colour, and the details as text pairs.
 
 pub mod discord;
+pub mod ntfy;
+pub mod pagerduty;
 pub mod slack;
 pub mod teams;
+pub mod telegram;
 
 use certsentry_domain::alert::{Event, EventSubject, EventType, Severity};
-use certsentry_domain::channel::ChannelType;
+use certsentry_domain::channel::{ChannelSpec, ChannelType};
 
-/// The request for a chat service: where to post and what.
+/// Where the services that are not reached at a user's URL live, and this
+/// server's own address for links.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub public_url: Option<String>,
+    pub telegram_api_url: String,
+    pub pagerduty_events_url: String,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            telegram_api_url: "https://api.telegram.org".into(),
+            pagerduty_events_url: "https://events.pagerduty.com/v2/enqueue".into(),
+        }
+    }
+}
+
+/// A request to a chat or paging service.
+pub struct ChatRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The request for `spec`'s service, or why there is none.
 pub fn render(
-    kind: ChannelType,
-    url: &str,
+    spec: &ChannelSpec,
     event: &Event,
-    public_url: Option<&str>,
-) -> (String, Vec<u8>) {
-    let message = Message::of(event, public_url);
-    let (url, body) = match kind {
-        ChannelType::Slack => (url.to_string(), slack::payload(&message)),
-        ChannelType::Teams => (url.to_string(), teams::payload(&message)),
-        ChannelType::Discord => (discord::url(url), discord::payload(&message)),
-        other => unreachable!("{} is not a chat service", other.as_str()),
+    services: &Services,
+) -> Result<ChatRequest, String> {
+    let message = Message::of(event, services.public_url.as_deref());
+    let json = |value: serde_json::Value| {
+        serde_json::to_vec(&value).expect("JSON values always serialize")
     };
-    (
+    let missing = |what: &str| format!("the {} channel has no {what}", spec.channel_type.as_str());
+    let request = |url: String, body: Vec<u8>| ChatRequest {
         url,
-        serde_json::to_vec(&body).expect("JSON values always serialize"),
-    )
+        headers: Vec::new(),
+        body,
+    };
+    Ok(match spec.channel_type {
+        ChannelType::Slack => request(
+            spec.url.clone().ok_or_else(|| missing("url"))?,
+            json(slack::payload(&message)),
+        ),
+        ChannelType::Teams => request(
+            spec.url.clone().ok_or_else(|| missing("url"))?,
+            json(teams::payload(&message)),
+        ),
+        ChannelType::Discord => request(
+            discord::url(spec.url.as_deref().ok_or_else(|| missing("url"))?),
+            json(discord::payload(&message)),
+        ),
+        ChannelType::Telegram => {
+            let token = spec
+                .bot_token
+                .as_deref()
+                .ok_or_else(|| missing("botToken"))?;
+            let chat = spec.chat_id.as_deref().ok_or_else(|| missing("chatId"))?;
+            request(
+                telegram::url(&services.telegram_api_url, token),
+                json(telegram::payload(&message, chat, spec.message_thread_id)),
+            )
+        }
+        ChannelType::Ntfy => ChatRequest {
+            url: spec.url.clone().ok_or_else(|| missing("url"))?,
+            headers: ntfy::headers(&message, spec.token.as_deref()),
+            body: ntfy::body(&message),
+        },
+        ChannelType::PagerDuty => {
+            let key = spec
+                .routing_key
+                .as_deref()
+                .ok_or_else(|| missing("routingKey"))?;
+            request(
+                services.pagerduty_events_url.clone(),
+                json(pagerduty::payload(event, &message, key)),
+            )
+        }
+        other => return Err(format!("{} is not a chat service", other.as_str())),
+    })
 }
 
 /// What every chat message says, before each service's shape.
@@ -199,5 +267,43 @@ mod tests {
             discord::url("https://discord.com/api/webhooks/1/t?thread_id=9&wait=false"),
             "https://discord.com/api/webhooks/1/t?thread_id=9&wait=true"
         );
+    }
+
+    #[test]
+    fn pagerduty_resolves_what_it_triggered() {
+        use certsentry_domain::alert::Severity;
+        let down = event("api", json!({}));
+        let down = Event {
+            event_type: EventType::UptimeDown,
+            severity: Severity::Critical,
+            ..down
+        };
+        let up = Event {
+            event_type: EventType::UptimeUp,
+            severity: Severity::Resolved,
+            ..down.clone()
+        };
+        let key = "R0123456789abcdefABCDEF012345678";
+        let trigger = pagerduty::payload(&down, &Message::of(&down, None), key);
+        let resolve = pagerduty::payload(&up, &Message::of(&up, None), key);
+        assert_eq!(trigger["event_action"], "trigger");
+        assert_eq!(resolve["event_action"], "resolve");
+        assert_eq!(trigger["dedup_key"], resolve["dedup_key"]);
+        assert_eq!(trigger["dedup_key"], "m1:uptime");
+        assert!(resolve.get("payload").is_none());
+    }
+
+    #[test]
+    fn telegram_escapes_html() {
+        let message = Message::of(&event("R&D <prod>", json!({"Error": "a<b>"})), None);
+        let body = telegram::payload(&message, "@ops_channel", None);
+        assert_eq!(body["chat_id"], "@ops_channel");
+        let text = body["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("<b>🟠 Certificate problem: R&amp;D &lt;prod&gt;</b>"),
+            "{text}"
+        );
+        assert!(text.contains("<b>Error:</b> a&lt;b&gt;"), "{text}");
+        assert!(body.get("message_thread_id").is_none());
     }
 }
