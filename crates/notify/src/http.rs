@@ -164,7 +164,9 @@ impl WebhookSender {
         }
         let response = match request.body(body).send().await {
             Ok(response) => response,
-            Err(e) => return failed(describe(&e)),
+            // Without the URL: it may carry a secret (a Telegram bot token
+            // is part of the path), and the error lands in the delivery log.
+            Err(e) => return failed(describe(&e.without_url())),
         };
         let status = response.status().as_u16();
         let retry_after = response
