@@ -1,27 +1,12 @@
-//! Slack, Microsoft Teams and Discord channels end to end: created through
-//! the API (with the service's URL rules and the warning for a Slack URL on
-//! another host), and `POST …/test` delivered through the outbox in each
-//! service's message shape to a receiver on loopback.
+//! Chat and paging channels end to end: created through the API (with each
+//! service's URL and secret rules, the warning for a Slack URL on another
+//! host, secrets masked in reads), and `POST …/test` delivered through the
+//! outbox in each service's request shape to a receiver on loopback.
 
 mod common;
 
 use common::*;
 use serde_json::{Value, json};
-
-async fn delivered(
-    receiver: &certsentry_probes::testing::WebhookReceiver,
-    n: usize,
-) -> Vec<certsentry_probes::testing::ReceivedRequest> {
-    for _ in 0..400 {
-        if receiver.len() >= n {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let requests = receiver.requests();
-    assert!(requests.len() >= n, "{} of {n} arrived", requests.len());
-    requests
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_teams_and_discord_get_their_own_messages() {

@@ -39,26 +39,6 @@ fn report_xml(domain: &str, id: &str, begin: i64, rows: &[(&str, u64, &str, &str
     .into_bytes()
 }
 
-/// The first `n` requests the receiver got, once it has them.
-async fn delivered(
-    receiver: &certsentry_probes::testing::WebhookReceiver,
-    n: usize,
-) -> Vec<certsentry_probes::testing::ReceivedRequest> {
-    for _ in 0..400 {
-        if receiver.len() >= n {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let requests = receiver.requests();
-    assert!(
-        requests.len() >= n,
-        "{} of {n} deliveries arrived",
-        requests.len()
-    );
-    requests
-}
-
 fn keys(value: &Value) -> BTreeSet<String> {
     value.as_object().unwrap().keys().cloned().collect()
 }

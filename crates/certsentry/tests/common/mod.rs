@@ -288,3 +288,23 @@ pub fn with(mut base: Value, key: &str, value: Value) -> Value {
     base[key] = value;
     base
 }
+
+/// The requests `receiver` got, once it has at least `n` of them.
+pub async fn delivered(
+    receiver: &certsentry_probes::testing::WebhookReceiver,
+    n: usize,
+) -> Vec<certsentry_probes::testing::ReceivedRequest> {
+    for _ in 0..400 {
+        if receiver.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let requests = receiver.requests();
+    assert!(
+        requests.len() >= n,
+        "{} of {n} requests arrived",
+        requests.len()
+    );
+    requests
+}
