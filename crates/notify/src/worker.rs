@@ -263,9 +263,13 @@ async fn attempt(
         }
         _ => match crate::format::chat::render(&channel.spec, &event, services) {
             Ok(request) => {
-                sender
+                let mut result = sender
                     .send(&request.url, &request.headers, request.body)
-                    .await
+                    .await;
+                if result.retry_after.is_none() {
+                    result.retry_after = crate::format::chat::retry_after_in_body(&result);
+                }
+                result
             }
             Err(problem) => AttemptResult::failed(Duration::ZERO, problem),
         },

@@ -98,6 +98,21 @@ pub fn render(
     })
 }
 
+/// A 429 that says how long to wait in its body rather than a header:
+/// Telegram's `parameters.retry_after` and Discord's `retry_after`, in
+/// seconds (Discord may give a fraction).
+pub fn retry_after_in_body(result: &crate::http::AttemptResult) -> Option<std::time::Duration> {
+    if result.status_code != Some(429) {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_str(result.body.as_deref()?).ok()?;
+    let seconds = body["parameters"]["retry_after"]
+        .as_f64()
+        .or_else(|| body["retry_after"].as_f64())?;
+    (seconds.is_finite() && seconds >= 0.0)
+        .then(|| std::time::Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
 /// What every chat message says, before each service's shape.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -305,5 +320,28 @@ mod tests {
         );
         assert!(text.contains("<b>Error:</b> a&lt;b&gt;"), "{text}");
         assert!(body.get("message_thread_id").is_none());
+    }
+
+    #[test]
+    fn a_429_body_says_how_long_to_wait() {
+        let answer = |status: u16, body: &str| crate::http::AttemptResult {
+            status_code: Some(status),
+            duration: std::time::Duration::ZERO,
+            body: Some(body.into()),
+            error: None,
+            retry_after: None,
+        };
+        let telegram = r#"{"ok":false,"error_code":429,"parameters":{"retry_after":17}}"#;
+        assert_eq!(
+            retry_after_in_body(&answer(429, telegram)),
+            Some(std::time::Duration::from_secs(17))
+        );
+        let discord =
+            r#"{"message":"You are being rate limited.","retry_after":0.5,"global":false}"#;
+        assert_eq!(
+            retry_after_in_body(&answer(429, discord)),
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(retry_after_in_body(&answer(500, telegram)), None);
     }
 }
