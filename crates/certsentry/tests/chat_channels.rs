@@ -288,3 +288,40 @@ async fn telegram_ntfy_and_pagerduty() {
         assert_eq!(pd["payload"]["source"], "example.com");
     }
 }
+
+/// A failed attempt's error lands in the delivery log; it never carries
+/// the Telegram bot token that is part of the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_log_never_shows_a_bot_token() {
+    let (backend, store) = backends().await.remove(0);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let h = Harness::start_runtime(backend, store, "agency", move |config| {
+        config.outbox.services.telegram_api_url = closed_url;
+    })
+    .await;
+    let bot_token = "987654321:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHmSECRET";
+    let created = h
+        .post(
+            "notification-channels",
+            json!({ "name": "tg", "type": "telegram", "botToken": bot_token, "chatId": "@ops_alerts" }),
+        )
+        .await;
+    let id = created.body["channel"]["id"].as_str().unwrap().to_string();
+    h.post(&format!("notification-channels/{id}/test"), json!({}))
+        .await;
+    let mut deliveries = Value::Null;
+    for _ in 0..400 {
+        deliveries = h.get(&format!("deliveries?channelId={id}")).await.body;
+        if deliveries["deliveries"][0]["attempts"][0]["error"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let error = deliveries["deliveries"][0]["attempts"][0]["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no failed attempt recorded: {deliveries}"));
+    assert!(error.contains("connect"), "{error}");
+    assert!(!deliveries.to_string().contains("SECRET"), "{deliveries}");
+}
