@@ -187,9 +187,7 @@ async fn prepare(
             .as_deref()
             .is_some_and(|u| !u.starts_with("https://"))
     {
-        let mut details = certsentry_domain::FieldErrors::new();
-        details.add("url", "must be an https:// URL");
-        return Err(ApiError::validation(details));
+        return Err(ApiError::invalid("url", "must be an https:// URL"));
     }
     if let Some(url) = &spec.url
         && let Err(message) = crate::targets::check_webhook_url(
@@ -199,9 +197,7 @@ async fn prepare(
         )
         .await
     {
-        let mut details = certsentry_domain::FieldErrors::new();
-        details.add("url", message);
-        return Err(ApiError::validation(details));
+        return Err(ApiError::invalid("url", message));
     }
     Ok(spec)
 }
@@ -367,9 +363,10 @@ pub async fn rotate_secret(
 ) -> ApiResult<Json<ChannelEnvelope>> {
     let mut channel = load(&state, &caller, &id).await?;
     if channel.spec.signing == SigningScheme::None || channel.secret.is_none() {
-        let mut details = certsentry_domain::FieldErrors::new();
-        details.add("signing", "this channel does not sign, so it has no secret");
-        return Err(ApiError::validation(details));
+        return Err(ApiError::invalid(
+            "signing",
+            "this channel does not sign, so it has no secret",
+        ));
     }
     let now = now_ms();
     channel.previous_secret = channel.secret.take();

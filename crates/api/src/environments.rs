@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
 use certsentry_domain::EnvironmentId;
-use certsentry_domain::FieldErrors;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::org::{Environment, validate_environment_name};
 use certsentry_domain::time::now_ms;
@@ -61,11 +60,8 @@ pub async fn create(
     Extension(caller): Extension<Arc<Caller>>,
     ApiJson(input): ApiJson<EnvironmentInput>,
 ) -> ApiResult<(StatusCode, Json<EnvironmentEnvelope>)> {
-    let name = validate_environment_name(&input.name).map_err(|problem| {
-        let mut details = FieldErrors::new();
-        details.add("name", problem);
-        ApiError::validation(details)
-    })?;
+    let name = validate_environment_name(&input.name)
+        .map_err(|problem| ApiError::invalid("name", problem))?;
     let env = Environment {
         id: EnvironmentId::generate(),
         org_id: caller.org_id().clone(),

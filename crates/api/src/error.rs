@@ -75,6 +75,13 @@ impl ApiError {
         }
     }
 
+    /// One field that breaks a rule (422, like [`ApiError::validation`]).
+    pub fn invalid(field: &str, problem: impl Into<String>) -> Self {
+        let mut details = FieldErrors::new();
+        details.add(field, problem);
+        Self::validation(details)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(format!("{what} not found"))
     }

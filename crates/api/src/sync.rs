@@ -67,12 +67,10 @@ pub async fn sync(
     ApiJson(body): ApiJson<SyncBody>,
 ) -> ApiResult<Json<SyncResult>> {
     if body.monitors.len() > MAX_SYNC_MONITORS {
-        let mut details = FieldErrors::new();
-        details.add(
+        return Err(ApiError::invalid(
             "monitors",
             format!("at most {MAX_SYNC_MONITORS} monitors per sync"),
-        );
-        return Err(ApiError::validation(details));
+        ));
     }
     let existing: HashMap<String, Monitor> = state
         .store

@@ -62,12 +62,6 @@ fn audit(caller: &Caller, action: &str, domain: &DmarcDomain) -> AuditEvent {
     )
 }
 
-fn invalid(field: &str, problem: impl Into<String>) -> ApiError {
-    let mut details = FieldErrors::new();
-    details.add(field, problem);
-    ApiError::validation(details)
-}
-
 /// The caller's domain `id`, or `not_found` (also for other organizations').
 async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<DmarcDomain> {
     state
@@ -208,7 +202,7 @@ pub async fn update(
 ) -> ApiResult<Json<DmarcDomainEnvelope>> {
     let mut domain = load(&state, &caller, &id).await?;
     domain.failure_rate_threshold_pct = validate_threshold(input.failure_rate_threshold_pct)
-        .map_err(|problem| invalid("failureRateThresholdPct", problem))?;
+        .map_err(|problem| ApiError::invalid("failureRateThresholdPct", problem))?;
     domain.updated_at = now_ms();
     match state
         .store
@@ -330,7 +324,7 @@ pub async fn upload(
     let domain = load(&state, &caller, &id).await?;
     let imported = match state.dmarc.import(&domain, body.to_vec(), "upload").await {
         Ok(imported) => imported,
-        Err(IntakeError::Unreadable(reason)) => return Err(invalid("body", reason)),
+        Err(IntakeError::Unreadable(reason)) => return Err(ApiError::invalid("body", reason)),
         Err(IntakeError::Store(e)) => return Err(e.into()),
     };
     let duplicate = imported.tls_reports == 0 && imported.reports.iter().all(|r| r.duplicate);
