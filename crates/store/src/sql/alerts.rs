@@ -89,6 +89,21 @@ pub(super) async fn stream_audit<B: SqlBackend>(
     Ok(())
 }
 
+/// Stores `event` with one pending delivery per channel of its
+/// organization that routes it, in the caller's transaction: how every feed
+/// (CT decisions, DMARC imports) hands an event to the outbox.
+pub(super) async fn queue_routed_event<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    event: &d::alert::Event,
+) -> StoreResult<()> {
+    insert_event(tx, event, false).await?;
+    let channels = org_channels(&mut *tx, &event.org_id, false).await?;
+    for channel in channels.iter().filter(|c| c.routes(event)) {
+        insert_delivery(tx, event, channel).await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn insert_event<B: SqlBackend>(
     tx: &mut Tx<B>,
     e: &d::alert::Event,

@@ -195,11 +195,7 @@ impl<B: SqlBackend> CtStore for SqlStore<B> {
             return Ok(false);
         }
         if let Some(e) = event {
-            insert_event(&mut tx, e, false).await?;
-            let channels = org_channels(&mut tx, &e.org_id, false).await?;
-            for channel in channels.iter().filter(|c| c.routes(e)) {
-                insert_delivery(&mut tx, e, channel).await?;
-            }
+            queue_routed_event(&mut tx, e).await?;
         }
         if let Some(result) = result {
             insert_result_rows(&mut tx, std::slice::from_ref(result)).await?;

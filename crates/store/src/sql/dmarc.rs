@@ -130,15 +130,6 @@ impl<B: SqlBackend> SqlStore<B> {
         }
         Ok(())
     }
-
-    async fn queue_event(tx: &mut Tx<B>, event: &d::alert::Event) -> StoreResult<()> {
-        insert_event(tx, event, false).await?;
-        let channels = org_channels(&mut *tx, &event.org_id, false).await?;
-        for channel in channels.iter().filter(|c| c.routes(event)) {
-            insert_delivery(tx, event, channel).await?;
-        }
-        Ok(())
-    }
 }
 
 #[async_trait::async_trait]
@@ -366,7 +357,7 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
                 .transpose()?
                 .flatten();
             let event = new_source_event(domain, summary, ip, tally, ptr.as_deref(), now);
-            Self::queue_event(&mut tx, &event).await?;
+            queue_routed_event(&mut tx, &event).await?;
             events += 1;
         }
         if summary.failure_rate_exceeds(domain.failure_rate_threshold_pct) {
@@ -383,7 +374,7 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
             .rows_affected()
                 == 1;
             if won {
-                Self::queue_event(&mut tx, &failure_rate_event(domain, summary, now)).await?;
+                queue_routed_event(&mut tx, &failure_rate_event(domain, summary, now)).await?;
                 events += 1;
             }
         }
