@@ -212,6 +212,14 @@ fn fields(details: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `&`, `<` and `>` as entities: all that Slack's `mrkdwn` and Telegram's
+/// HTML need escaped.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Cuts `text` to `max` characters, marking the cut.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

@@ -4,14 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Message, clip};
-
-/// `&`, `<` and `>` are Slack's control characters in `mrkdwn`.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use super::{Message, clip, escape};
 
 pub fn payload(message: &Message) -> Value {
     let mut blocks = vec![json!({

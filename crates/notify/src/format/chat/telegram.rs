@@ -1,15 +1,9 @@
 //! Telegram: `sendMessage` through the bot API with `parse_mode: HTML`.
-//! Only `&`, `<` and `>` need escaping in Telegram's HTML.
+//! Only `&`, `<` and `>` need escaping in Telegram's HTML ([`escape`]).
 
 use serde_json::{Value, json};
 
-use super::{Message, clip};
-
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use super::{Message, clip, escape};
 
 /// `{api}/bot{token}/sendMessage`.
 pub fn url(api: &str, bot_token: &str) -> String {
