@@ -132,16 +132,6 @@ fn parse(rows: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn bench_config() -> ApiConfig {
     let mut plans = Plans::default().with_overrides(
         [(
@@ -207,7 +197,7 @@ fn upload(rows: usize, sources: usize) -> anyhow::Result<()> {
     let compressed_mb = body.len() as f64 / 1e6;
     // The peak so far is the report's generation; measure from here.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let rss_before = status_kb("VmRSS:");
+    let rss_before = crate::proc_status_kib("VmRSS").unwrap_or(0);
     let started = Instant::now();
     let answer: Value = servers.block_on(async {
         reqwest::Client::new()
@@ -221,7 +211,10 @@ fn upload(rows: usize, sources: usize) -> anyhow::Result<()> {
             .await
     })?;
     let seconds = started.elapsed().as_secs_f64();
-    let peak_growth_mb = status_kb("VmHWM:").saturating_sub(rss_before) as f64 / 1024.0;
+    let peak_growth_mb = crate::proc_status_kib("VmHWM")
+        .unwrap_or(0)
+        .saturating_sub(rss_before) as f64
+        / 1024.0;
     let messages = &answer["reports"][0]["messageCount"];
     println!();
     println!(

@@ -55,12 +55,7 @@ fn cpu_seconds() -> f64 {
 
 /// Peak resident set size, MiB.
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    crate::proc_status_kib("VmHWM").map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
 async fn bare_loop(

@@ -149,6 +149,15 @@ pub(crate) async fn seed_with(
     Ok((plaintext, monitors))
 }
 
+/// A `kB` field of `/proc/self/status` (`VmRSS`, `VmHWM`), in KiB.
+pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 pub(crate) fn server_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
