@@ -92,16 +92,7 @@ pub async fn run(
             let name = normalize_domain(&domain).map_err(|p| anyhow::anyhow!("--domain {p}"))?;
             let threshold =
                 validate_threshold(threshold).map_err(|p| anyhow::anyhow!("--threshold {p}"))?;
-            let now = now_ms();
-            let domain = DmarcDomain {
-                id: DmarcDomainId::generate(),
-                org_id: org_id.clone(),
-                domain: name,
-                failure_rate_threshold_pct: threshold,
-                last_failure_rate_alert_at: None,
-                created_at: now,
-                updated_at: now,
-            };
+            let domain = DmarcDomain::new(org_id.clone(), name, threshold);
             let token = RuaToken::generate();
             let created = store
                 .create_dmarc_domain(

@@ -34,6 +34,23 @@ pub struct DmarcDomain {
     pub updated_at: Millis,
 }
 
+impl DmarcDomain {
+    /// A new domain of `org_id`, from an already normalized `domain` and
+    /// validated threshold: a fresh id, no failure-rate alert yet.
+    pub fn new(org_id: OrgId, domain: String, failure_rate_threshold_pct: u32) -> Self {
+        let now = crate::time::now_ms();
+        Self {
+            id: DmarcDomainId::generate(),
+            org_id,
+            domain,
+            failure_rate_threshold_pct,
+            last_failure_rate_alert_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// The secret in a reporting address, `dmarc+<token>@<mail domain>`. Only
 /// its hash is stored.
 pub struct RuaToken {

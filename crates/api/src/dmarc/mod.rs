@@ -124,16 +124,7 @@ pub async fn create(
         return Err(ApiError::validation(errors));
     };
     let plan = &caller.plan;
-    let now = now_ms();
-    let domain = DmarcDomain {
-        id: DmarcDomainId::generate(),
-        org_id: caller.org_id().clone(),
-        domain: name,
-        failure_rate_threshold_pct: threshold,
-        last_failure_rate_alert_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let domain = DmarcDomain::new(caller.org_id().clone(), name, threshold);
     let token = RuaToken::generate();
     let max = plan.max_dmarc_domains;
     match state

@@ -13,16 +13,7 @@ use super::*;
 use crate::{EventQuery, ImportOutcome};
 
 async fn add_domain(store: &dyn Store, org: &OrgId, name: &str) -> (DmarcDomain, RuaToken) {
-    let now = now_ms();
-    let domain = DmarcDomain {
-        id: DmarcDomainId::generate(),
-        org_id: org.clone(),
-        domain: name.into(),
-        failure_rate_threshold_pct: 5,
-        last_failure_rate_alert_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let domain = DmarcDomain::new(org.clone(), name.into(), 5);
     let token = RuaToken::generate();
     store
         .create_dmarc_domain(
