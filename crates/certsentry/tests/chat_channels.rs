@@ -8,6 +8,28 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
+/// Asks each channel to send its test message.
+async fn send_tests(h: &Harness, channels: &[&Reply]) {
+    for channel in channels {
+        let id = channel.body["channel"]["id"].as_str().unwrap();
+        let sent = h
+            .post(&format!("notification-channels/{id}/test"), json!({}))
+            .await;
+        assert_eq!(sent.status, 202, "[{}] {}", h.backend, sent.body);
+    }
+}
+
+/// The request posted to a path starting with `prefix`.
+fn posted<'a>(
+    requests: &'a [certsentry_probes::testing::ReceivedRequest],
+    prefix: &str,
+) -> &'a certsentry_probes::testing::ReceivedRequest {
+    requests
+        .iter()
+        .find(|r| r.target.starts_with(prefix))
+        .unwrap_or_else(|| panic!("nothing posted to {prefix}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_teams_and_discord_get_their_own_messages() {
     for (backend, store) in backends().await {
@@ -69,19 +91,10 @@ async fn slack_teams_and_discord_get_their_own_messages() {
             .await;
         assert_eq!(with_email.status, 422);
 
-        for channel in [&slack, &teams, &discord] {
-            let id = channel.body["channel"]["id"].as_str().unwrap();
-            let sent = h
-                .post(&format!("notification-channels/{id}/test"), json!({}))
-                .await;
-            assert_eq!(sent.status, 202, "[{backend}] {}", sent.body);
-        }
+        send_tests(&h, &[&slack, &teams, &discord]).await;
         let requests = delivered(&receiver, 3).await;
         let body = |prefix: &str| -> (String, Value) {
-            let request = requests
-                .iter()
-                .find(|r| r.target.starts_with(prefix))
-                .unwrap_or_else(|| panic!("[{backend}] nothing posted to {prefix}"));
+            let request = posted(&requests, prefix);
             (
                 request.target.clone(),
                 serde_json::from_slice(&request.body).unwrap(),
@@ -234,21 +247,9 @@ async fn telegram_ntfy_and_pagerduty() {
             .await;
         assert!(!pd_read.body.to_string().contains(routing_key));
 
-        for channel in [&telegram, &ntfy, &pagerduty] {
-            let id = channel.body["channel"]["id"].as_str().unwrap();
-            let sent = h
-                .post(&format!("notification-channels/{id}/test"), json!({}))
-                .await;
-            assert_eq!(sent.status, 202, "[{backend}] {}", sent.body);
-        }
+        send_tests(&h, &[&telegram, &ntfy, &pagerduty]).await;
         let requests = delivered(&receiver, 3).await;
-        let find = |prefix: &str| {
-            requests
-                .iter()
-                .find(|r| r.target.starts_with(prefix))
-                .unwrap_or_else(|| panic!("[{backend}] nothing posted to {prefix}"))
-                .clone()
-        };
+        let find = |prefix: &str| posted(&requests, prefix).clone();
 
         let tg = find("/telegram/");
         assert_eq!(tg.target, format!("/telegram/bot{bot_token}/sendMessage"));
