@@ -152,10 +152,14 @@ impl WebhookSender {
         {
             return failed(refusal.to_string());
         }
-        let mut request = self
-            .client
-            .post(clean)
-            .header("content-type", "application/json");
+        let mut request = self.client.post(clean);
+        // JSON unless the caller says otherwise (ntfy's body is plain text).
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }

@@ -1,6 +1,6 @@
 //! Discord webhooks: one embed with the severity colour and the details as
 //! fields, within Discord's limits (a 256-character title, 25 fields, 256
-//! characters per field name, 1,024 per value). `?wait=true` makes Discord
+//! characters per field name, 1,024 per value, 6,000 in all). `?wait=true` makes Discord
 //! answer with the created message, so a 2xx means it was posted.
 
 use serde_json::{Value, json};
@@ -27,21 +27,35 @@ pub fn url(webhook: &str) -> String {
     }
 }
 
+/// Discord refuses an embed whose title, description and fields hold more
+/// than 6,000 characters together.
+const EMBED_TOTAL: usize = 6000;
+
 pub fn payload(message: &Message) -> Value {
-    let fields: Vec<Value> = message
-        .fields
-        .iter()
-        .take(25)
-        .map(|(k, v)| json!({ "name": clip(k, 256), "value": clip(if v.is_empty() { "-" } else { v }, 1024), "inline": v.len() < 40 }))
-        .collect();
+    let title = clip(&message.title, 256);
+    let description = message.target.as_deref().map(|t| clip(t, 4096));
+    let mut budget = EMBED_TOTAL
+        - title.chars().count()
+        - description.as_deref().map_or(0, |d| d.chars().count());
+    let mut fields = Vec::new();
+    for (k, v) in message.fields.iter().take(25) {
+        let name = clip(k, 256);
+        let value = clip(if v.is_empty() { "-" } else { v }, 1024);
+        let cost = name.chars().count() + value.chars().count();
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        fields.push(json!({ "name": name, "value": value, "inline": v.len() < 40 }));
+    }
     let mut embed = json!({
-        "title": clip(&message.title, 256),
+        "title": title,
         "color": message.colour(),
         "fields": fields,
         "timestamp": message.timestamp,
     });
-    if let Some(target) = &message.target {
-        embed["description"] = json!(clip(target, 4096));
+    if let Some(description) = description {
+        embed["description"] = json!(description);
     }
     if let Some(link) = &message.link {
         embed["url"] = json!(link);

@@ -46,6 +46,60 @@ pub fn render(
     services: &Services,
 ) -> Result<ChatRequest, String> {
     let message = Message::of(event, services.public_url.as_deref());
+    render_message(spec, &message, Some(event), services)
+}
+
+/// One message standing for `events`, all due to the same channel within
+/// the grouping window (see [`Message::summary`]). PagerDuty gets no
+/// summaries: each incident must trigger and resolve on its own.
+pub fn render_summary(
+    spec: &ChannelSpec,
+    events: &[&Event],
+    services: &Services,
+) -> Result<ChatRequest, String> {
+    let message = Message::summary(events, services.public_url.as_deref());
+    render_message(spec, &message, None, services)
+}
+
+/// Whether a channel type's messages are gathered into summaries: the chat
+/// services, read by people. Webhooks (read by programs), email and
+/// PagerDuty (which pairs each trigger with its resolve) get every event.
+pub fn groups_messages(channel_type: ChannelType) -> bool {
+    matches!(
+        channel_type,
+        ChannelType::Slack
+            | ChannelType::Teams
+            | ChannelType::Discord
+            | ChannelType::Telegram
+            | ChannelType::Ntfy
+    )
+}
+
+/// Where a service counts messages for its per-destination rate limit:
+/// a Telegram chat (per bot) and a Discord webhook each take about one
+/// message a second, so messages to one are spaced out rather than
+/// answered with 429s and dropped.
+pub fn pacing_key(spec: &ChannelSpec) -> Option<String> {
+    match spec.channel_type {
+        ChannelType::Telegram => Some(format!(
+            "telegram {} {}",
+            spec.bot_token.as_deref().unwrap_or_default(),
+            spec.chat_id.as_deref().unwrap_or_default()
+        )),
+        ChannelType::Discord => Some(format!(
+            "discord {}",
+            spec.url.as_deref().unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+fn render_message(
+    spec: &ChannelSpec,
+    message: &Message,
+    event: Option<&Event>,
+    services: &Services,
+) -> Result<ChatRequest, String> {
     let json = |value: serde_json::Value| {
         serde_json::to_vec(&value).expect("JSON values always serialize")
     };
@@ -58,15 +112,15 @@ pub fn render(
     Ok(match spec.channel_type {
         ChannelType::Slack => request(
             spec.url.clone().ok_or_else(|| missing("url"))?,
-            json(slack::payload(&message)),
+            json(slack::payload(message)),
         ),
         ChannelType::Teams => request(
             spec.url.clone().ok_or_else(|| missing("url"))?,
-            json(teams::payload(&message)),
+            json(teams::payload(message)),
         ),
         ChannelType::Discord => request(
             discord::url(spec.url.as_deref().ok_or_else(|| missing("url"))?),
-            json(discord::payload(&message)),
+            json(discord::payload(message)),
         ),
         ChannelType::Telegram => {
             let token = spec
@@ -76,22 +130,23 @@ pub fn render(
             let chat = spec.chat_id.as_deref().ok_or_else(|| missing("chatId"))?;
             request(
                 telegram::url(&services.telegram_api_url, token),
-                json(telegram::payload(&message, chat, spec.message_thread_id)),
+                json(telegram::payload(message, chat, spec.message_thread_id)),
             )
         }
         ChannelType::Ntfy => ChatRequest {
             url: spec.url.clone().ok_or_else(|| missing("url"))?,
-            headers: ntfy::headers(&message, spec.token.as_deref()),
-            body: ntfy::body(&message),
+            headers: ntfy::headers(message, spec.token.as_deref()),
+            body: ntfy::body(message),
         },
         ChannelType::PagerDuty => {
+            let event = event.ok_or("PagerDuty gets each event on its own, never a summary")?;
             let key = spec
                 .routing_key
                 .as_deref()
                 .ok_or_else(|| missing("routingKey"))?;
             request(
                 services.pagerduty_events_url.clone(),
-                json(pagerduty::payload(event, &message, key)),
+                json(pagerduty::payload(event, message, key)),
             )
         }
         other => return Err(format!("{} is not a chat service", other.as_str())),
@@ -112,6 +167,10 @@ pub fn retry_after_in_body(result: &crate::http::AttemptResult) -> Option<std::t
     (seconds.is_finite() && seconds >= 0.0)
         .then(|| std::time::Duration::from_secs_f64(seconds.min(86_400.0)))
 }
+
+/// How many events a summary lists one by one; Discord allows 25 fields
+/// and a long list is read by no one.
+pub const SUMMARY_LINES: usize = 20;
 
 /// What every chat message says, before each service's shape.
 #[derive(Debug, Clone)]
@@ -151,6 +210,51 @@ impl Message {
             fields: fields(&event.details),
             link,
             timestamp: certsentry_domain::time::format_ms(event.created_at),
+        }
+    }
+
+    /// One message for many events: the count and worst severity in the
+    /// title, then one line per event (its headline, label and target),
+    /// the first [`SUMMARY_LINES`] of them and how many more.
+    pub fn summary(events: &[&Event], public_url: Option<&str>) -> Self {
+        let severity = events
+            .iter()
+            .map(|e| e.severity)
+            .max_by_key(|s| match s {
+                Severity::Critical => 2,
+                Severity::Warning => 1,
+                Severity::Resolved => 0,
+            })
+            .unwrap_or(Severity::Warning);
+        let mut fields: Vec<(String, String)> = events
+            .iter()
+            .take(SUMMARY_LINES)
+            .map(|event| {
+                let what = match &event.monitor {
+                    Some(m) => match &m.target {
+                        Some(target) => format!("{} ({target})", m.label),
+                        None => m.label.clone(),
+                    },
+                    None => event.status.clone(),
+                };
+                (headline(event.event_type).to_string(), what)
+            })
+            .collect();
+        if events.len() > SUMMARY_LINES {
+            fields.push((
+                "More".into(),
+                format!("and {} more events", events.len() - SUMMARY_LINES),
+            ));
+        }
+        let created_at = events.iter().map(|e| e.created_at).max().unwrap_or(0);
+        Self {
+            title: format!("{} {} alerts at once", icon(severity), events.len()),
+            severity,
+            subject: None,
+            target: None,
+            fields,
+            link: public_url.map(str::to_string),
+            timestamp: certsentry_domain::time::format_ms(created_at),
         }
     }
 
@@ -266,26 +370,35 @@ mod tests {
 
     #[test]
     fn discord_keeps_within_its_limits() {
-        let details: serde_json::Map<String, serde_json::Value> = (0..30)
-            .map(|i| (format!("field {i:02}"), json!("x".repeat(2000))))
-            .collect();
-        let message = Message::of(
-            &event(&"L".repeat(400), details.into()),
-            Some("https://cs.example"),
-        );
-        let body = discord::payload(&message);
-        let embed = &body["embeds"][0];
-        assert_eq!(embed["title"].as_str().unwrap().chars().count(), 256);
+        let details = |size: usize| -> serde_json::Value {
+            (0..30)
+                .map(|i| (format!("field {i:02}"), json!("x".repeat(size))))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let embed_of = |details| {
+            let message = Message::of(
+                &event(&"L".repeat(400), details),
+                Some("https://cs.example"),
+            );
+            discord::payload(&message)["embeds"][0].clone()
+        };
+        let chars = |v: &serde_json::Value| v.as_str().unwrap().chars().count();
+        let embed = embed_of(details(100));
+        assert_eq!(chars(&embed["title"]), 256);
         assert_eq!(embed["fields"].as_array().unwrap().len(), 25);
-        assert_eq!(
-            embed["fields"][0]["value"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .count(),
-            1024
-        );
-        assert_eq!(embed["url"], "https://cs.example");
+        let long = embed_of(details(2000));
+        let fields = long["fields"].as_array().unwrap();
+        assert_eq!(chars(&fields[0]["value"]), 1024);
+        let total: usize = chars(&long["title"])
+            + chars(&long["description"])
+            + fields
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum::<usize>();
+        assert!(total <= 6000, "{total} characters");
+        assert_eq!(fields.len(), 5);
+        assert_eq!(long["url"], "https://cs.example");
         assert_eq!(
             discord::url("https://discord.com/api/webhooks/1/t?thread_id=9&wait=false"),
             "https://discord.com/api/webhooks/1/t?thread_id=9&wait=true"

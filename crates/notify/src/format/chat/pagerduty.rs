@@ -51,10 +51,12 @@ pub fn payload(event: &Event, message: &Message, routing_key: &str) -> Value {
             "source": message.target.clone().unwrap_or_else(|| "certsentry".into()),
             "severity": if event.severity == Severity::Critical { "critical" } else { "warning" },
             "timestamp": message.timestamp,
-            "component": message.subject,
             "class": event.event_type.as_str(),
             "custom_details": details,
         });
+        if let Some(component) = &message.subject {
+            body["payload"]["component"] = json!(component);
+        }
         if let Some(link) = &message.link {
             body["links"] = json!([{ "href": link, "text": "Open CertSentry" }]);
         }
