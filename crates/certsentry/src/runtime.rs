@@ -89,6 +89,7 @@ impl RuntimeConfig {
                 allow_private_targets: settings.allow_private_targets,
                 operator: settings.operator.clone(),
                 services: settings.services.clone(),
+                chat_group_window: Duration::from_secs(settings.chat_group_seconds),
                 ..Default::default()
             },
             ct: (ct.certstream_url.is_some() || ct.log_list.is_some()).then(|| ct.clone()),

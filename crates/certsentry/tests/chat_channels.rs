@@ -1,10 +1,13 @@
 //! Chat and paging channels end to end: created through the API (with each
 //! service's URL and secret rules, the warning for a Slack URL on another
 //! host, secrets masked in reads), and `POST …/test` delivered through the
-//! outbox in each service's request shape to a receiver on loopback.
+//! outbox in each service's request shape to fakes of the services on
+//! loopback, which refuse what the real services refuse.
 
+mod chat_fakes;
 mod common;
 
+use chat_fakes::{ChatFakes, Received};
 use common::*;
 use serde_json::{Value, json};
 
@@ -19,33 +22,33 @@ async fn send_tests(h: &Harness, channels: &[&Reply]) {
     }
 }
 
-/// The request posted to a path starting with `prefix`.
-fn posted<'a>(
-    requests: &'a [certsentry_probes::testing::ReceivedRequest],
-    prefix: &str,
-) -> &'a certsentry_probes::testing::ReceivedRequest {
-    requests
+/// The request posted to a path starting with `prefix`, which its
+/// service accepted.
+fn posted<'a>(requests: &'a [Received], prefix: &str) -> &'a Received {
+    let request = requests
         .iter()
         .find(|r| r.target.starts_with(prefix))
-        .unwrap_or_else(|| panic!("nothing posted to {prefix}"))
+        .unwrap_or_else(|| panic!("nothing posted to {prefix}"));
+    assert_eq!(
+        request.refused, None,
+        "{} refused the request",
+        request.service
+    );
+    request
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_teams_and_discord_get_their_own_messages() {
     for (backend, store) in backends().await {
         let h = Harness::start(backend, store, "agency", |_| {}).await;
-        let receiver = certsentry_probes::testing::WebhookReceiver::start(
-            Vec::new(),
-            std::time::Duration::ZERO,
-        )
-        .await;
-        let base = receiver.url.trim_end_matches("/hook").to_string();
+        let fakes = ChatFakes::start().await;
+        let base = fakes.base.clone();
         let create = |kind: &str, path: &str| json!({ "name": format!("ops {kind}"), "type": kind, "url": format!("{base}{path}") });
 
         let slack = h
             .post(
                 "notification-channels",
-                create("slack", "/services/T0/B0/xyz"),
+                create("slack", "/slack/services/T0/B0/xyz"),
             )
             .await;
         assert_eq!(slack.status, 201, "[{backend}] {}", slack.body);
@@ -62,7 +65,10 @@ async fn slack_teams_and_discord_get_their_own_messages() {
             "chat channels sign nothing"
         );
         let teams = h
-            .post("notification-channels", create("teams", "/workflows/abc"))
+            .post(
+                "notification-channels",
+                create("teams", "/teams/workflows/abc"),
+            )
             .await;
         assert_eq!(teams.status, 201, "[{backend}] {}", teams.body);
         let discord = h
@@ -92,7 +98,7 @@ async fn slack_teams_and_discord_get_their_own_messages() {
         assert_eq!(with_email.status, 422);
 
         send_tests(&h, &[&slack, &teams, &discord]).await;
-        let requests = delivered(&receiver, 3).await;
+        let requests = fakes.wait_for(3).await;
         let body = |prefix: &str| -> (String, Value) {
             let request = posted(&requests, prefix);
             (
@@ -101,7 +107,7 @@ async fn slack_teams_and_discord_get_their_own_messages() {
             )
         };
 
-        let (_, slack) = body("/services/");
+        let (_, slack) = body("/slack/");
         let attachment = &slack["attachments"][0];
         assert_eq!(attachment["color"], "#D92D20", "[{backend}] {slack}");
         assert_eq!(
@@ -116,7 +122,7 @@ async fn slack_teams_and_discord_get_their_own_messages() {
             .unwrap();
         assert_eq!(fields["fields"][0]["text"], "*Last error*\nconnect timeout");
 
-        let (_, teams) = body("/workflows/");
+        let (_, teams) = body("/teams/");
         assert_eq!(teams["type"], "message");
         let card = &teams["attachments"][0];
         assert_eq!(
@@ -171,17 +177,13 @@ async fn chat_urls_must_be_https_unless_private_targets_are_allowed() {
 }
 
 /// Telegram, ntfy and PagerDuty, with their API addresses pointed at a
-/// receiver on loopback: each service's request, secrets masked in reads
+/// fake of each service on loopback: each service's request, secrets masked in reads
 /// and kept when an update leaves them out (or sends them back masked).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_ntfy_and_pagerduty() {
     for (backend, store) in backends().await {
-        let receiver = certsentry_probes::testing::WebhookReceiver::start(
-            Vec::new(),
-            std::time::Duration::ZERO,
-        )
-        .await;
-        let base = receiver.url.trim_end_matches("/hook").to_string();
+        let fakes = ChatFakes::start().await;
+        let base = fakes.base.clone();
         let services_base = base.clone();
         let h = Harness::start_runtime(backend, store, "agency", move |config| {
             config.outbox.services.telegram_api_url = format!("{services_base}/telegram");
@@ -201,7 +203,7 @@ async fn telegram_ntfy_and_pagerduty() {
         let ntfy = h
             .post(
                 "notification-channels",
-                json!({ "name": "push", "type": "ntfy", "url": format!("{base}/ops-alerts"), "token": "tk_secret_access_token" }),
+                json!({ "name": "push", "type": "ntfy", "url": format!("{base}/ntfy/ops-alerts"), "token": "tk_secret_access_token" }),
             )
             .await;
         assert_eq!(ntfy.status, 201, "[{backend}] {}", ntfy.body);
@@ -248,7 +250,7 @@ async fn telegram_ntfy_and_pagerduty() {
         assert!(!pd_read.body.to_string().contains(routing_key));
 
         send_tests(&h, &[&telegram, &ntfy, &pagerduty]).await;
-        let requests = delivered(&receiver, 3).await;
+        let requests = fakes.wait_for(3).await;
         let find = |prefix: &str| posted(&requests, prefix).clone();
 
         let tg = find("/telegram/");
@@ -271,7 +273,7 @@ async fn telegram_ntfy_and_pagerduty() {
             "{text}"
         );
 
-        let push = find("/ops-alerts");
+        let push = find("/ntfy/ops-alerts");
         assert_eq!(push.header("title"), Some("🔴 Down: Test: example monitor"));
         assert_eq!(push.header("priority"), Some("5"));
         assert_eq!(

@@ -3,9 +3,13 @@
 
 pub mod email;
 pub mod format;
+pub mod gather;
 pub mod http;
 pub mod retry;
 pub mod sign;
+/// The services' documented request rules, for fakes and snapshot tests.
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod worker;
 
 pub use sign::{VerifyError, verify};

@@ -20,6 +20,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::gather::{Gatherer, Pacer, Send};
 use crate::http::{AttemptResult, WebhookSender};
 use crate::retry::RetryPolicy;
 use crate::sign::{SignInput, sign};
@@ -43,6 +44,11 @@ pub struct OutboxConfig {
     /// Chat and paging services: their API addresses and this server's
     /// base URL for links.
     pub services: crate::format::chat::Services,
+    /// How long chat deliveries wait so a burst to one channel can go as
+    /// one summary (zero: each at once, never summarized).
+    pub chat_group_window: Duration,
+    /// The gap between messages to one Telegram chat or Discord webhook.
+    pub chat_pace: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -57,6 +63,8 @@ impl Default for OutboxConfig {
             disable_after: Duration::from_secs(5 * 86_400),
             operator: None,
             services: Default::default(),
+            chat_group_window: Duration::from_secs(10),
+            chat_pace: Duration::from_secs(1),
         }
     }
 }
@@ -116,6 +124,8 @@ impl OutboxStats {
 pub struct Outbox {
     store: Arc<dyn Store>,
     sender: WebhookSender,
+    gatherer: Gatherer,
+    pacer: Arc<Pacer>,
     config: OutboxConfig,
     wake: Arc<Notify>,
     pub stats: Arc<OutboxStats>,
@@ -132,6 +142,8 @@ impl Outbox {
     pub fn new(store: Arc<dyn Store>, config: OutboxConfig, wake: Arc<Notify>) -> Self {
         Self {
             sender: WebhookSender::new(config.timeout, config.allow_private_targets),
+            gatherer: Gatherer::new(config.chat_group_window),
+            pacer: Arc::new(Pacer::new(config.chat_pace)),
             store,
             config,
             wake,
@@ -151,42 +163,69 @@ impl Outbox {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox round failed"),
             }
-            let _ = tokio::time::timeout(self.config.poll, self.wake.notified()).await;
+            let mut wait = self.config.poll;
+            if let Some(flush_at) = self.gatherer.next_flush() {
+                let until = Duration::from_millis((flush_at - now_ms()).max(0) as u64);
+                wait = wait.min(until);
+            }
+            let _ = tokio::time::timeout(wait, self.wake.notified()).await;
         }
     }
 
-    /// Claims one batch of due deliveries and attempts each; returns how many.
+    /// Claims one batch of due deliveries and attempts each that is ready
+    /// (chat deliveries wait out their grouping window first); returns how
+    /// many were claimed or sent.
     pub async fn run_once(&self) -> StoreResult<usize> {
         let now = now_ms();
-        let lease = (self.config.timeout + Duration::from_secs(60)).as_millis() as i64;
+        // Long enough for a chat delivery to wait out its window and its
+        // turns at a paced destination before the attempt itself.
+        let lease = self.config.timeout
+            + self.config.chat_group_window
+            + self.config.chat_pace * crate::gather::GROUP_THRESHOLD as u32
+            + Duration::from_secs(60);
+        let lease = lease.as_millis() as i64;
         let due = self
             .store
             .claim_deliveries(now, now + lease, self.config.batch)
             .await?;
-        let count = due.len();
-        if count == 0 {
-            return Ok(0);
+        let claimed = due.len();
+        let sends = self.gatherer.admit(due, now);
+        if sends.is_empty() {
+            return Ok(claimed);
         }
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
-        for item in due {
+        for send in sends {
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             let sender = self.sender.clone();
+            let pacer = self.pacer.clone();
             let policy = self.config.policy.clone();
             let services = self.config.services.clone();
             tasks.spawn(async move {
-                let outcome = attempt(&sender, &policy, &services, item).await;
+                let outcomes = match send {
+                    Send::One(item) => {
+                        pacer.wait_turn(&item).await;
+                        vec![attempt(&sender, &policy, &services, *item).await]
+                    }
+                    Send::Summary(items) => {
+                        pacer.wait_turn(&items[0]).await;
+                        attempt_summary(&sender, &policy, &services, items).await
+                    }
+                };
                 drop(permit);
-                outcome
+                outcomes
             });
         }
-        let mut outcomes = Vec::with_capacity(count);
+        let mut outcomes = Vec::with_capacity(claimed);
         while let Some(done) = tasks.join_next().await {
-            if let Ok(outcome) = done {
-                self.count(&outcome);
-                outcomes.push(outcome);
+            if let Ok(sent) = done {
+                for outcome in sent {
+                    self.count(&outcome);
+                    outcomes.push(outcome);
+                }
             }
         }
+        let attempted = outcomes.len();
         let disabled = self
             .store
             .finish_attempts(&outcomes, self.config.disable_after.as_millis() as i64)
@@ -200,7 +239,7 @@ impl Outbox {
                 }
             }
         }
-        Ok(count)
+        Ok(claimed.max(attempted))
     }
 
     fn count(&self, outcome: &AttemptOutcome) {
@@ -227,16 +266,48 @@ async fn attempt(
     services: &crate::format::chat::Services,
     due: DueDelivery,
 ) -> AttemptOutcome {
+    let now = now_ms();
+    let result = send(sender, services, &due, now).await;
+    decide(policy, &due.delivery, &result, now)
+}
+
+/// Sends one summary for `items` (all to one chat channel) and records the
+/// same answer as an attempt of each.
+async fn attempt_summary(
+    sender: &WebhookSender,
+    policy: &RetryPolicy,
+    services: &crate::format::chat::Services,
+    items: Vec<DueDelivery>,
+) -> Vec<AttemptOutcome> {
+    let now = now_ms();
+    let events: Vec<&certsentry_domain::alert::Event> = items.iter().map(|i| &i.event).collect();
+    let result =
+        match crate::format::chat::render_summary(&items[0].channel.spec, &events, services) {
+            Ok(request) => send_chat(sender, request).await,
+            Err(problem) => AttemptResult::failed(Duration::ZERO, problem),
+        };
+    items
+        .iter()
+        .map(|item| decide(policy, &item.delivery, &result, now))
+        .collect()
+}
+
+/// One request in the channel's own form: signed JSON, a mail, or a chat
+/// service's message.
+async fn send(
+    sender: &WebhookSender,
+    services: &crate::format::chat::Services,
+    due: &DueDelivery,
+    now: i64,
+) -> AttemptResult {
     let DueDelivery {
         delivery,
         event,
         channel,
     } = due;
-    let number = delivery.attempts + 1;
-    let now = now_ms();
-    let result = match (channel.spec.channel_type, channel.spec.url.as_deref()) {
+    match (channel.spec.channel_type, channel.spec.url.as_deref()) {
         (ChannelType::Webhook, Some(url)) => {
-            let body = crate::format::render(channel.spec.format, &event);
+            let body = crate::format::render(channel.spec.format, event);
             let secrets = channel.signing_secrets(now);
             let mut headers = sign(&SignInput {
                 scheme: channel.spec.signing,
@@ -252,7 +323,7 @@ async fn attempt(
         (ChannelType::Email, _) => {
             crate::email::send(
                 &channel.spec,
-                &event,
+                event,
                 sender.timeout(),
                 sender.allows_private(),
             )
@@ -261,19 +332,37 @@ async fn attempt(
         (ChannelType::Webhook, None) => {
             AttemptResult::failed(Duration::ZERO, "the webhook channel has no URL")
         }
-        _ => match crate::format::chat::render(&channel.spec, &event, services) {
-            Ok(request) => {
-                let mut result = sender
-                    .send(&request.url, &request.headers, request.body)
-                    .await;
-                if result.retry_after.is_none() {
-                    result.retry_after = crate::format::chat::retry_after_in_body(&result);
-                }
-                result
-            }
+        _ => match crate::format::chat::render(&channel.spec, event, services) {
+            Ok(request) => send_chat(sender, request).await,
             Err(problem) => AttemptResult::failed(Duration::ZERO, problem),
         },
-    };
+    }
+}
+
+/// Posts a chat request; a 429's wait may be in the body rather than a
+/// header (Telegram, Discord).
+async fn send_chat(
+    sender: &WebhookSender,
+    request: crate::format::chat::ChatRequest,
+) -> AttemptResult {
+    let mut result = sender
+        .send(&request.url, &request.headers, request.body)
+        .await;
+    if result.retry_after.is_none() {
+        result.retry_after = crate::format::chat::retry_after_in_body(&result);
+    }
+    result
+}
+
+/// The attempt's record and what comes next: delivered, a retry (after
+/// the receiver's `Retry-After` when it gave one), or failed for good.
+fn decide(
+    policy: &RetryPolicy,
+    delivery: &certsentry_store::Delivery,
+    result: &AttemptResult,
+    now: i64,
+) -> AttemptOutcome {
+    let number = delivery.attempts + 1;
     let record = DeliveryAttempt {
         attempt: number,
         status_code: result.status_code,
@@ -304,7 +393,7 @@ async fn attempt(
         tracing::info!(delivery = %delivery.id, attempt = number, %error, "delivery attempt failed");
     }
     AttemptOutcome {
-        delivery_id: delivery.id,
+        delivery_id: delivery.id.clone(),
         attempt: record,
         status,
         next_attempt_at,

@@ -125,6 +125,14 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub operator_smtp_url: Option<String>,
+    /// How long chat messages wait so that a burst to one channel (more than 10) goes as one summary; 0 sends each at once [default: 10].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_CHAT_GROUP_SECONDS",
+        value_name = "SECONDS"
+    )]
+    pub chat_group_seconds: Option<u64>,
     /// Telegram's bot API base URL (for a proxy or a test server).
     #[arg(
         long,
@@ -292,6 +300,7 @@ struct FileConfig {
     dmarc: DmarcFile,
     telegram_api_url: Option<String>,
     pagerduty_events_url: Option<String>,
+    chat_group_seconds: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -309,6 +318,7 @@ pub struct Settings {
     pub rdap_bootstrap: Option<String>,
     pub whois_server: Option<String>,
     pub webhook_timeout_seconds: u64,
+    pub chat_group_seconds: u64,
     pub retry_policy: certsentry_notify::retry::RetryPolicy,
     pub operator: Option<certsentry_notify::email::OperatorMail>,
     pub ct: CtSettings,
@@ -421,6 +431,11 @@ impl Settings {
                 .or(file.webhook_timeout)
                 .unwrap_or(15)
                 .max(1),
+            chat_group_seconds: args
+                .chat_group_seconds
+                .or(file.chat_group_seconds)
+                .unwrap_or(10)
+                .min(60),
             retry_policy: match args.retry_schedule.clone().or(file.retry_schedule) {
                 Some(list) => certsentry_notify::retry::RetryPolicy::parse(&list)
                     .map_err(|e| anyhow::anyhow!("--retry-schedule: {e}"))?,

@@ -132,6 +132,8 @@ impl Harness {
                 timeout: Duration::from_secs(5),
                 allow_private_targets: true,
                 poll: Duration::from_millis(50),
+                // Short, so chat tests don't wait; the grouping test sets its own.
+                chat_group_window: Duration::from_millis(200),
                 ..Default::default()
             },
             api,
