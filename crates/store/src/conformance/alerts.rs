@@ -317,3 +317,72 @@ async fn expired_leases_are_claimed_again(store: Arc<dyn Store>) {
     assert_eq!(reclaimed[0].event.id, event.id);
 }
 register!(expired_leases_are_claimed_again);
+
+/// A redeliver pressed while an attempt is in flight wins: the attempt is
+/// logged, but the delivery stays due, to be sent again with a fresh
+/// attempt number.
+async fn a_redeliver_during_an_attempt_is_not_lost(store: Arc<dyn Store>) {
+    use crate::alerts::*;
+    let org = new_org(&*store, "Redeliver").await;
+    let m = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    add_channel(&*store, &org.id, &[]).await;
+    let guard = AlertGuard {
+        monitor_id: m.id.clone(),
+        key: "uptime".into(),
+        expected: None,
+        next: "down".into(),
+    };
+    let event = down_event(&org.id, Some(&m.id));
+    assert!(
+        store
+            .record_alert(Some(&guard), Some(&event), None)
+            .await
+            .unwrap()
+    );
+    let now = now_ms();
+    let due = store.claim_deliveries(now, now + 60_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let id = due[0].delivery.id.clone();
+    store.redeliver(&org.id, &id, now + 1).await.unwrap();
+    let delivered = |attempt: u32| AttemptOutcome {
+        delivery_id: id.clone(),
+        attempt: DeliveryAttempt {
+            attempt,
+            status_code: Some(200),
+            duration_ms: 5,
+            response_body: None,
+            error: None,
+            created_at: now,
+        },
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: now,
+        disable_channel: None,
+    };
+    store
+        .finish_attempts(&[delivered(1)], FIVE_DAYS)
+        .await
+        .unwrap();
+    let again = store
+        .claim_deliveries(now + 1, now + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "the redelivery is still due");
+    assert_eq!(again[0].delivery.attempts, 1);
+    store
+        .finish_attempts(&[delivered(2)], FIVE_DAYS)
+        .await
+        .unwrap();
+    let log = store
+        .list_deliveries(
+            &org.id,
+            &DeliveryQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.items[0].status, DeliveryStatus::Delivered);
+    assert_eq!(log.items[0].attempt_log.len(), 2);
+}
+register!(a_redeliver_during_an_attempt_is_not_lost);

@@ -125,9 +125,12 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .bind(a.created_at)
             .execute(&mut tx)
             .await?;
+            // Only while the lease is ours: a redeliver pressed during the
+            // attempt cleared it, and then the delivery stays due.
             let updated = query::<B>(
                 "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
-                 lease_until = 0, updated_at = $4 WHERE id = $5 RETURNING org_id, channel_id",
+                 lease_until = 0, updated_at = $4 WHERE id = $5 AND lease_until <> 0 \
+                 RETURNING org_id, channel_id",
             )
             .bind(o.status.as_str())
             .bind(a.attempt as i32)
@@ -136,7 +139,15 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             .bind(o.delivery_id.as_str())
             .fetch_optional(&mut tx)
             .await?;
-            let Some(row) = updated else { continue };
+            let Some(row) = updated else {
+                // The attempt is logged; the next one gets a new number.
+                query::<B>("UPDATE deliveries SET attempts = $1 WHERE id = $2 AND attempts < $1")
+                    .bind(a.attempt as i32)
+                    .bind(o.delivery_id.as_str())
+                    .execute(&mut tx)
+                    .await?;
+                continue;
+            };
             let channel_id: String = row.get("channel_id")?;
             *channel_ok.entry(channel_id.clone()).or_insert(false) |=
                 o.status == DeliveryStatus::Delivered;
