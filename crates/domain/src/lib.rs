@@ -24,6 +24,7 @@ pub mod stats;
 pub mod status_page;
 mod string_enum;
 pub mod time;
+pub mod tls;
 
 pub use errors::FieldErrors;
 pub use id::{
