@@ -71,6 +71,9 @@ pub struct HttpObservation {
     pub phases: Phases,
     pub final_url: String,
     pub redirects: u32,
+    /// `Strict-Transport-Security`'s `max-age` on the last HTTPS hop (the
+    /// TLS grade's A+ needs it).
+    pub hsts_max_age: Option<u64>,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -100,6 +103,18 @@ struct Hop {
     status: u16,
     location: Option<String>,
     body: Option<Bytes>,
+    hsts_max_age: Option<u64>,
+}
+
+/// `max-age` from a `Strict-Transport-Security` value (RFC 6797), which
+/// browsers honour only over HTTPS.
+fn hsts_max_age(value: &str) -> Option<u64> {
+    value.split(';').find_map(|directive| {
+        let (name, age) = directive.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| age.trim().trim_matches('"').parse().ok())?
+    })
 }
 
 pub async fn probe(
@@ -117,6 +132,7 @@ pub async fn probe(
         phases: Phases::default(),
         final_url: check.target.to_string(),
         redirects: 0,
+        hsts_max_age: None,
     };
     let outcome = run(check, config, tls, &mut observation).await;
     observation.latency_ms = millis(started.elapsed());
@@ -155,6 +171,7 @@ async fn run(
         )
         .await?;
         observation.http_status = Some(hop.status);
+        observation.hsts_max_age = hop.hsts_max_age;
         let redirect = matches!(hop.status, 301 | 302 | 303 | 307 | 308);
         if let (true, Some(location)) = (redirect, hop.location) {
             if observation.redirects >= MAX_REDIRECTS {
@@ -263,6 +280,15 @@ async fn request(
         .get(hyper::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let hsts_max_age = (url.scheme() == "https")
+        .then(|| {
+            response
+                .headers()
+                .get(hyper::header::STRICT_TRANSPORT_SECURITY)
+        })
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(hsts_max_age);
     let body = if check.keyword.is_some() && *method != Method::HEAD {
         let limited = Limited::new(response.into_body(), MAX_BODY_BYTES);
         match tokio::time::timeout(config.timeout, limited.collect()).await {
@@ -278,5 +304,6 @@ async fn request(
         status,
         location,
         body,
+        hsts_max_age,
     })
 }

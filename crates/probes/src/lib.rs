@@ -11,6 +11,7 @@ pub mod tcp;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
+pub mod tls_scan;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub struct ProbeConfig {
     pub timeout: Duration,
     /// Connect to private, loopback and link-local addresses (tests, intranets).
     pub allow_private_targets: bool,
+    /// The pause between two handshakes of a TLS grade scan with one server.
+    pub tls_scan_gap: Duration,
     /// Trust anchors in addition to the public web PKI (a private CA, or a test CA).
     pub extra_roots: Vec<CertificateDer<'static>>,
     /// Nameservers DNS checks ask; empty means the system's resolver configuration.
@@ -38,6 +41,7 @@ impl Default for ProbeConfig {
         Self {
             timeout: Duration::from_secs(10),
             allow_private_targets: false,
+            tls_scan_gap: Duration::from_millis(25),
             extra_roots: Vec::new(),
             dns_servers: Vec::new(),
             registration: registration::RegistrationConfig::default(),
@@ -121,6 +125,11 @@ impl Prober {
             verifier,
             strict_tls: Arc::new(strict),
         }
+    }
+
+    /// The settings every probe runs with (the TLS scan takes them too).
+    pub fn config(&self) -> &ProbeConfig {
+        &self.config
     }
 
     pub async fn tcp(&self, host: &str, port: u16) -> tcp::TcpObservation {

@@ -1,6 +1,8 @@
 //! Loopback fixtures for tests (feature `testing`): a test PKI made with
 //! rcgen, and HTTP/HTTPS servers with routes the probes exercise.
 
+pub mod openssl;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;

@@ -39,10 +39,13 @@ impl TlsObservation {
     }
 }
 
+/// What a [`recording_client`] saw of the server's certificate.
 #[derive(Debug, Default)]
-struct Recorded {
-    chain: Vec<CertificateDer<'static>>,
-    verdict: Option<Result<(), rustls::Error>>,
+pub(crate) struct Recorded {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) verdict: Option<Result<(), rustls::Error>>,
+    /// The server stapled an OCSP response.
+    pub(crate) stapled: bool,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,7 @@ impl ServerCertVerifier for RecordingVerifier {
             .map(|c| c.clone().into_owned())
             .collect();
         recorded.verdict = Some(verdict);
+        recorded.stapled = !ocsp_response.is_empty();
         Ok(ServerCertVerified::assertion())
     }
 
@@ -94,6 +98,25 @@ impl ServerCertVerifier for RecordingVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
+}
+
+/// A client that finishes any handshake, recording the chain the server
+/// sent and webpki's verdict on it (the verdict is the caller's to act on).
+pub(crate) fn recording_client(
+    verifier: &Arc<WebPkiServerVerifier>,
+    recorded: Arc<Mutex<Recorded>>,
+) -> Result<rustls::ClientConfig, String> {
+    Ok(
+        rustls::ClientConfig::builder_with_provider(crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(RecordingVerifier {
+                inner: verifier.clone(),
+                recorded,
+            }))
+            .with_no_client_auth(),
+    )
 }
 
 /// Builds the webpki verifier the inspector wraps.
@@ -138,7 +161,7 @@ pub async fn inspect(
     let mut phases = Phases::default();
     let recorded = Arc::new(Mutex::new(Recorded::default()));
     let handshake = handshake(host, port, config, verifier, recorded.clone(), &mut phases).await;
-    let Recorded { chain, verdict } =
+    let Recorded { chain, verdict, .. } =
         std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
     let chain: Vec<CertInfo> = chain
         .iter()
@@ -177,15 +200,7 @@ async fn handshake(
         .map_err(|_| format!("invalid server name {host}"))?;
     let addresses = resolve(host, port, config, phases).await?;
     let stream = connect(&addresses, config, phases).await?;
-    let client = rustls::ClientConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(RecordingVerifier {
-            inner: verifier.clone(),
-            recorded,
-        }))
-        .with_no_client_auth();
+    let client = recording_client(verifier, recorded)?;
     let started = Instant::now();
     let tls = tokio::time::timeout(
         config.timeout,
