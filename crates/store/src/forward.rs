@@ -476,3 +476,27 @@ impl<F: Forward> DmarcStore for F {
         self.inner().record_ptr(ip, name, checked_at).await
     }
 }
+
+#[async_trait]
+impl<F: Forward> crate::TlsScanStore for F {
+    async fn get_tls_scan(&self, endpoint: &str) -> StoreResult<Option<crate::TlsScanRecord>> {
+        self.inner().get_tls_scan(endpoint).await
+    }
+    async fn list_tls_grades(&self, endpoints: &[String]) -> StoreResult<Vec<(String, String)>> {
+        self.inner().list_tls_grades(endpoints).await
+    }
+    async fn claim_tls_scan(
+        &self,
+        endpoint: &str,
+        now: Millis,
+        stale_before: Millis,
+        cert_sha256: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.inner()
+            .claim_tls_scan(endpoint, now, stale_before, cert_sha256)
+            .await
+    }
+    async fn finish_tls_scan(&self, record: &crate::TlsScanRecord) -> StoreResult<()> {
+        self.inner().finish_tls_scan(record).await
+    }
+}

@@ -18,6 +18,7 @@ mod records;
 #[cfg(feature = "sql")]
 pub mod sql;
 pub mod status_pages;
+pub mod tls;
 
 pub use certsentry_domain as domain;
 
@@ -43,6 +44,7 @@ pub use monitors::MonitorStore;
 pub use orgs::{EnvironmentStore, KeyStore, OrgStore};
 pub use records::*;
 pub use status_pages::StatusPageStore;
+pub use tls::{TlsScanRecord, TlsScanStore};
 
 /// Errors every backend maps into.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,7 @@ pub trait Store:
     + CtStore
     + LogPositionStore
     + DmarcStore
+    + TlsScanStore
     + Send
     + Sync
     + 'static
@@ -131,7 +134,7 @@ pub mod prelude {
     pub use crate::{
         AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore, DeliveryStore,
         DmarcStore, EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore,
-        OrgStore, RegistrationStore, ResultStore, StatsStore, StatusPageStore, Store,
+        OrgStore, RegistrationStore, ResultStore, StatsStore, StatusPageStore, Store, TlsScanStore,
     };
 }
 

@@ -15,6 +15,7 @@ mod monitors;
 mod orgs;
 mod results;
 mod status_pages;
+mod tls;
 
 use std::future::Future;
 use std::pin::Pin;

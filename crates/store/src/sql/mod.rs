@@ -18,6 +18,7 @@ mod orgs;
 mod results;
 mod stats;
 mod status_pages;
+mod tls;
 
 pub use backend::{
     Done, Exec, FromColumn, Param, Reader, Sql, SqlBackend, SqlBuilder, SqlRow, Tx, ValuesRow,
