@@ -33,7 +33,10 @@ pub struct CertificateView {
     #[schema(example = "valid")]
     pub status: String,
     pub error: Option<String>,
-    /// The TLS configuration grade (A…F); null until grading ships.
+    /// The TLS configuration grade (A…F), or null: `A+`, `A`, `A-`, `B` …
+    /// `F`, or `T` (untrusted certificate) and `M` (hostname mismatch).
+    /// Null until the endpoint's first scan ends; see `GET
+    /// /api/v1/monitors/{id}/tls` for the reasons.
     pub grade: Option<String>,
     pub last_checked_at: Option<String>,
 }
@@ -57,6 +60,7 @@ pub async fn list(
         .map(|c| (c.monitor_id.clone(), c))
         .collect();
     let mut rows: Vec<(Option<i64>, CertificateView)> = Vec::new();
+    let mut endpoints: Vec<Option<String>> = Vec::new();
     let mut query = MonitorQuery {
         kind: Some(MonitorKind::Standard),
         limit: 100,
@@ -72,6 +76,7 @@ pub async fn list(
                 Some(_) => "invalid",
             };
             let not_after = cert.as_ref().and_then(|c| c.not_after);
+            endpoints.push(monitor.spec.graded_endpoint());
             rows.push((
                 not_after,
                 CertificateView {
@@ -91,6 +96,16 @@ pub async fn list(
             Some(cursor) => query.cursor = Some(cursor),
             None => break,
         }
+    }
+    let wanted: Vec<String> = endpoints.iter().flatten().cloned().collect();
+    let grades: HashMap<String, String> = state
+        .store
+        .list_tls_grades(&wanted)
+        .await?
+        .into_iter()
+        .collect();
+    for ((_, view), endpoint) in rows.iter_mut().zip(&endpoints) {
+        view.grade = endpoint.as_ref().and_then(|e| grades.get(e).cloned());
     }
     rows.sort_by_key(|(not_after, _)| (not_after.is_none(), *not_after));
     Ok(Json(CertificateList {

@@ -30,6 +30,7 @@ pub mod sync;
 pub mod targets;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 pub mod views;
 
 use std::future::Future;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(status_pages::router())
         .merge(audit_logs::router())
         .merge(dmarc::router())
+        .merge(tls::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

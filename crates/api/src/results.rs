@@ -129,7 +129,7 @@ pub async fn check_now(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CheckNowResult>> {
     let monitor = crate::monitors::load(&state, &caller, &id).await?;
-    let results = state.checker.run(&monitor).await?;
+    let results = state.checker.run_now(&monitor).await?;
     // Reload: the run changed lastStatus and sslNotAfter.
     let monitor = crate::monitors::load(&state, &caller, &id).await?;
     Ok(Json(CheckNowResult {

@@ -64,6 +64,7 @@ impl RuntimeConfig {
         };
         let probe = ProbeConfig {
             timeout: Duration::from_secs(settings.probe_timeout_seconds),
+            tls_scan_gap: Duration::from_millis(settings.tls_scan_gap_ms),
             allow_private_targets: settings.allow_private_targets,
             extra_roots,
             dns_servers: settings.dns_servers.clone(),

@@ -26,6 +26,8 @@ string_enum!(
         SslExpiring = "ssl.expiring",
         SslInvalid = "ssl.invalid",
         SslValid = "ssl.valid",
+        // Beyond the API reference: the TLS configuration grade fell.
+        SslGradeChanged = "ssl.grade_changed",
         DomainExpiring = "domain.expiring",
         DnsChanged = "dns.changed",
         HeartbeatMissed = "heartbeat.missed",

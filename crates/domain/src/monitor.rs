@@ -137,6 +137,46 @@ impl MonitorSpec {
         let target = self.target.as_deref()?;
         parse_host_or_url(target).ok().map(|(_, host)| host)
     }
+
+    /// The host and port an SSL check handshakes with: the target's host,
+    /// and the URL's explicit port or 443 (an `http://` target is still
+    /// checked on 443).
+    pub fn tls_endpoint(&self) -> Option<(String, u16)> {
+        let host = match self.target_host()? {
+            TargetHost::Ip(ip) => ip.to_string(),
+            TargetHost::Name(name) => name,
+        };
+        let target = self.target.as_deref()?;
+        let port = if target.contains("://") {
+            url::Url::parse(target).ok()?.port()
+        } else {
+            None
+        };
+        Some((host, port.unwrap_or(443)))
+    }
+
+    /// The endpoint the TLS grade scans, if this monitor has one: a
+    /// standard monitor with SSL checks, or a `tcp` monitor on a mail port
+    /// that speaks STARTTLS (25, 587, 143, 110). As `host:port`.
+    pub fn graded_endpoint(&self) -> Option<String> {
+        let (host, port) = match self.kind {
+            MonitorKind::Standard if self.check_ssl => self.tls_endpoint()?,
+            MonitorKind::Tcp if matches!(self.tcp_port, Some(25 | 587 | 143 | 110)) => {
+                (self.target.clone()?, self.tcp_port?)
+            }
+            _ => return None,
+        };
+        Some(endpoint_key(&host, port))
+    }
+}
+
+/// `host:port`, with an IPv6 host in brackets.
+pub fn endpoint_key(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// A stored monitor: its definition plus the state the system keeps.

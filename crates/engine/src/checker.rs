@@ -16,6 +16,7 @@ use certsentry_probes::http::HttpCheck;
 use certsentry_store::{CheckRecord, DomainRegistration, MonitorState, Store, StoreResult};
 
 use crate::alerts::Alerter;
+use crate::grading::{Grader, Seen};
 use crate::results;
 use crate::writer::CheckWriter;
 
@@ -34,22 +35,8 @@ pub struct Checker {
     trackers: Mutex<HashMap<MonitorId, UptimeTracker>>,
     /// Last confirmed DNS answers per monitor (in memory, like `trackers`).
     dns_trackers: Mutex<HashMap<MonitorId, DnsChangeTracker>>,
-}
-
-/// The host and port an SSL check handshakes with: the target's host, and
-/// the URL's explicit port or 443 (an `http://` target is still checked on 443).
-fn tls_endpoint(monitor: &Monitor) -> Option<(String, u16)> {
-    let host = match monitor.spec.target_host()? {
-        TargetHost::Ip(ip) => ip.to_string(),
-        TargetHost::Name(name) => name,
-    };
-    let target = monitor.spec.target.as_deref()?;
-    let port = if target.contains("://") {
-        url::Url::parse(target).ok()?.port()
-    } else {
-        None
-    };
-    Some((host, port.unwrap_or(443)))
+    /// TLS grades, scanned in the background after SSL checks.
+    grader: Grader,
 }
 
 impl Checker {
@@ -66,9 +53,11 @@ impl Checker {
         prober: Prober,
         outbox: Arc<tokio::sync::Notify>,
     ) -> Self {
+        let alerter = Alerter::new(store.clone(), outbox);
         Self {
             writer: CheckWriter::spawn(store.clone()),
-            alerter: Alerter::new(store.clone(), outbox),
+            grader: Grader::new(store.clone(), alerter.clone(), prober.config().clone()),
+            alerter,
             store,
             prober,
             trackers: Mutex::new(HashMap::new()),
@@ -79,8 +68,19 @@ impl Checker {
     /// Runs every active check of `monitor` in each of its regions, stores the
     /// results and updates the monitor's state. Heartbeat monitors are passive.
     pub async fn run(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
+        self.run_with(monitor, false).await
+    }
+
+    /// As [`Checker::run`], asked for by a person (`POST …/check`): the TLS
+    /// grade may be refreshed hourly rather than daily.
+    pub async fn run_now(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
+        self.run_with(monitor, true).await
+    }
+
+    async fn run_with(&self, monitor: &Monitor, manual: bool) -> StoreResult<Vec<CheckResult>> {
         let spec = &monitor.spec;
         let mut out = Vec::new();
+        let mut hsts_max_age = None;
         let mut certificate = None;
         let mut dns_change = None;
         // `Some(expiry)` when a registration lookup (fresh or shared) applies.
@@ -92,16 +92,14 @@ impl Checker {
                     && let Some(check) = HttpCheck::from_spec(spec)
                 {
                     for region in &regions {
-                        out.push(results::uptime(
-                            monitor,
-                            region,
-                            &self.prober.http(&check).await,
-                        ));
+                        let seen = self.prober.http(&check).await;
+                        hsts_max_age = hsts_max_age.or(seen.hsts_max_age);
+                        out.push(results::uptime(monitor, region, &seen));
                     }
                 }
                 if spec.check_ssl
                     && let (Some((host, port)), Some(region)) =
-                        (tls_endpoint(monitor), regions.first())
+                        (spec.tls_endpoint(), regions.first())
                 {
                     let seen = self.prober.tls(&host, port).await;
                     out.push(results::ssl(monitor, region, &seen));
@@ -164,6 +162,20 @@ impl Checker {
                 .await?;
         }
         self.raise_alerts(monitor, &out, &state, certificate.as_ref(), dns_change)
+            .await?;
+        let cert_sha256 = certificate
+            .as_ref()
+            .and_then(|c| c.leaf())
+            .map(|leaf| leaf.sha256.clone());
+        self.grader
+            .after_check(
+                monitor,
+                Seen {
+                    cert_sha256,
+                    hsts_max_age,
+                    manual,
+                },
+            )
             .await?;
         Ok(out)
     }
@@ -384,16 +396,12 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    use certsentry_domain::OrgId;
-    use certsentry_domain::monitor::{Monitor, MonitorSpec};
-
-    use super::tls_endpoint;
+    use certsentry_domain::monitor::MonitorSpec;
 
     #[test]
     fn tls_endpoints_from_targets() {
         let endpoint = |target: &str| {
-            let spec = MonitorSpec::standard("m", target, vec!["virginia".into()]);
-            tls_endpoint(&Monitor::new(OrgId::from_string("org"), spec))
+            MonitorSpec::standard("m", target, vec!["virginia".into()]).tls_endpoint()
         };
         assert_eq!(
             endpoint("https://Acme.example.com/health"),
@@ -412,5 +420,7 @@ mod tests {
             endpoint("acme.example.com"),
             Some(("acme.example.com".into(), 443))
         );
+        let graded = MonitorSpec::standard("m", "https://[::1]:9443/x", vec!["virginia".into()]);
+        assert_eq!(graded.graded_endpoint().as_deref(), Some("[::1]:9443"));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod checker;
+pub mod grading;
 pub mod heartbeats;
 pub mod results;
 pub mod scheduler;

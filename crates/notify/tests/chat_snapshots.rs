@@ -38,6 +38,11 @@ fn event(event_type: EventType) -> Event {
             "valid",
             json!({"Expires": "2027-03-01T00:00:00.000Z"}),
         ),
+        SslGradeChanged => (
+            Severity::Warning,
+            "grade_changed",
+            json!({"Before": "A", "After": "B", "Reasons": "TLS 1.0 is offered"}),
+        ),
         DomainExpiring => (
             Severity::Warning,
             "expiring",

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use crate::state::AppState;
 use crate::{
     audit_logs, certificates, channels, ct, dmarc, environments, events, monitors, results, stats,
-    status_pages, sync, views,
+    status_pages, sync, tls, views,
 };
 
 struct BearerAuth;
@@ -50,6 +50,7 @@ impl Modify for BearerAuth {
         dmarc::list, dmarc::create, dmarc::retrieve, dmarc::update, dmarc::remove,
         dmarc::rotate_token, dmarc::list_reports, dmarc::upload, dmarc::list_sources,
         dmarc::list_imports,
+        tls::monitor_tls, tls::endpoint_tls,
     ),
     components(schemas(views::ErrorBody, views::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -252,10 +253,12 @@ fn constrain_query_parameter(parameter: &mut Value) {
         .unwrap_or_default()
         .to_string();
     let name = parameter["name"].as_str().unwrap_or_default().to_string();
+    let required = parameter["required"] == true;
     let schema = &mut parameter["schema"];
     constrain_query_value(&name, &description, schema);
-    // An empty value counts as absent, as `QueryParams` reads every parameter.
-    if schema.get("anyOf").is_none() {
+    // An empty value counts as absent, as `QueryParams` reads every
+    // parameter: allowed for an optional one, refused for a required one.
+    if schema.get("anyOf").is_none() && !required {
         *schema = or_empty(schema.take());
     }
 }

@@ -67,6 +67,14 @@ pub struct GlobalArgs {
         value_name = "SECONDS"
     )]
     pub probe_timeout: Option<u64>,
+    /// Pause between two handshakes of a TLS grade scan with one server, in milliseconds [default: 25].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_TLS_SCAN_GAP_MS",
+        value_name = "MS"
+    )]
+    pub tls_scan_gap: Option<u64>,
     /// Nameservers for DNS checks, `ip` or `ip:port`, comma-separated [default: the system's].
     #[arg(
         long,
@@ -275,6 +283,7 @@ struct FileConfig {
     regions: Option<Vec<String>>,
     probe_ca_file: Option<PathBuf>,
     probe_timeout: Option<u64>,
+    tls_scan_gap: Option<u64>,
     dns_servers: Option<Vec<String>>,
     rdap_bootstrap: Option<String>,
     whois_server: Option<String>,
@@ -314,6 +323,7 @@ pub struct Settings {
     pub plans: Plans,
     pub probe_ca_file: Option<PathBuf>,
     pub probe_timeout_seconds: u64,
+    pub tls_scan_gap_ms: u64,
     pub dns_servers: Vec<std::net::SocketAddr>,
     pub rdap_bootstrap: Option<String>,
     pub whois_server: Option<String>,
@@ -420,6 +430,11 @@ impl Settings {
                 .or(file.probe_timeout)
                 .unwrap_or(10)
                 .max(1),
+            tls_scan_gap_ms: args
+                .tls_scan_gap
+                .or(file.tls_scan_gap)
+                .unwrap_or(25)
+                .min(10_000),
             dns_servers: parse_dns_servers(
                 args.dns_servers
                     .clone()

@@ -285,6 +285,7 @@ pub fn headline(event_type: EventType) -> &'static str {
         EventType::SslExpiring => "Certificate expiring",
         EventType::SslInvalid => "Certificate problem",
         EventType::SslValid => "Certificate fixed",
+        EventType::SslGradeChanged => "TLS grade fell",
         EventType::DomainExpiring => "Domain expiring",
         EventType::DnsChanged => "DNS changed",
         EventType::HeartbeatMissed => "Heartbeat missed",

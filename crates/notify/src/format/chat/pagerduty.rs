@@ -13,6 +13,7 @@ pub fn rule(event_type: EventType) -> &'static str {
     match event_type {
         EventType::UptimeDown | EventType::UptimeUp | EventType::UptimeDegraded => "uptime",
         EventType::SslExpiring | EventType::SslInvalid | EventType::SslValid => "ssl",
+        EventType::SslGradeChanged => "tls_grade",
         EventType::DomainExpiring => "domain",
         EventType::DnsChanged => "dns",
         EventType::HeartbeatMissed | EventType::HeartbeatFailed | EventType::HeartbeatRecovered => {
