@@ -12,6 +12,7 @@ mod dmarc;
 mod engine;
 mod load;
 mod pings;
+mod tls_grade;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ enum Bench {
     CtBurst(ct_burst::CtBurstArgs),
     /// DMARC intake: parsing against bare quick-xml, a million-row upload, report mail by SMTP.
     Dmarc(dmarc::DmarcArgs),
+    /// The TLS grade: one endpoint's scan time and handshakes, and CPU per handshake against bare rustls.
+    TlsGrade(tls_grade::TlsGradeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,6 +214,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Ct(args) => ct::run(args),
         Bench::CtBurst(args) => ct_burst::run(args),
         Bench::Dmarc(args) => dmarc::run(args),
+        Bench::TlsGrade(args) => tls_grade::run(args),
     }
 }
 
