@@ -131,16 +131,7 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
     };
 
     // Baseline: bare handshake + GET, client and server in this process.
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(pki.root_der())?;
-    let tls = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    );
+    let tls = crate::client_trusting(pki.root_der())?;
     let cpu_before = cpu_seconds();
     let started = Instant::now();
     let iterations = node.block_on(bare_loop(

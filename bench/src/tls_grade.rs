@@ -5,7 +5,6 @@
 //! the same run. Server and client share this process, as in the engine
 //! benchmark, so both sides' CPU counts in both figures.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certsentry_domain::tls::grade::grade;
@@ -75,16 +74,7 @@ pub fn run(args: TlsGradeArgs) -> anyhow::Result<()> {
     }
     let scan_cpu = cpu_seconds() - cpu_before;
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(pki.root_der())?;
-    let tls = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    );
+    let tls = crate::client_trusting(pki.root_der())?;
     let cpu_before = cpu_seconds();
     client.block_on(async {
         for _ in 0..scan_handshakes {

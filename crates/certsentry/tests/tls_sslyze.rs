@@ -1,6 +1,6 @@
 //! Our scan's protocols and cipher suites against sslyze's, on the same
 //! `openssl s_server` fixtures (the ones whose grades `certsentry-probes`
-//! asserts), SMTP STARTTLS included. They must be equal: on every one of
+//! asserts), SMTP, IMAP and POP3 STARTTLS included. They must be equal: on every one of
 //! these fixtures they are, with no exception to explain. (sslyze offers
 //! its own OpenSSL's suites, so a server with suites that OpenSSL lacks,
 //! such as ARIA or GOST, would show differences; none of these has any.)
@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use certsentry_probes::ProbeConfig;
-use certsentry_probes::testing::openssl::{OpensslPki, fixtures, smtp_front};
+use certsentry_probes::testing::openssl::{OpensslPki, fixtures, mail_front};
 use certsentry_probes::tls_scan::{ScanConfig, Starttls, scan};
 use serde_json::Value;
 
@@ -31,7 +31,12 @@ const VERSIONS: [(&str, &str); 6] = [
 
 type Suites = BTreeMap<String, BTreeSet<String>>;
 
-fn sslyze(bin: &std::path::Path, port: u16, smtp: bool, out: &std::path::Path) -> Suites {
+fn sslyze(
+    bin: &std::path::Path,
+    port: u16,
+    starttls: Option<Starttls>,
+    out: &std::path::Path,
+) -> Suites {
     let mut command = Command::new(bin.join("python"));
     command.args(["-m", "sslyze", "--json_out"]).arg(out).args([
         "--sslv2",
@@ -41,8 +46,13 @@ fn sslyze(bin: &std::path::Path, port: u16, smtp: bool, out: &std::path::Path) -
         "--tlsv1_2",
         "--tlsv1_3",
     ]);
-    if smtp {
-        command.args(["--starttls", "smtp"]);
+    if let Some(protocol) = starttls {
+        let name = match protocol {
+            Starttls::Smtp => "smtp",
+            Starttls::Imap => "imap",
+            Starttls::Pop3 => "pop3",
+        };
+        command.args(["--starttls", name]);
     }
     let run = command
         .arg(format!("localhost:{port}"))
@@ -90,12 +100,11 @@ async fn our_protocols_and_suites_match_sslyze() {
     let out = tempfile::tempdir().unwrap();
     for fixture in fixtures() {
         let (_server, tls_port) = pki.serve(fixture.leaf, fixture.args).await;
-        let (port, starttls) = if fixture.smtp {
-            (smtp_front(tls_port).await, Some(Starttls::Smtp))
-        } else {
-            (tls_port, None)
+        let port = match fixture.starttls {
+            Some(protocol) => mail_front(protocol, tls_port).await,
+            None => tls_port,
         };
-        let found = scan("localhost", port, starttls, &probe, &config)
+        let found = scan("localhost", port, fixture.starttls, &probe, &config)
             .await
             .unwrap();
         let ours: Suites = found
@@ -108,7 +117,12 @@ async fn our_protocols_and_suites_match_sslyze() {
                 (version.as_str().unwrap().to_string(), names)
             })
             .collect();
-        let theirs = sslyze(&bin, port, fixture.smtp, &out.path().join("sslyze.json"));
+        let theirs = sslyze(
+            &bin,
+            port,
+            fixture.starttls,
+            &out.path().join("sslyze.json"),
+        );
         assert_eq!(ours, theirs, "{}: ours, then sslyze's", fixture.name);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use certsentry_domain::tls::TlsVersion;
 use certsentry_domain::tls::grade::{Grade, grade};
 use certsentry_probes::ProbeConfig;
-use certsentry_probes::testing::openssl::{OpensslPki, fixtures, smtp_front};
+use certsentry_probes::testing::openssl::{OpensslPki, fixtures, mail_front};
 use certsentry_probes::tls_scan::{Scan, ScanConfig, Starttls, judge_certificate, scan};
 
 const YEAR: Option<u64> = Some(31_536_000);
@@ -60,12 +60,11 @@ async fn every_fixture_earns_its_grade_for_its_reason() {
     let pki = OpensslPki::new();
     for fixture in fixtures() {
         let (_server, port) = pki.serve(fixture.leaf, fixture.args).await;
-        let (port, starttls) = if fixture.smtp {
-            (smtp_front(port).await, Some(Starttls::Smtp))
-        } else {
-            (port, None)
+        let port = match fixture.starttls {
+            Some(protocol) => mail_front(protocol, port).await,
+            None => port,
         };
-        let (scan, g) = graded(&pki, port, starttls, YEAR).await;
+        let (scan, g) = graded(&pki, port, fixture.starttls, YEAR).await;
         let name = fixture.name;
         assert_eq!(
             g.grade,
@@ -150,4 +149,18 @@ async fn dhe_parameters_are_measured() {
     let (scan, g) = graded(&pki, port, None, YEAR).await;
     assert_eq!(scan.findings.dh_bits, Some(2048), "{:#?}", scan.findings);
     assert_eq!(g.grade, "A-", "{g:#?}");
+}
+
+/// A stapled OCSP answer is seen in the TLS 1.2 flight.
+#[tokio::test]
+async fn ocsp_stapling_is_seen() {
+    let pki = OpensslPki::new();
+    let (_plain, port) = pki.serve("leaf", &["-no_tls1_3"]).await;
+    let (scan, _) = graded(&pki, port, None, YEAR).await;
+    assert!(!scan.findings.ocsp_stapling);
+    let (_stapling, port) = pki
+        .serve("leaf", &["-no_tls1_3", "-status_file", "{dir}/leaf.ocsp"])
+        .await;
+    let (scan, _) = graded(&pki, port, None, YEAR).await;
+    assert!(scan.findings.ocsp_stapling);
 }

@@ -16,6 +16,8 @@ use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::tls_scan::Starttls;
+
 /// An `openssl s_server`, killed when dropped.
 pub struct OpensslServer(Child);
 
@@ -45,6 +47,9 @@ pub struct OpensslPki {
     dir: tempfile::TempDir,
 }
 
+/// Validity of every certificate but the expired one.
+const VALID: (&str, &str) = ("20250101000000Z", "20991231000000Z");
+
 /// `openssl ca`'s settings, for leaves with chosen dates.
 const CA_CONFIG: &str = "[ca]\ndefault_ca = here\n[here]\ndatabase = index.txt\n\
     new_certs_dir = .\nserial = serial\ndefault_md = sha256\npolicy = any\n\
@@ -56,35 +61,18 @@ impl OpensslPki {
         let pki = Self {
             dir: tempfile::tempdir().expect("a temporary directory"),
         };
+        pki.run("req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=grade-test-ca");
         let dir = pki.dir.path();
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "30",
-                "-subj",
-                "/CN=Grade Test CA",
-            ],
-        );
         std::fs::write(dir.join("ca.cnf"), CA_CONFIG).unwrap();
         std::fs::write(dir.join("index.txt"), "").unwrap();
         std::fs::write(dir.join("serial"), "1000\n").unwrap();
         std::fs::write(dir.join("ca.ext"), "basicConstraints=critical,CA:TRUE\n").unwrap();
-        pki.request("intermediate", "/CN=Grade Test Intermediate", 2048);
-        pki.sign("intermediate", "ca", "ca.ext", None);
+        pki.request("intermediate", "/CN=grade-test-intermediate", 2048);
+        pki.sign("intermediate", "ca", "ca.ext", VALID, "sha256");
         pki.leaf("leaf", "localhost", 2048);
         pki.leaf("small", "localhost", 1024);
         pki.leaf("other", "other.example", 2048);
-        pki.self_signed("own");
+        pki.run("req -x509 -newkey rsa:2048 -nodes -keyout own.key -out own.pem -days 30 -subj /CN=localhost -addext subjectAltName=DNS:localhost");
         // Expired: valid during 2020 only.
         pki.request("expired", "/CN=localhost", 2048);
         pki.san("expired", "localhost");
@@ -92,12 +80,20 @@ impl OpensslPki {
             "expired",
             "ca",
             "expired.ext",
-            Some(("20200101000000Z", "20210101000000Z")),
+            ("20200101000000Z", "20210101000000Z"),
+            "sha256",
         );
         // Issued by the intermediate, which the server leaves out.
         pki.request("orphan", "/CN=localhost", 2048);
         pki.san("orphan", "localhost");
-        pki.sign("orphan", "intermediate", "orphan.ext", None);
+        pki.sign("orphan", "intermediate", "orphan.ext", VALID, "sha256");
+        // Signed with SHA-1, which no client accepts any more.
+        pki.request("sha1", "/CN=localhost", 2048);
+        pki.san("sha1", "localhost");
+        pki.sign("sha1", "ca", "sha1.ext", VALID, "sha1");
+        // The CA's signed "good" OCSP answer for `leaf`, for `-status_file`.
+        pki.run("ocsp -issuer ca.pem -cert leaf.pem -no_nonce -reqout leaf.ocspreq");
+        pki.run("ocsp -index index.txt -rsigner ca.pem -rkey ca.key -CA ca.pem -reqin leaf.ocspreq -respout leaf.ocsp -ndays 30");
         pki
     }
 
@@ -110,22 +106,16 @@ impl OpensslPki {
         CertificateDer::from_pem_file(self.path("ca.pem")).expect("the CA was written")
     }
 
+    /// One `openssl` command line (no argument holds a space).
+    fn run(&self, line: &str) {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        openssl(self.dir.path(), &args);
+    }
+
     fn request(&self, name: &str, subject: &str, bits: u32) {
-        openssl(
-            self.dir.path(),
-            &[
-                "req",
-                "-newkey",
-                &format!("rsa:{bits}"),
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                subject,
-            ],
-        );
+        self.run(&format!(
+            "req -newkey rsa:{bits} -nodes -keyout {name}.key -out {name}.csr -subj {subject}"
+        ));
     }
 
     fn san(&self, name: &str, san: &str) {
@@ -137,65 +127,22 @@ impl OpensslPki {
     }
 
     /// Signs `name.csr` with `issuer`, through `openssl ca` so the dates
-    /// can be chosen.
-    fn sign(&self, name: &str, issuer: &str, ext: &str, dates: Option<(&str, &str)>) {
-        let (start, end) = dates.unwrap_or(("20250101000000Z", "20991231000000Z"));
-        openssl(
-            self.dir.path(),
-            &[
-                "ca",
-                "-batch",
-                "-config",
-                "ca.cnf",
-                "-cert",
-                &format!("{issuer}.pem"),
-                "-keyfile",
-                &format!("{issuer}.key"),
-                "-in",
-                &format!("{name}.csr"),
-                "-out",
-                &format!("{name}.pem"),
-                "-notext",
-                "-extfile",
-                ext,
-                "-startdate",
-                start,
-                "-enddate",
-                end,
-            ],
-        );
+    /// and the digest can be chosen.
+    fn sign(&self, name: &str, issuer: &str, ext: &str, (start, end): (&str, &str), digest: &str) {
+        self.run(&format!(
+            "ca -batch -config ca.cnf -cert {issuer}.pem -keyfile {issuer}.key -in {name}.csr \
+             -out {name}.pem -notext -extfile {ext} -startdate {start} -enddate {end} -md {digest}"
+        ));
     }
 
     fn leaf(&self, name: &str, san: &str, bits: u32) {
         self.request(name, "/CN=leaf", bits);
         self.san(name, san);
-        self.sign(name, "ca", &format!("{name}.ext"), None);
+        self.sign(name, "ca", &format!("{name}.ext"), VALID, "sha256");
     }
 
-    fn self_signed(&self, name: &str) {
-        openssl(
-            self.dir.path(),
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.pem"),
-                "-days",
-                "30",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost",
-            ],
-        );
-    }
-
-    /// `openssl s_server` with `leaf` and `args`, once it listens.
+    /// `openssl s_server` with `leaf` and `args` (where `{dir}` stands for
+    /// the directory of the PKI's files), once it listens.
     pub async fn serve(&self, leaf: &str, args: &[&str]) -> (OpensslServer, u16) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -213,7 +160,10 @@ impl OpensslPki {
             .arg(self.path(&format!("{leaf}.pem")))
             .arg("-key")
             .arg(self.path(&format!("{leaf}.key")))
-            .args(args)
+            .args(
+                args.iter()
+                    .map(|a| a.replace("{dir}", &self.dir.path().to_string_lossy())),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -241,8 +191,8 @@ pub struct Fixture {
     pub name: &'static str,
     pub leaf: &'static str,
     pub args: &'static [&'static str],
-    /// Scanned through an SMTP STARTTLS front ([`smtp_front`]).
-    pub smtp: bool,
+    /// Scanned through a mail server's STARTTLS ([`mail_front`]).
+    pub starttls: Option<Starttls>,
     /// The grade with a year of HSTS, and a cap it must list (if any).
     pub grade: &'static str,
     pub reason: Option<&'static str>,
@@ -264,7 +214,7 @@ pub fn fixtures() -> Vec<Fixture> {
         name,
         leaf,
         args,
-        smtp: false,
+        starttls: None,
         grade,
         reason,
     };
@@ -365,51 +315,103 @@ pub fn fixtures() -> Vec<Fixture> {
             "A-",
             Some("no_server_order"),
         ),
+        fixture(
+            "a SHA-1 signature",
+            "sha1",
+            &[
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+                "-no_tls1",
+                "-no_tls1_1",
+                "-serverpref",
+            ],
+            "T",
+            Some("sha1_signature"),
+        ),
         Fixture {
-            smtp: true,
+            starttls: Some(Starttls::Smtp),
             ..fixture("SMTP STARTTLS", "leaf", MODERN_12_13, "A+", None)
+        },
+        Fixture {
+            starttls: Some(Starttls::Imap),
+            ..fixture("IMAP STARTTLS", "leaf", MODERN_12_13, "A+", None)
+        },
+        Fixture {
+            starttls: Some(Starttls::Pop3),
+            ..fixture("POP3 STARTTLS", "leaf", MODERN_12_13, "A+", None)
         },
     ]
 }
 
-/// An SMTP server on loopback that offers STARTTLS and, once asked,
-/// hands the connection to the TLS server on `tls_port` byte for byte: a
-/// mail server's STARTTLS in front of any `s_server` fixture.
-pub async fn smtp_front(tls_port: u16) -> u16 {
+/// A mail server on loopback (SMTP, IMAP or POP3) that offers STARTTLS
+/// and, once asked, hands the connection to the TLS server on `tls_port`
+/// byte for byte: a mail server's STARTTLS in front of any `s_server`
+/// fixture.
+pub async fn mail_front(protocol: Starttls, tls_port: u16) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let _ = relay_after_starttls(client, tls_port).await;
+                let _ = relay_after_starttls(client, protocol, tls_port).await;
             });
         }
     });
     port
 }
 
-async fn relay_after_starttls(client: TcpStream, tls_port: u16) -> std::io::Result<()> {
+/// The greeting, and the answer to one command line: `(reply, start TLS now)`.
+fn mail_reply(protocol: Starttls, line: &str) -> (String, bool) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match protocol {
+        Starttls::Smtp => match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+            Some("EHLO") => (
+                "250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n".into(),
+                false,
+            ),
+            Some("STARTTLS") => ("220 2.0.0 Ready to start TLS\r\n".into(), true),
+            _ => ("502 5.5.1 Not here\r\n".into(), false),
+        },
+        Starttls::Imap => {
+            let tag = words.first().copied().unwrap_or("*");
+            match words.get(1).map(|w| w.to_ascii_uppercase()).as_deref() {
+                Some("CAPABILITY") => (
+                    format!("* CAPABILITY IMAP4rev1 STARTTLS\r\n{tag} OK done\r\n"),
+                    false,
+                ),
+                Some("STARTTLS") => (format!("{tag} OK Begin TLS negotiation now\r\n"), true),
+                _ => (format!("{tag} BAD not here\r\n"), false),
+            }
+        }
+        Starttls::Pop3 => match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+            Some("CAPA") => ("+OK\r\nSTLS\r\n.\r\n".into(), false),
+            Some("STLS") => ("+OK Begin TLS negotiation\r\n".into(), true),
+            _ => ("-ERR not here\r\n".into(), false),
+        },
+    }
+}
+
+async fn relay_after_starttls(
+    client: TcpStream,
+    protocol: Starttls,
+    tls_port: u16,
+) -> std::io::Result<()> {
     let mut client = BufReader::new(client);
-    client
-        .get_mut()
-        .write_all(b"220 mx.example ESMTP ready\r\n")
-        .await?;
+    let greeting: &[u8] = match protocol {
+        Starttls::Smtp => b"220 mx.example ESMTP ready\r\n",
+        Starttls::Imap => b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n",
+        Starttls::Pop3 => b"+OK ready\r\n",
+    };
+    client.get_mut().write_all(greeting).await?;
     let mut line = String::new();
     loop {
         line.clear();
         if client.read_line(&mut line).await? == 0 {
             return Ok(());
         }
-        let verb = line.trim().to_ascii_uppercase();
-        let reply: &[u8] = if verb.starts_with("EHLO") {
-            b"250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
-        } else if verb == "STARTTLS" {
-            b"220 2.0.0 Ready to start TLS\r\n"
-        } else {
-            b"502 5.5.1 Not here\r\n"
-        };
-        client.get_mut().write_all(reply).await?;
-        if verb == "STARTTLS" {
+        let (reply, start) = mail_reply(protocol, &line);
+        client.get_mut().write_all(reply.as_bytes()).await?;
+        if start {
             break;
         }
     }

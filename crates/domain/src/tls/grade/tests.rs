@@ -189,3 +189,73 @@ fn trust_and_names_replace_the_letter_but_keep_it() {
     assert_eq!(grade(&mismatch).unwrap().grade, "M");
     assert_eq!(grade(&TlsFindings::default()), None);
 }
+
+/// The caps no fixture on this machine can show (its OpenSSL has no SSL
+/// 3.0, RC4 or 3DES): each one, on an otherwise modern server.
+#[test]
+fn legacy_caps_that_need_legacy_servers() {
+    let with = |version: TlsVersion, extra: Suite| {
+        let mut findings = modern();
+        match findings.protocols.iter_mut().find(|p| p.version == version) {
+            Some(p) => p.suites.push(extra),
+            None => findings.protocols.insert(
+                0,
+                ProtocolSuites {
+                    version,
+                    suites: vec![extra],
+                    server_order: None,
+                },
+            ),
+        }
+        grade(&findings).unwrap()
+    };
+    let rc4 = suite(0x0005, KeyExchange::Rsa, Cipher::Rc4, 128, false);
+    let triple_des = suite(0x000A, KeyExchange::Rsa, Cipher::TripleDes, 112, false);
+    let anon = suite(0x0034, KeyExchange::Anonymous, Cipher::Aes, 128, false);
+    let null = suite(0x0002, KeyExchange::Rsa, Cipher::Null, 0, false);
+    let export = Suite {
+        export: true,
+        ..suite(0x0003, KeyExchange::Rsa, Cipher::Rc4, 40, false)
+    };
+    for (g, letter, code) in [
+        (with(TlsVersion::Tls12, rc4.clone()), "F", "rc4_modern"),
+        (with(TlsVersion::Tls10, rc4), "C", "rc4_offered"),
+        (with(TlsVersion::Tls12, triple_des), "C", "3des_modern"),
+        (with(TlsVersion::Tls12, anon), "F", "anonymous_suites"),
+        (with(TlsVersion::Tls12, null), "F", "null_suites"),
+        (with(TlsVersion::Tls10, export), "F", "export_suites"),
+        (
+            with(
+                TlsVersion::Ssl3,
+                suite(0x002F, KeyExchange::Rsa, Cipher::Aes, 128, false),
+            ),
+            "C",
+            "ssl3_offered",
+        ),
+    ] {
+        assert_eq!(g.grade, letter, "{code}: {g:#?}");
+        assert!(codes(&g).contains(&code), "{code}: {g:#?}");
+    }
+    let ssl2 = TlsFindings {
+        protocols: vec![ProtocolSuites {
+            version: TlsVersion::Ssl2,
+            suites: Vec::new(),
+            server_order: None,
+        }],
+        ..modern()
+    };
+    let g = grade(&ssl2).unwrap();
+    assert_eq!(g.grade, "F");
+    assert!(codes(&g).contains(&"ssl2_offered"), "{g:#?}");
+}
+
+#[test]
+fn mozilla_profiles_name_their_differences() {
+    let profiles = crate::tls::mozilla::profiles(&modern());
+    assert!(profiles.intermediate.conforms, "{profiles:#?}");
+    assert!(!profiles.modern.conforms);
+    assert_eq!(
+        profiles.modern.differences[0],
+        "TLS 1.2 is offered; modern is TLS 1.3 only"
+    );
+}
