@@ -54,6 +54,12 @@ const TOUCH_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    app_with_pages(state, Router::new())
+}
+
+/// The application with the web pages (`certsentry-web`'s router) beside
+/// the API, sharing its body limit, metrics and 404/405 answers.
+pub fn app_with_pages(state: AppState, pages: Router) -> Router {
     let v1 = Router::new()
         .merge(monitors::router())
         .merge(results::router())
@@ -72,6 +78,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(healthz))
@@ -79,14 +86,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::serve_document))
         .nest("/api/v1", v1)
         .merge(heartbeat::router())
+        .with_state(state)
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            observe::observe,
-        ))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(metrics, observe::observe))
 }
 
 /// `GET /`: until the dashboard exists, a plain page that names the
@@ -178,8 +183,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_pages(listener, state, Router::new(), shutdown).await
+}
+
+/// As [`serve`], with the web pages beside the API.
+pub async fn serve_with_pages(
+    listener: TcpListener,
+    state: AppState,
+    pages: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let flusher = tokio::spawn(flush_key_touches(state.clone()));
-    let result = axum::serve(listener, app(state.clone()))
+    let result = axum::serve(listener, app_with_pages(state.clone(), pages))
         .with_graceful_shutdown(shutdown)
         .await;
     flusher.abort();

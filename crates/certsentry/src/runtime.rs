@@ -230,7 +230,8 @@ impl Runtime {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let tasks: Vec<JoinHandle<()>> = self.jobs.into_iter().map(tokio::spawn).collect();
-        let served = certsentry_api::serve(listener, self.state, shutdown)
+        let pages = certsentry_web::router(self.state.store.clone());
+        let served = certsentry_api::serve_with_pages(listener, self.state, pages, shutdown)
             .await
             .context("serving HTTP");
         for task in tasks {

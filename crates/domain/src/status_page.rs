@@ -1,4 +1,7 @@
-//! Public status pages (the HTML rendering comes later; this is the model).
+//! Public status pages: the model the API manages, and (`public`) what a
+//! visitor of the page is told.
+
+pub mod public;
 
 use serde::{Deserialize, Serialize};
 

@@ -85,3 +85,19 @@ mod day_tests {
         assert_eq!(parse_day("2026-13-01"), None);
     }
 }
+
+/// The HTTP date form (RFC 9110's IMF-fixdate): `Sat, 05 Dec 2026 04:01:23 GMT`.
+pub fn http_date(ms: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// The days `count` back to `today`, oldest first.
+pub fn last_days(today: Day, count: i64) -> Vec<Day> {
+    (0..count)
+        .rev()
+        .map(|back| today - DayDelta::days(back))
+        .collect()
+}

@@ -167,6 +167,9 @@ impl<F: Forward> StatusPageStore for F {
     async fn list_status_pages(&self, org: &OrgId) -> StoreResult<Vec<StatusPage>> {
         self.inner().list_status_pages(org).await
     }
+    async fn get_status_page_by_slug(&self, slug: &str) -> StoreResult<Option<StatusPage>> {
+        self.inner().get_status_page_by_slug(slug).await
+    }
     async fn update_status_page(&self, page: &StatusPage, audit: &AuditEvent) -> StoreResult<()> {
         self.inner().update_status_page(page, audit).await
     }

@@ -22,6 +22,9 @@ pub trait StatusPageStore: Send + Sync {
         id: &StatusPageId,
     ) -> StoreResult<Option<StatusPage>>;
     async fn list_status_pages(&self, org: &OrgId) -> StoreResult<Vec<StatusPage>>;
+    /// The page published at `/status/<slug>` (slugs are unique across
+    /// organizations), enabled or not.
+    async fn get_status_page_by_slug(&self, slug: &str) -> StoreResult<Option<StatusPage>>;
     async fn update_status_page(&self, page: &StatusPage, audit: &AuditEvent) -> StoreResult<()>;
     async fn delete_status_page(
         &self,

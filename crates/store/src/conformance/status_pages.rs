@@ -45,6 +45,18 @@ async fn status_pages_lifecycle(store: Arc<dyn Store>) {
         store.get_status_page(&other.id, &page.id).await.unwrap(),
         None
     );
+    // The public path finds it by slug, whoever asks.
+    assert_eq!(
+        store
+            .get_status_page_by_slug(&page.spec.slug)
+            .await
+            .unwrap(),
+        Some(page.clone())
+    );
+    assert_eq!(
+        store.get_status_page_by_slug("no-such-page").await.unwrap(),
+        None
+    );
 
     let second = StatusPage {
         id: StatusPageId::generate(),

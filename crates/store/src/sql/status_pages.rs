@@ -131,6 +131,22 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         Ok(self.load_pages(org, Some(id)).await?.into_iter().next())
     }
 
+    async fn get_status_page_by_slug(
+        &self,
+        slug: &str,
+    ) -> StoreResult<Option<d::status_page::StatusPage>> {
+        let row = query::<B>("SELECT id, org_id FROM status_pages WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(self.read_pool())
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let org = d::OrgId::from_string(row.get::<String>("org_id")?);
+        let id = d::StatusPageId::from_string(row.get::<String>("id")?);
+        Ok(self.load_pages(&org, Some(&id)).await?.into_iter().next())
+    }
+
     async fn list_status_pages(
         &self,
         org: &d::OrgId,

@@ -1,0 +1,170 @@
+//! The public status page at `/status/:slug`, served by the runtime on
+//! every backend: each monitor's state in words, 90 daily bars with their
+//! tooltips, the overall verdict, a hidden target that appears nowhere,
+//! the caching and security headers, 304s, and the 404 page.
+
+mod common;
+
+use certsentry_probes::testing::http_server;
+use common::*;
+use serde_json::json;
+
+struct Fetched {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+async fn fetch(h: &Harness, path: &str, etag: Option<&str>) -> Fetched {
+    let mut request = reqwest::Client::new().get(h.server.url(path));
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let response = request.send().await.unwrap();
+    Fetched {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+async fn monitor(h: &Harness, label: &str, target: String, extra: serde_json::Value) -> String {
+    let mut body = json!({
+        "label": label, "target": target, "checkSsl": false, "checkDomain": false,
+        "checkDns": false, "checkUptime": true, "uptimeIntervalSeconds": 300,
+        "regions": ["virginia"], "alertLeadDays": [7]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let created = h.post("monitors", body).await;
+    assert_eq!(created.status, 201, "[{}] {}", h.backend, created.body);
+    created.body["monitor"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_page_tells_each_monitors_state_and_history() {
+    let port = http_server().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let up = monitor(&h, "web", format!("http://127.0.0.1:{port}/"), json!({})).await;
+        let slow = monitor(
+            &h,
+            "api",
+            format!("http://127.0.0.1:{port}/slow"),
+            json!({ "degradedThresholdMs": 100 }),
+        )
+        .await;
+        let down = monitor(
+            &h,
+            "db",
+            format!("http://localhost:{closed_port}/secret-path"),
+            json!({}),
+        )
+        .await;
+        let fresh = monitor(&h, "new", format!("http://127.0.0.1:{port}/"), json!({})).await;
+        for id in [&up, &slow, &down, &down, &down] {
+            h.post(&format!("monitors/{id}/check"), json!({})).await;
+        }
+        let entry = |id: &str, label: &str, show_target: bool| json!({ "monitorId": id, "publicLabel": label, "showTarget": show_target, "showCertHealth": true });
+        let page = h
+            .post(
+                "status-pages",
+                json!({ "slug": format!("acme-{backend}"), "title": "Acme & Co status",
+                        "description": "Our <public> services",
+                        "monitors": [entry(&up, "Website", true), entry(&slow, "API", true),
+                                     entry(&down, "Database", false), entry(&fresh, "Newcomer", true)] }),
+            )
+            .await;
+        assert_eq!(page.status, 201, "[{backend}] {}", page.body);
+
+        let path = format!("/status/acme-{backend}");
+        let got = fetch(&h, &path, None).await;
+        assert_eq!(got.status, 200, "[{backend}] {}", got.body);
+        let html = &got.body;
+        assert!(
+            html.contains("<h1>Acme &#38; Co status</h1>")
+                || html.contains("<h1>Acme &amp; Co status</h1>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Our &#60;public&#62; services")
+                || html.contains("Our &lt;public&gt; services"),
+            "escaped: {html}"
+        );
+        assert!(html.contains("Partial outage"), "[{backend}] {html}");
+        for (label, state) in [
+            ("Website", "Operational"),
+            ("API", "Degraded performance"),
+            ("Database", "Down"),
+            ("Newcomer", "No data yet"),
+        ] {
+            let at = html
+                .find(&format!("<h2>{label}</h2>"))
+                .unwrap_or_else(|| panic!("{label}"));
+            let next = html[at..].find("</article>").unwrap();
+            assert!(
+                html[at..at + next].contains(state),
+                "[{backend}] {label}: {state}"
+            );
+        }
+        assert_eq!(html.matches("<li class=\"bar ").count(), 4 * 90);
+        let today = certsentry_domain::time::day_of(certsentry_domain::time::now_ms());
+        assert!(
+            html.contains(&format!("{today}: 100.00 % uptime, 0 incidents")),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("{today}: 0.00 % uptime, 1 incident")),
+            "{html}"
+        );
+        assert!(html.contains("no data"));
+        assert!(
+            html.contains(&format!("http://127.0.0.1:{port}/")),
+            "shown targets"
+        );
+        assert!(
+            !html.contains("secret-path") && !html.contains(&closed_port.to_string()),
+            "a hidden target appears nowhere"
+        );
+        assert!(html.contains("Certificate: not checked yet"));
+        assert!(!html.contains("<script"), "no script at all");
+
+        let header = |name: &str| got.headers.get(name).unwrap().to_str().unwrap().to_string();
+        assert_eq!(header("content-type"), "text/html; charset=utf-8");
+        assert_eq!(header("cache-control"), "public, max-age=10");
+        assert!(header("content-security-policy").contains("default-src 'none'"));
+        assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert!(header("last-modified").ends_with(" GMT"));
+        let etag = header("etag");
+        let again = fetch(&h, &path, Some(&etag)).await;
+        assert_eq!(again.status, 304);
+        assert!(again.body.is_empty());
+        assert_eq!(fetch(&h, &path, Some("\"other\"")).await.status, 200);
+
+        let css = fetch(&h, "/assets/status.css", None).await;
+        assert_eq!(css.status, 200);
+        assert!(css.body.contains("prefers-color-scheme: dark"));
+
+        // A slug nobody has, and a disabled page: the same 404 page.
+        let unknown = fetch(&h, "/status/nobody-here", None).await;
+        assert_eq!(unknown.status, 404);
+        assert!(unknown.body.contains("Page not found") && !unknown.body.contains("Acme"));
+        let hidden = h
+            .post(
+                "status-pages",
+                json!({ "slug": format!("hidden-{backend}"), "title": "Hidden", "enabled": false,
+                        "monitors": [entry(&up, "Website", true)] }),
+            )
+            .await;
+        assert_eq!(hidden.status, 201, "[{backend}] {}", hidden.body);
+        let disabled = fetch(&h, &format!("/status/hidden-{backend}"), None).await;
+        assert_eq!(disabled.status, 404);
+        assert!(!disabled.body.contains("Hidden"));
+    }
+}

@@ -1,0 +1,41 @@
+//! CertSentry's web pages, rendered on the server with askama (templates
+//! checked at compile time, under `templates/`) and working without
+//! JavaScript. Everything a page needs is served from here: no fonts,
+//! scripts or styles from anywhere else.
+//!
+//! Today: the public status pages at `/status/:slug`, and their stylesheet.
+
+pub mod status;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use certsentry_store::Store;
+
+/// The pages' one stylesheet, compiled into the binary.
+const STATUS_CSS: &str = include_str!("../assets/status.css");
+
+async fn status_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STATUS_CSS,
+    )
+}
+
+/// The public pages, ready to merge into the server's router.
+pub fn router(store: Arc<dyn Store>) -> Router {
+    let pages = status::StatusPages {
+        store,
+        cache: Arc::new(status::RenderCache::default()),
+    };
+    Router::new()
+        .route("/status/{slug}", get(status::page))
+        .with_state(pages)
+        .route("/assets/status.css", get(status_css))
+}
