@@ -147,6 +147,67 @@ async fn a_status_page_tells_each_monitors_state_and_history() {
         assert!(again.body.is_empty());
         assert_eq!(fetch(&h, &path, Some("\"other\"")).await.status, 200);
 
+        // Statuspage's summary shape, for widgets and aggregators.
+        let summary = fetch(&h, &format!("{path}/summary.json"), None).await;
+        assert_eq!(summary.status, 200, "{}", summary.body);
+        assert_eq!(summary.headers["content-type"], "application/json");
+        let summary: serde_json::Value = serde_json::from_str(&summary.body).unwrap();
+        assert_eq!(summary["page"]["name"], "Acme & Co status");
+        assert_eq!(summary["page"]["time_zone"], "Etc/UTC");
+        assert_eq!(summary["status"]["indicator"], "minor");
+        assert_eq!(summary["status"]["description"], "Partial outage");
+        let statuses: Vec<&str> = summary["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                "operational",
+                "degraded_performance",
+                "major_outage",
+                "operational"
+            ]
+        );
+        assert_eq!(summary["components"][3]["description"], "No data yet");
+        assert_eq!(summary["incidents"], json!([]));
+        assert_eq!(summary["scheduled_maintenances"], json!([]));
+        assert!(!summary.to_string().contains("secret-path"));
+
+        // Badges are well-formed SVG that say their state in words.
+        for (badge, says) in [
+            ("badge.svg", "partial outage"),
+            ("monitors/1/badge.svg", "operational"),
+            ("monitors/3/badge.svg?metric=status", "down"),
+            ("monitors/1/badge.svg?metric=uptime90", "100.00%"),
+            ("monitors/3/badge.svg?metric=uptime30", "0.00%"),
+            ("monitors/4/badge.svg?metric=cert", "not checked yet"),
+        ] {
+            let got = fetch(&h, &format!("{path}/{badge}"), None).await;
+            assert_eq!(got.status, 200, "{badge}");
+            assert_eq!(got.headers["content-type"], "image/svg+xml");
+            assert!(got.body.contains(says), "{badge}: {}", got.body);
+            assert_well_formed_svg(&got.body);
+        }
+        assert_eq!(
+            fetch(&h, &format!("{path}/monitors/9/badge.svg"), None)
+                .await
+                .status,
+            404
+        );
+        assert_eq!(
+            fetch(
+                &h,
+                &format!("{path}/monitors/1/badge.svg?metric=speed"),
+                None
+            )
+            .await
+            .status,
+            404
+        );
+
         let css = fetch(&h, "/assets/status.css", None).await;
         assert_eq!(css.status, 200);
         assert!(css.body.contains("prefers-color-scheme: dark"));
@@ -167,4 +228,21 @@ async fn a_status_page_tells_each_monitors_state_and_history() {
         assert_eq!(disabled.status, 404);
         assert!(!disabled.body.contains("Hidden"));
     }
+}
+
+/// Parses `svg` as XML to the end; its root is an `<svg>`.
+fn assert_well_formed_svg(svg: &str) {
+    let mut reader = quick_xml::Reader::from_str(svg);
+    let mut root = None;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(e)) if root.is_none() => {
+                root = Some(e.name().into_inner().to_string());
+            }
+            Ok(_) => {}
+            Err(e) => panic!("not XML: {e}\n{svg}"),
+        }
+    }
+    assert_eq!(root.as_deref(), Some("svg"));
 }

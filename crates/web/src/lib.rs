@@ -3,7 +3,8 @@
 //! JavaScript. Everything a page needs is served from here: no fonts,
 //! scripts or styles from anywhere else.
 //!
-//! Today: the public status pages at `/status/:slug`, and their stylesheet.
+//! Today: the public status pages at `/status/:slug` (with `summary.json`
+//! and SVG badges), and their stylesheet.
 
 pub mod status;
 
@@ -36,6 +37,12 @@ pub fn router(store: Arc<dyn Store>) -> Router {
     };
     Router::new()
         .route("/status/{slug}", get(status::page))
+        .route("/status/{slug}/summary.json", get(status::summary_json))
+        .route("/status/{slug}/badge.svg", get(status::page_badge))
+        .route(
+            "/status/{slug}/monitors/{n}/badge.svg",
+            get(status::monitor_badge),
+        )
         .with_state(pages)
         .route("/assets/status.css", get(status_css))
 }

@@ -1,9 +1,16 @@
-//! `GET /status/:slug`: a public status page, rendered on the server at
-//! most once per [`RENDER_EVERY`] per page and answered from that render
-//! (with `ETag` and `Last-Modified`, and 304 to a conditional request) in
-//! between. An unknown or disabled slug gets a 404 page in the same style,
-//! which says nothing about any organization.
+//! The public status page and its machine-readable forms:
+//! - `GET /status/:slug`: the page;
+//! - `GET /status/:slug/summary.json`: Statuspage's summary shape;
+//! - `GET /status/:slug/badge.svg` and `GET /status/:slug/monitors/:n/badge.svg?metric=…`.
+//!
+//! A page is read and rendered at most once per [`RENDER_EVERY`] per slug,
+//! and every form is answered from that read, with `ETag`, `Last-Modified`
+//! and 304 to a conditional request. An unknown or disabled slug gets a
+//! 404 in the same style, which says nothing about any organization.
 
+pub mod badge;
+pub mod data;
+pub mod summary;
 pub mod view;
 
 use std::collections::HashMap;
@@ -11,12 +18,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use certsentry_domain::time::{http_date, now_ms};
 use certsentry_store::Store;
 use sha2::{Digest, Sha256};
+
+use data::PageData;
 
 /// A page is rendered at most this often; `Cache-Control` says the same.
 pub const RENDER_EVERY: Duration = Duration::from_secs(10);
@@ -26,11 +35,12 @@ pub const RENDER_EVERY: Duration = Duration::from_secs(10);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// One rendered page.
-#[derive(Clone)]
+/// One read of a slug, and its page rendered.
 struct Rendered {
+    /// `None`: no enabled page has this slug.
+    data: Option<PageData>,
     status: StatusCode,
-    html: Arc<str>,
+    html: String,
     etag: String,
     last_modified: String,
     at: Instant,
@@ -39,11 +49,11 @@ struct Rendered {
 /// The last render of each slug.
 #[derive(Default)]
 pub struct RenderCache {
-    pages: Mutex<HashMap<String, Rendered>>,
+    pages: Mutex<HashMap<String, Arc<Rendered>>>,
 }
 
 impl RenderCache {
-    fn fresh(&self, slug: &str) -> Option<Rendered> {
+    fn fresh(&self, slug: &str) -> Option<Arc<Rendered>> {
         let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         pages
             .get(slug)
@@ -51,10 +61,10 @@ impl RenderCache {
             .cloned()
     }
 
-    fn keep(&self, slug: &str, rendered: Rendered) {
+    fn keep(&self, slug: &str, rendered: Arc<Rendered>) {
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        // Unknown slugs are cached too (a 404 is cheap to keep and costly to
-        // recompute under a scan); forget stale ones once there are many.
+        // Unknown slugs are kept too (a 404 is cheap to keep and costly to
+        // recompute under a scan); stale ones go once there are many.
         if pages.len() > 10_000 {
             pages.retain(|_, r| r.at.elapsed() < RENDER_EVERY);
         }
@@ -68,69 +78,85 @@ pub struct StatusPages {
     pub cache: Arc<RenderCache>,
 }
 
-async fn render(store: &dyn Store, slug: &str) -> Result<(StatusCode, String), String> {
+fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
+}
+
+async fn render(store: &dyn Store, slug: &str) -> Result<Rendered, String> {
     let page = store
         .get_status_page_by_slug(slug)
         .await
         .map_err(|e| e.to_string())?
         .filter(|p| p.spec.enabled);
-    let Some(page) = page else {
-        let html = view::NotFoundTemplate.render().map_err(|e| e.to_string())?;
-        return Ok((StatusCode::NOT_FOUND, html));
+    let now = now_ms();
+    let (data, status, html) = match page {
+        None => {
+            let html = view::NotFoundTemplate.render().map_err(|e| e.to_string())?;
+            (None, StatusCode::NOT_FOUND, html)
+        }
+        Some(page) => {
+            let data = data::load(store, &page, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            let html = view::StatusTemplate::of(&data)
+                .render()
+                .map_err(|e| e.to_string())?;
+            (Some(data), StatusCode::OK, html)
+        }
     };
-    let template = view::page_view(store, &page, now_ms())
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((
-        StatusCode::OK,
-        template.render().map_err(|e| e.to_string())?,
-    ))
+    Ok(Rendered {
+        etag: etag_of(html.as_bytes()),
+        data,
+        status,
+        html,
+        last_modified: http_date(now),
+        at: Instant::now(),
+    })
 }
 
-pub async fn page(
-    State(pages): State<StatusPages>,
-    Path(slug): Path<String>,
-    request: HeaderMap,
-) -> Response {
-    let rendered = match pages.cache.fresh(&slug) {
-        Some(rendered) => rendered,
-        None => match render(&*pages.store, &slug).await {
-            Ok((status, html)) => {
-                let rendered = Rendered {
-                    status,
-                    etag: format!(
-                        "\"{}\"",
-                        &hex::encode(Sha256::digest(html.as_bytes()))[..32]
-                    ),
-                    html: html.into(),
-                    last_modified: http_date(now_ms()),
-                    at: Instant::now(),
-                };
-                pages.cache.keep(&slug, rendered.clone());
-                rendered
+impl StatusPages {
+    /// The slug's render, fresh or made now.
+    async fn rendered(&self, slug: &str) -> Result<Arc<Rendered>, Response> {
+        if let Some(rendered) = self.cache.fresh(slug) {
+            return Ok(rendered);
+        }
+        match render(&*self.store, slug).await {
+            Ok(rendered) => {
+                let rendered = Arc::new(rendered);
+                self.cache.keep(slug, rendered.clone());
+                Ok(rendered)
             }
             Err(e) => {
                 tracing::warn!(%slug, error = %e, "could not render a status page");
-                return (
+                Err((
                     StatusCode::SERVICE_UNAVAILABLE,
                     [(header::RETRY_AFTER, "10")],
                     "This status page is unavailable for a moment.",
                 )
-                    .into_response();
+                    .into_response())
             }
-        },
-    };
+        }
+    }
+}
+
+/// The answer with the caching and security headers every form shares,
+/// or a 304 when the client already has this version.
+fn respond(
+    request: &HeaderMap,
+    status: StatusCode,
+    content_type: &str,
+    body: String,
+    etag: &str,
+    last_modified: &str,
+) -> Response {
     let not_modified = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| {
-            tags.split(',')
-                .any(|t| t.trim() == rendered.etag || t.trim() == "*")
-        });
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (rendered.status, rendered.html.to_string()).into_response()
+        (status, body).into_response()
     };
     let headers = response.headers_mut();
     let mut set = |name: header::HeaderName, value: &str| {
@@ -138,12 +164,106 @@ pub async fn page(
             headers.insert(name, value);
         }
     };
-    set(header::CONTENT_TYPE, "text/html; charset=utf-8");
+    set(header::CONTENT_TYPE, content_type);
     set(header::CACHE_CONTROL, "public, max-age=10");
-    set(header::ETAG, &rendered.etag);
-    set(header::LAST_MODIFIED, &rendered.last_modified);
+    set(header::ETAG, etag);
+    set(header::LAST_MODIFIED, last_modified);
     set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "no-referrer");
     response
+}
+
+/// A form derived from the page's data, answered like the page.
+fn respond_with(
+    request: &HeaderMap,
+    rendered: &Rendered,
+    content_type: &str,
+    form: impl FnOnce(&PageData) -> Option<String>,
+) -> Response {
+    let Some(body) = rendered.data.as_ref().and_then(form) else {
+        return respond(
+            request,
+            StatusCode::NOT_FOUND,
+            "text/html; charset=utf-8",
+            view::NotFoundTemplate.render().unwrap_or_default(),
+            "\"not-found\"",
+            &rendered.last_modified,
+        );
+    };
+    let etag = etag_of(body.as_bytes());
+    respond(
+        request,
+        StatusCode::OK,
+        content_type,
+        body,
+        &etag,
+        &rendered.last_modified,
+    )
+}
+
+pub async fn page(
+    State(pages): State<StatusPages>,
+    Path(slug): Path<String>,
+    request: HeaderMap,
+) -> Response {
+    match pages.rendered(&slug).await {
+        Ok(r) => respond(
+            &request,
+            r.status,
+            "text/html; charset=utf-8",
+            r.html.clone(),
+            &r.etag,
+            &r.last_modified,
+        ),
+        Err(unavailable) => unavailable,
+    }
+}
+
+pub async fn summary_json(
+    State(pages): State<StatusPages>,
+    Path(slug): Path<String>,
+    request: HeaderMap,
+) -> Response {
+    match pages.rendered(&slug).await {
+        Ok(r) => respond_with(&request, &r, "application/json", |data| {
+            Some(summary::summary(data, &format!("/status/{}", data.slug)).to_string())
+        }),
+        Err(unavailable) => unavailable,
+    }
+}
+
+pub async fn page_badge(
+    State(pages): State<StatusPages>,
+    Path(slug): Path<String>,
+    request: HeaderMap,
+) -> Response {
+    match pages.rendered(&slug).await {
+        Ok(r) => respond_with(&request, &r, "image/svg+xml", |data| {
+            Some(badge::page(data.overall))
+        }),
+        Err(unavailable) => unavailable,
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct BadgeQuery {
+    metric: Option<String>,
+}
+
+pub async fn monitor_badge(
+    State(pages): State<StatusPages>,
+    Path((slug, position)): Path<(String, String)>,
+    Query(query): Query<BadgeQuery>,
+    request: HeaderMap,
+) -> Response {
+    let metric = query.metric.unwrap_or_else(|| "status".into());
+    match pages.rendered(&slug).await {
+        Ok(r) => respond_with(&request, &r, "image/svg+xml", |data| {
+            let n: usize = position.parse().ok()?;
+            let component = data.components.iter().find(|c| c.position == n)?;
+            badge::component(component, &metric)
+        }),
+        Err(unavailable) => unavailable,
+    }
 }

@@ -1,0 +1,207 @@
+//! A status page's content, read from the store once and shared by every
+//! form it is served in (the HTML page, `summary.json`, the badges): each
+//! monitor's state, 90 days of daily checks and incidents (`uptime.down`
+//! events), and, when shown, its certificate's health. A target the page
+//! hides is never read into it.
+
+use std::collections::HashMap;
+
+use certsentry_domain::alert::EventType;
+use certsentry_domain::status_page::StatusPage;
+use certsentry_domain::status_page::public::{ComponentState, HISTORY_DAYS, PageState};
+use certsentry_domain::time::{Millis, day_bounds, day_of, last_days, parse_day};
+use certsentry_store::{EventQuery, MonitorCertificate, Store, StoreResult};
+
+/// One day of one monitor.
+pub struct DayData {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub checks: u64,
+    pub failed: u64,
+    pub incidents: usize,
+}
+
+impl DayData {
+    /// `None` on a day without checks.
+    pub fn uptime(&self) -> Option<f64> {
+        (self.checks > 0).then(|| {
+            ((self.checks - self.failed) as f64 / self.checks as f64 * 10_000.0).round() / 100.0
+        })
+    }
+}
+
+pub struct CertData {
+    /// `None`: not checked yet.
+    pub valid: Option<bool>,
+    pub days_left: Option<i64>,
+    pub error: Option<String>,
+    pub grade: Option<String>,
+}
+
+pub struct ComponentData {
+    /// The place on the page, from 1 (the badges' `:n`).
+    pub position: usize,
+    pub label: String,
+    pub target: Option<String>,
+    pub state: ComponentState,
+    /// Oldest first, [`HISTORY_DAYS`] of them.
+    pub days: Vec<DayData>,
+    pub cert: Option<CertData>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl ComponentData {
+    /// Uptime over the last `days` days that had checks.
+    pub fn uptime(&self, days: usize) -> Option<f64> {
+        let recent = &self.days[self.days.len().saturating_sub(days)..];
+        let checks: u64 = recent.iter().map(|d| d.checks).sum();
+        let failed: u64 = recent.iter().map(|d| d.failed).sum();
+        (checks > 0).then(|| (checks - failed) as f64 / checks as f64 * 100.0)
+    }
+}
+
+pub struct PageData {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub overall: PageState,
+    pub components: Vec<ComponentData>,
+    pub updated_at: Millis,
+    /// When this was read.
+    pub at: Millis,
+}
+
+/// Reads `page`'s content at `now`.
+pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreResult<PageData> {
+    let org = &page.org_id;
+    let today = parse_day(&day_of(now)).expect("a formatted day parses");
+    let days = last_days(today, HISTORY_DAYS);
+    let (from, _) = day_bounds(days[0]);
+    let certificates: HashMap<_, _> = store
+        .list_monitor_certificates(org)
+        .await?
+        .into_iter()
+        .map(|c| (c.monitor_id.clone(), c))
+        .collect();
+    let mut components = Vec::new();
+    let mut endpoints = Vec::new();
+    for entry in &page.spec.monitors {
+        let Some(monitor) = store.get_monitor(org, &entry.monitor_id).await? else {
+            continue;
+        };
+        let stats: HashMap<String, (u64, u64)> = store
+            .list_daily_stats(org, &monitor.id, &days[0].to_string(), &today.to_string())
+            .await?
+            .into_iter()
+            .map(|d| (d.day.clone(), (d.total_checks, d.failed_checks)))
+            .collect();
+        let incidents = incidents_per_day(store, page, &monitor.id, from).await?;
+        let history = days
+            .iter()
+            .map(|day| {
+                let key = day.to_string();
+                let (checks, failed) = stats.get(&key).copied().unwrap_or((0, 0));
+                DayData {
+                    incidents: incidents.get(&key).copied().unwrap_or(0),
+                    day: key,
+                    checks,
+                    failed,
+                }
+            })
+            .collect();
+        endpoints.push(
+            entry
+                .show_cert_health
+                .then(|| monitor.spec.graded_endpoint())
+                .flatten(),
+        );
+        components.push(ComponentData {
+            position: components.len() + 1,
+            label: entry.public_label.clone(),
+            target: entry
+                .show_target
+                .then(|| monitor.spec.target.clone())
+                .flatten(),
+            state: ComponentState::of(monitor.last_status),
+            days: history,
+            cert: entry
+                .show_cert_health
+                .then(|| cert_data(certificates.get(&monitor.id), now)),
+            created_at: monitor.created_at,
+            updated_at: monitor.updated_at,
+        });
+    }
+    add_grades(store, &endpoints, &mut components).await?;
+    let states: Vec<ComponentState> = components.iter().map(|c| c.state).collect();
+    Ok(PageData {
+        id: page.id.to_string(),
+        slug: page.spec.slug.clone(),
+        title: page.spec.title.clone(),
+        description: page.spec.description.clone(),
+        overall: PageState::of(&states),
+        components,
+        updated_at: page.updated_at,
+        at: now,
+    })
+}
+
+/// `uptime.down` events of one monitor since `from`, counted per day.
+async fn incidents_per_day(
+    store: &dyn Store,
+    page: &StatusPage,
+    monitor: &certsentry_domain::MonitorId,
+    from: Millis,
+) -> StoreResult<HashMap<String, usize>> {
+    let mut counts = HashMap::new();
+    let mut query = EventQuery {
+        monitor_id: Some(monitor.clone()),
+        event_type: Some(EventType::UptimeDown.as_str().to_string()),
+        since: Some(from),
+        cursor: None,
+        limit: 500,
+    };
+    loop {
+        let events = store.list_events(&page.org_id, &query).await?;
+        for event in &events.items {
+            *counts.entry(day_of(event.created_at)).or_insert(0) += 1;
+        }
+        match events.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(counts),
+        }
+    }
+}
+
+fn cert_data(cert: Option<&MonitorCertificate>, now: Millis) -> CertData {
+    CertData {
+        valid: cert.map(|c| c.valid),
+        days_left: cert
+            .and_then(|c| c.not_after)
+            .map(|not_after| (not_after - now).div_euclid(86_400_000)),
+        error: cert.and_then(|c| c.error.clone()),
+        grade: None,
+    }
+}
+
+/// The TLS grade of each shown certificate's endpoint, where it has one;
+/// `endpoints` runs beside `components`.
+async fn add_grades(
+    store: &dyn Store,
+    endpoints: &[Option<String>],
+    components: &mut [ComponentData],
+) -> StoreResult<()> {
+    let wanted: Vec<String> = endpoints.iter().flatten().cloned().collect();
+    let grades: HashMap<String, String> =
+        store.list_tls_grades(&wanted).await?.into_iter().collect();
+    for (component, endpoint) in components.iter_mut().zip(endpoints) {
+        if let (Some(cert), Some(grade)) = (
+            component.cert.as_mut(),
+            endpoint.as_ref().and_then(|e| grades.get(e)),
+        ) {
+            cert.grade = Some(grade.clone());
+        }
+    }
+    Ok(())
+}
