@@ -12,6 +12,7 @@ mod dmarc;
 mod engine;
 mod load;
 mod pings;
+mod status_page;
 mod tls_grade;
 
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ enum Bench {
     Dmarc(dmarc::DmarcArgs),
     /// The TLS grade: one endpoint's scan time and handshakes, and CPU per handshake against bare rustls.
     TlsGrade(tls_grade::TlsGradeArgs),
+    /// Public status pages: cached throughput and latency against bare axum, and an uncached 500-monitor render.
+    StatusPage(status_page::StatusPageArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -231,6 +234,7 @@ fn main() -> anyhow::Result<()> {
         Bench::CtBurst(args) => ct_burst::run(args),
         Bench::Dmarc(args) => dmarc::run(args),
         Bench::TlsGrade(args) => tls_grade::run(args),
+        Bench::StatusPage(args) => status_page::run(args),
     }
 }
 

@@ -114,6 +114,11 @@ async fn render(store: &dyn Store, slug: &str) -> Result<Rendered, String> {
     })
 }
 
+/// Reads and renders `slug`'s page, bypassing the cache (benchmarks).
+pub async fn render_uncached(store: &dyn Store, slug: &str) -> Result<String, String> {
+    render(store, slug).await.map(|r| r.html)
+}
+
 impl StatusPages {
     /// The slug's render, fresh or made now.
     async fn rendered(&self, slug: &str) -> Result<Arc<Rendered>, Response> {
