@@ -87,6 +87,14 @@ pub trait StatsStore: Send + Sync {
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<DailyStats>>;
+    /// Every monitor's rollups of the organization for days `from..=to`, by
+    /// monitor then day (a status page reads them in one query).
+    async fn list_org_daily_stats(
+        &self,
+        org: &OrgId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<(MonitorId, DailyStats)>>;
     /// Computes percentiles for every unfinalized day before `today` and
     /// marks it finalized; returns how many days were finalized.
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64>;

@@ -123,6 +123,14 @@ impl<F: Forward> StatsStore for F {
     ) -> StoreResult<Vec<DailyStats>> {
         self.inner().list_daily_stats(org, monitor, from, to).await
     }
+    async fn list_org_daily_stats(
+        &self,
+        org: &OrgId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<(MonitorId, DailyStats)>> {
+        self.inner().list_org_daily_stats(org, from, to).await
+    }
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
         self.inner().finalize_daily_stats(today).await
     }

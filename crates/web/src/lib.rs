@@ -35,6 +35,8 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         store,
         cache: Arc::new(status::RenderCache::default()),
     };
+    // HTML with 90 days per monitor compresses well: gzip when the client
+    // accepts it (images and small bodies are left alone).
     Router::new()
         .route("/status/{slug}", get(status::page))
         .route("/status/{slug}/summary.json", get(status::summary_json))
@@ -45,4 +47,5 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         )
         .with_state(pages)
         .route("/assets/status.css", get(status_css))
+        .layer(tower_http::compression::CompressionLayer::new())
 }

@@ -351,6 +351,14 @@ async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
         .list_daily_stats(&org.id, &m.id, "2026-05-01", &today)
         .await
         .unwrap();
+    // The organization-wide read has the same rows, with their monitor.
+    let org_wide = store
+        .list_org_daily_stats(&org.id, "2026-05-01", &today)
+        .await
+        .unwrap();
+    assert_eq!(org_wide.len(), days.len());
+    assert!(org_wide.iter().all(|(monitor, _)| *monitor == m.id));
+    assert_eq!(org_wide[0].1, days[0]);
     assert_eq!(
         (
             days[0].finalized,

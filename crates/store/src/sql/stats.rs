@@ -80,6 +80,32 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
         .collect()
     }
 
+    async fn list_org_daily_stats(
+        &self,
+        org: &d::OrgId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<(d::MonitorId, d::stats::DailyStats)>> {
+        query::<B>(
+            "SELECT monitor_id, day, total_checks, failed_checks, degraded_checks, latency_sum_ms, \
+             latency_count, max_latency_ms, p50_latency_ms, p95_latency_ms, finalized \
+             FROM daily_stats WHERE org_id = $1 AND day >= $2 AND day <= $3 ORDER BY monitor_id, day",
+        )
+        .bind(org.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.read_pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                d::MonitorId::from_string(row.get::<String>("monitor_id")?),
+                stats_from_row(row)?,
+            ))
+        })
+        .collect()
+    }
+
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
         let open = query::<B>(
             "SELECT monitor_id, day FROM daily_stats WHERE finalized = FALSE AND day < $1",

@@ -7,10 +7,12 @@
 use std::collections::HashMap;
 
 use certsentry_domain::alert::EventType;
+use certsentry_domain::monitor::Monitor;
 use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::status_page::public::{ComponentState, HISTORY_DAYS, PageState};
 use certsentry_domain::time::{Millis, day_bounds, day_of, last_days, parse_day};
-use certsentry_store::{EventQuery, MonitorCertificate, Store, StoreResult};
+use certsentry_domain::{MonitorId, OrgId};
+use certsentry_store::{EventQuery, MonitorCertificate, MonitorQuery, Store, StoreResult};
 
 /// One day of one monitor.
 pub struct DayData {
@@ -85,19 +87,28 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         .into_iter()
         .map(|c| (c.monitor_id.clone(), c))
         .collect();
+    let monitors = org_monitors(store, org).await?;
+    let mut stats: HashMap<MonitorId, HashMap<String, (u64, u64)>> = HashMap::new();
+    for (monitor, day) in store
+        .list_org_daily_stats(org, &days[0].to_string(), &today.to_string())
+        .await?
+    {
+        stats
+            .entry(monitor)
+            .or_default()
+            .insert(day.day.clone(), (day.total_checks, day.failed_checks));
+    }
+    let incidents = incidents_per_day(store, page, from).await?;
     let mut components = Vec::new();
     let mut endpoints = Vec::new();
     for entry in &page.spec.monitors {
-        let Some(monitor) = store.get_monitor(org, &entry.monitor_id).await? else {
+        let Some(monitor) = monitors.get(&entry.monitor_id) else {
             continue;
         };
-        let stats: HashMap<String, (u64, u64)> = store
-            .list_daily_stats(org, &monitor.id, &days[0].to_string(), &today.to_string())
-            .await?
-            .into_iter()
-            .map(|d| (d.day.clone(), (d.total_checks, d.failed_checks)))
-            .collect();
-        let incidents = incidents_per_day(store, page, &monitor.id, from).await?;
+        let no_stats = HashMap::new();
+        let stats = stats.get(&monitor.id).unwrap_or(&no_stats);
+        let no_incidents = HashMap::new();
+        let incidents = incidents.get(&monitor.id).unwrap_or(&no_incidents);
         let history = days
             .iter()
             .map(|day| {
@@ -147,16 +158,34 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
     })
 }
 
-/// `uptime.down` events of one monitor since `from`, counted per day.
+/// The organization's monitors, by id (one paged listing, not one read
+/// per monitor).
+async fn org_monitors(store: &dyn Store, org: &OrgId) -> StoreResult<HashMap<MonitorId, Monitor>> {
+    let mut all = HashMap::new();
+    let mut query = MonitorQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_monitors(org, &query).await?;
+        all.extend(page.items.into_iter().map(|m| (m.id.clone(), m)));
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// The organization's `uptime.down` events since `from`, counted per
+/// monitor and day.
 async fn incidents_per_day(
     store: &dyn Store,
     page: &StatusPage,
-    monitor: &certsentry_domain::MonitorId,
     from: Millis,
-) -> StoreResult<HashMap<String, usize>> {
-    let mut counts = HashMap::new();
+) -> StoreResult<HashMap<MonitorId, HashMap<String, usize>>> {
+    let mut counts: HashMap<MonitorId, HashMap<String, usize>> = HashMap::new();
     let mut query = EventQuery {
-        monitor_id: Some(monitor.clone()),
+        monitor_id: None,
         event_type: Some(EventType::UptimeDown.as_str().to_string()),
         since: Some(from),
         cursor: None,
@@ -165,7 +194,13 @@ async fn incidents_per_day(
     loop {
         let events = store.list_events(&page.org_id, &query).await?;
         for event in &events.items {
-            *counts.entry(day_of(event.created_at)).or_insert(0) += 1;
+            if let Some(monitor) = &event.monitor_id {
+                *counts
+                    .entry(monitor.clone())
+                    .or_default()
+                    .entry(day_of(event.created_at))
+                    .or_insert(0) += 1;
+            }
         }
         match events.next_cursor {
             Some(cursor) => query.cursor = Some(cursor),

@@ -78,8 +78,9 @@ pub struct StatusPages {
     pub cache: Arc<RenderCache>,
 }
 
+/// A weak tag: the same page may go out gzipped or not.
 fn etag_of(body: &[u8]) -> String {
-    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
+    format!("W/\"{}\"", &hex::encode(Sha256::digest(body))[..32])
 }
 
 async fn render(store: &dyn Store, slug: &str) -> Result<Rendered, String> {
@@ -192,7 +193,7 @@ fn respond_with(
             StatusCode::NOT_FOUND,
             "text/html; charset=utf-8",
             view::NotFoundTemplate.render().unwrap_or_default(),
-            "\"not-found\"",
+            "W/\"not-found\"",
             &rendered.last_modified,
         );
     };

@@ -5,9 +5,13 @@ use certsentry_domain::status_page::public::day_class;
 
 use super::data::{CertData, ComponentData, PageData};
 
-/// One daily bar.
+/// A run of days drawn as one bar `span` days wide: consecutive days of
+/// the same class and no incident say the same thing, so a monitor that
+/// was simply up for 90 days is one element, not 90 (a 500-monitor page
+/// stays small). A day with an incident is always a bar of its own.
 pub struct DayView {
     pub class: &'static str,
+    pub span: usize,
     pub tooltip: String,
 }
 
@@ -62,26 +66,61 @@ impl StatusTemplate {
     }
 }
 
-fn monitor_view(c: &ComponentData) -> MonitorView {
-    let days = c
-        .days
-        .iter()
-        .map(|d| {
-            let uptime = d.uptime();
-            let tooltip = match uptime {
-                None => format!("{}: no data", d.day),
-                Some(u) => format!(
+/// The bars of `days`, consecutive quiet days of one class merged.
+pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, day) in days.iter().enumerate() {
+        let class = day_class(day.uptime());
+        match runs.last_mut() {
+            Some((start, end))
+                if *end + 1 == i
+                    && day.incidents == 0
+                    && days[*start].incidents == 0
+                    && day_class(days[*start].uptime()) == class =>
+            {
+                *end = i
+            }
+            _ => runs.push((i, i)),
+        }
+    }
+    runs.into_iter()
+        .map(|(start, end)| {
+            let run = &days[start..=end];
+            let class = day_class(run[0].uptime());
+            let tooltip = match (start == end, run[0].uptime()) {
+                (true, None) => format!("{}: no data", run[0].day),
+                (true, Some(u)) => format!(
                     "{}: {u:.2} % uptime, {}",
-                    d.day,
-                    plural(d.incidents, "incident")
+                    run[0].day,
+                    plural(run[0].incidents, "incident")
                 ),
+                (false, None) => format!("{} to {}: no data", run[0].day, days[end].day),
+                (false, Some(_)) => {
+                    let uptimes = run.iter().filter_map(|d| d.uptime());
+                    let low = uptimes.clone().fold(f64::MAX, f64::min);
+                    let high = uptimes.fold(f64::MIN, f64::max);
+                    let range = if low == high {
+                        format!("{low:.2} %")
+                    } else {
+                        format!("{low:.2}–{high:.2} %")
+                    };
+                    format!(
+                        "{} to {}: {range} uptime, no incidents",
+                        run[0].day, days[end].day
+                    )
+                }
             };
             DayView {
-                class: day_class(uptime),
+                class,
+                span: end - start + 1,
                 tooltip,
             }
         })
-        .collect();
+        .collect()
+}
+
+fn monitor_view(c: &ComponentData) -> MonitorView {
+    let days = bars(&c.days);
     MonitorView {
         label: c.label.clone(),
         target: c.target.clone(),
