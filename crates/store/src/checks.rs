@@ -87,14 +87,15 @@ pub trait StatsStore: Send + Sync {
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<DailyStats>>;
-    /// Every monitor's rollups of the organization for days `from..=to`, by
-    /// monitor then day (a status page reads them in one query).
-    async fn list_org_daily_stats(
+    /// Every monitor's checks and failures per day of the organization for
+    /// days `from..=to`, as (monitor, day, checks, failed): the four
+    /// columns a status page draws, in one query.
+    async fn list_org_daily_checks(
         &self,
         org: &OrgId,
         from: &str,
         to: &str,
-    ) -> StoreResult<Vec<(MonitorId, DailyStats)>>;
+    ) -> StoreResult<Vec<(MonitorId, String, u64, u64)>>;
     /// Computes percentiles for every unfinalized day before `today` and
     /// marks it finalized; returns how many days were finalized.
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64>;

@@ -351,14 +351,22 @@ async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
         .list_daily_stats(&org.id, &m.id, "2026-05-01", &today)
         .await
         .unwrap();
-    // The organization-wide read has the same rows, with their monitor.
-    let org_wide = store
-        .list_org_daily_stats(&org.id, "2026-05-01", &today)
+    // The organization-wide read has the same days' checks, with their monitor.
+    let mut org_wide = store
+        .list_org_daily_checks(&org.id, "2026-05-01", &today)
         .await
         .unwrap();
+    org_wide.sort_by(|a, b| a.1.cmp(&b.1));
     assert_eq!(org_wide.len(), days.len());
-    assert!(org_wide.iter().all(|(monitor, _)| *monitor == m.id));
-    assert_eq!(org_wide[0].1, days[0]);
+    assert!(org_wide.iter().all(|(monitor, ..)| *monitor == m.id));
+    assert_eq!(
+        (org_wide[0].1.as_str(), org_wide[0].2, org_wide[0].3),
+        (
+            days[0].day.as_str(),
+            days[0].total_checks,
+            days[0].failed_checks
+        )
+    );
     assert_eq!(
         (
             days[0].finalized,

@@ -80,16 +80,15 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
         .collect()
     }
 
-    async fn list_org_daily_stats(
+    async fn list_org_daily_checks(
         &self,
         org: &d::OrgId,
         from: &str,
         to: &str,
-    ) -> StoreResult<Vec<(d::MonitorId, d::stats::DailyStats)>> {
+    ) -> StoreResult<Vec<(d::MonitorId, String, u64, u64)>> {
         query::<B>(
-            "SELECT monitor_id, day, total_checks, failed_checks, degraded_checks, latency_sum_ms, \
-             latency_count, max_latency_ms, p50_latency_ms, p95_latency_ms, finalized \
-             FROM daily_stats WHERE org_id = $1 AND day >= $2 AND day <= $3 ORDER BY monitor_id, day",
+            "SELECT monitor_id, day, total_checks, failed_checks FROM daily_stats \
+             WHERE org_id = $1 AND day >= $2 AND day <= $3",
         )
         .bind(org.as_str())
         .bind(from)
@@ -100,7 +99,9 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
         .map(|row| {
             Ok((
                 d::MonitorId::from_string(row.get::<String>("monitor_id")?),
-                stats_from_row(row)?,
+                row.get("day")?,
+                row.get::<i64>("total_checks")? as u64,
+                row.get::<i64>("failed_checks")? as u64,
             ))
         })
         .collect()

@@ -89,14 +89,14 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         .collect();
     let monitors = org_monitors(store, org).await?;
     let mut stats: HashMap<MonitorId, HashMap<String, (u64, u64)>> = HashMap::new();
-    for (monitor, day) in store
-        .list_org_daily_stats(org, &days[0].to_string(), &today.to_string())
+    for (monitor, day, checks, failed) in store
+        .list_org_daily_checks(org, &days[0].to_string(), &today.to_string())
         .await?
     {
         stats
             .entry(monitor)
             .or_default()
-            .insert(day.day.clone(), (day.total_checks, day.failed_checks));
+            .insert(day, (checks, failed));
     }
     let incidents = incidents_per_day(store, page, from).await?;
     let mut components = Vec::new();
