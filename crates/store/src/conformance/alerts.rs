@@ -4,6 +4,20 @@ use super::*;
 
 const FIVE_DAYS: i64 = 5 * 86_400_000;
 
+/// The organization's first page of deliveries, newest first.
+async fn delivery_log(store: &dyn Store, org: &OrgId) -> crate::Page<crate::Delivery> {
+    store
+        .list_deliveries(
+            org,
+            &crate::DeliveryQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
 async fn alerts_fire_once_and_flow_through_the_outbox(
     store: Arc<dyn Store>,
     twin_store: Arc<dyn Store>,
@@ -131,16 +145,7 @@ async fn alerts_fire_once_and_flow_through_the_outbox(
         )
         .await
         .unwrap();
-    let log = store
-        .list_deliveries(
-            &org.id,
-            &DeliveryQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = delivery_log(&*store, &org.id).await;
     assert_eq!(log.items.len(), 1);
     assert_eq!(log.items[0].status, DeliveryStatus::Delivered);
     let codes: Vec<_> = log.items[0]
@@ -263,16 +268,7 @@ async fn alerts_fire_once_and_flow_through_the_outbox(
         .await
         .unwrap();
     assert!(store.prune_alerts(now_ms() + 60_000).await.unwrap() > 0);
-    let left = store
-        .list_deliveries(
-            &org.id,
-            &DeliveryQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let left = delivery_log(&*store, &org.id).await;
     assert_eq!(left.items.len(), 1);
     assert_eq!(left.items[0].status, DeliveryStatus::Pending);
     let events = store
@@ -372,16 +368,7 @@ async fn a_redeliver_during_an_attempt_is_not_lost(store: Arc<dyn Store>) {
         .finish_attempts(&[delivered(2)], FIVE_DAYS)
         .await
         .unwrap();
-    let log = store
-        .list_deliveries(
-            &org.id,
-            &DeliveryQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = delivery_log(&*store, &org.id).await;
     assert_eq!(log.items[0].status, DeliveryStatus::Delivered);
     assert_eq!(log.items[0].attempt_log.len(), 2);
 }
