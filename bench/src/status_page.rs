@@ -84,6 +84,7 @@ async fn seed_page(store: &Arc<dyn Store>, count: usize, slug: &str) -> anyhow::
                     show_cert_health: true,
                 })
                 .collect(),
+            embed_origins: Vec::new(),
         },
         created_at: now,
         updated_at: now,

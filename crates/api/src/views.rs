@@ -188,6 +188,8 @@ pub struct StatusPageView {
     pub created_at: String,
     pub updated_at: String,
     pub monitors: Vec<StatusPageMonitorView>,
+    /// Beyond the API reference: origins allowed to frame the public page.
+    pub embed_origins: Vec<String>,
 }
 
 impl From<&StatusPage> for StatusPageView {
@@ -200,6 +202,7 @@ impl From<&StatusPage> for StatusPageView {
             enabled: p.spec.enabled,
             created_at: format_ms(p.created_at),
             updated_at: format_ms(p.updated_at),
+            embed_origins: p.spec.embed_origins.clone(),
             monitors: p
                 .spec
                 .monitors

@@ -235,6 +235,41 @@ async fn a_status_page_tells_each_monitors_state_and_history() {
         assert_eq!(css.status, 200);
         assert!(css.body.contains("prefers-color-scheme: dark"));
 
+        // A page may name the origins that can frame it.
+        let refused = h
+            .post(
+                "status-pages",
+                json!({ "slug": format!("framed-{backend}"), "title": "Framed",
+                        "embedOrigins": ["http://client.example/path"],
+                        "monitors": [entry(&up, "Website", true)] }),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "[{backend}] {}", refused.body);
+        assert!(
+            refused.detail("embedOrigins[0]").is_some(),
+            "{}",
+            refused.body
+        );
+        let framed = h
+            .post(
+                "status-pages",
+                json!({ "slug": format!("framed-{backend}"), "title": "Framed",
+                        "embedOrigins": ["https://client.example", "https://intranet.example:8443"],
+                        "monitors": [entry(&up, "Website", true)] }),
+            )
+            .await;
+        assert_eq!(framed.status, 201, "[{backend}] {}", framed.body);
+        assert_eq!(
+            framed.body["statusPage"]["embedOrigins"],
+            json!(["https://client.example", "https://intranet.example:8443"])
+        );
+        let got = fetch(&h, &format!("/status/framed-{backend}"), None).await;
+        let csp = got.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.ends_with("frame-ancestors https://client.example https://intranet.example:8443"),
+            "{csp}"
+        );
+
         // A slug nobody has, and a disabled page: the same 404 page.
         let unknown = fetch(&h, "/status/nobody-here", None).await;
         assert_eq!(unknown.status, 404);

@@ -27,6 +27,9 @@ pub struct StatusPageSpec {
     pub enabled: bool,
     /// In display order.
     pub monitors: Vec<StatusPageMonitor>,
+    /// Origins allowed to show the public page in a frame (CSP
+    /// `frame-ancestors`); none by default.
+    pub embed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,7 @@ pub struct StatusPageDraft {
     pub description: Option<String>,
     pub enabled: Option<bool>,
     pub monitors: Option<Vec<StatusPageMonitorDraft>>,
+    pub embed_origins: Option<Vec<String>>,
 }
 
 /// 3-40 characters of lowercase letters, digits and inner hyphens.
@@ -66,6 +70,37 @@ pub fn is_valid_slug(slug: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
         && !slug.ends_with('-')
+}
+
+/// At most this many origins may embed one page.
+pub const MAX_EMBED_ORIGINS: usize = 10;
+
+/// `https://host` or `https://host:port`: lowercase letters, digits, dots
+/// and hyphens, starting and ending with a letter or digit, and a port of
+/// 1-5 digits (the OpenAPI document states the same as a pattern).
+pub fn is_valid_embed_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, port) = match rest.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && host
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && host
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 /// Validates a page. Whether each monitor belongs to the organization is
@@ -138,6 +173,18 @@ pub fn validate_status_page(input: &StatusPageDraft) -> Result<StatusPageSpec, F
             }
         }
     }
+    let embed_origins = input.embed_origins.clone().unwrap_or_default();
+    if embed_origins.len() > MAX_EMBED_ORIGINS {
+        errors.add("embedOrigins", "at most 10 origins");
+    }
+    for (i, origin) in embed_origins.iter().enumerate() {
+        if !is_valid_embed_origin(origin) {
+            errors.add(
+                format!("embedOrigins[{i}]"),
+                "must be an origin such as https://client.example or https://client.example:8443",
+            );
+        }
+    }
     errors.into_result()?;
     Ok(StatusPageSpec {
         slug,
@@ -145,12 +192,36 @@ pub fn validate_status_page(input: &StatusPageDraft) -> Result<StatusPageSpec, F
         description,
         enabled: input.enabled.unwrap_or(true),
         monitors,
+        embed_origins,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embed_origins() {
+        for ok in [
+            "https://client.example",
+            "https://a.b-c.example:8443",
+            "https://x",
+        ] {
+            assert!(is_valid_embed_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://client.example",
+            "https://client.example/",
+            "https://Client.example",
+            "https://-a.example",
+            "https://a.example:",
+            "https://a.example:123456",
+            "https://",
+            "https://a b",
+        ] {
+            assert!(!is_valid_embed_origin(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn slugs() {

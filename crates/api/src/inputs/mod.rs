@@ -302,6 +302,9 @@ pub struct StatusPageInput {
     pub description: Option<String>,
     pub enabled: Option<bool>,
     pub monitors: Option<Vec<StatusPageMonitorInput>>,
+    /// Beyond the API reference: origins (`https://host[:port]`) allowed to
+    /// show the public page in a frame; none by default.
+    pub embed_origins: Option<Vec<String>>,
     #[serde(default)]
     #[allow(dead_code)]
     #[schema(ignore)]
@@ -334,6 +337,7 @@ impl From<StatusPageInput> for StatusPageDraft {
             title: i.title,
             description: i.description,
             enabled: i.enabled,
+            embed_origins: i.embed_origins,
             monitors: i.monitors.map(|monitors| {
                 monitors
                     .into_iter()

@@ -221,6 +221,18 @@ fn constrain_inputs(doc: &mut Value) {
         "monitors",
         json!({ "type": "array", "minItems": 1, "maxItems": 20 }),
     );
+    rule(
+        "StatusPageInput",
+        "embedOrigins",
+        json!({
+            "type": "array",
+            "maxItems": certsentry_domain::status_page::MAX_EMBED_ORIGINS,
+            "items": {
+                "type": "string",
+                "pattern": "^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$"
+            }
+        }),
+    );
     rule("StatusPageMonitorInput", "publicLabel", text(100));
     rule(
         "StatusPageMonitorInput",

@@ -24,6 +24,7 @@ async fn status_pages_lifecycle(store: Arc<dyn Store>) {
             description: None,
             enabled: true,
             monitors: vec![entry(&b, "B"), entry(&a, "A")],
+            embed_origins: vec!["https://client.example".into()],
         },
         created_at: now,
         updated_at: now,

@@ -40,8 +40,8 @@ impl<B: SqlBackend> SqlStore<B> {
         id: Option<&d::StatusPageId>,
     ) -> StoreResult<Vec<d::status_page::StatusPage>> {
         let mut sql = String::from(
-            "SELECT id, org_id, slug, title, description, enabled, created_at, updated_at \
-             FROM status_pages WHERE org_id = $1",
+            "SELECT id, org_id, slug, title, description, enabled, embed_origins, created_at, \
+             updated_at FROM status_pages WHERE org_id = $1",
         );
         if id.is_some() {
             sql.push_str(" AND id = $2");
@@ -82,6 +82,8 @@ impl<B: SqlBackend> SqlStore<B> {
                     description: row.get("description")?,
                     enabled: row.get("enabled")?,
                     monitors,
+                    embed_origins: serde_json::from_str(&row.get::<String>("embed_origins")?)
+                        .map_err(|e| StoreError::Corrupt(format!("embed_origins: {e}")))?,
                 },
                 created_at: row.get("created_at")?,
                 updated_at: row.get("updated_at")?,
@@ -106,7 +108,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         }
         query::<B>(
             "INSERT INTO status_pages (id, org_id, slug, title, description, enabled, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_at, updated_at, embed_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(page.id.as_str())
         .bind(page.org_id.as_str())
@@ -116,6 +118,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         .bind(page.spec.enabled)
         .bind(page.created_at)
         .bind(page.updated_at)
+        .bind(embed_origins_json(page))
         .execute(&mut tx)
         .await
         .map_err(conflict_or("slug"))?;
@@ -162,7 +165,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "UPDATE status_pages SET slug = $1, title = $2, description = $3, enabled = $4, \
-             updated_at = $5 WHERE org_id = $6 AND id = $7",
+             updated_at = $5, embed_origins = $8 WHERE org_id = $6 AND id = $7",
         )
         .bind(&page.spec.slug)
         .bind(&page.spec.title)
@@ -171,6 +174,7 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         .bind(page.updated_at)
         .bind(page.org_id.as_str())
         .bind(page.id.as_str())
+        .bind(embed_origins_json(page))
         .execute(&mut tx)
         .await
         .map_err(conflict_or("slug"))?;
@@ -200,4 +204,9 @@ impl<B: SqlBackend> StatusPageStore for SqlStore<B> {
         found(done.rows_affected())?;
         commit_audited(tx, audit).await
     }
+}
+
+/// The page's embed origins as stored: a JSON array.
+fn embed_origins_json(page: &d::status_page::StatusPage) -> String {
+    serde_json::to_string(&page.spec.embed_origins).expect("strings always serialize")
 }

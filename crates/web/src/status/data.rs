@@ -70,6 +70,8 @@ pub struct PageData {
     pub description: Option<String>,
     pub overall: PageState,
     pub components: Vec<ComponentData>,
+    /// Origins allowed to frame the page.
+    pub embed_origins: Vec<String>,
     pub updated_at: Millis,
     /// When this was read.
     pub at: Millis,
@@ -153,6 +155,7 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         description: page.spec.description.clone(),
         overall: PageState::of(&states),
         components,
+        embed_origins: page.spec.embed_origins.clone(),
         updated_at: page.updated_at,
         at: now,
     })

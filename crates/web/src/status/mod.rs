@@ -31,9 +31,18 @@ use data::PageData;
 pub const RENDER_EVERY: Duration = Duration::from_secs(10);
 
 /// Pages as served: scripts none, styles and images ours only, and no
-/// framing (until a page lists the origins that may embed it).
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// framing but by the origins the page lists (`embedOrigins`).
+fn content_security_policy(embed_origins: &[String]) -> String {
+    let ancestors = if embed_origins.is_empty() {
+        "'none'".to_string()
+    } else {
+        embed_origins.join(" ")
+    };
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors {ancestors}"
+    )
+}
 
 /// One read of a slug, and its page rendered.
 struct Rendered {
@@ -149,12 +158,19 @@ impl StatusPages {
 /// or a 304 when the client already has this version.
 fn respond(
     request: &HeaderMap,
+    rendered: &Rendered,
     status: StatusCode,
     content_type: &str,
     body: String,
     etag: &str,
-    last_modified: &str,
 ) -> Response {
+    let csp = &content_security_policy(
+        rendered
+            .data
+            .as_ref()
+            .map_or(&[][..], |d| d.embed_origins.as_slice()),
+    );
+    let last_modified = &rendered.last_modified;
     let not_modified = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -174,7 +190,7 @@ fn respond(
     set(header::CACHE_CONTROL, "public, max-age=10");
     set(header::ETAG, etag);
     set(header::LAST_MODIFIED, last_modified);
-    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(header::CONTENT_SECURITY_POLICY, csp);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "no-referrer");
     response
@@ -190,22 +206,15 @@ fn respond_with(
     let Some(body) = rendered.data.as_ref().and_then(form) else {
         return respond(
             request,
+            rendered,
             StatusCode::NOT_FOUND,
             "text/html; charset=utf-8",
             view::NotFoundTemplate.render().unwrap_or_default(),
             "W/\"not-found\"",
-            &rendered.last_modified,
         );
     };
     let etag = etag_of(body.as_bytes());
-    respond(
-        request,
-        StatusCode::OK,
-        content_type,
-        body,
-        &etag,
-        &rendered.last_modified,
-    )
+    respond(request, rendered, StatusCode::OK, content_type, body, &etag)
 }
 
 pub async fn page(
@@ -216,11 +225,11 @@ pub async fn page(
     match pages.rendered(&slug).await {
         Ok(r) => respond(
             &request,
+            &r,
             r.status,
             "text/html; charset=utf-8",
             r.html.clone(),
             &r.etag,
-            &r.last_modified,
         ),
         Err(unavailable) => unavailable,
     }
