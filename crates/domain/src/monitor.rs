@@ -155,17 +155,23 @@ impl MonitorSpec {
         Some((host, port.unwrap_or(443)))
     }
 
-    /// The endpoint the TLS grade scans, if this monitor has one: a
+    /// The host and port the TLS grade scans, if this monitor has one: a
     /// standard monitor with SSL checks, or a `tcp` monitor on a mail port
-    /// that speaks STARTTLS (25, 587, 143, 110). As `host:port`.
-    pub fn graded_endpoint(&self) -> Option<String> {
-        let (host, port) = match self.kind {
-            MonitorKind::Standard if self.check_ssl => self.tls_endpoint()?,
+    /// that speaks STARTTLS (25, 587, 143, 110).
+    pub fn graded_target(&self) -> Option<(String, u16)> {
+        match self.kind {
+            MonitorKind::Standard if self.check_ssl => self.tls_endpoint(),
             MonitorKind::Tcp if matches!(self.tcp_port, Some(25 | 587 | 143 | 110)) => {
-                (self.target.clone()?, self.tcp_port?)
+                Some((self.target.clone()?, self.tcp_port?))
             }
-            _ => return None,
-        };
+            _ => None,
+        }
+    }
+
+    /// [`MonitorSpec::graded_target`] as `host:port`, the key grades are
+    /// shared under.
+    pub fn graded_endpoint(&self) -> Option<String> {
+        let (host, port) = self.graded_target()?;
         Some(endpoint_key(&host, port))
     }
 }

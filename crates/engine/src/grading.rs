@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use certsentry_domain::monitor::{Monitor, MonitorKind};
+use certsentry_domain::monitor::{Monitor, MonitorKind, endpoint_key};
 use certsentry_domain::time::now_ms;
 use certsentry_domain::tls::grade::grade;
 use certsentry_domain::tls::rule::{GradeState, grade_changed};
@@ -63,9 +63,10 @@ impl Grader {
     /// After a check of `monitor`: tells it the endpoint's current grade,
     /// and starts a scan when one is due.
     pub async fn after_check(&self, monitor: &Monitor, seen: Seen) -> StoreResult<()> {
-        let Some(endpoint) = monitor.spec.graded_endpoint() else {
+        let Some((host, port)) = monitor.spec.graded_target() else {
             return Ok(());
         };
+        let endpoint = endpoint_key(&host, port);
         if let Some(known) = self.store.get_tls_scan(&endpoint).await? {
             self.tell(monitor, &known).await?;
         }
@@ -87,7 +88,14 @@ impl Grader {
         let monitor = monitor.clone();
         tokio::spawn(async move {
             let _permit = grader.running.acquire().await;
-            let record = grader.scan(&monitor, &endpoint, seen, now).await;
+            // A `tcp` monitor's mail port is scanned through STARTTLS.
+            let starttls = match monitor.spec.kind {
+                MonitorKind::Tcp => Starttls::for_port(port),
+                _ => None,
+            };
+            let record = grader
+                .scan(&host, port, starttls, &endpoint, seen, now)
+                .await;
             let finished = async {
                 grader.store.finish_tls_scan(&record).await?;
                 grader.tell(&monitor, &record).await
@@ -101,22 +109,13 @@ impl Grader {
 
     async fn scan(
         &self,
-        monitor: &Monitor,
+        host: &str,
+        port: u16,
+        starttls: Option<Starttls>,
         endpoint: &str,
         seen: Seen,
         claimed_at: i64,
     ) -> TlsScanRecord {
-        let (host, port, starttls) = match monitor.spec.kind {
-            MonitorKind::Tcp => {
-                let port = monitor.spec.tcp_port.unwrap_or_default();
-                let host = monitor.spec.target.clone().unwrap_or_default();
-                (host, port, Starttls::for_port(port))
-            }
-            _ => match monitor.spec.tls_endpoint() {
-                Some((host, port)) => (host, port, None),
-                None => (String::new(), 0, None),
-            },
-        };
         let mut record = TlsScanRecord {
             endpoint: endpoint.to_string(),
             claimed_at,
@@ -127,14 +126,14 @@ impl Grader {
             report: None,
             error: None,
         };
-        let mut found = match scan(&host, port, starttls, &self.probe, &self.config).await {
+        let mut found = match scan(host, port, starttls, &self.probe, &self.config).await {
             Ok(found) => found,
             Err(e) => {
                 record.error = Some(e);
                 return record;
             }
         };
-        judge_certificate(&mut found, &host, &self.probe);
+        judge_certificate(&mut found, host, &self.probe);
         found.findings.hsts_max_age = seen.hsts_max_age;
         let Some(graded) = grade(&found.findings) else {
             record.error = Some("the server speaks no TLS".into());

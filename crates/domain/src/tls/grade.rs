@@ -200,7 +200,7 @@ pub fn grade(findings: &TlsFindings) -> Option<Grade> {
 fn key_exchange(findings: &TlsFindings) -> (u32, String) {
     let key_bits = findings.key.map_or(2048, |k| k.rsa_equivalent());
     let key_name = findings.key.map_or("the certificate key".to_string(), |k| {
-        format!("a {}-bit {:?} key", k.bits, k.kind).replace("Rsa", "RSA")
+        format!("a {}-bit {} key", k.bits, k.kind.name())
     });
     let mut worst = (u32::MAX, String::new());
     for (_, suite) in findings.all_suites() {

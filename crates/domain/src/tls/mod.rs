@@ -157,6 +157,19 @@ pub enum KeyKind {
     Other,
 }
 
+impl KeyKind {
+    /// The key type as people write it: `RSA`, `EC`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Rsa => "RSA",
+            KeyKind::Ec => "EC",
+            KeyKind::Ed25519 => "Ed25519",
+            KeyKind::Dsa => "DSA",
+            KeyKind::Other => "other",
+        }
+    }
+}
+
 impl CertificateKey {
     /// Strength in RSA-equivalent bits (NIST SP 800-57): a 256-bit EC key
     /// is as strong as 3,072-bit RSA.
