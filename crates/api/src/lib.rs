@@ -25,6 +25,7 @@ pub mod ratelimit;
 pub mod results;
 pub mod state;
 pub mod stats;
+pub mod status_notices;
 pub mod status_pages;
 pub mod sync;
 pub mod targets;
@@ -71,6 +72,7 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .merge(events::router())
         .merge(ct::router())
         .merge(status_pages::router())
+        .merge(status_notices::router())
         .merge(audit_logs::router())
         .merge(dmarc::router())
         .merge(tls::router())

@@ -38,8 +38,11 @@ async fn prepare(
     caller: &Caller,
     input: &StatusPageInput,
 ) -> ApiResult<StatusPageSpec> {
-    let spec = validate_status_page(&StatusPageDraft::from(input.clone()))
-        .map_err(ApiError::validation)?;
+    let spec = validate_status_page(
+        &StatusPageDraft::from(input.clone()),
+        caller.plan.max_status_page_monitors as usize,
+    )
+    .map_err(ApiError::validation)?;
     let mut errors = FieldErrors::new();
     for (i, entry) in spec.monitors.iter().enumerate() {
         if state

@@ -194,6 +194,19 @@ typed_id!(
     DmarcImportId
 );
 
+typed_id!(
+    /// An incident shown on a status page.
+    IncidentId
+);
+typed_id!(
+    /// One update in an incident's timeline.
+    IncidentUpdateId
+);
+typed_id!(
+    /// A maintenance window announced on a status page.
+    MaintenanceId
+);
+
 #[cfg(test)]
 mod tests {
     #[test]

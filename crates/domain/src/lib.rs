@@ -29,6 +29,6 @@ pub mod tls;
 pub use errors::FieldErrors;
 pub use id::{
     ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, DmarcImportId,
-    DmarcReportId, EnvironmentId, EventId, KnownCertificateId, MonitorId, OrgId, ResultId,
-    StatusPageId,
+    DmarcReportId, EnvironmentId, EventId, IncidentId, IncidentUpdateId, KnownCertificateId,
+    MaintenanceId, MonitorId, OrgId, ResultId, StatusPageId,
 };

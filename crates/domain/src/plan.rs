@@ -25,6 +25,9 @@ pub struct Plan {
     /// The audit log endpoint and audit webhook.
     pub audit_logs: bool,
     pub max_status_pages: u32,
+    /// How many monitors one status page may show (the API reference's
+    /// 1-20 unless the operator raises it).
+    pub max_status_page_monitors: u32,
     /// DMARC domains whose reports are collected.
     pub max_dmarc_domains: u32,
     /// Days DMARC reports are kept.
@@ -46,6 +49,7 @@ impl Default for Plan {
             ct: false,
             audit_logs: false,
             max_status_pages: 1,
+            max_status_page_monitors: 20,
             max_dmarc_domains: 0,
             dmarc_retention_days: 90,
             reads_per_minute: 120,

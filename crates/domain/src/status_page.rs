@@ -1,6 +1,8 @@
 //! Public status pages: the model the API manages, and (`public`) what a
 //! visitor of the page is told.
 
+pub mod incident;
+pub mod maintenance;
 pub mod public;
 
 use serde::{Deserialize, Serialize};
@@ -103,9 +105,14 @@ pub fn is_valid_embed_origin(origin: &str) -> bool {
     host_ok && port_ok
 }
 
-/// Validates a page. Whether each monitor belongs to the organization is
-/// for the caller to check against the store.
-pub fn validate_status_page(input: &StatusPageDraft) -> Result<StatusPageSpec, FieldErrors> {
+/// Validates a page showing at most `max_monitors` monitors (a plan
+/// setting, 20 by default as in the API reference). Whether each monitor
+/// belongs to the organization is for the caller to check against the
+/// store.
+pub fn validate_status_page(
+    input: &StatusPageDraft,
+    max_monitors: usize,
+) -> Result<StatusPageSpec, FieldErrors> {
     let mut errors = FieldErrors::new();
     let slug = match input.slug.as_deref() {
         None => {
@@ -145,8 +152,8 @@ pub fn validate_status_page(input: &StatusPageDraft) -> Result<StatusPageSpec, F
     let mut monitors: Vec<StatusPageMonitor> = Vec::new();
     match &input.monitors {
         None => errors.add("monitors", "is required"),
-        Some(list) if list.is_empty() || list.len() > 20 => {
-            errors.add("monitors", "must list 1-20 monitors")
+        Some(list) if list.is_empty() || list.len() > max_monitors => {
+            errors.add("monitors", format!("must list 1-{max_monitors} monitors"))
         }
         Some(list) => {
             for (i, item) in list.iter().enumerate() {

@@ -115,9 +115,25 @@ impl Alerter {
         let Some(now) = UptimeAlertState::of(status) else {
             return Ok(None);
         };
-        self.apply(monitor, UptimeAlertState::KEY, |previous| {
-            alert::uptime(previous, now, last_error)
-        })
-        .await
+        // Asked only of a failing check: a passing one is told the same
+        // either way.
+        let in_maintenance = matches!(now, UptimeAlertState::Down | UptimeAlertState::Degraded)
+            && self.store.in_maintenance(&monitor.id, now_ms()).await?;
+        let fired = self
+            .apply(monitor, UptimeAlertState::KEY, |previous| {
+                if in_maintenance {
+                    alert::uptime_during_maintenance(previous, now)
+                } else {
+                    alert::uptime(previous, now, last_error)
+                }
+            })
+            .await?;
+        if let Some(event_type) = fired
+            && let Err(e) =
+                crate::incidents::follow_outage(&*self.store, monitor, event_type, now_ms()).await
+        {
+            tracing::warn!(monitor = %monitor.id, error = %e, "could not update status page incidents");
+        }
+        Ok(fired)
     }
 }

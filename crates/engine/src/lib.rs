@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod checker;
 pub mod grading;
 pub mod heartbeats;
+pub mod incidents;
 pub mod results;
 pub mod scheduler;
 pub mod writer;

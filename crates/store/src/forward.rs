@@ -14,10 +14,12 @@ use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
 use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, DmarcSource, RejectedImport};
 use certsentry_domain::stats::DailyStats;
 use certsentry_domain::status_page::StatusPage;
+use certsentry_domain::status_page::incident::Incident;
+use certsentry_domain::status_page::maintenance::Maintenance;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{
-    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, KnownCertificateId, MonitorId,
-    OrgId, StatusPageId,
+    ApiKeyId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, IncidentId,
+    KnownCertificateId, MaintenanceId, MonitorId, OrgId, StatusPageId,
 };
 
 use crate::*;
@@ -188,6 +190,114 @@ impl<F: Forward> StatusPageStore for F {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.inner().delete_status_page(org, id, audit).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> StatusNoticeStore for F {
+    async fn create_incident(
+        &self,
+        incident: &Incident,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()> {
+        self.inner().create_incident(incident, audit).await
+    }
+    async fn add_incident_update(
+        &self,
+        incident: &Incident,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()> {
+        self.inner().add_incident_update(incident, audit).await
+    }
+    async fn get_incident(
+        &self,
+        org: &OrgId,
+        page: &StatusPageId,
+        id: &IncidentId,
+    ) -> StoreResult<Option<Incident>> {
+        self.inner().get_incident(org, page, id).await
+    }
+    async fn list_incidents(
+        &self,
+        org: &OrgId,
+        page: &StatusPageId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<Incident>> {
+        self.inner().list_incidents(org, page, cursor, limit).await
+    }
+    async fn list_page_incidents(
+        &self,
+        page: &StatusPageId,
+        since: Millis,
+    ) -> StoreResult<Vec<Incident>> {
+        self.inner().list_page_incidents(page, since).await
+    }
+    async fn open_incident_for_monitor(
+        &self,
+        page: &StatusPageId,
+        monitor: &MonitorId,
+    ) -> StoreResult<Option<Incident>> {
+        self.inner().open_incident_for_monitor(page, monitor).await
+    }
+    async fn create_maintenance(
+        &self,
+        window: &Maintenance,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().create_maintenance(window, audit).await
+    }
+    async fn update_maintenance(
+        &self,
+        window: &Maintenance,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().update_maintenance(window, audit).await
+    }
+    async fn delete_maintenance(
+        &self,
+        org: &OrgId,
+        id: &MaintenanceId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().delete_maintenance(org, id, audit).await
+    }
+    async fn get_maintenance(
+        &self,
+        org: &OrgId,
+        page: &StatusPageId,
+        id: &MaintenanceId,
+    ) -> StoreResult<Option<Maintenance>> {
+        self.inner().get_maintenance(org, page, id).await
+    }
+    async fn list_maintenance(
+        &self,
+        org: &OrgId,
+        page: &StatusPageId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<Maintenance>> {
+        self.inner()
+            .list_maintenance(org, page, cursor, limit)
+            .await
+    }
+    async fn list_page_maintenance(
+        &self,
+        page: &StatusPageId,
+        since: Millis,
+    ) -> StoreResult<Vec<Maintenance>> {
+        self.inner().list_page_maintenance(page, since).await
+    }
+    async fn in_maintenance(&self, monitor: &MonitorId, at: Millis) -> StoreResult<bool> {
+        self.inner().in_maintenance(monitor, at).await
+    }
+    async fn checks_during(
+        &self,
+        monitor: &MonitorId,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(String, u64, u64)>> {
+        self.inner().checks_during(monitor, from, to).await
     }
 }
 

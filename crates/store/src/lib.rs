@@ -17,6 +17,7 @@ pub mod orgs;
 mod records;
 #[cfg(feature = "sql")]
 pub mod sql;
+pub mod status_notices;
 pub mod status_pages;
 pub mod tls;
 
@@ -43,6 +44,7 @@ pub use forward::Forward;
 pub use monitors::MonitorStore;
 pub use orgs::{EnvironmentStore, KeyStore, OrgStore};
 pub use records::*;
+pub use status_notices::StatusNoticeStore;
 pub use status_pages::StatusPageStore;
 pub use tls::{TlsScanRecord, TlsScanStore};
 
@@ -110,6 +112,7 @@ pub trait Store:
     + StatsStore
     + CertificateStore
     + StatusPageStore
+    + StatusNoticeStore
     + AuditStore
     + ChannelStore
     + AlertStore
@@ -134,7 +137,8 @@ pub mod prelude {
     pub use crate::{
         AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore, DeliveryStore,
         DmarcStore, EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore,
-        OrgStore, RegistrationStore, ResultStore, StatsStore, StatusPageStore, Store, TlsScanStore,
+        OrgStore, RegistrationStore, ResultStore, StatsStore, StatusNoticeStore, StatusPageStore,
+        Store, TlsScanStore,
     };
 }
 

@@ -6,6 +6,7 @@
 //! Today: the public status pages at `/status/:slug` (with `summary.json`
 //! and SVG badges), and their stylesheet.
 
+pub mod markdown;
 pub mod status;
 
 use std::sync::Arc;
@@ -39,7 +40,9 @@ pub fn router(store: Arc<dyn Store>) -> Router {
     // accepts it (images and small bodies are left alone).
     Router::new()
         .route("/status/{slug}", get(status::page))
+        .route("/status/{slug}/history", get(status::history))
         .route("/status/{slug}/summary.json", get(status::summary_json))
+        .route("/status/{slug}/feed.atom", get(status::feed_atom))
         .route("/status/{slug}/badge.svg", get(status::page_badge))
         .route(
             "/status/{slug}/monitors/{n}/badge.svg",

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use crate::state::AppState;
 use crate::{
     audit_logs, certificates, channels, ct, dmarc, environments, events, monitors, results, stats,
-    status_pages, sync, tls, views,
+    status_notices, status_pages, sync, tls, views,
 };
 
 struct BearerAuth;
@@ -41,6 +41,10 @@ impl Modify for BearerAuth {
         certificates::list, stats::stats,
         environments::list, environments::create, environments::remove,
         status_pages::list, status_pages::create, status_pages::retrieve, status_pages::update, status_pages::remove,
+        status_notices::list_incidents, status_notices::create_incident, status_notices::retrieve_incident,
+        status_notices::add_update,
+        status_notices::list_maintenance, status_notices::create_maintenance, status_notices::retrieve_maintenance,
+        status_notices::update_maintenance, status_notices::remove_maintenance,
         audit_logs::list,
         channels::list, channels::create, channels::retrieve, channels::update, channels::remove,
         channels::rotate_secret, channels::send_test,
@@ -240,16 +244,74 @@ fn constrain_inputs(doc: &mut Value) {
         json!({ "type": "string" }),
     );
     rule("EnvironmentInput", "name", text(50));
+    status_notice_rules(&mut rule, text);
     // What the server refuses when absent (or null).
     for (schema, fields) in [
         ("StatusPageInput", &["slug", "title", "monitors"][..]),
         ("StatusPageMonitorInput", &["monitorId", "publicLabel"][..]),
         ("EnvironmentInput", &["name"][..]),
+        ("IncidentInput", &["title", "state", "body"][..]),
+        ("IncidentUpdateInput", &["state", "body"][..]),
+        (
+            "MaintenanceInput",
+            &["title", "startsAt", "endsAt", "monitorIds"][..],
+        ),
     ] {
         if let Some(schema) = schemas.get_mut(schema) {
             schema["required"] = json!(fields);
         }
     }
+}
+
+/// The value rules of the incident and maintenance bodies.
+fn status_notice_rules(rule: &mut impl FnMut(&str, &str, Value), text: impl Fn(usize) -> Value) {
+    use certsentry_domain::status_page::incident::{
+        IncidentState, MAX_BODY_CHARS, MAX_TITLE_CHARS,
+    };
+    use certsentry_domain::status_page::maintenance::MAX_MESSAGE_CHARS;
+    let states: Vec<&str> = IncidentState::ALL.iter().map(|s| s.as_str()).collect();
+    for schema in ["IncidentInput", "IncidentUpdateInput"] {
+        rule(schema, "state", json!({ "type": "string", "enum": states }));
+        rule(schema, "body", text(MAX_BODY_CHARS));
+    }
+    rule("IncidentInput", "title", text(MAX_TITLE_CHARS));
+    let monitor_ids = json!({ "type": "array", "minItems": 1, "items": { "type": "string" } });
+    rule("MaintenanceInput", "title", text(MAX_TITLE_CHARS));
+    rule(
+        "MaintenanceInput",
+        "message",
+        json!({ "maxLength": MAX_MESSAGE_CHARS }),
+    );
+    rule("MaintenanceInput", "monitorIds", monitor_ids.clone());
+    rule(
+        "MaintenanceUpdateInput",
+        "message",
+        json!({ "maxLength": MAX_MESSAGE_CHARS }),
+    );
+    for field in ["startsAt", "endsAt"] {
+        rule(
+            "MaintenanceInput",
+            field,
+            json!({ "type": "string", "format": "date-time" }),
+        );
+        rule(
+            "MaintenanceUpdateInput",
+            field,
+            json!({ "format": "date-time" }),
+        );
+    }
+    // A change may leave a field out (or send `null`), but what it sends
+    // follows the create body's rules.
+    rule(
+        "MaintenanceUpdateInput",
+        "title",
+        json!({ "minLength": 1, "maxLength": MAX_TITLE_CHARS, "pattern": "\\S" }),
+    );
+    rule(
+        "MaintenanceUpdateInput",
+        "monitorIds",
+        json!({ "minItems": 1, "items": { "type": "string" } }),
+    );
 }
 
 /// The rules `QueryParams` enforces, written into each query parameter's
@@ -411,14 +473,46 @@ fn add_links(paths: &mut serde_json::Map<String, Value>) {
             "/api/v1/environments/{id}",
         ),
     ];
+    // Objects under a status page: the page's id comes from the request.
+    let nested = [
+        (
+            "/api/v1/status-pages/{id}/incidents",
+            "/incident/id",
+            "/api/v1/status-pages/{id}/incidents/{iid}",
+            "iid",
+        ),
+        (
+            "/api/v1/status-pages/{id}/maintenance",
+            "/maintenanceWindow/id",
+            "/api/v1/status-pages/{id}/maintenance/{mid}",
+            "mid",
+        ),
+    ];
+    for (collection, id_pointer, item, parameter) in nested {
+        let targets = operation_ids_under(paths, item);
+        if let Some(created) = paths
+            .get_mut(collection)
+            .and_then(|c| c.get_mut("post"))
+            .and_then(|post| post["responses"].get_mut("201"))
+        {
+            created["links"] = targets
+                .into_iter()
+                .map(|operation_id| {
+                    let link = json!({
+                        "operationId": operation_id,
+                        "parameters": {
+                            "id": "$request.path.id",
+                            (parameter): format!("$response.body#{id_pointer}"),
+                        }
+                    });
+                    (operation_id, link)
+                })
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+    }
     for (collection, id_pointer, item) in chains {
-        // The operationIds `complete` gave the item's operations.
-        let targets: Vec<String> = paths
-            .iter()
-            .filter(|(path, _)| *path == item || path.starts_with(&format!("{item}/")))
-            .flat_map(|(_, operations)| operations.as_object().into_iter().flatten())
-            .filter_map(|(_, operation)| operation["operationId"].as_str().map(str::to_string))
-            .collect();
+        let targets = operation_ids_under(paths, item);
         let Some(created) = paths
             .get_mut(collection)
             .and_then(|c| c.get_mut("post"))
@@ -440,4 +534,19 @@ fn add_links(paths: &mut serde_json::Map<String, Value>) {
             .collect();
         created["links"] = Value::Object(links);
     }
+}
+
+/// The operationIds `complete` gave the operations on `item` and below it,
+/// except those of another object nested under it (`{…}` further down).
+fn operation_ids_under(paths: &serde_json::Map<String, Value>, item: &str) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|(path, _)| {
+            path.strip_prefix(item).is_some_and(|rest| {
+                rest.is_empty() || (rest.starts_with('/') && !rest.contains('{'))
+            })
+        })
+        .flat_map(|(_, operations)| operations.as_object().into_iter().flatten())
+        .filter_map(|(_, operation)| operation["operationId"].as_str().map(str::to_string))
+        .collect()
 }

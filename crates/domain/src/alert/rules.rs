@@ -182,6 +182,24 @@ pub fn uptime(
     Decision { next: now, event }
 }
 
+/// The uptime rule for a monitor inside an active maintenance window
+/// (see `status_page::maintenance`): a failure there is expected, so none
+/// is announced and the state stays as it was, which means a failure
+/// still there when the window ends is announced then. A recovery from an
+/// outage announced before the window is still told.
+pub fn uptime_during_maintenance(
+    previous: Option<UptimeAlertState>,
+    now: UptimeAlertState,
+) -> Decision<UptimeAlertState> {
+    match now {
+        UptimeAlertState::Down | UptimeAlertState::Degraded => Decision {
+            next: previous.unwrap_or(UptimeAlertState::Up),
+            event: None,
+        },
+        UptimeAlertState::Up => uptime(previous, now, None),
+    }
+}
+
 /// The SSL validity rule (state key `ssl`): invalid on a problem, valid
 /// again when an earlier problem is resolved.
 pub fn ssl_validity(
@@ -353,6 +371,20 @@ mod tests {
                 .is_none()
         );
         assert!(uptime(None, UptimeAlertState::Up, None).event.is_none());
+    }
+
+    #[test]
+    fn maintenance_holds_failures_back_until_the_window_ends() {
+        use UptimeAlertState::{Degraded, Down, Up};
+        let held = uptime_during_maintenance(Some(Up), Down);
+        assert_eq!((held.next, held.event), (Up, None));
+        assert!(uptime_during_maintenance(None, Degraded).event.is_none());
+        // Still down once the window is over: announced then.
+        let after = uptime(Some(held.next), Down, None);
+        assert_eq!(after.event.unwrap().event_type, EventType::UptimeDown);
+        // An outage announced before the window still gets its recovery.
+        let recovered = uptime_during_maintenance(Some(Down), Up);
+        assert_eq!(recovered.event.unwrap().event_type, EventType::UptimeUp);
         // Unknown is no judgement: the rule is never asked.
         assert!(UptimeAlertState::of(MonitorStatus::Unknown).is_none());
     }

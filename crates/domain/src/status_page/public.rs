@@ -54,6 +54,9 @@ pub enum PageState {
     PartialOutage,
     MajorOutage,
     Maintenance,
+    /// No monitor on the page has been checked yet: nothing is known, so
+    /// nothing is claimed.
+    NoData,
 }
 
 impl PageState {
@@ -64,7 +67,9 @@ impl PageState {
         let count = |state| components.iter().filter(|c| **c == state).count();
         let down = count(ComponentState::Down);
         let reporting = components.len() - count(ComponentState::NoData);
-        if down > 0 && (down == reporting || down * 2 >= components.len()) {
+        if reporting == 0 && !components.is_empty() {
+            Self::NoData
+        } else if down > 0 && (down == reporting || down * 2 >= components.len()) {
             Self::MajorOutage
         } else if down > 0 || count(ComponentState::Degraded) > 0 {
             Self::PartialOutage
@@ -81,6 +86,7 @@ impl PageState {
             Self::PartialOutage => "Partial outage",
             Self::MajorOutage => "Major outage",
             Self::Maintenance => "Under maintenance",
+            Self::NoData => "No data yet",
         }
     }
 
@@ -90,6 +96,7 @@ impl PageState {
             Self::PartialOutage => "partial",
             Self::MajorOutage => "major",
             Self::Maintenance => "maintenance",
+            Self::NoData => "nodata",
         }
     }
 }
@@ -137,6 +144,11 @@ mod tests {
             PageState::Maintenance
         );
         assert_eq!(PageState::of(&[]), PageState::Operational);
+        assert_eq!(PageState::of(&[NoData, NoData]), PageState::NoData);
+        assert_eq!(
+            PageState::of(&[NoData, Operational]),
+            PageState::Operational
+        );
         assert_eq!(PageState::MajorOutage.label(), "Major outage");
     }
 

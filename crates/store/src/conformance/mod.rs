@@ -14,6 +14,7 @@ mod dmarc;
 mod monitors;
 mod orgs;
 mod results;
+mod status_notices;
 mod status_pages;
 mod tls;
 

@@ -17,6 +17,7 @@ mod monitors;
 mod orgs;
 mod results;
 mod stats;
+mod status_notices;
 mod status_pages;
 mod tls;
 

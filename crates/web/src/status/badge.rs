@@ -44,6 +44,7 @@ pub fn page(state: PageState) -> String {
         PageState::PartialOutage => ORANGE,
         PageState::MajorOutage => RED,
         PageState::Maintenance => BLUE,
+        PageState::NoData => GREY,
     };
     svg("status", &state.label().to_lowercase(), colour)
 }

@@ -1,18 +1,25 @@
 //! A status page's content, read from the store once and shared by every
-//! form it is served in (the HTML page, `summary.json`, the badges): each
-//! monitor's state, 90 days of daily checks and incidents (`uptime.down`
-//! events), and, when shown, its certificate's health. A target the page
-//! hides is never read into it.
+//! form it is served in (the HTML page, its history, `summary.json`, the
+//! Atom feed, the badges): each monitor's state, 90 days of daily checks
+//! and outages (`uptime.down` events), when shown its certificate's
+//! health, and the page's incidents and maintenance windows. A target the
+//! page hides is never read into it.
+//!
+//! A maintenance window's checks are left out of the uptime figures, and
+//! its monitors show "maintenance" while it runs.
 
 use std::collections::HashMap;
 
 use certsentry_domain::alert::EventType;
 use certsentry_domain::monitor::Monitor;
 use certsentry_domain::status_page::StatusPage;
+use certsentry_domain::status_page::incident::Incident;
+use certsentry_domain::status_page::maintenance::Maintenance;
 use certsentry_domain::status_page::public::{ComponentState, HISTORY_DAYS, PageState};
 use certsentry_domain::time::{Millis, day_bounds, day_of, last_days, parse_day};
 use certsentry_domain::{MonitorId, OrgId};
-use certsentry_store::{EventQuery, MonitorCertificate, MonitorQuery, Store, StoreResult};
+use certsentry_store::prelude::*;
+use certsentry_store::{EventQuery, MonitorCertificate, MonitorQuery, StoreResult};
 
 /// One day of one monitor.
 pub struct DayData {
@@ -41,6 +48,8 @@ pub struct CertData {
 }
 
 pub struct ComponentData {
+    /// Never shown: it ties the component to incidents and windows.
+    pub monitor_id: MonitorId,
     /// The place on the page, from 1 (the badges' `:n`).
     pub position: usize,
     pub label: String,
@@ -70,6 +79,10 @@ pub struct PageData {
     pub description: Option<String>,
     pub overall: PageState,
     pub components: Vec<ComponentData>,
+    /// Open incidents, and those updated in the last 90 days; newest first.
+    pub incidents: Vec<Incident>,
+    /// Windows ending in the last 90 days or later; earliest start first.
+    pub maintenance: Vec<Maintenance>,
     /// Origins allowed to frame the page.
     pub embed_origins: Vec<String>,
     pub updated_at: Millis,
@@ -100,6 +113,8 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
             .or_default()
             .insert(day, (checks, failed));
     }
+    let maintenance = store.list_page_maintenance(&page.id, from).await?;
+    leave_out_maintenance(store, &maintenance, page, now, &mut stats).await?;
     let incidents = incidents_per_day(store, page, from).await?;
     let mut components = Vec::new();
     let mut endpoints = Vec::new();
@@ -130,14 +145,22 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
                 .then(|| monitor.spec.graded_endpoint())
                 .flatten(),
         );
+        let in_maintenance = maintenance
+            .iter()
+            .any(|window| window.spec.covers(&monitor.id, now));
         components.push(ComponentData {
+            monitor_id: monitor.id.clone(),
             position: components.len() + 1,
             label: entry.public_label.clone(),
             target: entry
                 .show_target
                 .then(|| monitor.spec.target.clone())
                 .flatten(),
-            state: ComponentState::of(monitor.last_status),
+            state: if in_maintenance {
+                ComponentState::Maintenance
+            } else {
+                ComponentState::of(monitor.last_status)
+            },
             days: history,
             cert: entry
                 .show_cert_health
@@ -155,6 +178,8 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         description: page.spec.description.clone(),
         overall: PageState::of(&states),
         components,
+        incidents: store.list_page_incidents(&page.id, from).await?,
+        maintenance,
         embed_origins: page.spec.embed_origins.clone(),
         updated_at: page.updated_at,
         at: now,
@@ -177,6 +202,39 @@ async fn org_monitors(store: &dyn Store, org: &OrgId) -> StoreResult<HashMap<Mon
             None => return Ok(all),
         }
     }
+}
+
+/// Takes the checks each started window ran on the page's monitors out of
+/// their days' counts.
+async fn leave_out_maintenance(
+    store: &dyn Store,
+    windows: &[Maintenance],
+    page: &StatusPage,
+    now: Millis,
+    stats: &mut HashMap<MonitorId, HashMap<String, (u64, u64)>>,
+) -> StoreResult<()> {
+    for window in windows.iter().filter(|w| w.spec.starts_at < now) {
+        let shown = window
+            .spec
+            .monitor_ids
+            .iter()
+            .filter(|id| page.spec.monitors.iter().any(|m| &m.monitor_id == *id));
+        for monitor in shown {
+            let ran = store
+                .checks_during(monitor, window.spec.starts_at, window.spec.ends_at.min(now))
+                .await?;
+            let Some(days) = stats.get_mut(monitor) else {
+                continue;
+            };
+            for (day, checks, failed) in ran {
+                if let Some((total, failures)) = days.get_mut(&day) {
+                    *total = total.saturating_sub(checks);
+                    *failures = failures.saturating_sub(failed).min(*total);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The organization's `uptime.down` events since `from`, counted per

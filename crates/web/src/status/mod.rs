@@ -1,6 +1,8 @@
 //! The public status page and its machine-readable forms:
 //! - `GET /status/:slug`: the page;
+//! - `GET /status/:slug/history`: 90 days of incidents and maintenance;
 //! - `GET /status/:slug/summary.json`: Statuspage's summary shape;
+//! - `GET /status/:slug/feed.atom`: incidents and maintenance as Atom;
 //! - `GET /status/:slug/badge.svg` and `GET /status/:slug/monitors/:n/badge.svg?metric=…`.
 //!
 //! A page is read and rendered at most once per [`RENDER_EVERY`] per slug,
@@ -10,6 +12,8 @@
 
 pub mod badge;
 pub mod data;
+pub mod feed;
+pub mod notices;
 pub mod summary;
 pub mod view;
 
@@ -243,6 +247,32 @@ pub async fn summary_json(
     match pages.rendered(&slug).await {
         Ok(r) => respond_with(&request, &r, "application/json", |data| {
             Some(summary::summary(data, &format!("/status/{}", data.slug)).to_string())
+        }),
+        Err(unavailable) => unavailable,
+    }
+}
+
+pub async fn history(
+    State(pages): State<StatusPages>,
+    Path(slug): Path<String>,
+    request: HeaderMap,
+) -> Response {
+    match pages.rendered(&slug).await {
+        Ok(r) => respond_with(&request, &r, "text/html; charset=utf-8", |data| {
+            view::HistoryTemplate::of(data).render().ok()
+        }),
+        Err(unavailable) => unavailable,
+    }
+}
+
+pub async fn feed_atom(
+    State(pages): State<StatusPages>,
+    Path(slug): Path<String>,
+    request: HeaderMap,
+) -> Response {
+    match pages.rendered(&slug).await {
+        Ok(r) => respond_with(&request, &r, "application/atom+xml", |data| {
+            Some(feed::atom(data))
         }),
         Err(unavailable) => unavailable,
     }

@@ -1,14 +1,18 @@
-//! The HTML forms of a status page: the page itself and the 404 page.
+//! The HTML forms of a status page: the page itself, its history, and the
+//! 404 page.
 
 use askama::Template;
 use certsentry_domain::status_page::public::day_class;
 
 use super::data::{CertData, ComponentData, PageData};
+use super::notices::{self, IncidentView, MaintenanceView};
 
 /// A run of days drawn as one bar `span` days wide: consecutive days of
 /// the same class and no incident say the same thing, so a monitor that
 /// was simply up for 90 days is one element, not 90 (a 500-monitor page
-/// stays small). A day with an incident is always a bar of its own.
+/// stays small). A day with an incident is always a bar of its own. The
+/// tooltip is the bar's text, shown on hover by the stylesheet and read by
+/// screen readers, so it is in the page once.
 pub struct DayView {
     pub class: &'static str,
     pub span: usize,
@@ -34,11 +38,43 @@ pub struct MonitorView {
 #[template(path = "status.html")]
 pub struct StatusTemplate {
     pub title: String,
+    pub slug: String,
     pub description: Option<String>,
     pub overall_class: &'static str,
     pub overall_label: &'static str,
+    /// Open incidents, newest first.
+    pub incidents: Vec<IncidentView>,
+    /// In progress or scheduled, soonest first.
+    pub maintenance: Vec<MaintenanceView>,
     pub monitors: Vec<MonitorView>,
     pub rendered_at: String,
+}
+
+/// `/status/:slug/history`: 90 days of incidents and maintenance.
+#[derive(Template)]
+#[template(path = "history.html")]
+pub struct HistoryTemplate {
+    pub title: String,
+    pub slug: String,
+    pub incidents: Vec<IncidentView>,
+    pub maintenance: Vec<MaintenanceView>,
+    pub rendered_at: String,
+}
+
+impl HistoryTemplate {
+    pub fn of(data: &PageData) -> Self {
+        Self {
+            title: data.title.clone(),
+            slug: data.slug.clone(),
+            incidents: data
+                .incidents
+                .iter()
+                .map(|i| notices::incident_view(data, i))
+                .collect(),
+            maintenance: notices::past_maintenance(data),
+            rendered_at: notices::minute(data.at),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -57,13 +93,23 @@ impl StatusTemplate {
     pub fn of(data: &PageData) -> Self {
         Self {
             title: data.title.clone(),
+            slug: data.slug.clone(),
             description: data.description.clone(),
             overall_class: data.overall.class(),
             overall_label: data.overall.label(),
+            incidents: notices::active_incidents(data),
+            maintenance: notices::upcoming_maintenance(data),
             monitors: data.components.iter().map(monitor_view).collect(),
-            rendered_at: certsentry_domain::time::format_ms(data.at)[..16].replace('T', " "),
+            rendered_at: notices::minute(data.at),
         }
     }
+}
+
+/// `100 %`, `99.95 %`: two decimals, without trailing zeros.
+pub fn percent(value: f64) -> String {
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} %")
 }
 
 /// The bars of `days`, consecutive quiet days of one class merged.
@@ -90,8 +136,9 @@ pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
             let tooltip = match (start == end, run[0].uptime()) {
                 (true, None) => format!("{}: no data", run[0].day),
                 (true, Some(u)) => format!(
-                    "{}: {u:.2} % uptime, {}",
+                    "{}: {} uptime, {}",
                     run[0].day,
+                    percent(u),
                     plural(run[0].incidents, "incident")
                 ),
                 (false, None) => format!("{} to {}: no data", run[0].day, days[end].day),
@@ -100,9 +147,9 @@ pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
                     let low = uptimes.clone().fold(f64::MAX, f64::min);
                     let high = uptimes.fold(f64::MIN, f64::max);
                     let range = if low == high {
-                        format!("{low:.2} %")
+                        percent(low)
                     } else {
-                        format!("{low:.2}–{high:.2} %")
+                        format!("{}–{}", percent(low), percent(high))
                     };
                     format!(
                         "{} to {}: {range} uptime, no incidents",
@@ -129,7 +176,7 @@ fn monitor_view(c: &ComponentData) -> MonitorView {
         days,
         uptime_90: match c.uptime(c.days.len()) {
             None => "No data yet".into(),
-            Some(u) => format!("{u:.2} % uptime"),
+            Some(u) => format!("{} uptime", percent(u)),
         },
         cert: c.cert.as_ref().map(cert_view),
     }
