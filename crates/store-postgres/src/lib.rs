@@ -49,6 +49,7 @@ impl SqlBackend for PostgresBackend {
     const NAME: &'static str = "postgres";
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1 FOR UPDATE";
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+    const STRING_AGG: &'static str = "string_agg";
 
     fn push_placeholder(text: &mut String, n: usize) {
         use std::fmt::Write as _;

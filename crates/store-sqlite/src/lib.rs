@@ -85,6 +85,7 @@ impl SqlBackend for SqliteBackend {
     /// The single writer already serializes writes.
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1";
     const CLAIM_LOCK: &'static str = "";
+    const STRING_AGG: &'static str = "group_concat";
 
     fn push_placeholder(text: &mut String, _n: usize) {
         text.push('?');

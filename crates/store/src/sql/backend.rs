@@ -32,6 +32,10 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// Appended to the outbox claim's inner SELECT (`FOR UPDATE SKIP LOCKED`
     /// on Postgres, so nodes never claim the same delivery).
     const CLAIM_LOCK: &'static str;
+    /// The aggregate that joins text with a separator, `(value, ',')`:
+    /// `group_concat` on SQLite, `string_agg` on Postgres. One row per group
+    /// instead of one per value matters where rows are costly to fetch.
+    const STRING_AGG: &'static str;
 
     /// Writes the placeholder of the `n`th value (from 1) of a built
     /// statement. Postgres needs `$n`; SQLite prefers a bare `?`, because

@@ -86,25 +86,39 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<(d::MonitorId, String, u64, u64)>> {
-        query::<B>(
-            "SELECT monitor_id, day, total_checks, failed_checks FROM daily_stats \
-             WHERE org_id = $1 AND day >= $2 AND day <= $3",
-        )
+        // One row per monitor, its days joined as `day:checks:failed`: a
+        // status page of 500 monitors reads 500 rows, not 45,000, and rows
+        // are what a fetch pays for.
+        let agg = B::STRING_AGG;
+        let rows = query::<B>(::sqlx::AssertSqlSafe(format!(
+            "SELECT monitor_id, {agg}(day || ':' || total_checks || ':' || failed_checks, ',') \
+             AS days FROM daily_stats WHERE org_id = $1 AND day >= $2 AND day <= $3 \
+             GROUP BY monitor_id"
+        )))
         .bind(org.as_str())
         .bind(from)
         .bind(to)
         .fetch_all(self.read_pool())
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                d::MonitorId::from_string(row.get::<String>("monitor_id")?),
-                row.get("day")?,
-                row.get::<i64>("total_checks")? as u64,
-                row.get::<i64>("failed_checks")? as u64,
-            ))
-        })
-        .collect()
+        .await?;
+        let mut all = Vec::new();
+        for row in &rows {
+            let monitor = d::MonitorId::from_string(row.get::<String>("monitor_id")?);
+            let days: String = row.get("days")?;
+            for entry in days.split(',') {
+                let mut parts = entry.split(':');
+                let parsed = (|| {
+                    let day = parts.next()?.to_string();
+                    let checks = parts.next()?.parse().ok()?;
+                    let failed = parts.next()?.parse().ok()?;
+                    Some((day, checks, failed))
+                })();
+                let Some((day, checks, failed)) = parsed else {
+                    return Err(StoreError::Corrupt(format!("daily_stats entry {entry}")));
+                };
+                all.push((monitor.clone(), day, checks, failed));
+            }
+        }
+        Ok(all)
     }
 
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
