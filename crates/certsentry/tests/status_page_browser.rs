@@ -146,6 +146,17 @@ async fn the_page_renders_without_scripts_in_both_themes_and_stays_on_loopback()
         )
         .await;
     assert_eq!(page.status, 201, "{}", page.body);
+    // Operator content that points elsewhere: its image is dropped by the
+    // sanitizer, so the browser still asks nobody else for anything.
+    let page_id = page.body["statusPage"]["id"].as_str().unwrap();
+    let incident = h
+        .post(
+            &format!("status-pages/{page_id}/incidents"),
+            json!({ "title": "Slow checkout", "state": "investigating",
+                    "body": "Looking into it. ![chart](https://tracker.example.net/pixel.png) See [our notes](https://notes.example.net/)." }),
+        )
+        .await;
+    assert_eq!(incident.status, 201, "{}", incident.body);
     let url = h.server.url("/status/browser-test");
     let dir = tempfile::tempdir().unwrap();
     let (light, dark) = (dir.path().join("light.png"), dir.path().join("dark.png"));
@@ -190,6 +201,11 @@ async fn the_page_renders_without_scripts_in_both_themes_and_stays_on_loopback()
         "{csp}"
     );
     assert!(dom.contains("No data yet") && dom.contains("Shop"), "{dom}");
+    assert!(
+        dom.contains("Slow checkout") && dom.contains("our notes"),
+        "{dom}"
+    );
+    assert!(!dom.contains("tracker.example.net"), "{dom}");
     assert!(
         light_bright > 200.0,
         "light mode background: {light_bright}"

@@ -111,25 +111,37 @@ async fn a_status_page_tells_each_monitors_state_and_history() {
                 "[{backend}] {label}: {state}"
             );
         }
-        // Runs of quiet days are one bar each; together they cover 90 days per monitor.
-        let days_drawn: usize = html
-            .split("<ol><li class=\"")
-            .skip(1)
-            .flat_map(|bars| bars[..bars.find("</ol>").unwrap()].split("<li class=\""))
-            .map(|bar| {
-                let classes = &bar[..bar.find('"').unwrap()];
-                let span = classes.split_whitespace().last().unwrap();
-                span.trim_start_matches('s').parse::<usize>().unwrap()
-            })
-            .sum();
-        assert_eq!(days_drawn, 4 * 90);
-        let today = certsentry_domain::time::day_of(certsentry_domain::time::now_ms());
+        // Days with something to say are elements placed on their columns
+        // (`dN sM`: from day N, M days wide); the quiet days are the list's
+        // background, with one tooltip. Here only today was checked: the
+        // website and the API were up today (drawn 89 days of no data each),
+        // the database was down (89 + today) and the newcomer has no data
+        // (90).
+        let mut drawn = Vec::new();
+        for list in html.split("<ol title=\"").skip(1) {
+            let list = &list[..list.find("</ol>").unwrap()];
+            let mut days = 0;
+            for bar in list.split("<li class=\"").skip(1) {
+                let classes: Vec<&str> = bar[..bar.find('"').unwrap()].split(' ').collect();
+                let start: usize = classes[1].trim_start_matches('d').parse().unwrap();
+                let span: usize = classes[2].trim_start_matches('s').parse().unwrap();
+                assert!(start + span <= 91, "{classes:?}");
+                days += span;
+            }
+            drawn.push(days);
+        }
+        assert_eq!(drawn, vec![89, 89, 90, 90], "{html}");
+        let today = certsentry_web::status::view::short_day(&certsentry_domain::time::day_of(
+            certsentry_domain::time::now_ms(),
+        ));
         assert!(
-            html.contains(&format!("{today}: 100 % uptime, 0 incidents")),
+            html.contains("<ol title=\"Other days: 100 %, no incidents\">"),
             "{html}"
         );
         assert!(
-            html.contains(&format!("{today}: 0 % uptime, 1 incident")),
+            html.contains(&format!(
+                "<li class=\"down d90 s1\"><span>{today}: 0 %, 1 incident</span>"
+            )),
             "{html}"
         );
         assert!(html.contains("no data"));
@@ -275,6 +287,25 @@ async fn a_status_page_tells_each_monitors_state_and_history() {
             csp.ends_with("frame-ancestors https://client.example https://intranet.example:8443"),
             "{csp}"
         );
+        // The framed page shows only the website, which is up; a page of
+        // monitors never checked claims nothing.
+        assert!(got.body.contains("All systems operational"), "{}", got.body);
+        let waiting = h
+            .post(
+                "status-pages",
+                json!({ "slug": format!("waiting-{backend}"), "title": "Waiting",
+                        "monitors": [entry(&fresh, "Newcomer", true)] }),
+            )
+            .await;
+        assert_eq!(waiting.status, 201, "[{backend}] {}", waiting.body);
+        let got = fetch(&h, &format!("/status/waiting-{backend}"), None).await;
+        assert!(
+            got.body
+                .contains("<p class=\"overall nodata\" role=\"status\">No data yet</p>"),
+            "{}",
+            got.body
+        );
+        assert!(!got.body.contains("All systems operational"));
 
         // A slug nobody has, and a disabled page: the same 404 page.
         let unknown = fetch(&h, "/status/nobody-here", None).await;

@@ -87,12 +87,12 @@ pub trait StatsStore: Send + Sync {
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<DailyStats>>;
-    /// Every monitor's checks and failures per day of the organization for
-    /// days `from..=to`, as (monitor, day, checks, failed): the four
-    /// columns a status page draws, in one query.
-    async fn list_org_daily_checks(
+    /// The checks and failures per day of `monitors` for days `from..=to`,
+    /// as (monitor, day, checks, failed): the four columns a status page
+    /// draws, in one query per thousand monitors.
+    async fn list_daily_checks(
         &self,
-        org: &OrgId,
+        monitors: &[MonitorId],
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<(MonitorId, String, u64, u64)>>;

@@ -125,13 +125,13 @@ impl<F: Forward> StatsStore for F {
     ) -> StoreResult<Vec<DailyStats>> {
         self.inner().list_daily_stats(org, monitor, from, to).await
     }
-    async fn list_org_daily_checks(
+    async fn list_daily_checks(
         &self,
-        org: &OrgId,
+        monitors: &[MonitorId],
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<(MonitorId, String, u64, u64)>> {
-        self.inner().list_org_daily_checks(org, from, to).await
+        self.inner().list_daily_checks(monitors, from, to).await
     }
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64> {
         self.inner().finalize_daily_stats(today).await

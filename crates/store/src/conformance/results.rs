@@ -351,9 +351,13 @@ async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
         .list_daily_stats(&org.id, &m.id, "2026-05-01", &today)
         .await
         .unwrap();
-    // The organization-wide read has the same days' checks, with their monitor.
+    // The read of many monitors has the same days' checks, with their monitor.
     let mut org_wide = store
-        .list_org_daily_checks(&org.id, "2026-05-01", &today)
+        .list_daily_checks(
+            &[m.id.clone(), MonitorId::from_string("no-such-monitor")],
+            "2026-05-01",
+            &today,
+        )
         .await
         .unwrap();
     org_wide.sort_by(|a, b| a.1.cmp(&b.1));

@@ -103,9 +103,15 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         .map(|c| (c.monitor_id.clone(), c))
         .collect();
     let monitors = org_monitors(store, org).await?;
+    let shown: Vec<MonitorId> = page
+        .spec
+        .monitors
+        .iter()
+        .map(|m| m.monitor_id.clone())
+        .collect();
     let mut stats: HashMap<MonitorId, HashMap<String, (u64, u64)>> = HashMap::new();
     for (monitor, day, checks, failed) in store
-        .list_org_daily_checks(org, &days[0].to_string(), &today.to_string())
+        .list_daily_checks(&shown, &days[0].to_string(), &today.to_string())
         .await?
     {
         stats

@@ -7,20 +7,24 @@ use certsentry_domain::status_page::public::day_class;
 use super::data::{CertData, ComponentData, PageData};
 use super::notices::{self, IncidentView, MaintenanceView};
 
-/// A run of days drawn as one bar `span` days wide: consecutive days of
-/// the same class and no incident say the same thing, so a monitor that
-/// was simply up for 90 days is one element, not 90 (a 500-monitor page
-/// stays small). A day with an incident is always a bar of its own. The
-/// tooltip is the bar's text, shown on hover by the stylesheet and read by
-/// screen readers, so it is in the page once.
+/// A run of days drawn as one bar from column `start` (1 = 90 days ago),
+/// `span` days wide. Only runs with something to say are elements: days
+/// with trouble, with an incident, or without data. The quiet days (up,
+/// no incident) are the list's own background, drawn as the same daily
+/// bars by the stylesheet, and share one tooltip, so a monitor that was
+/// simply up for 90 days is no element at all and a 500-monitor page stays
+/// small. A bar's tooltip is its text, shown on hover by the stylesheet and
+/// read by screen readers, so it is in the page once.
 pub struct DayView {
     pub class: &'static str,
+    pub start: usize,
     pub span: usize,
     pub tooltip: String,
 }
 
 pub struct CertView {
-    pub class: &'static str,
+    /// Only an invalid certificate is set apart (in the alert colour).
+    pub invalid: bool,
     pub text: String,
 }
 
@@ -30,6 +34,8 @@ pub struct MonitorView {
     pub state_class: &'static str,
     pub state_label: &'static str,
     pub days: Vec<DayView>,
+    /// What the quiet days (the background) say.
+    pub quiet: String,
     pub uptime_90: String,
     pub cert: Option<CertView>,
 }
@@ -105,6 +111,15 @@ impl StatusTemplate {
     }
 }
 
+/// `Oct 8` for `2026-10-08`: the bars cover 90 days, so the year goes
+/// without saying (and 500 monitors' tooltips stay short).
+pub fn short_day(day: &str) -> String {
+    match certsentry_domain::time::parse_day(day) {
+        Some(date) => date.format("%b %-d").to_string(),
+        None => day.to_string(),
+    }
+}
+
 /// `100 %`, `99.95 %`: two decimals, without trailing zeros.
 pub fn percent(value: f64) -> String {
     let text = format!("{value:.2}");
@@ -112,8 +127,8 @@ pub fn percent(value: f64) -> String {
     format!("{text} %")
 }
 
-/// The bars of `days`, consecutive quiet days of one class merged.
-pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
+/// The runs of `days`: consecutive days of one class and no incident.
+fn runs(days: &[super::data::DayData]) -> Vec<(usize, usize)> {
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for (i, day) in days.iter().enumerate() {
         let class = day_class(day.uptime());
@@ -129,36 +144,38 @@ pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
             _ => runs.push((i, i)),
         }
     }
-    runs.into_iter()
+    runs
+}
+
+fn is_quiet(day: &super::data::DayData) -> bool {
+    day.incidents == 0 && day_class(day.uptime()) == "up"
+}
+
+/// The bars of `days` that are drawn as elements (see [`DayView`]).
+pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
+    runs(days)
+        .into_iter()
+        .filter(|(start, _)| !is_quiet(&days[*start]))
         .map(|(start, end)| {
             let run = &days[start..=end];
             let class = day_class(run[0].uptime());
+            let (first, last) = (short_day(&run[0].day), short_day(&days[end].day));
             let tooltip = match (start == end, run[0].uptime()) {
-                (true, None) => format!("{}: no data", run[0].day),
+                (true, None) => format!("{first}: no data"),
+                (false, None) => format!("{first} to {last}: no data"),
                 (true, Some(u)) => format!(
-                    "{}: {} uptime, {}",
-                    run[0].day,
+                    "{first}: {}, {}",
                     percent(u),
                     plural(run[0].incidents, "incident")
                 ),
-                (false, None) => format!("{} to {}: no data", run[0].day, days[end].day),
-                (false, Some(_)) => {
-                    let uptimes = run.iter().filter_map(|d| d.uptime());
-                    let low = uptimes.clone().fold(f64::MAX, f64::min);
-                    let high = uptimes.fold(f64::MIN, f64::max);
-                    let range = if low == high {
-                        percent(low)
-                    } else {
-                        format!("{}–{}", percent(low), percent(high))
-                    };
-                    format!(
-                        "{} to {}: {range} uptime, no incidents",
-                        run[0].day, days[end].day
-                    )
-                }
+                (false, Some(_)) => format!(
+                    "{first} to {last}: {}, no incidents",
+                    uptime_range(&run.iter().filter_map(|d| d.uptime()).collect::<Vec<_>>())
+                ),
             };
             DayView {
                 class,
+                start: start + 1,
                 span: end - start + 1,
                 tooltip,
             }
@@ -166,9 +183,39 @@ pub fn bars(days: &[super::data::DayData]) -> Vec<DayView> {
         .collect()
 }
 
+/// `100 %`, or `99.95–100 %` across days that differ.
+fn uptime_range(uptimes: &[f64]) -> String {
+    let low = uptimes.iter().copied().fold(f64::MAX, f64::min);
+    let high = uptimes.iter().copied().fold(f64::MIN, f64::max);
+    if low == high {
+        percent(low)
+    } else {
+        format!("{}–{}", percent(low), percent(high))
+    }
+}
+
+/// The tooltip of the quiet days, which have no element of their own.
+pub fn quiet_days(days: &[super::data::DayData]) -> String {
+    let quiet: Vec<f64> = days
+        .iter()
+        .filter(|d| is_quiet(d))
+        .filter_map(|d| d.uptime())
+        .collect();
+    if quiet.is_empty() {
+        return String::new();
+    }
+    let others = if quiet.len() == days.len() {
+        "Every day"
+    } else {
+        "Other days"
+    };
+    format!("{others}: {}, no incidents", uptime_range(&quiet))
+}
+
 fn monitor_view(c: &ComponentData) -> MonitorView {
     let days = bars(&c.days);
     MonitorView {
+        quiet: quiet_days(&c.days),
         label: c.label.clone(),
         target: c.target.clone(),
         state_class: c.state.class(),
@@ -207,5 +254,8 @@ pub fn cert_text(cert: &CertData) -> (&'static str, String) {
 
 fn cert_view(cert: &CertData) -> CertView {
     let (class, text) = cert_text(cert);
-    CertView { class, text }
+    CertView {
+        invalid: class == "invalid",
+        text,
+    }
 }
