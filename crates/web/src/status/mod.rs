@@ -59,19 +59,31 @@ struct Rendered {
     at: Instant,
 }
 
-/// The last render of each slug.
+/// The last render of each slug, and the slugs being rendered again.
 #[derive(Default)]
 pub struct RenderCache {
     pages: Mutex<HashMap<String, Arc<Rendered>>>,
+    refreshing: Mutex<std::collections::HashSet<String>>,
 }
 
 impl RenderCache {
-    fn fresh(&self, slug: &str) -> Option<Arc<Rendered>> {
+    /// The last render, and whether it is still fresh.
+    fn last(&self, slug: &str) -> Option<(Arc<Rendered>, bool)> {
         let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         pages
             .get(slug)
-            .filter(|r| r.at.elapsed() < RENDER_EVERY)
-            .cloned()
+            .map(|r| (r.clone(), r.at.elapsed() < RENDER_EVERY))
+    }
+
+    /// Claims the re-render of `slug`; `false` when another request has it.
+    fn begin_refresh(&self, slug: &str) -> bool {
+        let mut refreshing = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        refreshing.insert(slug.to_string())
+    }
+
+    fn end_refresh(&self, slug: &str) {
+        let mut refreshing = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        refreshing.remove(slug);
     }
 
     fn keep(&self, slug: &str, rendered: Arc<Rendered>) {
@@ -82,6 +94,18 @@ impl RenderCache {
             pages.retain(|_, r| r.at.elapsed() < RENDER_EVERY);
         }
         pages.insert(slug.to_string(), rendered);
+    }
+}
+
+/// A claimed re-render, given back when dropped.
+struct RefreshClaim<'a> {
+    cache: &'a RenderCache,
+    slug: &'a str,
+}
+
+impl Drop for RefreshClaim<'_> {
+    fn drop(&mut self) {
+        self.cache.end_refresh(self.slug);
     }
 }
 
@@ -134,11 +158,25 @@ pub async fn render_uncached(store: &dyn Store, slug: &str) -> Result<String, St
 }
 
 impl StatusPages {
-    /// The slug's render, fresh or made now.
+    /// The slug's render: fresh, or made now. Once a page is stale, one
+    /// request renders it again while the others are answered from the
+    /// stale copy, so a busy page is still rendered at most once per
+    /// [`RENDER_EVERY`] and no request queues behind a render.
     async fn rendered(&self, slug: &str) -> Result<Arc<Rendered>, Response> {
-        if let Some(rendered) = self.cache.fresh(slug) {
-            return Ok(rendered);
-        }
+        let stale = match self.cache.last(slug) {
+            Some((rendered, true)) => return Ok(rendered),
+            Some((rendered, false)) => Some(rendered),
+            None => None,
+        };
+        // Released when this request is done, or dropped (a client gone).
+        let _refresh = match &stale {
+            Some(stale) if !self.cache.begin_refresh(slug) => return Ok(stale.clone()),
+            Some(_) => Some(RefreshClaim {
+                cache: &self.cache,
+                slug,
+            }),
+            None => None,
+        };
         match render(&*self.store, slug).await {
             Ok(rendered) => {
                 let rendered = Arc::new(rendered);

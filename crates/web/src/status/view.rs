@@ -11,7 +11,8 @@ use super::notices::{self, IncidentView, MaintenanceView};
 /// `span` days wide. Only runs with something to say are elements: days
 /// with trouble, with an incident, or without data. The quiet days (up,
 /// no incident) are the list's own background, drawn as the same daily
-/// bars by the stylesheet, and share one tooltip, so a monitor that was
+/// bars by the stylesheet, and share one tooltip (the first element, laid
+/// across the whole row beneath the others), so a monitor that was
 /// simply up for 90 days is no element at all and a 500-monitor page stays
 /// small. A bar's tooltip is its text, shown on hover by the stylesheet and
 /// read by screen readers, so it is in the page once.
@@ -34,7 +35,7 @@ pub struct MonitorView {
     pub state_class: &'static str,
     pub state_label: &'static str,
     pub days: Vec<DayView>,
-    /// What the quiet days (the background) say.
+    /// What the quiet days (the background) say; empty when there are none.
     pub quiet: String,
     pub uptime_90: String,
     pub cert: Option<CertView>,
@@ -209,7 +210,9 @@ pub fn quiet_days(days: &[super::data::DayData]) -> String {
     } else {
         "Other days"
     };
-    format!("{others}: {}, no incidents", uptime_range(&quiet))
+    // "No incidents" goes without saying (a day with one is never quiet),
+    // and the list's legend says the figures are uptime.
+    format!("{others}: {}", uptime_range(&quiet))
 }
 
 fn monitor_view(c: &ComponentData) -> MonitorView {
