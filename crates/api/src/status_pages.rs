@@ -136,7 +136,9 @@ pub async fn create(
     }
 }
 
-async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StatusPage> {
+/// The caller's page `id`, or 404 (also for the pages' incidents and
+/// maintenance windows).
+pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StatusPage> {
     state
         .store
         .get_status_page(caller.org_id(), &StatusPageId::from_string(id))

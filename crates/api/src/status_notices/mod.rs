@@ -26,7 +26,7 @@ use certsentry_domain::status_page::incident::{
 };
 use certsentry_domain::status_page::maintenance::{Maintenance, validate_maintenance};
 use certsentry_domain::time::now_ms;
-use certsentry_domain::{IncidentId, MaintenanceId, MonitorId, StatusPageId};
+use certsentry_domain::{IncidentId, MaintenanceId, MonitorId};
 use certsentry_store::StoreError;
 use serde_json::{Value, json};
 
@@ -34,6 +34,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::query::QueryParams;
 use crate::state::AppState;
+use crate::status_pages::load;
 use crate::views::{ErrorBody, OkBody};
 pub use views::*;
 
@@ -60,14 +61,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn load_page(state: &AppState, caller: &Caller, id: &str) -> ApiResult<StatusPage> {
-    state
-        .store
-        .get_status_page(caller.org_id(), &StatusPageId::from_string(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("Status page"))
-}
-
 fn audit(caller: &Caller, action: &str, kind: &str, id: &str, metadata: Value) -> AuditEvent {
     AuditEvent::new(caller.org_id(), &caller.actor(), action, kind, id, metadata)
 }
@@ -92,7 +85,7 @@ pub async fn list_incidents(
     let limit = params.limit("limit", 1, 200, 50);
     let cursor = params.cursor();
     params.finish()?;
-    let page = load_page(&state, &caller, &id).await?;
+    let page = load(&state, &caller, &id).await?;
     let listed = state
         .store
         .list_incidents(caller.org_id(), &page.id, cursor.as_deref(), limit)
@@ -117,7 +110,7 @@ pub async fn create_incident(
     ApiJson(input): ApiJson<IncidentInput>,
 ) -> ApiResult<(StatusCode, Json<IncidentEnvelope>)> {
     let spec = validate_incident(&input.into()).map_err(ApiError::validation)?;
-    let page = load_page(&state, &caller, &id).await?;
+    let page = load(&state, &caller, &id).await?;
     let incident = Incident::open(
         &page.org_id,
         &page.id,
@@ -152,7 +145,7 @@ async fn load_incident(
     id: &str,
     iid: &str,
 ) -> ApiResult<Incident> {
-    let page = load_page(state, caller, id).await?;
+    let page = load(state, caller, id).await?;
     state
         .store
         .get_incident(caller.org_id(), &page.id, &IncidentId::from_string(iid))
@@ -247,7 +240,7 @@ pub async fn list_maintenance(
     let limit = params.limit("limit", 1, 200, 50);
     let cursor = params.cursor();
     params.finish()?;
-    let page = load_page(&state, &caller, &id).await?;
+    let page = load(&state, &caller, &id).await?;
     let listed = state
         .store
         .list_maintenance(caller.org_id(), &page.id, cursor.as_deref(), limit)
@@ -276,7 +269,7 @@ pub async fn create_maintenance(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<MaintenanceInput>,
 ) -> ApiResult<(StatusCode, Json<MaintenanceEnvelope>)> {
-    let page = load_page(&state, &caller, &id).await?;
+    let page = load(&state, &caller, &id).await?;
     let now = now_ms();
     let spec = validate_maintenance(&input.into(), None, &page_monitors(&page), now)
         .map_err(ApiError::validation)?;
@@ -310,7 +303,7 @@ async fn load_window(
     id: &str,
     mid: &str,
 ) -> ApiResult<(StatusPage, Maintenance)> {
-    let page = load_page(state, caller, id).await?;
+    let page = load(state, caller, id).await?;
     let window = state
         .store
         .get_maintenance(caller.org_id(), &page.id, &MaintenanceId::from_string(mid))
