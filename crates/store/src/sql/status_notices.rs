@@ -178,6 +178,16 @@ impl<B: SqlBackend> SqlStore<B> {
             .collect::<StoreResult<Vec<_>>>()?;
         self.with_updates(incidents).await
     }
+
+    /// The windows `statement` selects (`MAINTENANCE_COLUMNS`), with their monitors.
+    async fn windows_where(&self, statement: Sql<B>) -> StoreResult<Vec<Maintenance>> {
+        let rows = statement.fetch_all(self.read_pool()).await?;
+        let windows = rows
+            .iter()
+            .map(maintenance_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.with_monitors(windows).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -389,20 +399,14 @@ impl<B: SqlBackend> StatusNoticeStore for SqlStore<B> {
         page: &d::StatusPageId,
         id: &d::MaintenanceId,
     ) -> StoreResult<Option<Maintenance>> {
-        let rows = query::<B>(::sqlx::AssertSqlSafe(format!(
+        let statement = query::<B>(::sqlx::AssertSqlSafe(format!(
             "SELECT {MAINTENANCE_COLUMNS} FROM maintenance_windows \
              WHERE org_id = $1 AND page_id = $2 AND id = $3"
         )))
         .bind(org.as_str())
         .bind(page.as_str())
-        .bind(id.as_str())
-        .fetch_all(self.read_pool())
-        .await?;
-        let windows = rows
-            .iter()
-            .map(maintenance_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(self.with_monitors(windows).await?.into_iter().next())
+        .bind(id.as_str());
+        Ok(self.windows_where(statement).await?.into_iter().next())
     }
 
     async fn list_maintenance(
@@ -439,19 +443,13 @@ impl<B: SqlBackend> StatusNoticeStore for SqlStore<B> {
         page: &d::StatusPageId,
         since: Millis,
     ) -> StoreResult<Vec<Maintenance>> {
-        let rows = query::<B>(::sqlx::AssertSqlSafe(format!(
+        let statement = query::<B>(::sqlx::AssertSqlSafe(format!(
             "SELECT {MAINTENANCE_COLUMNS} FROM maintenance_windows \
              WHERE page_id = $1 AND ends_at > $2 ORDER BY starts_at, id"
         )))
         .bind(page.as_str())
-        .bind(since)
-        .fetch_all(self.read_pool())
-        .await?;
-        let windows = rows
-            .iter()
-            .map(maintenance_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.with_monitors(windows).await
+        .bind(since);
+        self.windows_where(statement).await
     }
 
     async fn in_maintenance(&self, monitor: &d::MonitorId, at: Millis) -> StoreResult<bool> {
