@@ -33,6 +33,7 @@ impl Caller {
         Actor {
             id: self.key_id.to_string(),
             name: self.key_name.clone(),
+            email: None,
         }
     }
 }

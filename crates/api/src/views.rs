@@ -232,8 +232,9 @@ pub struct StatusPageEnvelope {
     pub status_page: StatusPageView,
 }
 
-/// An audit entry. CertSentry's actors are API keys and the operator's CLI,
-/// so `actorEmail` is always null and `actorName` carries the key's name.
+/// An audit entry. `actorEmail` is the person's email when a person signed
+/// in to the dashboard acted, and null for API keys and the CLI, whose
+/// name is in `actorName`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditLogView {
@@ -255,7 +256,7 @@ impl From<&AuditEvent> for AuditLogView {
             id: e.id.to_string(),
             action: e.action.clone(),
             actor_id: e.actor.id.clone(),
-            actor_email: None,
+            actor_email: e.actor.email.clone(),
             actor_name: e.actor.name.clone(),
             target_type: e.target_type.clone(),
             target_id: e.target_id.clone(),

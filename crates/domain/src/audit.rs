@@ -7,13 +7,17 @@ use serde_json::Value;
 use crate::id::{AuditId, OrgId};
 use crate::time::{Millis, now_ms};
 
-/// Who did it: an API key, or the operator's CLI.
+/// Who did it: a person signed in to the dashboard, an API key, or the
+/// operator's CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
-    /// The API key's id, or `cli`.
+    /// The user's id, the API key's id, or `cli`.
     pub id: String,
-    /// The key's name, or `cli (<os user>)`.
+    /// The user's email, the key's name, or `cli (<os user>)`.
     pub name: String,
+    /// Set for people only: the reference's `actorEmail`.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 impl Actor {
@@ -22,6 +26,15 @@ impl Actor {
         Self {
             id: "cli".into(),
             name: format!("cli ({user})"),
+            email: None,
+        }
+    }
+
+    pub fn user(id: &crate::id::UserId, email: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            name: email.to_string(),
+            email: Some(email.to_string()),
         }
     }
 }

@@ -250,3 +250,12 @@ mod tests {
         assert_eq!(early.len(), TIME_LEN);
     }
 }
+
+typed_id!(
+    /// A person who signs in to the dashboard.
+    UserId
+);
+typed_id!(
+    /// A one-time link: setup, invitation, set or reset password.
+    UserLinkId
+);

@@ -18,6 +18,7 @@ pub mod id;
 pub mod monitor;
 pub mod net;
 pub mod org;
+pub mod people;
 pub mod plan;
 pub mod registration;
 pub mod stats;
@@ -30,5 +31,5 @@ pub use errors::FieldErrors;
 pub use id::{
     ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, DmarcImportId,
     DmarcReportId, EnvironmentId, EventId, IncidentId, IncidentUpdateId, KnownCertificateId,
-    MaintenanceId, MonitorId, OrgId, ResultId, StatusPageId,
+    MaintenanceId, MonitorId, OrgId, ResultId, StatusPageId, UserId, UserLinkId,
 };

@@ -12,6 +12,8 @@ use certsentry_domain::channel::Channel;
 use certsentry_domain::check::CheckResult;
 use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
 use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, DmarcSource, RejectedImport};
+use certsentry_domain::people::token::UserLink;
+use certsentry_domain::people::{Membership, Role, User};
 use certsentry_domain::stats::DailyStats;
 use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::status_page::incident::Incident;
@@ -19,7 +21,7 @@ use certsentry_domain::status_page::maintenance::Maintenance;
 use certsentry_domain::time::Millis;
 use certsentry_domain::{
     ApiKeyId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, IncidentId,
-    KnownCertificateId, MaintenanceId, MonitorId, OrgId, StatusPageId,
+    KnownCertificateId, MaintenanceId, MonitorId, OrgId, StatusPageId, UserId, UserLinkId,
 };
 
 use crate::*;
@@ -619,5 +621,99 @@ impl<F: Forward> crate::TlsScanStore for F {
     }
     async fn finish_tls_scan(&self, record: &crate::TlsScanRecord) -> StoreResult<()> {
         self.inner().finish_tls_scan(record).await
+    }
+}
+
+#[async_trait]
+impl<F: Forward> PeopleStore for F {
+    async fn count_users(&self) -> StoreResult<u64> {
+        self.inner().count_users().await
+    }
+    async fn create_user(
+        &self,
+        user: &User,
+        membership: Option<(&OrgId, Role)>,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()> {
+        self.inner().create_user(user, membership, audit).await
+    }
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        self.inner().get_user(id).await
+    }
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.inner().find_user_by_email(email).await
+    }
+    async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<()> {
+        self.inner().set_password(user, hash).await
+    }
+    async fn list_memberships(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
+        self.inner().list_memberships(user).await
+    }
+    async fn list_members(&self, org: &OrgId) -> StoreResult<Vec<Membership>> {
+        self.inner().list_members(org).await
+    }
+    async fn get_membership(&self, org: &OrgId, user: &UserId) -> StoreResult<Option<Membership>> {
+        self.inner().get_membership(org, user).await
+    }
+    async fn add_member(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        role: Role,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().add_member(org, user, role, audit).await
+    }
+    async fn set_member_role(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        role: Role,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().set_member_role(org, user, role, audit).await
+    }
+    async fn remove_member(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().remove_member(org, user, audit).await
+    }
+    async fn create_link(&self, link: &UserLink, audit: Option<&AuditEvent>) -> StoreResult<()> {
+        self.inner().create_link(link, audit).await
+    }
+    async fn find_link(&self, hash: &str) -> StoreResult<Option<UserLink>> {
+        self.inner().find_link(hash).await
+    }
+    async fn use_link(&self, id: &UserLinkId, at: Millis) -> StoreResult<bool> {
+        self.inner().use_link(id, at).await
+    }
+    async fn list_invitations(&self, org: &OrgId) -> StoreResult<Vec<UserLink>> {
+        self.inner().list_invitations(org).await
+    }
+    async fn delete_link(
+        &self,
+        org: &OrgId,
+        id: &UserLinkId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner().delete_link(org, id, audit).await
+    }
+    async fn save_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        self.inner().save_session(session).await
+    }
+    async fn load_session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<SessionRecord>> {
+        self.inner().load_session(id_hash, now).await
+    }
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.inner().delete_session(id_hash).await
+    }
+    async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<u64> {
+        self.inner().delete_user_sessions(user).await
+    }
+    async fn prune_sessions(&self, now: Millis) -> StoreResult<u64> {
+        self.inner().prune_sessions(now).await
     }
 }

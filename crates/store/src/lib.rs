@@ -14,6 +14,7 @@ pub mod dmarc;
 pub mod forward;
 pub mod monitors;
 pub mod orgs;
+pub mod people;
 mod records;
 #[cfg(feature = "sql")]
 pub mod sql;
@@ -43,6 +44,7 @@ pub use dmarc::{DmarcStore, ImportOutcome, TlsReport};
 pub use forward::Forward;
 pub use monitors::MonitorStore;
 pub use orgs::{EnvironmentStore, KeyStore, OrgStore};
+pub use people::{PeopleStore, SessionRecord};
 pub use records::*;
 pub use status_notices::StatusNoticeStore;
 pub use status_pages::StatusPageStore;
@@ -113,6 +115,7 @@ pub trait Store:
     + CertificateStore
     + StatusPageStore
     + StatusNoticeStore
+    + PeopleStore
     + AuditStore
     + ChannelStore
     + AlertStore
@@ -137,8 +140,8 @@ pub mod prelude {
     pub use crate::{
         AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore, DeliveryStore,
         DmarcStore, EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore,
-        OrgStore, RegistrationStore, ResultStore, StatsStore, StatusNoticeStore, StatusPageStore,
-        Store, TlsScanStore,
+        OrgStore, PeopleStore, RegistrationStore, ResultStore, StatsStore, StatusNoticeStore,
+        StatusPageStore, Store, TlsScanStore,
     };
 }
 

@@ -9,7 +9,7 @@ pub fn payload(entry: &AuditEvent) -> Value {
         "type": "audit.event",
         "id": entry.id.as_str(),
         "event": entry.action,
-        "actor": { "id": entry.actor.id, "name": entry.actor.name, "email": null },
+        "actor": { "id": entry.actor.id, "name": entry.actor.name, "email": entry.actor.email },
         "target": { "type": entry.target_type, "id": entry.target_id },
         "metadata": entry.metadata,
         "timestamp": certsentry_domain::time::format_ms(entry.created_at),

@@ -13,6 +13,7 @@ mod ct;
 mod dmarc;
 mod monitors;
 mod orgs;
+mod people;
 mod results;
 mod status_notices;
 mod status_pages;
@@ -122,6 +123,7 @@ fn actor() -> Actor {
     Actor {
         id: "test".into(),
         name: "conformance".into(),
+        email: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub(super) fn audit_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::a
         actor: d::audit::Actor {
             id: row.get("actor_id")?,
             name: row.get("actor_name")?,
+            email: row.get("actor_email")?,
         },
         target_type: row.get("target_type")?,
         target_id: row.get("target_id")?,
@@ -29,14 +30,15 @@ pub(super) async fn insert_audit<B: SqlBackend>(
     stream_audit(tx, e).await?;
     query::<B>(
         "INSERT INTO audit_events (id, org_id, action, actor_id, actor_name, \
-         target_type, target_id, metadata, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         actor_email, target_type, target_id, metadata, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(e.id.as_str())
     .bind(e.org_id.as_str())
     .bind(&e.action)
     .bind(&e.actor.id)
     .bind(&e.actor.name)
+    .bind(&e.actor.email)
     .bind(&e.target_type)
     .bind(&e.target_id)
     .bind(e.metadata.to_string())

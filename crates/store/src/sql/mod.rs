@@ -15,6 +15,7 @@ mod dmarc;
 mod keys;
 mod monitors;
 mod orgs;
+mod people;
 mod results;
 mod stats;
 mod status_notices;
@@ -178,6 +179,18 @@ pub(super) async fn commit_audited<B: SqlBackend>(
     tx.commit().await.map_err(StoreError::from)
 }
 
+/// Commits, recording `audit` in the same transaction when there is one
+/// (writes the server makes on its own carry none).
+pub(super) async fn commit_maybe_audited<B: SqlBackend>(
+    tx: Tx<B>,
+    audit: Option<&certsentry_domain::audit::AuditEvent>,
+) -> StoreResult<()> {
+    match audit {
+        Some(audit) => commit_audited(tx, audit).await,
+        None => tx.commit().await.map_err(StoreError::from),
+    }
+}
+
 pub fn decode_json(json: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("json column: {e}")))
 }
@@ -253,5 +266,4 @@ pub const API_KEY_COLUMNS: &str =
 pub const RESULT_COLUMNS: &str = "id, org_id, monitor_id, check_type, status, degraded, region, \
     latency_ms, http_status, error, details, created_at";
 
-pub const AUDIT_COLUMNS: &str =
-    "id, org_id, action, actor_id, actor_name, target_type, target_id, metadata, created_at";
+pub const AUDIT_COLUMNS: &str = "id, org_id, action, actor_id, actor_name, actor_email, target_type, target_id, metadata, created_at";

@@ -95,16 +95,6 @@ async fn write_maintenance_monitors<B: SqlBackend>(
 }
 
 /// Commits, with the operator's audit event when there is one.
-async fn commit_maybe_audited<B: SqlBackend>(
-    tx: Tx<B>,
-    audit: Option<&d::audit::AuditEvent>,
-) -> StoreResult<()> {
-    match audit {
-        Some(audit) => commit_audited(tx, audit).await,
-        None => tx.commit().await.map_err(StoreError::from),
-    }
-}
-
 impl<B: SqlBackend> SqlStore<B> {
     /// Fills each incident's timeline, oldest update first.
     async fn with_updates(&self, mut incidents: Vec<Incident>) -> StoreResult<Vec<Incident>> {
