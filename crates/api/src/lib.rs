@@ -55,7 +55,7 @@ const TOUCH_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    app_with_pages(state, Router::new())
+    app_with_pages(state, Router::new().route("/", get(home)))
 }
 
 /// The application with the web pages (`certsentry-web`'s router) beside
@@ -82,7 +82,6 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         ));
     let metrics = state.metrics.clone();
     Router::new()
-        .route("/", get(home))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve_document))
@@ -96,8 +95,8 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .layer(middleware::from_fn_with_state(metrics, observe::observe))
 }
 
-/// `GET /`: until the dashboard exists, a plain page that names the
-/// product and says where its API is documented.
+/// `GET /` of the API served alone (without the dashboard): a plain page
+/// that names the product and says where its API is documented.
 async fn home() -> axum::response::Html<String> {
     axum::response::Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -196,7 +195,10 @@ pub async fn serve_with_pages(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let flusher = tokio::spawn(flush_key_touches(state.clone()));
-    let result = axum::serve(listener, app_with_pages(state.clone(), pages))
+    // The peer's address reaches handlers that need it (login throttling).
+    let app = app_with_pages(state.clone(), pages)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     flusher.abort();

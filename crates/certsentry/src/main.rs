@@ -6,6 +6,7 @@ mod certwatch_cmd;
 mod ct_cmd;
 mod dmarc_cmd;
 mod sync_cmd;
+mod user_cmd;
 
 use certsentry::{config, db, logging};
 
@@ -64,6 +65,9 @@ enum Command {
     /// DMARC domains and their reporting addresses.
     #[command(subcommand)]
     Dmarc(dmarc_cmd::DmarcCommand),
+    /// Dashboard users (people who sign in).
+    #[command(subcommand)]
+    User(user_cmd::UserCommand),
     /// Tools for webhook receivers.
     #[command(subcommand)]
     Webhook(alerts_cmd::WebhookCommand),
@@ -292,6 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?
         }
+        Command::User(command) => user_cmd::run(&*store, &settings.public_url, command).await?,
         Command::Sync { .. } | Command::Webhook(_) | Command::Certwatch(_) => {
             unreachable!("handled before opening the database")
         }
@@ -308,6 +313,14 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         );
         println!("The key is shown only once; store it now:");
         println!("{key}");
+    }
+    if let Some(link) =
+        certsentry_web::dashboard::setup_link_if_needed(&*store, &settings.public_url).await?
+    {
+        println!(
+            "Open this one-time link to create the dashboard's owner account (valid 24 hours; a new one is printed at each start until it is used):"
+        );
+        println!("{link}");
     }
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await

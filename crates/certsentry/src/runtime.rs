@@ -51,6 +51,8 @@ pub struct RuntimeConfig {
     /// Looks up DMARC source names in the background. Tests that resolve
     /// through their own DNS server turn it off, so the two never race.
     pub ptr_lookups: bool,
+    /// The dashboard's and status pages' settings.
+    pub web: certsentry_web::WebConfig,
 }
 
 impl RuntimeConfig {
@@ -96,6 +98,9 @@ impl RuntimeConfig {
             ct: (ct.certstream_url.is_some() || ct.log_list.is_some()).then(|| ct.clone()),
             smtp: settings.dmarc.smtp.clone(),
             imap: dmarc::imap_accounts(&settings.dmarc.imap)?,
+            web: certsentry_web::WebConfig {
+                public_url: settings.public_url.clone(),
+            },
             ..Self::default()
         })
     }
@@ -113,6 +118,9 @@ impl Default for RuntimeConfig {
             smtp: None,
             imap: Vec::new(),
             ptr_lookups: true,
+            web: certsentry_web::WebConfig {
+                public_url: "http://127.0.0.1".into(),
+            },
         }
     }
 }
@@ -125,6 +133,7 @@ pub struct Runtime {
     jobs: Vec<Job>,
     /// Where the DMARC SMTP listener is bound, if it runs.
     pub smtp_addr: Option<SocketAddr>,
+    web: certsentry_web::WebConfig,
 }
 
 impl Runtime {
@@ -194,6 +203,10 @@ impl Runtime {
         if config.ptr_lookups {
             jobs.extend(dmarc::ptr_job(store.clone(), &config.api.probe.dns_servers));
         }
+        jobs.push(Box::pin(certsentry_web::dashboard::prune_sessions_forever(
+            store.clone(),
+            config.maintenance,
+        )));
         jobs.push(Box::pin(dmarc::prune_forever(
             store.clone(),
             config.api.plans.clone(),
@@ -219,6 +232,7 @@ impl Runtime {
             state,
             jobs,
             smtp_addr,
+            web: config.web,
         })
     }
 
@@ -230,7 +244,7 @@ impl Runtime {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let tasks: Vec<JoinHandle<()>> = self.jobs.into_iter().map(tokio::spawn).collect();
-        let pages = certsentry_web::router(self.state.store.clone());
+        let pages = certsentry_web::router(self.state.store.clone(), self.web.clone());
         let served = certsentry_api::serve_with_pages(listener, self.state, pages, shutdown)
             .await
             .context("serving HTTP");

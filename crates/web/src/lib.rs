@@ -3,9 +3,11 @@
 //! JavaScript. Everything a page needs is served from here: no fonts,
 //! scripts or styles from anywhere else.
 //!
-//! Today: the public status pages at `/status/:slug` (with `summary.json`
-//! and SVG badges), and their stylesheet.
+//! - `status`: the public status pages at `/status/:slug` (with
+//!   `summary.json`, the Atom feed and SVG badges);
+//! - `dashboard`: where an organization's people sign in and work, under `/`.
 
+pub mod dashboard;
 pub mod markdown;
 pub mod status;
 
@@ -17,21 +19,37 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use certsentry_store::Store;
 
-/// The pages' one stylesheet, compiled into the binary.
+/// The status pages' stylesheet and the dashboard's, compiled into the
+/// binary.
 const STATUS_CSS: &str = include_str!("../assets/status.css");
+const DASHBOARD_CSS: &str = include_str!("../assets/dashboard.css");
 
-async fn status_css() -> impl IntoResponse {
+fn stylesheet(css: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STATUS_CSS,
+        css,
     )
 }
 
-/// The public pages, ready to merge into the server's router.
-pub fn router(store: Arc<dyn Store>) -> Router {
+/// What the pages need beyond the store.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The server's public base URL, for the links the dashboard hands out
+    /// (invitations) and the origin its forms must come from.
+    pub public_url: String,
+}
+
+/// The public pages and the dashboard, ready to merge into the server's
+/// router.
+pub fn router(store: Arc<dyn Store>, config: WebConfig) -> Router {
+    let dashboard = dashboard::router(dashboard::Dashboard {
+        store: store.clone(),
+        public_url: config.public_url,
+        throttle: Arc::new(dashboard::throttle::LoginThrottle::default()),
+    });
     let pages = status::StatusPages {
         store,
         cache: Arc::new(status::RenderCache::default()),
@@ -49,6 +67,14 @@ pub fn router(store: Arc<dyn Store>) -> Router {
             get(status::monitor_badge),
         )
         .with_state(pages)
-        .route("/assets/status.css", get(status_css))
+        .route(
+            "/assets/status.css",
+            get(|| async { stylesheet(STATUS_CSS) }),
+        )
+        .route(
+            "/assets/dashboard.css",
+            get(|| async { stylesheet(DASHBOARD_CSS) }),
+        )
+        .merge(dashboard)
         .layer(tower_http::compression::CompressionLayer::new())
 }

@@ -315,6 +315,8 @@ struct FileConfig {
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// This server's public base URL (`--public-url`, default `http://<listen>`).
+    pub public_url: String,
     pub listen: String,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
@@ -408,6 +410,7 @@ impl Settings {
                 .unwrap_or(defaults.pagerduty_events_url),
         };
         Ok(Self {
+            public_url: ct.public_url.clone(),
             services,
             ct,
             dmarc,

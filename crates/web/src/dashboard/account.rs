@@ -1,0 +1,135 @@
+//! The signed-in person's own settings: their password, signing out
+//! everywhere, and which organization they are working in.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use certsentry_domain::people::password::{check_password, verify_password};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::sign_in::{hash_in_background, start_session};
+use super::views::{Frame, error_page, render, unavailable};
+use super::{Dashboard, ORG_KEY, Signed};
+
+#[derive(Template)]
+#[template(path = "dashboard/account.html")]
+struct AccountPage {
+    frame: Frame,
+    error: Option<String>,
+}
+
+fn account_page(signed: &Signed, notice: Option<String>, error: Option<String>) -> Response {
+    let failed = error.is_some();
+    let mut response = render(&AccountPage {
+        frame: Frame::new(signed, "Account", "account").with_notice(notice),
+        error,
+    });
+    if failed {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+pub async fn page(Extension(signed): Extension<Signed>) -> Response {
+    account_page(&signed, None, None)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Changes the password after checking the current one; every other
+/// session of the account ends, this one goes on under a new id.
+pub async fn change_password(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    session: Session,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let stored = signed.user.password_hash.clone().unwrap_or_default();
+    let current = form.current.clone();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &stored))
+        .await
+        .unwrap_or(false);
+    if !matches {
+        return account_page(&signed, None, Some("The current password is wrong.".into()));
+    }
+    if let Err(errors) = check_password(&form.password) {
+        let message = errors.get("password").unwrap_or("is not acceptable");
+        return account_page(&signed, None, Some(format!("The new password {message}.")));
+    }
+    if form.password != form.confirm {
+        return account_page(&signed, None, Some("The two new passwords differ.".into()));
+    }
+    let hash = hash_in_background(form.password).await;
+    let store = &dashboard.store;
+    if store.set_password(&signed.user.id, &hash).await.is_err()
+        || store.delete_user_sessions(&signed.user.id).await.is_err()
+    {
+        return unavailable();
+    }
+    if let Err(response) = start_session(&session, &signed.user.id, signed.org_id()).await {
+        return response;
+    }
+    account_page(
+        &signed,
+        Some("Password changed. Other sessions were signed out.".into()),
+        None,
+    )
+}
+
+/// Ends every session of the account, this one included.
+pub async fn sign_out_everywhere(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    session: Session,
+) -> Response {
+    if dashboard
+        .store
+        .delete_user_sessions(&signed.user.id)
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
+    let _ = session.flush().await;
+    Redirect::to("/login").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    #[serde(default)]
+    org: String,
+}
+
+pub async fn switch_org(
+    Extension(signed): Extension<Signed>,
+    session: Session,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    if !signed
+        .memberships
+        .iter()
+        .any(|m| m.org_id.as_str() == form.org)
+    {
+        // Not 403: the role is not what is wrong, the organization is.
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Not a member",
+            "You do not belong to that organization.",
+        );
+    }
+    match session.insert(ORG_KEY, &form.org).await {
+        Ok(()) => Redirect::to("/monitors").into_response(),
+        Err(_) => unavailable(),
+    }
+}

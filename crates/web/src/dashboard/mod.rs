@@ -1,0 +1,347 @@
+//! The dashboard: where an organization's people sign in and manage what
+//! the API manages. Rendered on the server (askama), working without
+//! JavaScript, under `/`.
+//!
+//! Every route is listed once in [`routes`] with the [`Permission`] it
+//! needs; the router is built from that list and one middleware
+//! ([`guard`]) enforces it, so the permission table in the domain
+//! (`people::role::PERMISSIONS`) is the only place a rule is written. A
+//! state-changing request must also carry the session's CSRF token and no
+//! foreign `Origin`.
+
+pub mod account;
+pub mod csrf;
+pub mod keys;
+pub mod members;
+pub mod monitors;
+pub mod sessions;
+pub mod sign_in;
+pub mod throttle;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use certsentry_domain::people::token::{LinkPurpose, UserLink};
+use certsentry_domain::people::{Membership, Permission, User};
+use certsentry_domain::{OrgId, UserId};
+use certsentry_store::Store;
+use tower_sessions::Session;
+
+use throttle::LoginThrottle;
+
+/// What the dashboard's handlers share.
+#[derive(Clone)]
+pub struct Dashboard {
+    pub store: Arc<dyn Store>,
+    /// The server's public base URL (`--public-url`), for the links it
+    /// hands out and the origin forms must come from.
+    pub public_url: String,
+    pub throttle: Arc<LoginThrottle>,
+}
+
+/// How long a session lasts at most, however active.
+pub const SESSION_MAX_MS: i64 = 30 * 24 * 3_600_000;
+/// How long a session lasts without a request.
+pub const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
+/// Session keys.
+pub(crate) const ORG_KEY: &str = "org";
+pub(crate) const SINCE_KEY: &str = "since";
+
+/// A signed-in request: the person, the organization they are working in
+/// and their role there, and the session's CSRF token for the page's forms.
+#[derive(Clone)]
+pub struct Signed {
+    pub user: User,
+    pub membership: Membership,
+    /// Every organization the user belongs to (the switcher).
+    pub memberships: Vec<Membership>,
+    pub csrf: String,
+}
+
+impl Signed {
+    pub fn org_id(&self) -> &OrgId {
+        &self.membership.org_id
+    }
+
+    pub fn may(&self, permission: Permission) -> bool {
+        self.membership.role.may(permission)
+    }
+
+    pub fn actor(&self) -> certsentry_domain::audit::Actor {
+        certsentry_domain::audit::Actor::user(&self.user.id, &self.user.email)
+    }
+}
+
+/// One dashboard route and what it needs.
+pub struct RouteRule {
+    pub method: Method,
+    /// An axum path, `{id}` for a parameter.
+    pub path: &'static str,
+    pub permission: Permission,
+}
+
+/// Every signed-in route, with its permission. Sign-in, setup, invitation
+/// and password links are outside it: they are open to anyone holding the
+/// link or the password.
+pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
+    use Permission::*;
+    let rule = |method: Method, path, permission| RouteRule {
+        method,
+        path,
+        permission,
+    };
+    vec![
+        (rule(Method::GET, "/", Read), get(monitors::home)),
+        (rule(Method::GET, "/monitors", Read), get(monitors::list)),
+        (
+            rule(Method::GET, "/monitors/{id}", Read),
+            get(monitors::detail),
+        ),
+        (
+            rule(Method::POST, "/orgs/switch", Read),
+            post(account::switch_org),
+        ),
+        (rule(Method::GET, "/account", Read), get(account::page)),
+        (
+            rule(Method::POST, "/account/password", Read),
+            post(account::change_password),
+        ),
+        (
+            rule(Method::POST, "/account/sign-out-everywhere", Read),
+            post(account::sign_out_everywhere),
+        ),
+        (
+            rule(Method::GET, "/settings/members", Read),
+            get(members::page),
+        ),
+        (
+            rule(Method::POST, "/settings/members/invite", ManageMembers),
+            post(members::invite),
+        ),
+        (
+            rule(Method::POST, "/settings/members/{id}/role", ManageMembers),
+            post(members::change_role),
+        ),
+        (
+            rule(Method::POST, "/settings/members/{id}/remove", ManageMembers),
+            post(members::remove),
+        ),
+        (
+            rule(
+                Method::POST,
+                "/settings/invitations/{id}/revoke",
+                ManageMembers,
+            ),
+            post(members::revoke_invitation),
+        ),
+        (
+            rule(Method::GET, "/settings/api-keys", Read),
+            get(keys::page),
+        ),
+        (
+            rule(Method::POST, "/settings/api-keys", ManageApiKeys),
+            post(keys::create),
+        ),
+        (
+            rule(
+                Method::POST,
+                "/settings/api-keys/{id}/revoke",
+                ManageApiKeys,
+            ),
+            post(keys::revoke),
+        ),
+    ]
+}
+
+/// The dashboard's router: the signed-in routes behind [`guard`], the
+/// sign-in pages, and the session layer over both.
+pub fn router(dashboard: Dashboard) -> Router {
+    let mut signed_in = Router::new();
+    for (rule, handler) in routes() {
+        let permission = rule.permission;
+        let guarded = handler.route_layer(middleware::from_fn_with_state(
+            (dashboard.clone(), permission),
+            guard,
+        ));
+        signed_in = signed_in.route(rule.path, guarded);
+    }
+    let sessions = tower_sessions::SessionManagerLayer::new(sessions::StoredSessions {
+        store: dashboard.store.clone(),
+    })
+    .with_name("certsentry_session")
+    .with_http_only(true)
+    .with_same_site(tower_sessions::cookie::SameSite::Lax)
+    .with_secure(dashboard.public_url.starts_with("https://"))
+    .with_expiry(tower_sessions::Expiry::OnInactivity(SESSION_IDLE));
+    signed_in
+        .merge(sign_in::router(dashboard.clone()))
+        .with_state(dashboard)
+        .layer(sessions)
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Dashboard pages may not be framed, and load nothing from elsewhere.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Signs the request in from its session, or sends it to `/login`; then
+/// refuses a role without `permission` (403), and a state-changing request
+/// without the session's CSRF token or from a foreign origin (403).
+async fn guard(
+    State((dashboard, permission)): State<(Dashboard, Permission)>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let signed = match signed_in(&dashboard, &session).await {
+        Ok(Some(signed)) => signed,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(response) => return response,
+    };
+    if !signed.may(permission) {
+        return views::error_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Your role in this organization does not allow this.",
+        );
+    }
+    let (parts, body) = request.into_parts();
+    let request = if parts.method == Method::GET || parts.method == Method::HEAD {
+        Request::from_parts(parts, body)
+    } else {
+        match csrf::checked(&dashboard, &signed.csrf, parts, body).await {
+            Ok(request) => request,
+            Err(response) => return response,
+        }
+    };
+    let mut request = request;
+    request.extensions_mut().insert(signed);
+    next.run(request).await
+}
+
+/// The session's person and organization; `None` when nobody is signed
+/// in, the session has outlived [`SESSION_MAX_MS`], or the user no longer
+/// belongs to any organization.
+async fn signed_in(dashboard: &Dashboard, session: &Session) -> Result<Option<Signed>, Response> {
+    let failed = |_| views::unavailable();
+    let Some(user_id) = session
+        .get::<String>(sessions::USER_KEY)
+        .await
+        .map_err(failed)?
+    else {
+        return Ok(None);
+    };
+    let since: i64 = session.get(SINCE_KEY).await.map_err(failed)?.unwrap_or(0);
+    if certsentry_domain::time::now_ms() - since > SESSION_MAX_MS {
+        session.flush().await.map_err(failed)?;
+        return Ok(None);
+    }
+    let store = &dashboard.store;
+    let user_id = UserId::from_string(user_id);
+    let Some(user) = store
+        .get_user(&user_id)
+        .await
+        .map_err(|_| views::unavailable())?
+    else {
+        session.flush().await.map_err(failed)?;
+        return Ok(None);
+    };
+    let memberships = store
+        .list_memberships(&user.id)
+        .await
+        .map_err(|_| views::unavailable())?;
+    let current: Option<String> = session.get(ORG_KEY).await.map_err(failed)?;
+    let membership = memberships
+        .iter()
+        .find(|m| Some(m.org_id.as_str()) == current.as_deref())
+        .or(memberships.first())
+        .cloned();
+    let Some(membership) = membership else {
+        session.flush().await.map_err(failed)?;
+        return Ok(None);
+    };
+    let csrf = csrf::token(session).await.map_err(failed)?;
+    Ok(Some(Signed {
+        user,
+        membership,
+        memberships,
+        csrf,
+    }))
+}
+
+/// Drops expired sessions every `every` (they are refused once expired
+/// anyway; this keeps the table small).
+pub async fn prune_sessions_forever(store: Arc<dyn Store>, every: std::time::Duration) {
+    loop {
+        match store
+            .prune_sessions(certsentry_domain::time::now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "expired dashboard sessions dropped"),
+            Err(e) => tracing::warn!(error = %e, "pruning dashboard sessions"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// A link's address: the public URL, the purpose's path, the token.
+pub fn link_url(public_url: &str, purpose: LinkPurpose, token: &str) -> String {
+    format!(
+        "{}{}{token}",
+        public_url.trim_end_matches('/'),
+        purpose.path()
+    )
+}
+
+/// While no user exists, a fresh one-time link that makes its first user
+/// the owner of the `default` organization (or of the oldest one, on a
+/// database from before the dashboard). `serve` prints a new one at each
+/// start until someone has used one.
+pub async fn setup_link_if_needed(
+    store: &dyn Store,
+    public_url: &str,
+) -> certsentry_store::StoreResult<Option<String>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let orgs = store.list_orgs().await?;
+    let Some(org) = orgs
+        .iter()
+        .find(|o| o.name == "default")
+        .or_else(|| orgs.iter().min_by_key(|o| o.created_at))
+    else {
+        return Ok(None);
+    };
+    let (mut link, token) = UserLink::new(LinkPurpose::Setup, certsentry_domain::time::now_ms());
+    link.org_id = Some(org.id.clone());
+    store.create_link(&link, None).await?;
+    Ok(Some(link_url(public_url, LinkPurpose::Setup, &token)))
+}

@@ -1,0 +1,105 @@
+//! What every dashboard page shares: the frame around it (navigation,
+//! organization switcher, sign-out form) and the error pages.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use certsentry_domain::people::Permission;
+
+use super::Signed;
+
+/// The frame of a signed-in page.
+pub struct Frame {
+    pub title: String,
+    /// The navigation entry to mark as current.
+    pub section: &'static str,
+    pub email: String,
+    pub org_name: String,
+    pub org_id: String,
+    pub role: &'static str,
+    /// `(id, name, current)` of every organization the user belongs to.
+    pub orgs: Vec<(String, String, bool)>,
+    pub csrf: String,
+    /// A notice shown once above the page (after a change).
+    pub notice: Option<String>,
+}
+
+impl Frame {
+    pub fn new(signed: &Signed, title: impl Into<String>, section: &'static str) -> Self {
+        Self {
+            title: title.into(),
+            section,
+            email: signed.user.email.clone(),
+            org_name: signed.membership.org_name.clone(),
+            org_id: signed.org_id().to_string(),
+            role: signed.membership.role.as_str(),
+            orgs: signed
+                .memberships
+                .iter()
+                .map(|m| {
+                    (
+                        m.org_id.to_string(),
+                        m.org_name.clone(),
+                        m.org_id == signed.membership.org_id,
+                    )
+                })
+                .collect(),
+            csrf: signed.csrf.clone(),
+            notice: None,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<String>) -> Self {
+        self.notice = notice;
+        self
+    }
+}
+
+/// Whether the signed-in role may change things on a page: pages show
+/// their forms and buttons only when it may.
+pub fn may(signed: &Signed, permission: Permission) -> bool {
+    signed.may(permission)
+}
+
+/// Renders a page, or the "unavailable" page if the template fails.
+pub fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a dashboard page");
+            unavailable()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A page that only says what happened, with `status`.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let html = MessagePage { title, message }
+        .render()
+        .unwrap_or_else(|_| message.to_string());
+    (status, Html(html)).into_response()
+}
+
+/// The store could not be reached: say so, and let the user retry.
+pub fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The database could not be reached. Try again in a moment.",
+    )
+}
+
+pub fn not_found() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing here, or it belongs to another organization.",
+    )
+}
