@@ -307,20 +307,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
     let store = opened.store;
     if let Some((org, key)) = admin::bootstrap_if_empty(&*store, &settings.plans).await? {
-        println!(
+        say(&format!(
             "First start: created organization \"{}\" ({}) on the {} plan and a read+write API key.",
             org.name, org.id, org.plan
-        );
-        println!("The key is shown only once; store it now:");
-        println!("{key}");
+        ));
+        say("The key is shown only once; store it now:");
+        say(&key);
     }
     if let Some(link) =
         certsentry_web::dashboard::setup_link_if_needed(&*store, &settings.public_url).await?
     {
-        println!(
-            "Open this one-time link to create the dashboard's owner account (valid 24 hours; a new one is printed at each start until it is used):"
+        say(
+            "Open this one-time link to create the dashboard's owner account (valid 24 hours; a new one is printed at each start until it is used):",
         );
-        println!("{link}");
+        say(&link);
     }
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -339,6 +339,14 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prints a first-start line for the operator. A closed standard output
+/// (a supervisor that keeps none) must not stop the server, so a failed
+/// write is ignored, where `println!` would panic.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// Resolves on SIGINT or SIGTERM.

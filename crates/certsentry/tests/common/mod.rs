@@ -2,6 +2,8 @@
 //! `certsentry serve` builds it) on 127.0.0.1:0 over each store backend.
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -144,11 +146,13 @@ impl Harness {
             ptr_lookups: false,
             ..RuntimeConfig::default()
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // The links the dashboard hands out point at this server.
+        config.web.public_url = format!("http://{}", listener.local_addr().unwrap());
         configure(&mut config);
         config.outbox.allow_private_targets = config.api.allow_private_targets;
         let org = add_org(&*store, plan).await;
         let (key_id, key) = add_key(&*store, &org, false).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Runtime::build(store.clone(), config)
             .await
             .unwrap()

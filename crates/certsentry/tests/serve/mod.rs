@@ -25,6 +25,8 @@ pub struct ServeProcess {
     pub base: String,
     /// The key printed on first start (`None` on a restart).
     pub key: Option<String>,
+    /// The dashboard's setup link printed on first start.
+    pub setup_link: Option<String>,
 }
 
 pub fn free_port() -> u16 {
@@ -59,20 +61,25 @@ impl ServeProcess {
         }
         let mut child = command.spawn().unwrap();
         let first_start = !data_dir.join("certsentry.db").exists();
-        let mut key = None;
+        let (mut key, mut setup_link) = (None, None);
         if first_start {
+            // The key's three lines, then the setup link's two: all read
+            // before the pipe closes, so no line is written to a closed one.
             let mut stdout = BufReader::new(child.stdout.take().unwrap());
-            let mut line = String::new();
-            for _ in 0..3 {
-                line.clear();
+            let mut lines = Vec::new();
+            for _ in 0..5 {
+                let mut line = String::new();
                 stdout.read_line(&mut line).unwrap();
+                lines.push(line.trim().to_string());
             }
-            key = Some(line.trim().to_string());
+            key = Some(lines[2].clone());
+            setup_link = Some(lines[4].clone());
         }
         let process = Self {
             child: ChildGuard(child),
             base: format!("http://127.0.0.1:{port}"),
             key,
+            setup_link,
         };
         wait_until_up(&format!("{}/healthz", process.base)).await;
         process
