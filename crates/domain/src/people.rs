@@ -6,6 +6,7 @@
 //! walked by its tests.
 
 pub mod password;
+pub mod recovery;
 pub mod role;
 pub mod token;
 
@@ -27,7 +28,28 @@ pub struct User {
     /// user made by `certsentry user create` without one).
     #[serde(skip)]
     pub password_hash: Option<String>,
+    /// Set once the user has turned on TOTP two-factor sign-in.
+    #[serde(skip)]
+    pub two_factor: Option<TwoFactor>,
     pub created_at: Millis,
+}
+
+/// A user's second factor: the TOTP secret (base32; it must be kept as is
+/// to check codes, so it is never shown again after enrolment and never
+/// logged) and the SHA-256 of each recovery code not used yet.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TwoFactor {
+    pub secret: String,
+    pub recovery_hashes: Vec<String>,
+}
+
+impl std::fmt::Debug for TwoFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactor")
+            .field("secret", &"<masked>")
+            .field("recovery_codes_left", &self.recovery_hashes.len())
+            .finish()
+    }
 }
 
 impl User {
@@ -36,6 +58,7 @@ impl User {
             id: UserId::generate(),
             email: email.to_string(),
             password_hash: None,
+            two_factor: None,
             created_at: crate::time::now_ms(),
         }
     }
@@ -49,6 +72,8 @@ pub struct Membership {
     pub user_id: UserId,
     pub email: String,
     pub role: Role,
+    /// The organization asks every member for a second factor.
+    pub two_factor_required: bool,
     pub created_at: Millis,
 }
 

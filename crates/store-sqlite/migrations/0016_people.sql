@@ -3,11 +3,16 @@
 -- and dashboard sessions (stored by the SHA-256 of their id).
 
 ALTER TABLE audit_events ADD COLUMN actor_email TEXT;
+ALTER TABLE orgs ADD COLUMN require_two_factor BOOLEAN NOT NULL DEFAULT FALSE;
 
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
     password_hash TEXT,
+    -- TOTP: the base32 secret, and the SHA-256 of each unused recovery
+    -- code as a JSON array; both NULL until two-factor sign-in is on.
+    totp_secret TEXT,
+    recovery_codes TEXT,
     created_at BIGINT NOT NULL
 );
 

@@ -13,7 +13,7 @@ use certsentry_domain::check::CheckResult;
 use certsentry_domain::ct::{CtFinding, FindingState, KnownCertificate};
 use certsentry_domain::dmarc::{DmarcDomain, DmarcReport, DmarcSource, RejectedImport};
 use certsentry_domain::people::token::UserLink;
-use certsentry_domain::people::{Membership, Role, User};
+use certsentry_domain::people::{Membership, Role, TwoFactor, User};
 use certsentry_domain::stats::DailyStats;
 use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::status_page::incident::Incident;
@@ -645,6 +645,26 @@ impl<F: Forward> PeopleStore for F {
     }
     async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<()> {
         self.inner().set_password(user, hash).await
+    }
+    async fn set_two_factor(
+        &self,
+        user: &UserId,
+        two_factor: Option<&TwoFactor>,
+    ) -> StoreResult<()> {
+        self.inner().set_two_factor(user, two_factor).await
+    }
+    async fn use_recovery_code(&self, user: &UserId, hash: &str) -> StoreResult<bool> {
+        self.inner().use_recovery_code(user, hash).await
+    }
+    async fn set_two_factor_required(
+        &self,
+        org: &OrgId,
+        required: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner()
+            .set_two_factor_required(org, required, audit)
+            .await
     }
     async fn list_memberships(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
         self.inner().list_memberships(user).await

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::people::token::UserLink;
-use certsentry_domain::people::{Membership, Role, User};
+use certsentry_domain::people::{Membership, Role, TwoFactor, User};
 use certsentry_domain::time::Millis;
 use certsentry_domain::{OrgId, UserId, UserLinkId};
 
@@ -37,6 +37,22 @@ pub trait PeopleStore: Send + Sync {
     /// `email` as [`certsentry_domain::people::normalize_email`] leaves it.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn set_password(&self, user: &UserId, hash: &str) -> StoreResult<()>;
+    /// Turns two-factor sign-in on (with its secret and recovery codes) or off.
+    async fn set_two_factor(
+        &self,
+        user: &UserId,
+        two_factor: Option<&TwoFactor>,
+    ) -> StoreResult<()>;
+    /// Spends the recovery code with this hash; `false` when the user has no
+    /// such code left (used already, or never theirs).
+    async fn use_recovery_code(&self, user: &UserId, hash: &str) -> StoreResult<bool>;
+    /// Whether every member of `org` must sign in with a second factor.
+    async fn set_two_factor_required(
+        &self,
+        org: &OrgId,
+        required: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
     /// The organizations `user` belongs to, by name.
     async fn list_memberships(&self, user: &UserId) -> StoreResult<Vec<Membership>>;

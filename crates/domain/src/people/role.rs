@@ -37,6 +37,8 @@ string_enum!(plain
         ManageMembers = "members",
         /// Make, demote and remove owners.
         ManageOwners = "owners",
+        /// Require two-factor sign-in of every member.
+        ManageSecurity = "security",
         /// The plan is an operator setting; owners see and change it.
         ManagePlan = "plan",
     }
@@ -55,6 +57,7 @@ pub const PERMISSIONS: &[(Permission, Role)] = &[
     (Permission::ManageEnvironments, Role::Admin),
     (Permission::ManageMembers, Role::Admin),
     (Permission::ManageOwners, Role::Owner),
+    (Permission::ManageSecurity, Role::Owner),
     (Permission::ManagePlan, Role::Owner),
 ];
 

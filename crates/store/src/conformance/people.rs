@@ -1,7 +1,7 @@
 //! Conformance cases: users, memberships, one-time links and sessions.
 
 use certsentry_domain::people::token::{LinkPurpose, UserLink, hash_link_token};
-use certsentry_domain::people::{Role, User};
+use certsentry_domain::people::{Role, TwoFactor, User};
 
 use crate::SessionRecord;
 
@@ -290,3 +290,67 @@ async fn sessions_expire_and_end_everywhere(store: Arc<dyn Store>) {
     assert!(store.load_session("a", now).await.unwrap().is_none());
 }
 register!(sessions_expire_and_end_everywhere);
+
+async fn two_factor_is_kept_and_recovery_codes_work_once(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Second factor").await;
+    let ann = new_user(&*store, "2fa@example.com", Some((&org.id, Role::Member))).await;
+    let two_factor = TwoFactor {
+        secret: "JBSWY3DPEHPK3PXP".into(),
+        recovery_hashes: vec!["h1".into(), "h2".into()],
+    };
+    store
+        .set_two_factor(&ann.id, Some(&two_factor))
+        .await
+        .unwrap();
+    let stored = store.get_user(&ann.id).await.unwrap().unwrap();
+    assert_eq!(stored.two_factor.as_ref(), Some(&two_factor));
+    assert!(store.use_recovery_code(&ann.id, "h2").await.unwrap());
+    assert!(
+        !store.use_recovery_code(&ann.id, "h2").await.unwrap(),
+        "once"
+    );
+    assert!(!store.use_recovery_code(&ann.id, "nope").await.unwrap());
+    let left = store
+        .get_user(&ann.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .two_factor
+        .unwrap();
+    assert_eq!(left.recovery_hashes, vec!["h1".to_string()]);
+    store.set_two_factor(&ann.id, None).await.unwrap();
+    assert!(
+        store
+            .get_user(&ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .two_factor
+            .is_none()
+    );
+    assert!(!store.use_recovery_code(&ann.id, "h1").await.unwrap());
+
+    let membership = store
+        .get_membership(&org.id, &ann.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!membership.two_factor_required);
+    let require = audit(
+        &org.id,
+        "organization.twoFactor.require",
+        "organization",
+        org.id.as_str(),
+    );
+    store
+        .set_two_factor_required(&org.id, true, &require)
+        .await
+        .unwrap();
+    let membership = store
+        .get_membership(&org.id, &ann.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(membership.two_factor_required);
+}
+register!(two_factor_is_kept_and_recovery_codes_work_once);

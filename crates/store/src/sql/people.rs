@@ -2,26 +2,41 @@
 
 use certsentry_domain as d;
 use certsentry_domain::people::token::{LinkPurpose, UserLink};
-use certsentry_domain::people::{Membership, Role, User};
+use certsentry_domain::people::{Membership, Role, TwoFactor, User};
 
 use super::orgs::lock_org;
 use super::*;
 use crate::*;
 
-const USER_COLUMNS: &str = "id, email, password_hash, created_at";
+const USER_COLUMNS: &str = "id, email, password_hash, totp_secret, recovery_codes, created_at";
 const MEMBERSHIP_SELECT: &str = "SELECT m.org_id, o.name AS org_name, m.user_id, u.email, \
-     m.role, m.created_at FROM memberships m JOIN orgs o ON o.id = m.org_id \
-     JOIN users u ON u.id = m.user_id";
+     m.role, o.require_two_factor, m.created_at FROM memberships m \
+     JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id";
 const LINK_COLUMNS: &str = "id, purpose, hash, org_id, user_id, email, role, created_by, \
      created_at, expires_at, used_at";
 
 fn user_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<User> {
+    let secret: Option<String> = row.get("totp_secret")?;
+    let recovery: Option<String> = row.get("recovery_codes")?;
+    let two_factor = match secret {
+        Some(secret) => Some(TwoFactor {
+            secret,
+            recovery_hashes: serde_json::from_str(recovery.as_deref().unwrap_or("[]"))
+                .map_err(|e| StoreError::Corrupt(format!("recovery codes: {e}")))?,
+        }),
+        None => None,
+    };
     Ok(User {
         id: d::UserId::from_string(row.get::<String>("id")?),
         email: row.get("email")?,
         password_hash: row.get("password_hash")?,
+        two_factor,
         created_at: row.get("created_at")?,
     })
+}
+
+fn encode_recovery(two_factor: Option<&TwoFactor>) -> Option<String> {
+    two_factor.map(|t| serde_json::Value::from(t.recovery_hashes.clone()).to_string())
 }
 
 fn role_of(text: &str) -> StoreResult<Role> {
@@ -35,6 +50,7 @@ fn membership_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<Membership
         user_id: d::UserId::from_string(row.get::<String>("user_id")?),
         email: row.get("email")?,
         role: role_of(&row.get::<String>("role")?)?,
+        two_factor_required: row.get("require_two_factor")?,
         created_at: row.get("created_at")?,
     })
 }
@@ -129,11 +145,13 @@ impl<B: SqlBackend> PeopleStore for SqlStore<B> {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         query::<B>(::sqlx::AssertSqlSafe(format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4)"
+            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
         )))
         .bind(user.id.as_str())
         .bind(&user.email)
         .bind(&user.password_hash)
+        .bind(user.two_factor.as_ref().map(|t| t.secret.as_str()))
+        .bind(encode_recovery(user.two_factor.as_ref()))
         .bind(user.created_at)
         .execute(&mut tx)
         .await
@@ -176,6 +194,63 @@ impl<B: SqlBackend> PeopleStore for SqlStore<B> {
             .await?;
         found(done.rows_affected())?;
         tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn set_two_factor(
+        &self,
+        user: &d::UserId,
+        two_factor: Option<&TwoFactor>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done =
+            query::<B>("UPDATE users SET totp_secret = $1, recovery_codes = $2 WHERE id = $3")
+                .bind(two_factor.map(|t| t.secret.as_str()))
+                .bind(encode_recovery(two_factor))
+                .bind(user.as_str())
+                .execute(&mut tx)
+                .await?;
+        found(done.rows_affected())?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    /// A compare-and-swap on the stored list: of two sign-ins racing with
+    /// one code, the second finds the list changed and the code gone.
+    async fn use_recovery_code(&self, user: &d::UserId, hash: &str) -> StoreResult<bool> {
+        let Some(stored) = self.get_user(user).await?.and_then(|u| u.two_factor) else {
+            return Ok(false);
+        };
+        let mut left = stored.recovery_hashes.clone();
+        left.retain(|h| h != hash);
+        if left.len() == stored.recovery_hashes.len() {
+            return Ok(false);
+        }
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>(
+            "UPDATE users SET recovery_codes = $1 WHERE id = $2 AND recovery_codes = $3",
+        )
+        .bind(serde_json::Value::from(left).to_string())
+        .bind(user.as_str())
+        .bind(encode_recovery(Some(&stored)))
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_two_factor_required(
+        &self,
+        org: &d::OrgId,
+        required: bool,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>("UPDATE orgs SET require_two_factor = $1 WHERE id = $2")
+            .bind(required)
+            .bind(org.as_str())
+            .execute(&mut tx)
+            .await?;
+        found(done.rows_affected())?;
+        commit_audited(tx, audit).await
     }
 
     async fn list_memberships(&self, user: &d::UserId) -> StoreResult<Vec<Membership>> {

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::sign_in::{hash_in_background, start_session};
+use super::two_factor::Enrolment;
 use super::views::{Frame, error_page, render, unavailable};
 use super::{Dashboard, ORG_KEY, Signed};
 
@@ -19,13 +20,37 @@ use super::{Dashboard, ORG_KEY, Signed};
 struct AccountPage {
     frame: Frame,
     error: Option<String>,
+    two_factor_on: bool,
+    /// An organization of the user requires a second factor.
+    two_factor_required: bool,
+    recovery_codes_left: usize,
+    /// A secret being enrolled: its QR code and text.
+    enrolment: Option<Enrolment>,
+    /// Recovery codes just made: shown this once.
+    recovery_codes: Vec<String>,
 }
 
-fn account_page(signed: &Signed, notice: Option<String>, error: Option<String>) -> Response {
+/// The account page, with what just happened on it.
+pub(crate) fn account_page(
+    signed: &Signed,
+    enrolment: Option<Enrolment>,
+    recovery_codes: Vec<String>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let failed = error.is_some();
     let mut response = render(&AccountPage {
         frame: Frame::new(signed, "Account", "account").with_notice(notice),
         error,
+        two_factor_on: signed.user.two_factor.is_some(),
+        two_factor_required: signed.memberships.iter().any(|m| m.two_factor_required),
+        recovery_codes_left: signed
+            .user
+            .two_factor
+            .as_ref()
+            .map_or(0, |t| t.recovery_hashes.len()),
+        enrolment,
+        recovery_codes,
     });
     if failed {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -34,7 +59,14 @@ fn account_page(signed: &Signed, notice: Option<String>, error: Option<String>) 
 }
 
 pub async fn page(Extension(signed): Extension<Signed>) -> Response {
-    account_page(&signed, None, None)
+    let notice =
+        (signed.membership.two_factor_required && signed.user.two_factor.is_none()).then(|| {
+            format!(
+                "{} requires two-factor sign-in. Turn it on below to continue.",
+                signed.membership.org_name
+            )
+        });
+    account_page(&signed, None, Vec::new(), notice, None)
 }
 
 #[derive(Deserialize)]
@@ -61,14 +93,32 @@ pub async fn change_password(
         .await
         .unwrap_or(false);
     if !matches {
-        return account_page(&signed, None, Some("The current password is wrong.".into()));
+        return account_page(
+            &signed,
+            None,
+            Vec::new(),
+            None,
+            Some("The current password is wrong.".into()),
+        );
     }
     if let Err(errors) = check_password(&form.password) {
         let message = errors.get("password").unwrap_or("is not acceptable");
-        return account_page(&signed, None, Some(format!("The new password {message}.")));
+        return account_page(
+            &signed,
+            None,
+            Vec::new(),
+            None,
+            Some(format!("The new password {message}.")),
+        );
     }
     if form.password != form.confirm {
-        return account_page(&signed, None, Some("The two new passwords differ.".into()));
+        return account_page(
+            &signed,
+            None,
+            Vec::new(),
+            None,
+            Some("The two new passwords differ.".into()),
+        );
     }
     let hash = hash_in_background(form.password).await;
     let store = &dashboard.store;
@@ -82,6 +132,8 @@ pub async fn change_password(
     }
     account_page(
         &signed,
+        None,
+        Vec::new(),
         Some("Password changed. Other sessions were signed out.".into()),
         None,
     )

@@ -39,6 +39,9 @@ struct MembersPage {
     invitable: Vec<&'static str>,
     roles: &'static [Role],
     may_manage: bool,
+    /// Owners may require two-factor sign-in.
+    may_secure: bool,
+    two_factor_required: bool,
     me: UserId,
     my_role: Role,
     /// A new invitation's link, shown once.
@@ -99,6 +102,8 @@ async fn members_page(
             .collect(),
         roles: Role::ALL,
         may_manage: signed.may(Permission::ManageMembers),
+        may_secure: signed.may(Permission::ManageSecurity),
+        two_factor_required: signed.membership.two_factor_required,
         me: signed.user.id.clone(),
         my_role,
         new_link,

@@ -17,6 +17,7 @@ pub mod monitors;
 pub mod sessions;
 pub mod sign_in;
 pub mod throttle;
+pub mod two_factor;
 pub mod views;
 
 use std::sync::Arc;
@@ -90,73 +91,31 @@ pub struct RouteRule {
 /// Every signed-in route, with its permission. Sign-in, setup, invitation
 /// and password links are outside it: they are open to anyone holding the
 /// link or the password.
+#[rustfmt::skip] // one route per line: this is a table
 pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
     use Permission::*;
-    let rule = |method: Method, path, permission| RouteRule {
-        method,
-        path,
-        permission,
-    };
+    let rule = |method: Method, path, permission| RouteRule { method, path, permission };
+    let (get_, post_) = (Method::GET, Method::POST);
     vec![
-        (rule(Method::GET, "/", Read), get(monitors::home)),
-        (rule(Method::GET, "/monitors", Read), get(monitors::list)),
-        (
-            rule(Method::GET, "/monitors/{id}", Read),
-            get(monitors::detail),
-        ),
-        (
-            rule(Method::POST, "/orgs/switch", Read),
-            post(account::switch_org),
-        ),
-        (rule(Method::GET, "/account", Read), get(account::page)),
-        (
-            rule(Method::POST, "/account/password", Read),
-            post(account::change_password),
-        ),
-        (
-            rule(Method::POST, "/account/sign-out-everywhere", Read),
-            post(account::sign_out_everywhere),
-        ),
-        (
-            rule(Method::GET, "/settings/members", Read),
-            get(members::page),
-        ),
-        (
-            rule(Method::POST, "/settings/members/invite", ManageMembers),
-            post(members::invite),
-        ),
-        (
-            rule(Method::POST, "/settings/members/{id}/role", ManageMembers),
-            post(members::change_role),
-        ),
-        (
-            rule(Method::POST, "/settings/members/{id}/remove", ManageMembers),
-            post(members::remove),
-        ),
-        (
-            rule(
-                Method::POST,
-                "/settings/invitations/{id}/revoke",
-                ManageMembers,
-            ),
-            post(members::revoke_invitation),
-        ),
-        (
-            rule(Method::GET, "/settings/api-keys", Read),
-            get(keys::page),
-        ),
-        (
-            rule(Method::POST, "/settings/api-keys", ManageApiKeys),
-            post(keys::create),
-        ),
-        (
-            rule(
-                Method::POST,
-                "/settings/api-keys/{id}/revoke",
-                ManageApiKeys,
-            ),
-            post(keys::revoke),
-        ),
+        (rule(get_.clone(), "/", Read), get(monitors::home)),
+        (rule(get_.clone(), "/monitors", Read), get(monitors::list)),
+        (rule(get_.clone(), "/monitors/{id}", Read), get(monitors::detail)),
+        (rule(post_.clone(), "/orgs/switch", Read), post(account::switch_org)),
+        (rule(get_.clone(), "/account", Read), get(account::page)),
+        (rule(post_.clone(), "/account/password", Read), post(account::change_password)),
+        (rule(post_.clone(), "/account/sign-out-everywhere", Read), post(account::sign_out_everywhere)),
+        (rule(post_.clone(), "/account/two-factor/start", Read), post(two_factor::start)),
+        (rule(post_.clone(), "/account/two-factor/enable", Read), post(two_factor::enable)),
+        (rule(post_.clone(), "/account/two-factor/disable", Read), post(two_factor::disable)),
+        (rule(get_.clone(), "/settings/members", Read), get(members::page)),
+        (rule(post_.clone(), "/settings/members/invite", ManageMembers), post(members::invite)),
+        (rule(post_.clone(), "/settings/members/{id}/role", ManageMembers), post(members::change_role)),
+        (rule(post_.clone(), "/settings/members/{id}/remove", ManageMembers), post(members::remove)),
+        (rule(post_.clone(), "/settings/invitations/{id}/revoke", ManageMembers), post(members::revoke_invitation)),
+        (rule(post_.clone(), "/settings/security/two-factor", ManageSecurity), post(two_factor::require)),
+        (rule(get_.clone(), "/settings/api-keys", Read), get(keys::page)),
+        (rule(post_.clone(), "/settings/api-keys", ManageApiKeys), post(keys::create)),
+        (rule(post_, "/settings/api-keys/{id}/revoke", ManageApiKeys), post(keys::revoke)),
     ]
 }
 
@@ -225,6 +184,14 @@ async fn guard(
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(response) => return response,
     };
+    // An organization that requires a second factor lets a member without
+    // one reach only their account page, where they turn it on.
+    if signed.membership.two_factor_required
+        && signed.user.two_factor.is_none()
+        && !request.uri().path().starts_with("/account")
+    {
+        return Redirect::to("/account").into_response();
+    }
     if !signed.may(permission) {
         return views::error_page(
             StatusCode::FORBIDDEN,

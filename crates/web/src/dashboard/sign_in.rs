@@ -18,6 +18,7 @@ use certsentry_domain::audit::{Actor, AuditEvent};
 use certsentry_domain::people::password::{
     check_password, decoy_hash, hash_password, verify_password,
 };
+use certsentry_domain::people::recovery::{hash_recovery_code, looks_like_recovery_code};
 use certsentry_domain::people::token::{LinkPurpose, UserLink, hash_link_token};
 use certsentry_domain::people::{Role, User, normalize_email};
 use certsentry_domain::time::now_ms;
@@ -27,12 +28,14 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 
+use super::two_factor::{TotpPage, code_matches};
 use super::views::{error_page, render, unavailable};
 use super::{Dashboard, ORG_KEY, SINCE_KEY, csrf, sessions::USER_KEY};
 
 pub fn router(dashboard: Dashboard) -> Router<Dashboard> {
     Router::new()
         .route("/login", get(login_page).post(login))
+        .route("/login/totp", get(login_page).post(login_totp))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup))
         .route("/password/{token}", get(password_page).post(set_password))
@@ -174,7 +177,104 @@ async fn login(
             "Your account does not belong to any organization any more.",
         );
     };
+    if user.two_factor.is_some() {
+        // The password was right; the second step decides. Nothing is
+        // signed in until then.
+        let pending = session.insert(PENDING_USER_KEY, user.id.as_str()).await;
+        let at = session.insert(PENDING_AT_KEY, now_ms()).await;
+        if pending.is_err() || at.is_err() {
+            return unavailable();
+        }
+        return render(&TotpPage { csrf, error: None });
+    }
     match start_session(&session, &user.id, &first.org_id).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(response) => response,
+    }
+}
+
+/// Session keys of a sign-in waiting for its second factor.
+const PENDING_USER_KEY: &str = "pending_user";
+const PENDING_AT_KEY: &str = "pending_at";
+/// How long the second step may take after the password.
+const PENDING_MS: i64 = 5 * 60_000;
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    #[serde(default)]
+    totp: String,
+}
+
+/// The second step: a code from the authenticator, or a recovery code
+/// (spent once). Failures count towards the same throttle as passwords.
+async fn login_totp(
+    State(dashboard): State<Dashboard>,
+    session: Session,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<TotpForm>,
+) -> Response {
+    let Ok(csrf) = csrf::token(&session).await else {
+        return unavailable();
+    };
+    let pending: Option<String> = session.get(PENDING_USER_KEY).await.ok().flatten();
+    let at: i64 = session
+        .get(PENDING_AT_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let Some(user_id) = pending.filter(|_| now_ms() - at < PENDING_MS) else {
+        return Redirect::to("/login").into_response();
+    };
+    let store = &dashboard.store;
+    let user = match store.get_user(&UserId::from_string(user_id)).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(_) => return unavailable(),
+    };
+    let Some(two_factor) = user.two_factor.clone() else {
+        return Redirect::to("/login").into_response();
+    };
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let again = |status, error: &str| {
+        let mut page = render(&TotpPage {
+            csrf: csrf.clone(),
+            error: Some(error.into()),
+        });
+        *page.status_mut() = status;
+        page
+    };
+    if !dashboard.throttle.allows(&user.email, address) {
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins. Wait 15 minutes and try again.",
+        );
+    }
+    let accepted = if looks_like_recovery_code(&form.totp) {
+        match store
+            .use_recovery_code(&user.id, &hash_recovery_code(&form.totp))
+            .await
+        {
+            Ok(used) => used,
+            Err(_) => return unavailable(),
+        }
+    } else {
+        code_matches(&two_factor.secret, &user.email, &form.totp)
+    };
+    if !accepted {
+        dashboard.throttle.failed(&user.email, address);
+        return again(StatusCode::UNAUTHORIZED, "That code is not right.");
+    }
+    let org = match store.list_memberships(&user.id).await {
+        Ok(memberships) => memberships.first().map(|m| m.org_id.clone()),
+        Err(_) => return unavailable(),
+    };
+    let Some(org) = org else {
+        return Redirect::to("/login").into_response();
+    };
+    let _ = session.remove::<String>(PENDING_USER_KEY).await;
+    let _ = session.remove::<i64>(PENDING_AT_KEY).await;
+    match start_session(&session, &user.id, &org).await {
         Ok(()) => Redirect::to("/").into_response(),
         Err(response) => response,
     }

@@ -21,6 +21,8 @@ use certsentry_domain::{MonitorId, OrgId};
 use certsentry_store::prelude::*;
 use certsentry_store::{EventQuery, MonitorCertificate, MonitorQuery, StoreResult};
 
+use super::finished_days::{DayCells, FinishedDays};
+
 /// One day of one monitor.
 pub struct DayData {
     /// `YYYY-MM-DD`.
@@ -90,8 +92,13 @@ pub struct PageData {
     pub at: Millis,
 }
 
-/// Reads `page`'s content at `now`.
-pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreResult<PageData> {
+/// Reads `page`'s content at `now`, the finished days from `finished`.
+pub async fn load(
+    store: &dyn Store,
+    page: &StatusPage,
+    now: Millis,
+    finished: &FinishedDays,
+) -> StoreResult<PageData> {
     let org = &page.org_id;
     let today = parse_day(&day_of(now)).expect("a formatted day parses");
     let days = last_days(today, HISTORY_DAYS);
@@ -109,18 +116,19 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         .iter()
         .map(|m| m.monitor_id.clone())
         .collect();
-    let mut stats: HashMap<MonitorId, HashMap<String, (u64, u64)>> = HashMap::new();
-    for (monitor, day, checks, failed) in store
-        .list_daily_checks(&shown, &days[0].to_string(), &today.to_string())
-        .await?
-    {
-        stats
-            .entry(monitor)
-            .or_default()
-            .insert(day, (checks, failed));
-    }
+    let yesterday = days[days.len() - 2].to_string();
+    let cells = finished
+        .cells(
+            store,
+            &page.id,
+            &shown,
+            &days[0].to_string(),
+            &yesterday,
+            &today.to_string(),
+        )
+        .await?;
     let maintenance = store.list_page_maintenance(&page.id, from).await?;
-    leave_out_maintenance(store, &maintenance, page, now, &mut stats).await?;
+    let left_out = maintenance_checks(store, &maintenance, page, now).await?;
     let incidents = incidents_per_day(store, page, from).await?;
     let mut components = Vec::new();
     let mut endpoints = Vec::new();
@@ -128,15 +136,19 @@ pub async fn load(store: &dyn Store, page: &StatusPage, now: Millis) -> StoreRes
         let Some(monitor) = monitors.get(&entry.monitor_id) else {
             continue;
         };
-        let no_stats = HashMap::new();
-        let stats = stats.get(&monitor.id).unwrap_or(&no_stats);
+        let no_left_out = HashMap::new();
+        let left_out = left_out.get(&monitor.id).unwrap_or(&no_left_out);
         let no_incidents = HashMap::new();
         let incidents = incidents.get(&monitor.id).unwrap_or(&no_incidents);
         let history = days
             .iter()
             .map(|day| {
                 let key = day.to_string();
-                let (checks, failed) = stats.get(&key).copied().unwrap_or((0, 0));
+                let (checks, failed) = cells.get(&monitor.id, &key);
+                // A window's checks are not counted; its failures neither.
+                let (skipped, skipped_failed) = left_out.get(&key).copied().unwrap_or((0, 0));
+                let checks = checks.saturating_sub(skipped);
+                let failed = failed.saturating_sub(skipped_failed).min(checks);
                 DayData {
                     incidents: incidents.get(&key).copied().unwrap_or(0),
                     day: key,
@@ -210,15 +222,15 @@ async fn org_monitors(store: &dyn Store, org: &OrgId) -> StoreResult<HashMap<Mon
     }
 }
 
-/// Takes the checks each started window ran on the page's monitors out of
-/// their days' counts.
-async fn leave_out_maintenance(
+/// The checks each started window ran on the page's monitors, by monitor
+/// and day: what the days' counts leave out.
+async fn maintenance_checks(
     store: &dyn Store,
     windows: &[Maintenance],
     page: &StatusPage,
     now: Millis,
-    stats: &mut HashMap<MonitorId, HashMap<String, (u64, u64)>>,
-) -> StoreResult<()> {
+) -> StoreResult<DayCells> {
+    let mut left_out: DayCells = HashMap::new();
     for window in windows.iter().filter(|w| w.spec.starts_at < now) {
         let shown = window
             .spec
@@ -229,18 +241,15 @@ async fn leave_out_maintenance(
             let ran = store
                 .checks_during(monitor, window.spec.starts_at, window.spec.ends_at.min(now))
                 .await?;
-            let Some(days) = stats.get_mut(monitor) else {
-                continue;
-            };
+            let days = left_out.entry(monitor.clone()).or_default();
             for (day, checks, failed) in ran {
-                if let Some((total, failures)) = days.get_mut(&day) {
-                    *total = total.saturating_sub(checks);
-                    *failures = failures.saturating_sub(failed).min(*total);
-                }
+                let cell = days.entry(day).or_insert((0, 0));
+                cell.0 += checks;
+                cell.1 += failed;
             }
         }
     }
-    Ok(())
+    Ok(left_out)
 }
 
 /// The organization's `uptime.down` events since `from`, counted per

@@ -13,6 +13,7 @@
 pub mod badge;
 pub mod data;
 pub mod feed;
+pub mod finished_days;
 pub mod notices;
 pub mod summary;
 pub mod view;
@@ -63,6 +64,8 @@ struct Rendered {
 #[derive(Default)]
 pub struct RenderCache {
     pages: Mutex<HashMap<String, Arc<Rendered>>>,
+    /// The finished days of the pages' monitors, kept between renders.
+    finished: finished_days::FinishedDays,
     refreshing: Mutex<std::collections::HashSet<String>>,
 }
 
@@ -120,7 +123,11 @@ fn etag_of(body: &[u8]) -> String {
     format!("W/\"{}\"", &hex::encode(Sha256::digest(body))[..32])
 }
 
-async fn render(store: &dyn Store, slug: &str) -> Result<Rendered, String> {
+async fn render(
+    store: &dyn Store,
+    slug: &str,
+    finished: &finished_days::FinishedDays,
+) -> Result<Rendered, String> {
     let page = store
         .get_status_page_by_slug(slug)
         .await
@@ -133,7 +140,7 @@ async fn render(store: &dyn Store, slug: &str) -> Result<Rendered, String> {
             (None, StatusCode::NOT_FOUND, html)
         }
         Some(page) => {
-            let data = data::load(store, &page, now)
+            let data = data::load(store, &page, now, finished)
                 .await
                 .map_err(|e| e.to_string())?;
             let html = view::StatusTemplate::of(&data)
@@ -152,9 +159,15 @@ async fn render(store: &dyn Store, slug: &str) -> Result<Rendered, String> {
     })
 }
 
-/// Reads and renders `slug`'s page, bypassing the cache (benchmarks).
-pub async fn render_uncached(store: &dyn Store, slug: &str) -> Result<String, String> {
-    render(store, slug).await.map(|r| r.html)
+/// Reads and renders `slug`'s page, bypassing the render cache, with the
+/// finished days kept in `finished` (benchmarks: a fresh one for a cold
+/// render, a kept one for the re-render every 10 s).
+pub async fn render_uncached(
+    store: &dyn Store,
+    slug: &str,
+    finished: &finished_days::FinishedDays,
+) -> Result<String, String> {
+    render(store, slug, finished).await.map(|r| r.html)
 }
 
 impl StatusPages {
@@ -177,7 +190,7 @@ impl StatusPages {
             }),
             None => None,
         };
-        match render(&*self.store, slug).await {
+        match render(&*self.store, slug, &self.cache.finished).await {
             Ok(rendered) => {
                 let rendered = Arc::new(rendered);
                 self.cache.keep(slug, rendered.clone());
