@@ -112,12 +112,7 @@ pub fn run(args: StatusPageArgs) -> anyhow::Result<()> {
     let store = servers.block_on(crate::cached_sqlite_store())?;
     servers.block_on(seed_page(&store, 100, "hundred"))?;
     servers.block_on(seed_page(&store, 500, "five-hundred"))?;
-    let pages = certsentry_web::router(
-        store.clone(),
-        certsentry_web::WebConfig {
-            public_url: "http://127.0.0.1".into(),
-        },
-    );
+    let pages = certsentry_web::status_pages(store.clone());
     let (listener, addr) = servers.block_on(crate::bind());
     servers.spawn(async move { axum::serve(listener, pages).await });
 

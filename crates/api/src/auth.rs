@@ -67,6 +67,7 @@ fn classify(state: &AppState, key: ApiKey, org: Org) -> Lookup {
         caller: Arc::new(Caller {
             key_id: key.id,
             key_name: key.name,
+            email: None,
             org,
             plan,
         }),

@@ -15,11 +15,16 @@ use dashmap::DashMap;
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 const MAX_CACHED_KEYS: usize = 50_000;
 
-/// The authenticated caller, available to handlers as an extension.
+/// The authenticated caller, available to handlers as an extension: an
+/// API key, or a person signed in to the dashboard acting through the same
+/// operations (then `key_id` is the user's id, `key_name` and `email`
+/// their email).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_id: ApiKeyId,
     pub key_name: String,
+    /// Set for people only; audit entries carry it as `actorEmail`.
+    pub email: Option<String>,
     pub org: Org,
     pub plan: Plan,
 }
@@ -33,7 +38,7 @@ impl Caller {
         Actor {
             id: self.key_id.to_string(),
             name: self.key_name.clone(),
-            email: None,
+            email: self.email.clone(),
         }
     }
 }

@@ -170,11 +170,28 @@ pub async fn create(
     Extension(caller): Extension<Arc<Caller>>,
     ApiJson(input): ApiJson<MonitorInput>,
 ) -> ApiResult<(StatusCode, Json<MonitorEnvelope>)> {
-    let spec = prepare_monitor(&state, &caller, &input, None)
+    let monitor = create_monitor(&state, &caller, &input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MonitorEnvelope {
+            monitor: MonitorView::from(&monitor),
+        }),
+    ))
+}
+
+/// Validates `input` as the API does (every rule, the plan's quota, the
+/// target's addresses) and stores the monitor: the one way a monitor is
+/// created, by the API and by the dashboard's form.
+pub async fn create_monitor(
+    state: &AppState,
+    caller: &Caller,
+    input: &MonitorInput,
+) -> ApiResult<Monitor> {
+    let spec = prepare_monitor(state, caller, input, None)
         .await
         .map_err(rejection_to_error)?;
-    let monitor = new_monitor(&caller, spec);
-    let audit = monitor_audit(&caller, "monitor.create", &monitor, None);
+    let monitor = new_monitor(caller, spec);
+    let audit = monitor_audit(caller, "monitor.create", &monitor, None);
     match state
         .store
         .create_monitor(&monitor, caller.plan.max_monitors, &audit)
@@ -182,7 +199,7 @@ pub async fn create(
     {
         Ok(()) => {}
         Err(StoreError::QuotaExceeded { .. }) => {
-            return Err(ApiError::PlanLimit(monitor_quota_message(&caller)));
+            return Err(ApiError::PlanLimit(monitor_quota_message(caller)));
         }
         Err(StoreError::Conflict(_)) => {
             return Err(external_id_conflict(monitor.spec.external_id.as_deref()));
@@ -190,12 +207,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     }
     state.refresh_ct_watch(monitor.spec.check_ct).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(MonitorEnvelope {
-            monitor: MonitorView::from(&monitor),
-        }),
-    ))
+    Ok(monitor)
 }
 
 /// The caller's monitor `id`, or `not_found` (also for other organizations' monitors).

@@ -244,7 +244,7 @@ impl Runtime {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let tasks: Vec<JoinHandle<()>> = self.jobs.into_iter().map(tokio::spawn).collect();
-        let pages = certsentry_web::router(self.state.store.clone(), self.web.clone());
+        let pages = certsentry_web::router(self.state.clone(), self.web.clone());
         let served = certsentry_api::serve_with_pages(listener, self.state, pages, shutdown)
             .await
             .context("serving HTTP");

@@ -43,13 +43,21 @@ pub struct WebConfig {
 }
 
 /// The public pages and the dashboard, ready to merge into the server's
-/// router.
-pub fn router(store: Arc<dyn Store>, config: WebConfig) -> Router {
+/// router. The dashboard acts through the API's own operations (`api`), so
+/// a form and the API validate alike.
+pub fn router(api: certsentry_api::AppState, config: WebConfig) -> Router {
     let dashboard = dashboard::router(dashboard::Dashboard {
-        store: store.clone(),
+        store: api.store.clone(),
+        api: api.clone(),
         public_url: config.public_url,
         throttle: Arc::new(dashboard::throttle::LoginThrottle::default()),
     });
+    status_pages(api.store.clone())
+        .merge(dashboard.layer(tower_http::compression::CompressionLayer::new()))
+}
+
+/// The public status pages and the stylesheets alone (benchmarks).
+pub fn status_pages(store: Arc<dyn Store>) -> Router {
     let pages = status::StatusPages {
         store,
         cache: Arc::new(status::RenderCache::default()),
@@ -75,6 +83,5 @@ pub fn router(store: Arc<dyn Store>, config: WebConfig) -> Router {
             "/assets/dashboard.css",
             get(|| async { stylesheet(DASHBOARD_CSS) }),
         )
-        .merge(dashboard)
         .layer(tower_http::compression::CompressionLayer::new())
 }

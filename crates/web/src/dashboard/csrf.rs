@@ -75,10 +75,12 @@ pub async fn checked(
             return Err(refused("The request came from another site."));
         }
     }
+    // Browsers set `Sec-Fetch-Site` themselves (no page can forge it):
+    // anything but our own origin, or the user's own navigation, is refused.
     if parts
         .headers
         .get("sec-fetch-site")
-        .is_some_and(|site| site == "cross-site")
+        .is_some_and(|site| site != "same-origin" && site != "none")
     {
         return Err(refused("The request came from another site."));
     }

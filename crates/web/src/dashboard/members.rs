@@ -55,6 +55,10 @@ impl MembersPage {
             && member.user_id != self.me
             && self.my_role.may_assign(Some(member.role), None)
     }
+    /// The role an invitation starts with.
+    fn is_default_role(&self, role: &str) -> bool {
+        role == Role::Member.as_str()
+    }
     /// Whether this user may move `member` to `role`.
     fn may_give(&self, member: &Membership, role: &Role) -> bool {
         self.my_role.may_assign(Some(member.role), Some(*role))
@@ -97,6 +101,7 @@ async fn members_page(
             .collect(),
         invitable: Role::ALL
             .iter()
+            .rev()
             .filter(|r| my_role.may_assign(None, Some(**r)))
             .map(|r| r.as_str())
             .collect(),

@@ -13,8 +13,10 @@ pub mod account;
 pub mod csrf;
 pub mod keys;
 pub mod members;
+pub mod monitor_form;
 pub mod monitors;
 pub mod sessions;
+pub mod settings;
 pub mod sign_in;
 pub mod throttle;
 pub mod two_factor;
@@ -40,10 +42,47 @@ use throttle::LoginThrottle;
 #[derive(Clone)]
 pub struct Dashboard {
     pub store: Arc<dyn Store>,
+    /// The API's state: monitors are created through the API's operations.
+    pub api: certsentry_api::AppState,
     /// The server's public base URL (`--public-url`), for the links it
     /// hands out and the origin forms must come from.
     pub public_url: String,
     pub throttle: Arc<LoginThrottle>,
+}
+
+impl Dashboard {
+    /// The signed-in person as the API's caller, with their organization
+    /// and its plan: the dashboard acts through the API's operations, so
+    /// the same rules, quotas and audit entries (with the person's email)
+    /// apply.
+    pub async fn caller(&self, signed: &Signed) -> Result<certsentry_api::auth::Caller, Response> {
+        let org = self
+            .store
+            .get_org(signed.org_id())
+            .await
+            .map_err(|_| views::unavailable())?
+            .ok_or_else(views::unavailable)?;
+        let plan = self
+            .api
+            .config
+            .plans
+            .get(&org.plan)
+            .cloned()
+            .ok_or_else(|| {
+                views::error_page(
+                    StatusCode::CONFLICT,
+                    "Unknown plan",
+                    "This organization's plan is not configured on this server; ask the operator.",
+                )
+            })?;
+        Ok(certsentry_api::auth::Caller {
+            key_id: certsentry_domain::ApiKeyId::from_string(signed.user.id.to_string()),
+            key_name: signed.user.email.clone(),
+            email: Some(signed.user.email.clone()),
+            org,
+            plan,
+        })
+    }
 }
 
 /// How long a session lasts at most, however active.
@@ -99,6 +138,8 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
     vec![
         (rule(get_.clone(), "/", Read), get(monitors::home)),
         (rule(get_.clone(), "/monitors", Read), get(monitors::list)),
+        (rule(get_.clone(), "/monitors/new", ManageMonitors), get(monitor_form::form)),
+        (rule(post_.clone(), "/monitors", ManageMonitors), post(monitor_form::create)),
         (rule(get_.clone(), "/monitors/{id}", Read), get(monitors::detail)),
         (rule(post_.clone(), "/orgs/switch", Read), post(account::switch_org)),
         (rule(get_.clone(), "/account", Read), get(account::page)),
@@ -113,6 +154,10 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/settings/members/{id}/remove", ManageMembers), post(members::remove)),
         (rule(post_.clone(), "/settings/invitations/{id}/revoke", ManageMembers), post(members::revoke_invitation)),
         (rule(post_.clone(), "/settings/security/two-factor", ManageSecurity), post(two_factor::require)),
+        (rule(get_.clone(), "/settings/environments", Read), get(settings::environments)),
+        (rule(post_.clone(), "/settings/environments", ManageEnvironments), post(settings::create_environment)),
+        (rule(post_.clone(), "/settings/environments/{id}/delete", ManageEnvironments), post(settings::delete_environment)),
+        (rule(get_.clone(), "/settings/audit", Read), get(settings::audit)),
         (rule(get_.clone(), "/settings/api-keys", Read), get(keys::page)),
         (rule(post_.clone(), "/settings/api-keys", ManageApiKeys), post(keys::create)),
         (rule(post_, "/settings/api-keys/{id}/revoke", ManageApiKeys), post(keys::revoke)),
@@ -162,9 +207,12 @@ async fn security_headers(request: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Not `no-referrer`: under it browsers send `Origin: null` with a
+    // form's POST, and the origin check must see the real one. Links that
+    // carry a token (setup, invitations) still never leave for elsewhere.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

@@ -113,6 +113,7 @@ struct MonitorsPage {
     next: Option<String>,
     kinds: &'static [MonitorKind],
     states: &'static [MonitorStatus],
+    may_create: bool,
 }
 
 fn days_until(at: Option<Millis>, now: Millis) -> Option<i64> {
@@ -206,6 +207,7 @@ pub async fn list(
         next,
         kinds: MonitorKind::ALL,
         states: MonitorStatus::ALL,
+        may_create: signed.may(certsentry_domain::people::Permission::ManageMonitors),
     })
 }
 
@@ -219,6 +221,8 @@ struct MonitorPage {
     domain_expiry: Option<String>,
     results: Vec<CheckResult>,
     events: Vec<Event>,
+    /// Heartbeat monitors: the URL their job pings.
+    ping_url: Option<String>,
 }
 
 impl MonitorPage {
@@ -265,7 +269,14 @@ pub async fn detail(
         return unavailable();
     };
     let now = now_ms();
+    let ping_url = monitor.heartbeat_token.as_ref().map(|token| {
+        format!(
+            "{}/api/ping/{token}",
+            dashboard.public_url.trim_end_matches('/')
+        )
+    });
     render(&MonitorPage {
+        ping_url,
         frame: Frame::new(&signed, monitor.spec.label.clone(), "monitors"),
         state: monitor.last_status.as_str(),
         ssl_days_left: days_until(monitor.ssl_not_after, now),

@@ -1,0 +1,219 @@
+//! The dashboard's working pages, on every backend: the new-monitor form
+//! checked by the API's own rules (messages beside the fields) and audited
+//! with the person's email; environments made and deleted through the
+//! API's handlers; the audit log page with its filters and the plan rule;
+//! a heartbeat's ping URL; and the monitor list's filters.
+
+mod common;
+
+use certsentry_domain::people::Role;
+use common::web::{Browser, add_user};
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitors_environments_and_the_audit_log_from_the_dashboard() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        add_user(
+            &*h.store,
+            &h.org,
+            "ops@acme.example",
+            "ops password",
+            Role::Admin,
+        )
+        .await;
+        let mut ops = Browser::new(&h.server.url(""));
+        ops.sign_in("ops@acme.example", "ops password").await;
+
+        // The form, refused by the API's rules, each message by its field.
+        let form = ops.get("/monitors/new").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        let refused = ops
+            .post(
+                "/monitors",
+                &[
+                    ("csrf_token", &csrf),
+                    ("kind", "tcp"),
+                    ("label", "db"),
+                    ("target", "127.0.0.1"),
+                    ("tcpPort", "70000"),
+                    ("uptimeIntervalSeconds", "7"),
+                    ("regions", "virginia"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[{backend}] {}",
+            refused.body
+        );
+        let api = h
+            .post(
+                "monitors",
+                json!({"kind": "tcp", "label": "db", "target": "127.0.0.1", "tcpPort": 70000,
+                       "uptimeIntervalSeconds": 7, "regions": ["virginia"]}),
+            )
+            .await;
+        assert_eq!(api.status, 422);
+        for field in ["tcpPort", "uptimeIntervalSeconds"] {
+            let message = api.body["error"]["details"][field].as_str().unwrap();
+            let shown = askama_escaped(message);
+            assert!(
+                refused.body.contains(&shown),
+                "[{backend}] {field}: {message} in {}",
+                refused.body
+            );
+        }
+        assert!(
+            refused.body.contains("value=\"db\""),
+            "what was typed stays"
+        );
+        let letters = ops
+            .post(
+                "/monitors",
+                &[
+                    ("csrf_token", &csrf),
+                    ("kind", "tcp"),
+                    ("label", "db"),
+                    ("tcpPort", "five"),
+                ],
+            )
+            .await;
+        assert!(letters.body.contains("must be a whole number"));
+
+        let made = ops
+            .post(
+                "/monitors",
+                &[
+                    ("csrf_token", &csrf),
+                    ("kind", "tcp"),
+                    ("label", "Acme DB"),
+                    ("target", "127.0.0.1"),
+                    ("tcpPort", "5432"),
+                    ("uptimeIntervalSeconds", "300"),
+                    ("regions", "virginia"),
+                    ("regions", "dublin"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            made.status,
+            StatusCode::SEE_OTHER,
+            "[{backend}] {}",
+            made.body
+        );
+        let page = ops.get(made.location().unwrap()).await;
+        assert!(
+            page.body.contains("Acme DB") && page.body.contains("virginia, dublin"),
+            "{}",
+            page.body
+        );
+        let listed = h.get("monitors").await;
+        assert_eq!(listed.body["monitors"][0]["tcpPort"], 5432);
+        let audit = h.get("audit-logs?action=monitor.create").await;
+        assert_eq!(audit.body["auditLogs"][0]["actorEmail"], "ops@acme.example");
+
+        // A heartbeat monitor's page gives its ping URL.
+        let beat = h
+            .post("monitors", json!({"kind": "heartbeat", "label": "nightly backup",
+                                     "heartbeatIntervalSeconds": 86400, "heartbeatGraceSeconds": 3600}))
+            .await;
+        assert_eq!(beat.status, 201, "{}", beat.body);
+        let token = beat.body["monitor"]["heartbeatToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let id = beat.body["monitor"]["id"].as_str().unwrap();
+        let page = ops.get(&format!("/monitors/{id}")).await;
+        let ping = format!("{}/api/ping/{token}", h.server.url(""));
+        assert!(
+            page.body
+                .contains(&format!("curl -fsS -m 10 --retry 3 {ping}")),
+            "{}",
+            page.body
+        );
+
+        // The list's filters: kind, and a search of labels and targets.
+        let tcp = ops.get("/monitors?kind=tcp").await;
+        assert!(tcp.body.contains("Acme DB") && !tcp.body.contains("nightly backup"));
+        let found = ops.get("/monitors?q=BACKUP").await;
+        assert!(found.body.contains("nightly backup") && !found.body.contains("Acme DB"));
+
+        // Environments, through the API's handlers.
+        let envs = ops.get("/settings/environments").await;
+        let created = ops
+            .post(
+                "/settings/environments",
+                &[("csrf_token", &envs.csrf()), ("name", "Production")],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER);
+        let twice = ops
+            .post(
+                "/settings/environments",
+                &[("csrf_token", &envs.csrf()), ("name", "Production")],
+            )
+            .await;
+        assert!(twice.body.contains("already exists"), "{}", twice.body);
+        let listed = h.get("environments").await;
+        let env_id = listed.body["environments"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let deleted = ops
+            .post(
+                &format!("/settings/environments/{env_id}/delete"),
+                &[("csrf_token", &envs.csrf())],
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+        assert!(
+            h.get("environments").await.body["environments"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
+        // The audit log page, filtered.
+        let log = ops.get("/settings/audit?action=environment.create").await;
+        assert_eq!(log.status, StatusCode::OK);
+        assert!(log.body.contains("environment.create") && log.body.contains("ops@acme.example"));
+        assert!(!log.body.contains("environment.delete"), "filtered");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_page_follows_the_plan() {
+    let (backend, store) = backends().await.remove(0);
+    let h = Harness::start(backend, store, "pro", |_| {}).await;
+    add_user(
+        &*h.store,
+        &h.org,
+        "pro@acme.example",
+        "pro password",
+        Role::Owner,
+    )
+    .await;
+    let mut owner = Browser::new(&h.server.url(""));
+    owner.sign_in("pro@acme.example", "pro password").await;
+    let log = owner.get("/settings/audit").await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(
+        log.body.contains("does not include audit logs"),
+        "{}",
+        log.body
+    );
+}
+
+/// How askama writes `text` into HTML.
+fn askama_escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
