@@ -46,6 +46,8 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<http1::SendRequest<Empty<By
     Ok(sender)
 }
 
+/// `auth` is an `Authorization` value (`Bearer csk_…`), or `cookie:` and
+/// a `Cookie` value for the dashboard's signed-in pages.
 async fn send(
     sender: &mut http1::SendRequest<Empty<Bytes>>,
     addr: SocketAddr,
@@ -53,9 +55,13 @@ async fn send(
     auth: &str,
 ) -> anyhow::Result<bool> {
     sender.ready().await?;
+    let (name, value) = match auth.strip_prefix("cookie:") {
+        Some(cookie) => ("cookie", cookie),
+        None => ("authorization", auth),
+    };
     let request = Request::get(path)
         .header("host", addr.to_string())
-        .header("authorization", auth)
+        .header(name, value)
         .body(Empty::new())?;
     let response = sender.send_request(request).await?;
     let ok = response.status().is_success();

@@ -7,6 +7,7 @@
 
 mod ct;
 mod ct_burst;
+mod dashboard;
 mod deliveries;
 mod dmarc;
 mod engine;
@@ -56,6 +57,8 @@ enum Bench {
     TlsGrade(tls_grade::TlsGradeArgs),
     /// Public status pages: cached throughput and latency against bare axum, and an uncached 500-monitor render.
     StatusPage(status_page::StatusPageArgs),
+    /// The dashboard's pages, signed in, for an organization of 10,000 monitors, paced.
+    Dashboard(dashboard::DashboardArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -235,6 +238,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Dmarc(args) => dmarc::run(args),
         Bench::TlsGrade(args) => tls_grade::run(args),
         Bench::StatusPage(args) => status_page::run(args),
+        Bench::Dashboard(args) => dashboard::run(args),
     }
 }
 

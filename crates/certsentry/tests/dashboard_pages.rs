@@ -7,7 +7,7 @@
 mod common;
 
 use certsentry_domain::people::Role;
-use common::web::{Browser, add_user};
+use common::web::signed_in_as;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -16,16 +16,7 @@ use serde_json::json;
 async fn monitors_environments_and_the_audit_log_from_the_dashboard() {
     for (backend, store) in backends().await {
         let h = Harness::start(backend, store, "agency", |_| {}).await;
-        add_user(
-            &*h.store,
-            &h.org,
-            "ops@acme.example",
-            "ops password",
-            Role::Admin,
-        )
-        .await;
-        let mut ops = Browser::new(&h.server.url(""));
-        ops.sign_in("ops@acme.example", "ops password").await;
+        let mut ops = signed_in_as(&h, "ops@acme.example", Role::Admin).await;
 
         // The form, refused by the API's rules, each message by its field.
         let form = ops.get("/monitors/new").await;
@@ -190,16 +181,7 @@ async fn monitors_environments_and_the_audit_log_from_the_dashboard() {
 async fn the_audit_log_page_follows_the_plan() {
     let (backend, store) = backends().await.remove(0);
     let h = Harness::start(backend, store, "pro", |_| {}).await;
-    add_user(
-        &*h.store,
-        &h.org,
-        "pro@acme.example",
-        "pro password",
-        Role::Owner,
-    )
-    .await;
-    let mut owner = Browser::new(&h.server.url(""));
-    owner.sign_in("pro@acme.example", "pro password").await;
+    let mut owner = signed_in_as(&h, "pro@acme.example", Role::Owner).await;
     let log = owner.get("/settings/audit").await;
     assert_eq!(log.status, StatusCode::OK);
     assert!(

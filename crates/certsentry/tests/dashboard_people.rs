@@ -8,7 +8,7 @@
 mod common;
 
 use certsentry_domain::people::Role;
-use common::web::{Browser, add_user};
+use common::web::{Browser, signed_in_as};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -258,16 +258,7 @@ async fn an_owner_sets_up_invites_a_viewer_and_every_change_is_audited() {
 async fn forms_need_the_sessions_token_and_our_origin() {
     let (backend, store) = backends().await.remove(0);
     let h = Harness::start(backend, store, "agency", |_| {}).await;
-    add_user(
-        &*h.store,
-        &h.org,
-        "admin@acme.example",
-        "admin password",
-        Role::Admin,
-    )
-    .await;
-    let mut admin = Browser::new(&h.server.url(""));
-    admin.sign_in("admin@acme.example", "admin password").await;
+    let mut admin = signed_in_as(&h, "admin@acme.example", Role::Admin).await;
     let page = admin.get("/settings/api-keys").await;
     assert!(
         page.headers["content-security-policy"]

@@ -166,3 +166,12 @@ pub async fn add_user(
         .unwrap();
     user.id
 }
+
+/// A browser signed in as a new user with `role` in the harness's
+/// organization.
+pub async fn signed_in_as(h: &super::Harness, email: &str, role: Role) -> Browser {
+    add_user(&*h.store, &h.org, email, "a password 1", role).await;
+    let mut browser = Browser::new(&h.server.url(""));
+    browser.sign_in(email, "a password 1").await;
+    browser
+}

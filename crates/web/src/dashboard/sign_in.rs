@@ -597,21 +597,47 @@ async fn invitation_context(
     Ok((org_id, org.name, user))
 }
 
+/// An open invitation behind `token`: the link, its organization's id and
+/// name, the invited person's account if any, and the form's CSRF token.
+struct Invitation {
+    link: UserLink,
+    org: OrgId,
+    org_name: String,
+    existing: Option<User>,
+    csrf: String,
+}
+
+async fn open_invitation(
+    dashboard: &Dashboard,
+    session: &Session,
+    token: &str,
+) -> Result<Invitation, Response> {
+    let link = usable_link(dashboard, token, &[LinkPurpose::Invitation]).await?;
+    let (org, org_name, existing) = invitation_context(dashboard, &link).await?;
+    let csrf = csrf::token(session).await.map_err(|_| unavailable())?;
+    Ok(Invitation {
+        link,
+        org,
+        org_name,
+        existing,
+        csrf,
+    })
+}
+
 async fn join_page(
     State(dashboard): State<Dashboard>,
     session: Session,
     Path(token): Path<String>,
 ) -> Response {
-    let link = match usable_link(&dashboard, &token, &[LinkPurpose::Invitation]).await {
-        Ok(link) => link,
+    let Invitation {
+        link,
+        org_name,
+        existing: user,
+        csrf,
+        ..
+    } = match open_invitation(&dashboard, &session, &token).await {
+        Ok(invitation) => invitation,
         Err(response) => return response,
-    };
-    let (_, org_name, user) = match invitation_context(&dashboard, &link).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
-    let Ok(csrf) = csrf::token(&session).await else {
-        return unavailable();
     };
     let has_account = user.is_some_and(|u| u.password_hash.is_some());
     render(&join_form(
@@ -631,16 +657,15 @@ async fn join(
     Path(token): Path<String>,
     Form(form): Form<NewAccountForm>,
 ) -> Response {
-    let link = match usable_link(&dashboard, &token, &[LinkPurpose::Invitation]).await {
-        Ok(link) => link,
+    let Invitation {
+        link,
+        org,
+        org_name,
+        existing,
+        csrf,
+    } = match open_invitation(&dashboard, &session, &token).await {
+        Ok(invitation) => invitation,
         Err(response) => return response,
-    };
-    let (org, org_name, existing) = match invitation_context(&dashboard, &link).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
-    let Ok(csrf) = csrf::token(&session).await else {
-        return unavailable();
     };
     let role = link.role.unwrap_or(Role::Viewer);
     let email = link.email.clone().unwrap_or_default();
