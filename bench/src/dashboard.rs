@@ -104,6 +104,8 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
         .into(),
     );
     plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
+    // The state spawns its check writer: inside the servers' runtime.
+    let _inside = servers.enter();
     let state = certsentry_api::testing::state(
         store.clone(),
         ApiConfig {
