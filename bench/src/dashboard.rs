@@ -119,6 +119,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
         state,
         certsentry_web::WebConfig {
             public_url: base.clone(),
+            mail: None,
         },
     );
     servers.spawn(async move {

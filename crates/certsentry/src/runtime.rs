@@ -100,6 +100,7 @@ impl RuntimeConfig {
             imap: dmarc::imap_accounts(&settings.dmarc.imap)?,
             web: certsentry_web::WebConfig {
                 public_url: settings.public_url.clone(),
+                mail: settings.operator.clone(),
             },
             ..Self::default()
         })
@@ -120,6 +121,7 @@ impl Default for RuntimeConfig {
             ptr_lookups: true,
             web: certsentry_web::WebConfig {
                 public_url: "http://127.0.0.1".into(),
+                mail: None,
             },
         }
     }

@@ -32,6 +32,12 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print a one-time link (valid an hour) where the user chooses a new
+    /// password, as its last line: for servers that send no email.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
     /// List an organization's members.
     List {
         #[arg(long)]
@@ -66,6 +72,23 @@ pub async fn run(store: &dyn Store, public_url: &str, command: UserCommand) -> a
                 password,
             )
             .await
+        }
+        UserCommand::ResetPassword { email } => {
+            let email = normalize_email(&email)
+                .map_err(|_| anyhow::anyhow!("\"{email}\" is not an email address"))?;
+            let user = store
+                .find_user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user with the email {email}"))?;
+            let (mut link, token) = UserLink::new(LinkPurpose::PasswordReset, now_ms());
+            link.user_id = Some(user.id.clone());
+            store.create_link(&link, None).await?;
+            println!("Send this one-time link to {email} (valid 1 hour):");
+            println!(
+                "{}",
+                certsentry_web::dashboard::link_url(public_url, LinkPurpose::PasswordReset, &token)
+            );
+            Ok(())
         }
         UserCommand::List { org } => {
             let members = store.list_members(&OrgId::from_string(org)).await?;

@@ -144,6 +144,33 @@ async fn the_first_start_prints_a_setup_link_and_the_cli_makes_users() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role \"king\""));
+    let reset = certsentry(dir.path(), &base)
+        .args(["user", "reset-password", "--email", "ops@acme.example"])
+        .output()
+        .unwrap();
+    let reset = String::from_utf8(reset.stdout).unwrap();
+    let link = reset.lines().last().unwrap().trim().to_string();
+    assert!(
+        link.starts_with(&format!("{base}/password/csl_")),
+        "{reset}"
+    );
+    let mut forgetful = Browser::new(&base);
+    let form = forgetful.get(&link).await;
+    let chosen = forgetful
+        .post(
+            &link,
+            &[
+                ("csrf_token", &form.csrf()),
+                ("password", "a new one 22"),
+                ("confirm", "a new one 22"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+    Browser::new(&base)
+        .sign_in("ops@acme.example", "a new one 22")
+        .await;
+
     let members = certsentry(dir.path(), &base)
         .args(["user", "list", "--org", &org])
         .output()

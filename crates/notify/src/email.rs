@@ -146,27 +146,25 @@ pub struct OperatorMail {
     pub address: String,
 }
 
-/// Tells the operator that a channel was disabled, and why.
-pub async fn notify_operator(
+/// Sends a plain-text message from the operator's address to `to`
+/// through the operator's SMTP server: the operator's own notices, and
+/// the dashboard's invitations and password-reset links.
+pub async fn send_from_operator(
     mail: &OperatorMail,
-    disabled: &certsentry_store::DisabledChannel,
+    to: &str,
+    subject: &str,
+    text: String,
     timeout: Duration,
 ) -> Result<(), String> {
-    let address: Mailbox = mail
+    let from: Mailbox = mail
         .address
         .parse()
         .map_err(|e| format!("operator address: {e}"))?;
-    let text = format!(
-        "CertSentry disabled the notification channel \"{}\" ({}) of organization {}.\n\nReason: {}\n\nFix the receiver, then enable the channel again (PATCH /api/v1/notification-channels/{} with \"enabled\": true).\n",
-        disabled.name, disabled.channel_id, disabled.org_id, disabled.reason, disabled.channel_id
-    );
+    let to: Mailbox = to.parse().map_err(|e| format!("to {to}: {e}"))?;
     let message = Message::builder()
-        .from(address.clone())
-        .to(address)
-        .subject(format!(
-            "[CertSentry] notification channel \"{}\" disabled",
-            disabled.name
-        ))
+        .from(from)
+        .to(to)
+        .subject(subject)
         .body(text)
         .map_err(|e| format!("building the message: {e}"))?;
     AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)
@@ -177,6 +175,23 @@ pub async fn notify_operator(
         .await
         .map(|_| ())
         .map_err(|e| format!("SMTP: {e}"))
+}
+
+/// Tells the operator that a channel was disabled, and why.
+pub async fn notify_operator(
+    mail: &OperatorMail,
+    disabled: &certsentry_store::DisabledChannel,
+    timeout: Duration,
+) -> Result<(), String> {
+    let text = format!(
+        "CertSentry disabled the notification channel \"{}\" ({}) of organization {}.\n\nReason: {}\n\nFix the receiver, then enable the channel again (PATCH /api/v1/notification-channels/{} with \"enabled\": true).\n",
+        disabled.name, disabled.channel_id, disabled.org_id, disabled.reason, disabled.channel_id
+    );
+    let subject = format!(
+        "[CertSentry] notification channel \"{}\" disabled",
+        disabled.name
+    );
+    send_from_operator(mail, &mail.address, &subject, text, timeout).await
 }
 
 fn build_message(from: &str, to: &[String], event: &Event) -> Result<Message, String> {

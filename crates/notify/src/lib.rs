@@ -7,6 +7,9 @@ pub mod gather;
 pub mod http;
 pub mod retry;
 pub mod sign;
+/// An SMTP server that keeps what it receives, for tests.
+#[cfg(feature = "testing")]
+pub mod smtp_sink;
 /// The services' documented request rules, for fakes and snapshot tests.
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,6 +1,6 @@
 //! An email channel through the outbox to a fake SMTP server on loopback.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use certsentry_domain::OrgId;
@@ -14,54 +14,10 @@ use certsentry_notify::{Outbox, OutboxConfig};
 use certsentry_store::{DeliveryQuery, DeliveryStatus, Store};
 use certsentry_store_sqlite::SqliteBackend;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// Speaks just enough SMTP (RFC 5321) and keeps each message's DATA.
-async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let messages = Arc::new(Mutex::new(Vec::new()));
-    let kept = messages.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let kept = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 fake.smtp ESMTP\r\n").await.unwrap();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.to_ascii_uppercase();
-                    let reply: &[u8] = if verb.starts_with("EHLO") || verb.starts_with("HELO") {
-                        b"250-fake.smtp\r\n250 8BITMIME\r\n"
-                    } else if verb.starts_with("DATA") {
-                        write.write_all(b"354 go ahead\r\n").await.unwrap();
-                        let mut data = String::new();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            if l == "." {
-                                break;
-                            }
-                            data.push_str(&l);
-                            data.push('\n');
-                        }
-                        kept.lock().unwrap().push(data);
-                        b"250 2.0.0 queued\r\n"
-                    } else if verb.starts_with("QUIT") {
-                        let _ = write.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, messages)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_channel_sends_text_and_html() {
-    let (port, messages) = fake_smtp().await;
+    let (port, messages) = certsentry_notify::smtp_sink::smtp_sink().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(SqliteBackend::open(&dir.path().join("e.db")).await.unwrap());
@@ -166,7 +122,7 @@ fn event_again(org: &OrgId) -> certsentry_domain::alert::Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_hears_when_a_failing_channel_is_disabled() {
-    let (port, messages) = fake_smtp().await;
+    let (port, messages) = certsentry_notify::smtp_sink::smtp_sink().await;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(SqliteBackend::open(&dir.path().join("o.db")).await.unwrap());

@@ -40,6 +40,11 @@ pub struct WebConfig {
     /// The server's public base URL, for the links the dashboard hands out
     /// (invitations) and the origin its forms must come from.
     pub public_url: String,
+    /// The operator's SMTP settings (`--operator-smtp-url`,
+    /// `--operator-email`): invitations and password-reset links are
+    /// emailed through them. Without them an invitation's link is shown
+    /// for copying, and passwords are reset by an admin.
+    pub mail: Option<certsentry_notify::email::OperatorMail>,
 }
 
 /// The public pages and the dashboard, ready to merge into the server's
@@ -50,6 +55,7 @@ pub fn router(api: certsentry_api::AppState, config: WebConfig) -> Router {
         store: api.store.clone(),
         api: api.clone(),
         public_url: config.public_url,
+        mail: config.mail,
         throttle: Arc::new(dashboard::throttle::LoginThrottle::default()),
     });
     status_pages(api.store.clone())

@@ -77,6 +77,16 @@ async fn members_page(
     new_link: Option<String>,
     error: Option<String>,
 ) -> Response {
+    members_page_with(dashboard, signed, new_link, error, None).await
+}
+
+async fn members_page_with(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    new_link: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
     let store = &dashboard.store;
     let (Ok(members), Ok(invitations)) = (
         store.list_members(signed.org_id()).await,
@@ -87,7 +97,7 @@ async fn members_page(
     let now = now_ms();
     let my_role = signed.membership.role;
     let page = MembersPage {
-        frame: Frame::new(signed, "Members", "members"),
+        frame: Frame::new(signed, "Members", "members").with_notice(notice),
         members,
         invitations: invitations
             .into_iter()
@@ -197,7 +207,28 @@ pub async fn invite(
         return unavailable();
     }
     let url = super::link_url(&dashboard.public_url, LinkPurpose::Invitation, &token);
-    members_page(&dashboard, &signed, Some(url), None).await
+    if dashboard.mail.is_none() {
+        return members_page(&dashboard, &signed, Some(url), None).await;
+    }
+    let text = format!(
+        "{} invites you to {} on CertSentry, as {}.\n\nAccept within 7 days: {url}\n\nIf you did not expect this, ignore this email.\n",
+        signed.user.email,
+        signed.membership.org_name,
+        role.as_str()
+    );
+    let subject = format!("Join {} on CertSentry", signed.membership.org_name);
+    match dashboard.email(&email, &subject, text).await {
+        Ok(()) => {
+            let notice = format!("Invitation emailed to {email}.");
+            members_page_with(&dashboard, &signed, None, None, Some(notice)).await
+        }
+        Err(reason) => {
+            tracing::warn!(%reason, "emailing an invitation");
+            let error =
+                format!("The invitation could not be emailed ({reason}); send the link yourself.");
+            members_page(&dashboard, &signed, Some(url), Some(error)).await
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -47,6 +47,8 @@ pub struct Dashboard {
     /// The server's public base URL (`--public-url`), for the links it
     /// hands out and the origin forms must come from.
     pub public_url: String,
+    /// Where invitations and reset links are emailed from, if anywhere.
+    pub mail: Option<certsentry_notify::email::OperatorMail>,
     pub throttle: Arc<LoginThrottle>,
 }
 
@@ -82,6 +84,20 @@ impl Dashboard {
             org,
             plan,
         })
+    }
+}
+
+/// How long sending one email may take.
+const MAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl Dashboard {
+    /// Emails `text` to `to` from the operator's address; `Err` with the
+    /// reason when there is no mail server or it refused.
+    pub async fn email(&self, to: &str, subject: &str, text: String) -> Result<(), String> {
+        let Some(mail) = &self.mail else {
+            return Err("no outgoing mail is configured".into());
+        };
+        certsentry_notify::email::send_from_operator(mail, to, subject, text, MAIL_TIMEOUT).await
     }
 }
 

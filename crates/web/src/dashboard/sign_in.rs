@@ -38,6 +38,7 @@ pub fn router(dashboard: Dashboard) -> Router<Dashboard> {
         .route("/login/totp", get(login_page).post(login_totp))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup))
+        .route("/password/forgot", get(forgot_page).post(forgot))
         .route("/password/{token}", get(password_page).post(set_password))
         .route("/join/{token}", get(join_page).post(join))
         .route_layer(middleware::from_fn_with_state(dashboard, anonymous_guard))
@@ -772,4 +773,85 @@ async fn use_once(dashboard: &Dashboard, link: &UserLink) -> Result<(), Response
         )),
         Err(_) => Err(unavailable()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/forgot.html")]
+struct ForgotPage {
+    csrf: String,
+    /// Whether this server can email a link at all.
+    can_email: bool,
+    /// After a request: the same words whether or not the account exists.
+    sent: bool,
+}
+
+async fn forgot_page(State(dashboard): State<Dashboard>, session: Session) -> Response {
+    let Ok(csrf) = csrf::token(&session).await else {
+        return unavailable();
+    };
+    render(&ForgotPage {
+        csrf,
+        can_email: dashboard.mail.is_some(),
+        sent: false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Emails a one-time reset link (valid an hour) when the account exists,
+/// and answers alike when it does not. Requests count towards the sign-in
+/// throttle, so nobody can flood an inbox through it.
+async fn forgot(
+    State(dashboard): State<Dashboard>,
+    session: Session,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    let Ok(csrf) = csrf::token(&session).await else {
+        return unavailable();
+    };
+    let answer = |can_email| {
+        render(&ForgotPage {
+            csrf: csrf.clone(),
+            can_email,
+            sent: can_email,
+        })
+    };
+    if dashboard.mail.is_none() {
+        return answer(false);
+    }
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let Ok(email) = normalize_email(&form.email) else {
+        return answer(true);
+    };
+    if !dashboard.throttle.allows(&email, address) {
+        return answer(true);
+    }
+    dashboard.throttle.failed(&email, address);
+    let user = match dashboard.store.find_user_by_email(&email).await {
+        Ok(user) => user,
+        Err(_) => return unavailable(),
+    };
+    if let Some(user) = user {
+        let (mut link, token) = UserLink::new(LinkPurpose::PasswordReset, now_ms());
+        link.user_id = Some(user.id.clone());
+        if dashboard.store.create_link(&link, None).await.is_err() {
+            return unavailable();
+        }
+        let url = super::link_url(&dashboard.public_url, LinkPurpose::PasswordReset, &token);
+        let text = format!(
+            "Someone asked to reset the CertSentry password of {email}.\n\nChoose a new one within the hour: {url}\n\nIf it was not you, ignore this email: your password stays as it is.\n"
+        );
+        if let Err(reason) = dashboard
+            .email(&email, "Reset your CertSentry password", text)
+            .await
+        {
+            tracing::warn!(%reason, "emailing a password-reset link");
+        }
+    }
+    answer(true)
 }
