@@ -199,3 +199,119 @@ fn askama_escaped(text: &str) -> String {
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_is_edited_checked_and_deleted_from_its_page() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let made = h
+            .post(
+                "monitors",
+                json!({"label": "web", "target": format!("http://127.0.0.1:{port}/"),
+                       "checkSsl": false, "checkDomain": false, "checkDns": false, "checkUptime": true,
+                       "uptimeIntervalSeconds": 300, "regions": ["virginia"], "alertLeadDays": [7],
+                       "httpHeaders": [{"name": "X-Token", "value": "s3cret-value"}]}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let id = made.body["monitor"]["id"].as_str().unwrap().to_string();
+        let mut ops = signed_in_as(&h, "ops@acme.example", Role::Member).await;
+        let form = ops.get(&format!("/monitors/{id}/edit")).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(
+            form.body.contains("X-Token: ********"),
+            "masked: {}",
+            form.body
+        );
+        assert!(!form.body.contains("s3cret-value"), "never shown");
+
+        // Everything as shown, with a new label and interval.
+        let mut fields: Vec<(String, String)> = vec![
+            ("csrf_token".into(), form.csrf()),
+            ("kind".into(), "standard".into()),
+            ("label".into(), "web (renamed)".into()),
+            ("target".into(), format!("http://127.0.0.1:{port}/")),
+            ("checkUptime".into(), "on".into()),
+            ("enabled".into(), "on".into()),
+            ("uptimeIntervalSeconds".into(), "900".into()),
+            ("regions".into(), "virginia".into()),
+            ("alertLeadDays".into(), "7".into()),
+            ("httpMethod".into(), "GET".into()),
+            ("httpHeaders".into(), "X-Token: ********".into()),
+        ];
+        let saved = ops
+            .post(
+                &format!("/monitors/{id}"),
+                &fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{backend}] {}",
+            saved.body
+        );
+        let stored = h
+            .store
+            .get_monitor(
+                &h.org,
+                &certsentry_domain::MonitorId::from_string(id.clone()),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.spec.label, "web (renamed)");
+        assert_eq!(stored.spec.uptime_interval_seconds, Some(900));
+        assert_eq!(
+            stored.spec.http_headers[0].value, "s3cret-value",
+            "a masked value keeps the secret"
+        );
+
+        // The API's rule, by its field, on an edit too.
+        fields[6].1 = "7".into();
+        let refused = ops
+            .post(
+                &format!("/monitors/{id}"),
+                &fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let page = ops.get(&format!("/monitors/{id}")).await;
+        let checked = ops
+            .post(
+                &format!("/monitors/{id}/check"),
+                &[("csrf_token", &page.csrf())],
+            )
+            .await;
+        assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.body);
+        let results = ops.get(&format!("/monitors/{id}")).await;
+        assert!(
+            results
+                .body
+                .contains("<span class=\"state fail\">fail</span>"),
+            "{}",
+            results.body
+        );
+
+        let gone = ops
+            .post(
+                &format!("/monitors/{id}/delete"),
+                &[("csrf_token", &page.csrf())],
+            )
+            .await;
+        assert_eq!(gone.status, StatusCode::SEE_OTHER);
+        assert_eq!(h.get(&format!("monitors/{id}")).await.status, 404);
+        let audit = h.get("audit-logs?action=monitor.delete").await;
+        assert_eq!(audit.body["auditLogs"][0]["actorEmail"], "ops@acme.example");
+    }
+}

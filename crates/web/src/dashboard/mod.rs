@@ -13,6 +13,7 @@ pub mod account;
 pub mod csrf;
 pub mod keys;
 pub mod members;
+pub mod monitor_edit;
 pub mod monitor_form;
 pub mod monitors;
 pub mod sessions;
@@ -157,6 +158,10 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(get_.clone(), "/monitors/new", ManageMonitors), get(monitor_form::form)),
         (rule(post_.clone(), "/monitors", ManageMonitors), post(monitor_form::create)),
         (rule(get_.clone(), "/monitors/{id}", Read), get(monitors::detail)),
+        (rule(get_.clone(), "/monitors/{id}/edit", ManageMonitors), get(monitor_edit::edit_form)),
+        (rule(post_.clone(), "/monitors/{id}", ManageMonitors), post(monitor_edit::update)),
+        (rule(post_.clone(), "/monitors/{id}/delete", ManageMonitors), post(monitor_edit::delete)),
+        (rule(post_.clone(), "/monitors/{id}/check", ManageMonitors), post(monitor_edit::check_now)),
         (rule(post_.clone(), "/orgs/switch", Read), post(account::switch_org)),
         (rule(get_.clone(), "/account", Read), get(account::page)),
         (rule(post_.clone(), "/account/password", Read), post(account::change_password)),

@@ -1,7 +1,10 @@
-//! The new-monitor form. A form is turned into the API's own request body
-//! and created through the API's operation (`certsentry_api::monitors::
-//! create_monitor`), so the dashboard applies every rule, quota and message
-//! the API does: the messages appear beside their fields.
+//! The monitor form, new and edit. A form is turned into the API's own
+//! request body and goes through the API's operations (`certsentry_api::
+//! monitors::create_monitor`, and the `PATCH` handler for an edit), so the
+//! dashboard applies every rule, quota and message the API does: the
+//! messages appear beside their fields. Header values are secrets: an edit
+//! shows them masked, and a masked value sent back keeps the stored one
+//! (the API's `null`).
 
 use std::collections::BTreeMap;
 
@@ -47,10 +50,16 @@ const CHECKBOXES: &[&str] = &[
     "checkCt",
 ];
 
+/// How a header value is shown on an edit, and recognized when sent back.
+pub const MASKED: &str = certsentry_api::views::MASKED;
+
 #[derive(Template)]
-#[template(path = "dashboard/monitor_new.html")]
-struct NewMonitorPage {
+#[template(path = "dashboard/monitor_form.html")]
+struct MonitorFormPage {
     frame: Frame,
+    /// Where the form posts: `/monitors`, or `/monitors/:id` for an edit.
+    action: String,
+    button: &'static str,
     /// What was typed, by field name (kept when the form comes back).
     values: BTreeMap<String, String>,
     /// Ticked checkboxes and chosen regions.
@@ -62,7 +71,7 @@ struct NewMonitorPage {
     error: Option<String>,
 }
 
-impl NewMonitorPage {
+impl MonitorFormPage {
     fn value(&self, field: &str) -> &str {
         self.values.get(field).map_or("", String::as_str)
     }
@@ -88,20 +97,39 @@ impl NewMonitorPage {
     }
 }
 
-async fn new_page(
+/// What a form holds: typed values by field, and the ticked boxes
+/// (checks, `enabled`, and regions as `region:NAME`).
+pub struct Filled {
+    pub values: BTreeMap<String, String>,
+    pub ticked: Vec<String>,
+}
+
+/// The form page; `editing` is the monitor's id and label on an edit.
+pub async fn form_page(
     dashboard: &Dashboard,
     signed: &Signed,
-    values: BTreeMap<String, String>,
-    ticked: Vec<String>,
+    editing: Option<(&str, &str)>,
+    filled: Filled,
     errors: BTreeMap<String, String>,
     error: Option<String>,
 ) -> Response {
+    let Filled { values, ticked } = filled;
     let Ok(environments) = dashboard.store.list_environments(signed.org_id()).await else {
         return unavailable();
     };
     let failed = error.is_some() || !errors.is_empty();
-    let mut response = render(&NewMonitorPage {
-        frame: Frame::new(signed, "New monitor", "monitors"),
+    let (title, action, button) = match editing {
+        Some((id, label)) => (format!("Edit {label}"), format!("/monitors/{id}"), "Save"),
+        None => (
+            "New monitor".to_string(),
+            "/monitors".to_string(),
+            "Create monitor",
+        ),
+    };
+    let mut response = render(&MonitorFormPage {
+        frame: Frame::new(signed, title, "monitors"),
+        action,
+        button,
         values,
         ticked,
         regions: dashboard.api.config.regions.clone(),
@@ -129,7 +157,7 @@ pub async fn form(
         ("alertLeadDays".to_string(), "30, 14, 7".to_string()),
         ("httpMethod".to_string(), "GET".to_string()),
     ]);
-    let ticked = ["checkSsl", "checkDomain", "checkUptime"]
+    let ticked = ["checkSsl", "checkDomain", "checkUptime", "enabled"]
         .iter()
         .map(|s| s.to_string())
         .chain(
@@ -141,7 +169,8 @@ pub async fn form(
                 .map(|region| format!("region:{region}")),
         )
         .collect();
-    new_page(&dashboard, &signed, values, ticked, BTreeMap::new(), None).await
+    let filled = Filled { values, ticked };
+    form_page(&dashboard, &signed, None, filled, BTreeMap::new(), None).await
 }
 
 /// The values the new form starts with, for a standard monitor.
@@ -213,6 +242,10 @@ fn to_body(
             body.insert((*field).into(), json!(ticked.iter().any(|t| t == field)));
         }
     }
+    body.insert(
+        "enabled".into(),
+        json!(ticked.iter().any(|t| t == "enabled")),
+    );
     let regions: Vec<&str> = ticked
         .iter()
         .filter_map(|t| t.strip_prefix("region:"))
@@ -244,6 +277,10 @@ fn to_body(
         let mut headers = Vec::new();
         for (i, line) in lines.lines().filter(|l| !l.trim().is_empty()).enumerate() {
             match line.split_once(':') {
+                // A masked value sent back keeps the stored one.
+                Some((name, value)) if value.trim() == MASKED => {
+                    headers.push(json!({"name": name.trim(), "value": null}))
+                }
                 Some((name, value)) => {
                     headers.push(json!({"name": name.trim(), "value": value.trim()}))
                 }
@@ -264,6 +301,55 @@ fn to_body(
     }
 }
 
+/// A posted form: what was typed, and the request body it makes (or the
+/// page again, with what could not be read).
+pub fn read_form(body: &[u8]) -> (Filled, Result<MonitorInput, FormRefusal>) {
+    let mut values = BTreeMap::new();
+    let mut ticked = Vec::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        match name.as_ref() {
+            "regions" => ticked.push(format!("region:{value}")),
+            name if CHECKBOXES.contains(&name) || name == "enabled" => {
+                ticked.push(name.to_string())
+            }
+            "csrf_token" => {}
+            name => {
+                values.insert(name.to_string(), value.into_owned());
+            }
+        }
+    }
+    let input = match to_body(&values, &ticked) {
+        Ok(body) => serde_json::from_value::<MonitorInput>(body).map_err(|e| {
+            (
+                BTreeMap::new(),
+                Some(format!("The form could not be read: {e}")),
+            )
+        }),
+        Err(errors) => Err((errors, None)),
+    };
+    (Filled { values, ticked }, input)
+}
+
+/// Messages by field, and one for the whole form.
+pub type FormRefusal = (BTreeMap<String, String>, Option<String>);
+
+/// The API's refusal as the form shows it.
+pub fn refusal(e: ApiError) -> FormRefusal {
+    match e {
+        ApiError::Invalid {
+            details: Some(details),
+            ..
+        } => (
+            details
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            None,
+        ),
+        e => (BTreeMap::new(), Some(e.to_string())),
+    }
+}
+
 /// `POST /monitors`: creates the monitor, or shows the form again with
 /// every problem beside its field.
 pub async fn create(
@@ -271,27 +357,11 @@ pub async fn create(
     Extension(signed): Extension<Signed>,
     body: Bytes,
 ) -> Response {
-    let mut values = BTreeMap::new();
-    let mut ticked = Vec::new();
-    for (name, value) in form_urlencoded::parse(&body) {
-        match name.as_ref() {
-            "regions" => ticked.push(format!("region:{value}")),
-            name if CHECKBOXES.contains(&name) => ticked.push(name.to_string()),
-            "csrf_token" => {}
-            name => {
-                values.insert(name.to_string(), value.into_owned());
-            }
-        }
-    }
-    let body = match to_body(&values, &ticked) {
-        Ok(body) => body,
-        Err(errors) => return new_page(&dashboard, &signed, values, ticked, errors, None).await,
-    };
-    let input: MonitorInput = match serde_json::from_value(body) {
+    let (filled, input) = read_form(&body);
+    let input = match input {
         Ok(input) => input,
-        Err(e) => {
-            let error = Some(format!("The form could not be read: {e}"));
-            return new_page(&dashboard, &signed, values, ticked, BTreeMap::new(), error).await;
+        Err((errors, error)) => {
+            return form_page(&dashboard, &signed, None, filled, errors, error).await;
         }
     };
     let caller = match dashboard.caller(&signed).await {
@@ -300,27 +370,10 @@ pub async fn create(
     };
     match certsentry_api::monitors::create_monitor(&dashboard.api, &caller, &input).await {
         Ok(monitor) => Redirect::to(&format!("/monitors/{}", monitor.id)).into_response(),
-        Err(ApiError::Invalid {
-            details: Some(details),
-            ..
-        }) => {
-            let errors = details
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            new_page(&dashboard, &signed, values, ticked, errors, None).await
-        }
         Err(ApiError::Unavailable { .. }) => unavailable(),
         Err(e) => {
-            new_page(
-                &dashboard,
-                &signed,
-                values,
-                ticked,
-                BTreeMap::new(),
-                Some(e.to_string()),
-            )
-            .await
+            let (errors, error) = refusal(e);
+            form_page(&dashboard, &signed, None, filled, errors, error).await
         }
     }
 }

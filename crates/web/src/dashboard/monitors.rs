@@ -223,6 +223,7 @@ struct MonitorPage {
     events: Vec<Event>,
     /// Heartbeat monitors: the URL their job pings.
     ping_url: Option<String>,
+    may_manage: bool,
 }
 
 impl MonitorPage {
@@ -277,6 +278,7 @@ pub async fn detail(
     });
     render(&MonitorPage {
         ping_url,
+        may_manage: signed.may(certsentry_domain::people::Permission::ManageMonitors),
         frame: Frame::new(&signed, monitor.spec.label.clone(), "monitors"),
         state: monitor.last_status.as_str(),
         ssl_days_left: days_until(monitor.ssl_not_after, now),
