@@ -315,3 +315,93 @@ async fn a_monitor_is_edited_checked_and_deleted_from_its_page() {
         assert_eq!(audit.body["auditLogs"][0]["actorEmail"], "ops@acme.example");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dmarc_domains_addresses_reports_and_sources_from_the_dashboard() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let mut ops = signed_in_as(&h, "ops@acme.example", Role::Member).await;
+        let page = ops.get("/dmarc").await;
+        let added = ops
+            .post(
+                "/dmarc",
+                &[
+                    ("csrf_token", &page.csrf()),
+                    ("domain", "Acme.Example"),
+                    ("threshold", "7"),
+                ],
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "[{backend}] {}", added.body);
+        let address = added.value_starting("dmarc+").expect("the address, once");
+        assert!(
+            !ops.get("/dmarc").await.body.contains(&address),
+            "shown once"
+        );
+        let twice = ops
+            .post(
+                "/dmarc",
+                &[("csrf_token", &page.csrf()), ("domain", "acme.example")],
+            )
+            .await;
+        assert!(
+            twice.body.contains("already a DMARC domain"),
+            "{}",
+            twice.body
+        );
+        let listed = h.get("dmarc/domains").await;
+        let id = listed.body["domains"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(listed.body["domains"][0]["failureRateThresholdPct"], 7);
+
+        let rotated = ops
+            .post(
+                &format!("/dmarc/{id}/rotate"),
+                &[("csrf_token", &page.csrf())],
+            )
+            .await;
+        let new_address = rotated.value_starting("dmarc+").expect("a new address");
+        assert_ne!(new_address, address);
+
+        // A Google report with one passing and one failing source.
+        let report = format!(
+            "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>google.com</org_name>\
+                 <email>noreply@google.com</email><report_id>r1</report_id><date_range><begin>1764547200</begin>\
+                 <end>1764633599</end></date_range></report_metadata><policy_published><domain>acme.example</domain>\
+                 <p>none</p></policy_published>{}{}</feedback>",
+            "<record><row><source_ip>192.0.2.10</source_ip><count>40</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>acme.example</header_from></identifiers></record>",
+            "<record><row><source_ip>198.51.100.7</source_ip><count>10</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>acme.example</header_from></identifiers></record>"
+        );
+        let uploaded = h
+            .post_bytes(&format!("dmarc/domains/{id}/reports"), report.into_bytes())
+            .await;
+        assert_eq!(uploaded.status, 201, "[{backend}] {}", uploaded.body);
+        let detail = ops.get(&format!("/dmarc/{id}")).await;
+        assert_eq!(detail.status, StatusCode::OK);
+        assert!(
+            detail.body.contains("google.com"),
+            "the reporter: {}",
+            detail.body
+        );
+        assert!(detail.body.contains("<meter"), "pass/fail bars");
+
+        let deleted = ops
+            .post(
+                &format!("/dmarc/{id}/delete"),
+                &[("csrf_token", &page.csrf())],
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+        let audit = h.get("audit-logs?targetType=dmarcDomain").await;
+        let actions: Vec<&str> = audit.body["auditLogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["actorEmail"] == "ops@acme.example")
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions.len(), 3, "{actions:?}");
+    }
+}

@@ -3,7 +3,7 @@
 //! users whose report mail lands elsewhere). The reporting address's token
 //! is shown once, on create and rotate, and stored only as a hash.
 
-mod views;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod csrf;
+pub mod dmarc;
 pub mod keys;
 pub mod members;
 pub mod monitor_edit;
@@ -169,6 +170,11 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/account/two-factor/start", Read), post(two_factor::start)),
         (rule(post_.clone(), "/account/two-factor/enable", Read), post(two_factor::enable)),
         (rule(post_.clone(), "/account/two-factor/disable", Read), post(two_factor::disable)),
+        (rule(get_.clone(), "/dmarc", Read), get(dmarc::page)),
+        (rule(post_.clone(), "/dmarc", ManageDmarc), post(dmarc::add)),
+        (rule(get_.clone(), "/dmarc/{id}", Read), get(dmarc::domain)),
+        (rule(post_.clone(), "/dmarc/{id}/rotate", ManageDmarc), post(dmarc::rotate)),
+        (rule(post_.clone(), "/dmarc/{id}/delete", ManageDmarc), post(dmarc::delete)),
         (rule(get_.clone(), "/settings/members", Read), get(members::page)),
         (rule(post_.clone(), "/settings/members/invite", ManageMembers), post(members::invite)),
         (rule(post_.clone(), "/settings/members/{id}/role", ManageMembers), post(members::change_role)),
