@@ -405,3 +405,100 @@ async fn dmarc_domains_addresses_reports_and_sources_from_the_dashboard() {
         assert_eq!(actions.len(), 3, "{actions:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_and_ct_findings_are_listed_and_marked_known() {
+    use certsentry_domain::CtCertificateId;
+    use certsentry_domain::ct::{CtFinding, FindingState, Issuer};
+
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let made = h
+            .post(
+                "monitors",
+                json!({"label": "shop", "target": "shop.acme.example", "checkSsl": true,
+                       "checkDomain": false, "checkDns": false, "checkUptime": false, "checkCt": true, "uptimeIntervalSeconds": 300,
+                       "regions": ["virginia"], "alertLeadDays": [7]}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let monitor = made.body["monitor"]["id"].as_str().unwrap();
+        let found_at = certsentry_domain::time::now_ms();
+        let finding = CtFinding {
+            id: CtCertificateId::generated_at(found_at),
+            org_id: h.org.clone(),
+            monitor_id: Some(certsentry_domain::MonitorId::from_string(monitor)),
+            tbs_sha256: "ab".repeat(32),
+            cert_sha256: "cd".repeat(32),
+            fingerprint_sha1: "ef".repeat(20),
+            pubkey_sha256: None,
+            dns_names: vec!["login.shop.acme.example".into()],
+            endpoints: vec![],
+            issuer: Issuer::default(),
+            not_before: found_at,
+            not_after: found_at + 90 * 86_400_000,
+            serial: "0badc0de".into(),
+            precert: true,
+            cert_der: None,
+            source: "test log".into(),
+            cert_link: None,
+            log_index: Some(7),
+            state: FindingState::Pending,
+            found_at,
+            decided_at: None,
+        };
+        assert!(h.store.insert_ct_finding(&finding).await.unwrap());
+        assert!(
+            h.store
+                .decide_ct_finding(
+                    &h.org,
+                    &finding.id,
+                    FindingState::Suspicious,
+                    found_at,
+                    None,
+                    None
+                )
+                .await
+                .unwrap()
+        );
+
+        let mut ops = signed_in_as(&h, "ops@acme.example", Role::Member).await;
+        let page = ops.get("/certificates?ct=suspicious").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("shop.acme.example"),
+            "the inventory: {}",
+            page.body
+        );
+        assert!(page.body.contains("login.shop.acme.example") && page.body.contains("suspicious"));
+        let marked = ops
+            .post(
+                "/certificates/known",
+                &[
+                    ("csrf_token", &page.csrf()),
+                    ("tbs_sha256", &"ab".repeat(32)),
+                ],
+            )
+            .await;
+        assert_eq!(
+            marked.status,
+            StatusCode::SEE_OTHER,
+            "[{backend}] {}",
+            marked.body
+        );
+        let known = h.get("ct/known-certificates").await;
+        assert_eq!(
+            known.body["knownCertificates"][0]["tbsSha256"],
+            "ab".repeat(32)
+        );
+        let audit = h.get("audit-logs?action=knownCertificate.create").await;
+        assert_eq!(audit.body["auditLogs"][0]["actorEmail"], "ops@acme.example");
+
+        let mut viewer = signed_in_as(&h, "viewer@acme.example", Role::Viewer).await;
+        let seen = viewer.get("/certificates").await;
+        assert!(
+            !seen.body.contains("Mark as known"),
+            "viewers see no buttons"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 //! foreign `Origin`.
 
 pub mod account;
+pub mod certificates;
 pub mod csrf;
 pub mod dmarc;
 pub mod keys;
@@ -170,6 +171,8 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/account/two-factor/start", Read), post(two_factor::start)),
         (rule(post_.clone(), "/account/two-factor/enable", Read), post(two_factor::enable)),
         (rule(post_.clone(), "/account/two-factor/disable", Read), post(two_factor::disable)),
+        (rule(get_.clone(), "/certificates", Read), get(certificates::page)),
+        (rule(post_.clone(), "/certificates/known", ManageCertificates), post(certificates::mark_known)),
         (rule(get_.clone(), "/dmarc", Read), get(dmarc::page)),
         (rule(post_.clone(), "/dmarc", ManageDmarc), post(dmarc::add)),
         (rule(get_.clone(), "/dmarc/{id}", Read), get(dmarc::domain)),
