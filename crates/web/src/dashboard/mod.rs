@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod csrf;
 pub mod dmarc;
 pub mod keys;
+pub mod links;
 pub mod members;
 pub mod monitor_edit;
 pub mod monitor_form;
