@@ -49,14 +49,14 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
     browser.fill("#email", owner).await;
     browser.fill("#password", "owner password 1").await;
     browser.fill("#confirm", "owner password 1").await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.wait_for_path("/monitors").await;
     assert!(browser.text().await.contains("No monitors yet"));
 
     // TOTP on: the key from the page, a code from it, the recovery codes.
     browser.goto(&format!("{base}/account")).await;
     browser
-        .click("form[action='/account/two-factor/start'] button")
+        .submit("form[action='/account/two-factor/start'] button")
         .await;
     browser.wait_for_path("/account/two-factor/start").await;
     browser
@@ -67,7 +67,7 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
         .fill("input[name=code]", &code(&secret, owner))
         .await;
     browser
-        .click("form[action='/account/two-factor/enable'] button")
+        .submit("form[action='/account/two-factor/enable'] button")
         .await;
     browser.wait_for_path("/account/two-factor/enable").await;
     assert!(browser.text().await.contains("Two-factor sign-in is on."));
@@ -77,16 +77,16 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
     );
 
     // Out, and in again: password, then a code.
-    browser.click("form[action='/logout'] button").await;
+    browser.submit("form[action='/logout'] button").await;
     browser.wait_for_path("/login").await;
     browser.screenshot(&shots.join("login.png")).await;
     browser.fill("#email", owner).await;
     browser.fill("#password", "owner password 1").await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.wait_for_path("/login").await;
     assert!(browser.exists("#totp").await, "the second step");
     browser.fill("#totp", &code(&secret, owner)).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.wait_for_path("/monitors").await;
 
     // A monitor from the form, then in the list.
@@ -96,7 +96,9 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
     browser.fill("#target", "127.0.0.1").await;
     browser.fill("#tcpPort", "5432").await;
     browser.screenshot(&shots.join("monitor-new.png")).await;
-    browser.click("form.monitor-form button[type=submit]").await;
+    browser
+        .submit("form.monitor-form button[type=submit]")
+        .await;
     let mut created = false;
     for _ in 0..100 {
         let path = browser.eval("location.pathname").await;
@@ -118,7 +120,7 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
         .await;
     browser.fill("select[name=role]", "viewer").await;
     browser
-        .click("form[action='/settings/members/invite'] button")
+        .submit("form[action='/settings/members/invite'] button")
         .await;
     browser.wait_for_path("/settings/members/invite").await;
     let invitation = browser.value_of("input.copy").await;
@@ -128,7 +130,7 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
     browser.goto(&invitation).await;
     browser.fill("#password", "viewer password").await;
     browser.fill("#confirm", "viewer password").await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.wait_for_path("/monitors").await;
     assert!(
         browser
@@ -143,6 +145,7 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
     browser.goto(&format!("{base}/settings/api-keys")).await;
     assert!(!browser.exists("form[action='/settings/api-keys']").await);
     // A forged POST: the form a member would have, with the viewer's token.
+    browser.eval("window.__certsentry_old_page = true").await;
     browser
         .eval(
             "(() => { const f = document.createElement('form'); f.method = 'post'; \
@@ -152,7 +155,7 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
              document.body.appendChild(f); f.submit(); return true; })()",
         )
         .await;
-    browser.wait_for_path("/settings/api-keys").await;
+    browser.wait_for_new_page().await;
     assert!(
         browser.text().await.contains("does not allow this"),
         "{}",
@@ -169,15 +172,15 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
     browser.goto(&format!("{base}/login")).await;
     browser.fill("#email", owner).await;
     browser.fill("#password", "owner password 1").await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.wait_for_path("/login").await;
     browser.fill("#totp", &code(&secret, owner)).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.wait_for_path("/monitors").await;
     browser.goto(&format!("{base}/settings/api-keys")).await;
     browser.fill("input[name=name]", "deploys").await;
     browser
-        .click("form[action='/settings/api-keys'] button")
+        .submit("form[action='/settings/api-keys'] button")
         .await;
     browser.wait_for_path("/settings/api-keys").await;
     let key = browser.value_of("input.copy").await;

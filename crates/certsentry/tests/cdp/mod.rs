@@ -175,7 +175,31 @@ impl Browser {
         assert_eq!(self.eval(&script).await, json!(true), "no field {selector}");
     }
 
-    /// Clicks the element `selector` (a button submits its form).
+    /// Clicks `selector` (a form's button) and waits for the page the
+    /// submission loads: the old document is marked first, and the wait
+    /// ends when a complete document without the mark is there, so a page
+    /// answered at the same path is not mistaken for the old one.
+    pub async fn submit(&mut self, selector: &str) {
+        self.eval("window.__certsentry_old_page = true").await;
+        self.click(selector).await;
+        self.wait_for_new_page().await;
+    }
+
+    /// Waits for a new document after the old one was marked.
+    pub async fn wait_for_new_page(&mut self) {
+        for _ in 0..200 {
+            let loaded = self
+                .eval("document.readyState === 'complete' && !window.__certsentry_old_page")
+                .await;
+            if loaded == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page loaded");
+    }
+
+    /// Clicks the element `selector`.
     pub async fn click(&mut self, selector: &str) {
         let script = format!(
             "(() => {{ const e = document.querySelector({}); if (!e) return false; e.click(); return true; }})()",

@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod certificates;
+pub mod channels;
 pub mod csrf;
 pub mod dmarc;
 pub mod keys;
@@ -185,6 +186,12 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/settings/members/{id}/remove", ManageMembers), post(members::remove)),
         (rule(post_.clone(), "/settings/invitations/{id}/revoke", ManageMembers), post(members::revoke_invitation)),
         (rule(post_.clone(), "/settings/security/two-factor", ManageSecurity), post(two_factor::require)),
+        (rule(get_.clone(), "/settings/channels", Read), get(channels::page)),
+        (rule(post_.clone(), "/settings/channels", ManageChannels), post(channels::create)),
+        (rule(get_.clone(), "/settings/channels/{id}", Read), get(channels::channel)),
+        (rule(post_.clone(), "/settings/channels/{id}/test", ManageChannels), post(channels::send_test)),
+        (rule(post_.clone(), "/settings/channels/{id}/delete", ManageChannels), post(channels::delete)),
+        (rule(post_.clone(), "/settings/deliveries/{id}/redeliver", ManageChannels), post(channels::redeliver)),
         (rule(get_.clone(), "/settings/environments", Read), get(settings::environments)),
         (rule(post_.clone(), "/settings/environments", ManageEnvironments), post(settings::create_environment)),
         (rule(post_.clone(), "/settings/environments/{id}/delete", ManageEnvironments), post(settings::delete_environment)),
