@@ -23,6 +23,7 @@ pub mod monitors;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
+pub mod status_pages;
 pub mod throttle;
 pub mod two_factor;
 pub mod views;
@@ -173,6 +174,12 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/account/two-factor/start", Read), post(two_factor::start)),
         (rule(post_.clone(), "/account/two-factor/enable", Read), post(two_factor::enable)),
         (rule(post_.clone(), "/account/two-factor/disable", Read), post(two_factor::disable)),
+        (rule(get_.clone(), "/status-pages", Read), get(status_pages::list)),
+        (rule(get_.clone(), "/status-pages/new", ManageStatusPages), get(status_pages::new_form)),
+        (rule(post_.clone(), "/status-pages", ManageStatusPages), post(status_pages::create)),
+        (rule(get_.clone(), "/status-pages/{id}", Read), get(status_pages::edit_form)),
+        (rule(post_.clone(), "/status-pages/{id}", ManageStatusPages), post(status_pages::update)),
+        (rule(post_.clone(), "/status-pages/{id}/delete", ManageStatusPages), post(status_pages::delete)),
         (rule(get_.clone(), "/certificates", Read), get(certificates::page)),
         (rule(post_.clone(), "/certificates/known", ManageCertificates), post(certificates::mark_known)),
         (rule(get_.clone(), "/dmarc", Read), get(dmarc::page)),
