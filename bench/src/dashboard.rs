@@ -120,6 +120,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
         certsentry_web::WebConfig {
             public_url: base.clone(),
             mail: None,
+            trusted_header: None,
         },
     );
     servers.spawn(async move {

@@ -101,6 +101,7 @@ impl RuntimeConfig {
             web: certsentry_web::WebConfig {
                 public_url: settings.public_url.clone(),
                 mail: settings.operator.clone(),
+                trusted_header: settings.trusted_header.clone(),
             },
             ..Self::default()
         })
@@ -122,6 +123,7 @@ impl Default for RuntimeConfig {
             web: certsentry_web::WebConfig {
                 public_url: "http://127.0.0.1".into(),
                 mail: None,
+                trusted_header: None,
             },
         }
     }

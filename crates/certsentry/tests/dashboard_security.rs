@@ -237,3 +237,58 @@ async fn an_invitation_expires_after_seven_days() {
     assert_eq!(expired.status, StatusCode::NOT_FOUND);
     assert!(expired.body.contains("expired"), "{}", expired.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_signs_people_in_by_its_header_and_nobody_else_can() {
+    let (backend, store) = backends().await.remove(0);
+    let trusted = |proxies: &[&str]| {
+        certsentry_web::TrustedHeader::new("X-Forwarded-Email", proxies).unwrap()
+    };
+    let behind = trusted(&["127.0.0.1"]);
+    let h = Harness::start_runtime(backend, store.clone(), "agency", |config| {
+        config.web.trusted_header = Some(behind)
+    })
+    .await;
+    add_user(
+        &*h.store,
+        &h.org,
+        "ann@acme.example",
+        "ann password",
+        Role::Member,
+    )
+    .await;
+    let mut proxied = Browser::new(&h.server.url(""));
+    let page = proxied
+        .get_with("/monitors", &[("x-forwarded-email", "Ann@Acme.example")])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("ann@acme.example · member"));
+    assert!(
+        proxied.session_id().is_some(),
+        "a session, so forms carry their token"
+    );
+    let unknown = Browser::new(&h.server.url(""))
+        .get_with("/monitors", &[("x-forwarded-email", "nobody@acme.example")])
+        .await;
+    assert_eq!(unknown.location(), Some("/login"), "only existing users");
+
+    // The same header from an address that is not a trusted proxy.
+    let (backend, store) = backends().await.remove(0);
+    let elsewhere = trusted(&["10.0.0.0/8"]);
+    let h = Harness::start_runtime(backend, store, "agency", |config| {
+        config.web.trusted_header = Some(elsewhere)
+    })
+    .await;
+    add_user(
+        &*h.store,
+        &h.org,
+        "ann@acme.example",
+        "ann password",
+        Role::Member,
+    )
+    .await;
+    let forged = Browser::new(&h.server.url(""))
+        .get_with("/monitors", &[("x-forwarded-email", "ann@acme.example")])
+        .await;
+    assert_eq!(forged.location(), Some("/login"), "the header is ignored");
+}

@@ -45,6 +45,40 @@ pub struct WebConfig {
     /// emailed through them. Without them an invitation's link is shown
     /// for copying, and passwords are reset by an admin.
     pub mail: Option<certsentry_notify::email::OperatorMail>,
+    /// Sign-in by an authenticating proxy's header, when configured.
+    pub trusted_header: Option<TrustedHeader>,
+}
+
+/// An authenticating proxy in front of the dashboard (`--trusted-header`,
+/// `--trusted-proxies`): a request from one of `proxies` carrying `header`
+/// is signed in as the user with that email, if there is one.
+#[derive(Debug, Clone)]
+pub struct TrustedHeader {
+    pub header: axum::http::HeaderName,
+    pub proxies: Vec<ipnet::IpNet>,
+}
+
+impl TrustedHeader {
+    /// From a header name and addresses or CIDR ranges (`10.0.0.1`,
+    /// `10.0.0.0/8`); the error names what does not parse.
+    pub fn new(header: &str, proxies: &[&str]) -> Result<Self, String> {
+        let header = axum::http::HeaderName::try_from(header.trim())
+            .map_err(|_| format!("--trusted-header {header:?} is not a header name"))?;
+        let proxies = proxies
+            .iter()
+            .map(|text| {
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("--trusted-proxies: {text:?} is not an address or CIDR range")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if proxies.is_empty() {
+            return Err("--trusted-proxies names no address".into());
+        }
+        Ok(Self { header, proxies })
+    }
 }
 
 /// The public pages and the dashboard, ready to merge into the server's
@@ -56,6 +90,7 @@ pub fn router(api: certsentry_api::AppState, config: WebConfig) -> Router {
         api: api.clone(),
         public_url: config.public_url,
         mail: config.mail,
+        trusted_header: config.trusted_header,
         throttle: Arc::new(dashboard::throttle::LoginThrottle::default()),
     });
     status_pages(api.store.clone())

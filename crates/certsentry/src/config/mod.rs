@@ -1,7 +1,10 @@
 //! Settings from flags, `CERTSENTRY_*` env vars and an optional TOML file.
 //! A flag or env var beats the file; the file beats the built-in default.
 
+mod dashboard;
 mod dmarc;
+pub use dashboard::DashboardArgs;
+use dashboard::DashboardFile;
 use dmarc::DmarcFile;
 pub use dmarc::{DmarcArgs, DmarcSettings, ImapSettings, Secret, SmtpSettings};
 
@@ -161,6 +164,8 @@ pub struct GlobalArgs {
     pub ct: CtArgs,
     #[command(flatten)]
     pub dmarc: DmarcArgs,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 /// Certificate Transparency sources (`serve`).
@@ -310,6 +315,8 @@ struct FileConfig {
     telegram_api_url: Option<String>,
     pagerduty_events_url: Option<String>,
     chat_group_seconds: Option<u64>,
+    trusted_header: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 /// The resolved configuration.
@@ -337,6 +344,8 @@ pub struct Settings {
     pub dmarc: DmarcSettings,
     /// Where chat and paging services are reached, and links point.
     pub services: certsentry_notify::format::chat::Services,
+    /// The dashboard's sign-in by a proxy's header, when configured.
+    pub trusted_header: Option<certsentry_web::TrustedHeader>,
 }
 
 impl Settings {
@@ -409,7 +418,15 @@ impl Settings {
                 .or(file.pagerduty_events_url)
                 .unwrap_or(defaults.pagerduty_events_url),
         };
+        let trusted_header = dashboard::trusted_header(
+            &args.dashboard,
+            &DashboardFile {
+                trusted_header: file.trusted_header.clone(),
+                trusted_proxies: file.trusted_proxies.clone(),
+            },
+        )?;
         Ok(Self {
+            trusted_header,
             public_url: ct.public_url.clone(),
             services,
             ct,

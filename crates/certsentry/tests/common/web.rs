@@ -99,7 +99,15 @@ impl Browser {
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(self.url(path));
+        self.get_with(path, &[]).await
+    }
+
+    /// A GET with extra headers.
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         self.send(request).await
     }
 

@@ -20,6 +20,7 @@ pub mod members;
 pub mod monitor_edit;
 pub mod monitor_form;
 pub mod monitors;
+pub mod proxy_auth;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
@@ -55,6 +56,8 @@ pub struct Dashboard {
     pub public_url: String,
     /// Where invitations and reset links are emailed from, if anywhere.
     pub mail: Option<certsentry_notify::email::OperatorMail>,
+    /// Sign-in by an authenticating proxy's header, when configured.
+    pub trusted_header: Option<crate::TrustedHeader>,
     pub throttle: Arc<LoginThrottle>,
 }
 
@@ -272,6 +275,12 @@ async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(trusted) = &dashboard.trusted_header
+        && let Some(email) = proxy_auth::vouched_email(trusted, &request)
+        && let Err(response) = proxy_auth::follow_proxy(&dashboard, &session, &email).await
+    {
+        return response;
+    }
     let signed = match signed_in(&dashboard, &session).await {
         Ok(Some(signed)) => signed,
         Ok(None) => return Redirect::to("/login").into_response(),

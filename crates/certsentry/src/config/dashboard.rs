@@ -1,0 +1,95 @@
+//! Dashboard sign-in settings beside passwords: the trusted-header mode for
+//! installs behind an authenticating proxy.
+
+use serde::Deserialize;
+
+/// `serve`'s dashboard flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DashboardArgs {
+    /// Sign people in by this request header (for example `X-Forwarded-Email`), set by an
+    /// authenticating proxy; honoured only from --trusted-proxies.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_TRUSTED_HEADER",
+        value_name = "HEADER"
+    )]
+    pub trusted_header: Option<String>,
+    /// Addresses or CIDR ranges of the proxies allowed to set --trusted-header, comma-separated.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_TRUSTED_PROXIES",
+        value_name = "LIST"
+    )]
+    pub trusted_proxies: Option<String>,
+}
+
+/// The TOML file's keys for the same.
+#[derive(Debug, Default, Deserialize)]
+pub struct DashboardFile {
+    pub trusted_header: Option<String>,
+    pub trusted_proxies: Option<String>,
+}
+
+/// Resolves the trusted-header mode: both settings or neither.
+pub fn trusted_header(
+    args: &DashboardArgs,
+    file: &DashboardFile,
+) -> anyhow::Result<Option<certsentry_web::TrustedHeader>> {
+    let header = args.trusted_header.clone().or(file.trusted_header.clone());
+    let proxies = args
+        .trusted_proxies
+        .clone()
+        .or(file.trusted_proxies.clone());
+    match (header, proxies) {
+        (None, None) => Ok(None),
+        (Some(header), Some(proxies)) => {
+            let proxies: Vec<&str> = proxies
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            certsentry_web::TrustedHeader::new(&header, &proxies)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!(e))
+        }
+        (Some(_), None) => anyhow::bail!(
+            "--trusted-header needs --trusted-proxies: the header is believed only from them"
+        ),
+        (None, Some(_)) => anyhow::bail!("--trusted-proxies is only used with --trusted-header"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(header: Option<&str>, proxies: Option<&str>) -> DashboardArgs {
+        DashboardArgs {
+            trusted_header: header.map(str::to_string),
+            trusted_proxies: proxies.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_header_needs_its_proxies_and_both_must_parse() {
+        let file = DashboardFile::default();
+        assert!(trusted_header(&args(None, None), &file).unwrap().is_none());
+        assert!(trusted_header(&args(Some("X-Forwarded-Email"), None), &file).is_err());
+        assert!(trusted_header(&args(None, Some("10.0.0.1")), &file).is_err());
+        let bad = trusted_header(
+            &args(Some("X-Forwarded-Email"), Some("10.0.0.1, nonsense")),
+            &file,
+        );
+        assert!(bad.unwrap_err().to_string().contains("nonsense"));
+        let good = trusted_header(
+            &args(Some("X-Forwarded-Email"), Some("10.0.0.1, 192.168.0.0/16")),
+            &file,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(good.proxies.len(), 2);
+        assert!(good.proxies[1].contains(&"192.168.4.2".parse::<std::net::IpAddr>().unwrap()));
+    }
+}
