@@ -39,6 +39,12 @@ pub trait ResultStore: Send + Sync {
     ) -> StoreResult<Page<CheckResult>>;
     /// Deletes results created before `before`; returns how many.
     async fn prune_results(&self, before: Millis) -> StoreResult<u64>;
+    /// When each of `monitors` was last checked (monitors never checked
+    /// are left out): one indexed lookup per monitor, for a page of a list.
+    async fn last_checked_at(
+        &self,
+        monitors: &[MonitorId],
+    ) -> StoreResult<Vec<(MonitorId, Millis)>>;
 }
 
 /// Heartbeat pings and the claim on each missed ping.

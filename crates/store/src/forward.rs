@@ -69,6 +69,12 @@ impl<F: Forward> ResultStore for F {
     ) -> StoreResult<Page<CheckResult>> {
         self.inner().list_results(org, monitor, query).await
     }
+    async fn last_checked_at(
+        &self,
+        monitors: &[MonitorId],
+    ) -> StoreResult<Vec<(MonitorId, Millis)>> {
+        self.inner().last_checked_at(monitors).await
+    }
     async fn prune_results(&self, before: Millis) -> StoreResult<u64> {
         self.inner().prune_results(before).await
     }

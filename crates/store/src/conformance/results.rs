@@ -177,6 +177,31 @@ async fn results_filters_pages_and_prune(store: Arc<dyn Store>) {
 }
 register!(results_filters_pages_and_prune);
 
+async fn the_last_check_of_each_monitor_is_found(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Last checks").await;
+    let a = add_monitor(&*store, &org.id, spec("a", MonitorKind::Standard, None)).await;
+    let b = add_monitor(&*store, &org.id, spec("b", MonitorKind::Standard, None)).await;
+    let never = add_monitor(&*store, &org.id, spec("c", MonitorKind::Standard, None)).await;
+    store
+        .insert_results(&[
+            result(&a, CheckType::Uptime, CheckStatus::Ok, 1_000),
+            result(&a, CheckType::Ssl, CheckStatus::Ok, 3_000),
+            result(&b, CheckType::Uptime, CheckStatus::Fail, 2_000),
+        ])
+        .await
+        .unwrap();
+    let mut found = store
+        .last_checked_at(&[a.id.clone(), b.id.clone(), never.id.clone()])
+        .await
+        .unwrap();
+    found.sort();
+    let mut expected = vec![(a.id.clone(), 3_000), (b.id.clone(), 2_000)];
+    expected.sort();
+    assert_eq!(found, expected, "monitors never checked are left out");
+    assert!(store.last_checked_at(&[]).await.unwrap().is_empty());
+}
+register!(the_last_check_of_each_monitor_is_found);
+
 async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Certs").await;
     let other = new_org(&*store, "Certs 2").await;

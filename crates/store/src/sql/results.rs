@@ -187,6 +187,41 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
+    async fn last_checked_at(
+        &self,
+        monitors: &[d::MonitorId],
+    ) -> StoreResult<Vec<(d::MonitorId, d::time::Millis)>> {
+        // A scalar subquery per monitor: each is one probe of the
+        // (monitor_id, id) index, where a GROUP BY would scan every result
+        // of every monitor.
+        let mut found = Vec::new();
+        for chunk in monitors.chunks(100) {
+            let mut statement = SqlBuilder::<B>::new("");
+            for (i, monitor) in chunk.iter().enumerate() {
+                if i > 0 {
+                    statement.push(" UNION ALL ");
+                }
+                statement
+                    .push("SELECT ")
+                    .push_bind(monitor.as_str())
+                    .push(
+                        " AS monitor_id, (SELECT created_at FROM check_results WHERE monitor_id = ",
+                    )
+                    .push_bind(monitor.as_str())
+                    .push(" ORDER BY id DESC LIMIT 1) AS at");
+            }
+            for row in statement.build().fetch_all(self.read_pool()).await? {
+                if let Some(at) = row.get::<Option<i64>>("at")? {
+                    found.push((
+                        d::MonitorId::from_string(row.get::<String>("monitor_id")?),
+                        at,
+                    ));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     async fn list_results(
         &self,
         org: &d::OrgId,

@@ -98,6 +98,8 @@ pub struct MonitorRow {
     pub kind: &'static str,
     pub target: String,
     pub state: &'static str,
+    /// When the last check ran, `YYYY-MM-DD HH:MM` UTC.
+    pub last_check: Option<String>,
     pub ssl_days_left: Option<i64>,
     pub grade: Option<String>,
     pub domain_expiry: Option<String>,
@@ -175,6 +177,11 @@ pub async fn list(
         return unavailable();
     };
     let grades: HashMap<String, String> = grades.into_iter().collect();
+    let ids: Vec<MonitorId> = monitors.iter().map(|m| m.id.clone()).collect();
+    let Ok(last_checks) = store.last_checked_at(&ids).await else {
+        return unavailable();
+    };
+    let last_checks: HashMap<MonitorId, Millis> = last_checks.into_iter().collect();
     let Ok(environments) = store.list_environments(signed.org_id()).await else {
         return unavailable();
     };
@@ -187,6 +194,9 @@ pub async fn list(
             kind: m.spec.kind.as_str(),
             target: m.spec.target.clone().unwrap_or_default(),
             state: m.last_status.as_str(),
+            last_check: last_checks
+                .get(&m.id)
+                .map(|at| format_ms(*at)[..16].replace('T', " ")),
             ssl_days_left: days_until(m.ssl_not_after, now),
             grade: m
                 .spec
