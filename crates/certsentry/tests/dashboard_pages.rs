@@ -295,7 +295,11 @@ async fn a_monitor_is_edited_checked_and_deleted_from_its_page() {
             .await;
         assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.body);
         let list = ops.get("/monitors").await;
-        assert!(!list.body.contains(">never<"), "the last check is listed: {}", list.body);
+        assert!(
+            !list.body.contains(">never<"),
+            "the last check is listed: {}",
+            list.body
+        );
         let results = ops.get(&format!("/monitors/{id}")).await;
         assert!(
             results

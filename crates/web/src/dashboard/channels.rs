@@ -10,7 +10,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::{Extension, Form, Json};
 use certsentry_api::ApiError;
 use certsentry_api::channels::ChannelView;
@@ -322,21 +322,10 @@ pub async fn send_test(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::channels::send_test(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id.clone()),
-    )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/settings/channels/{id}")).into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
+    let then = format!("/settings/channels/{id}");
+    dashboard
+        .act_on(&signed, id, certsentry_api::channels::send_test, &then)
+        .await
 }
 
 /// `POST /settings/channels/:id/delete`.
@@ -345,21 +334,14 @@ pub async fn delete(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::channels::remove(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id),
-    )
-    .await
-    {
-        Ok(_) => Redirect::to("/settings/channels").into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
+    dashboard
+        .act_on(
+            &signed,
+            id,
+            certsentry_api::channels::remove,
+            "/settings/channels",
+        )
+        .await
 }
 
 #[derive(Deserialize)]
@@ -377,27 +359,18 @@ pub async fn redeliver(
     Path(id): Path<String>,
     Form(form): Form<RedeliverForm>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::events::redeliver(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id),
-    )
-    .await
-    {
-        Ok(_) => {
-            // Back to the channel's page; the id is ours to shape, not a URL.
-            let back: String = form
-                .channel
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect();
-            Redirect::to(&format!("/settings/channels/{back}")).into_response()
-        }
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
+    // Back to the channel's page; the id is ours to shape, not a URL.
+    let back: String = form
+        .channel
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    dashboard
+        .act_on(
+            &signed,
+            id,
+            certsentry_api::events::redeliver,
+            &format!("/settings/channels/{back}"),
+        )
+        .await
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::{Extension, Form, Json};
 use certsentry_api::ApiError;
 use certsentry_api::dmarc::views::DmarcDomainInput;
@@ -155,17 +155,9 @@ pub async fn delete(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::dmarc::remove(State(dashboard.api.clone()), Extension(caller), Path(id))
+    dashboard
+        .act_on(&signed, id, certsentry_api::dmarc::remove, "/dmarc")
         .await
-    {
-        Ok(_) => Redirect::to("/dmarc").into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
 }
 
 pub struct SourceRow {

@@ -96,6 +96,44 @@ impl Dashboard {
     }
 }
 
+impl Dashboard {
+    /// Calls an API handler that acts on one thing by its id (delete,
+    /// test, check now), as the signed-in person, then sends the browser to
+    /// `then`. A missing thing is the 404 page; the API's other refusals are
+    /// said in words.
+    pub async fn act_on<T, Fut>(
+        &self,
+        signed: &Signed,
+        id: String,
+        handler: impl FnOnce(
+            axum::extract::State<certsentry_api::AppState>,
+            axum::Extension<Arc<certsentry_api::auth::Caller>>,
+            axum::extract::Path<String>,
+        ) -> Fut,
+        then: &str,
+    ) -> Response
+    where
+        Fut: std::future::Future<Output = certsentry_api::ApiResult<T>>,
+    {
+        let caller = match self.caller(signed).await {
+            Ok(caller) => Arc::new(caller),
+            Err(response) => return response,
+        };
+        let done = handler(
+            axum::extract::State(self.api.clone()),
+            axum::Extension(caller),
+            axum::extract::Path(id),
+        )
+        .await;
+        match done {
+            Ok(_) => Redirect::to(then).into_response(),
+            Err(certsentry_api::ApiError::NotFound(_)) => views::not_found(),
+            Err(certsentry_api::ApiError::Unavailable { .. }) => views::unavailable(),
+            Err(e) => views::error_page(StatusCode::CONFLICT, "Not done", &e.to_string()),
+        }
+    }
+}
+
 /// How long sending one email may take.
 const MAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
 use certsentry_api::ApiError;
 use certsentry_api::error::ApiJson;
 use certsentry_domain::MonitorId;
@@ -185,21 +185,9 @@ pub async fn delete(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::monitors::remove(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id),
-    )
-    .await
-    {
-        Ok(Json(_)) => Redirect::to("/monitors").into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
+    dashboard
+        .act_on(&signed, id, certsentry_api::monitors::remove, "/monitors")
+        .await
 }
 
 /// `POST /monitors/:id/check`: runs the checks now, then shows the page
@@ -209,24 +197,8 @@ pub async fn check_now(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::results::check_now(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id.clone()),
-    )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/monitors/{id}")).into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(ApiError::Unavailable { .. }) => unavailable(),
-        Err(e) => super::views::error_page(
-            axum::http::StatusCode::CONFLICT,
-            "Not checked",
-            &e.to_string(),
-        ),
-    }
+    let then = format!("/monitors/{id}");
+    dashboard
+        .act_on(&signed, id, certsentry_api::results::check_now, &then)
+        .await
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Form};
 use certsentry_api::ApiError;
 use certsentry_api::error::ApiJson;
 use certsentry_domain::audit::AuditEvent;
@@ -19,7 +19,7 @@ use certsentry_domain::time::format_ms;
 use certsentry_store::AuditQuery;
 use serde::Deserialize;
 
-use super::views::{Frame, not_found, render, unavailable};
+use super::views::{Frame, render, unavailable};
 use super::{Dashboard, Signed};
 
 #[derive(Template)]
@@ -96,21 +96,14 @@ pub async fn delete_environment(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::environments::remove(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id),
-    )
-    .await
-    {
-        Ok(Json(_)) => Redirect::to("/settings/environments").into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
+    dashboard
+        .act_on(
+            &signed,
+            id,
+            certsentry_api::environments::remove,
+            "/settings/environments",
+        )
+        .await
 }
 
 /// Rows per page of the audit log.

@@ -417,19 +417,12 @@ pub async fn delete(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
-    };
-    match certsentry_api::status_pages::remove(
-        State(dashboard.api.clone()),
-        Extension(caller),
-        Path(id),
-    )
-    .await
-    {
-        Ok(_) => Redirect::to("/status-pages").into_response(),
-        Err(ApiError::NotFound(_)) => not_found(),
-        Err(_) => unavailable(),
-    }
+    dashboard
+        .act_on(
+            &signed,
+            id,
+            certsentry_api::status_pages::remove,
+            "/status-pages",
+        )
+        .await
 }
