@@ -12,7 +12,7 @@ use tower_sessions::Session;
 
 use super::sign_in::{hash_in_background, start_session};
 use super::two_factor::Enrolment;
-use super::views::{Frame, error_page, render, unavailable};
+use super::views::{Frame, error_page, render_form, unavailable};
 use super::{Dashboard, ORG_KEY, Signed};
 
 #[derive(Template)]
@@ -39,23 +39,22 @@ pub(crate) fn account_page(
     error: Option<String>,
 ) -> Response {
     let failed = error.is_some();
-    let mut response = render(&AccountPage {
-        frame: Frame::new(signed, "Account", "account").with_notice(notice),
-        error,
-        two_factor_on: signed.user.two_factor.is_some(),
-        two_factor_required: signed.memberships.iter().any(|m| m.two_factor_required),
-        recovery_codes_left: signed
-            .user
-            .two_factor
-            .as_ref()
-            .map_or(0, |t| t.recovery_hashes.len()),
-        enrolment,
-        recovery_codes,
-    });
-    if failed {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(
+        &AccountPage {
+            frame: Frame::new(signed, "Account", "account").with_notice(notice),
+            error,
+            two_factor_on: signed.user.two_factor.is_some(),
+            two_factor_required: signed.memberships.iter().any(|m| m.two_factor_required),
+            recovery_codes_left: signed
+                .user
+                .two_factor
+                .as_ref()
+                .map_or(0, |t| t.recovery_hashes.len()),
+            enrolment,
+            recovery_codes,
+        },
+        failed,
+    )
 }
 
 pub async fn page(Extension(signed): Extension<Signed>) -> Response {

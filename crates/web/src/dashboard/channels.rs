@@ -25,7 +25,7 @@ use certsentry_store::DeliveryQuery;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::views::{Frame, not_found, render, unavailable};
+use super::views::{Frame, not_found, render, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Deliveries shown on a channel's page.
@@ -104,23 +104,22 @@ async fn channels_page(
     };
     let (errors, error) = refusal;
     let failed = error.is_some() || !errors.is_empty();
-    let mut response = render(&ChannelsPage {
-        frame: Frame::new(signed, "Notification channels", "channels"),
-        channels: channels.iter().map(ChannelView::from).collect(),
-        may_manage: signed.may(Permission::ManageChannels),
-        types: ChannelType::ALL,
-        formats: PayloadFormat::ALL,
-        schemes: SigningScheme::ALL,
-        events: EventType::ALL,
-        values,
-        errors,
-        error,
-        secret,
-    });
-    if failed {
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(
+        &ChannelsPage {
+            frame: Frame::new(signed, "Notification channels", "channels"),
+            channels: channels.iter().map(ChannelView::from).collect(),
+            may_manage: signed.may(Permission::ManageChannels),
+            types: ChannelType::ALL,
+            formats: PayloadFormat::ALL,
+            schemes: SigningScheme::ALL,
+            events: EventType::ALL,
+            values,
+            errors,
+            error,
+            secret,
+        },
+        failed,
+    )
 }
 
 pub async fn page(

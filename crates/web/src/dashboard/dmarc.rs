@@ -19,7 +19,7 @@ use certsentry_domain::people::Permission;
 use certsentry_domain::time::format_ms;
 use serde::Deserialize;
 
-use super::views::{Frame, not_found, render, unavailable};
+use super::views::{Frame, not_found, render, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Reports and sources listed on a domain's page.
@@ -52,17 +52,16 @@ async fn domains_page(
         return unavailable();
     };
     let failed = error.is_some();
-    let mut response = render(&DomainsPage {
-        frame: Frame::new(signed, "DMARC", "dmarc"),
-        domains,
-        may_manage: signed.may(Permission::ManageDmarc),
-        address,
-        error,
-    });
-    if failed {
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(
+        &DomainsPage {
+            frame: Frame::new(signed, "DMARC", "dmarc"),
+            domains,
+            may_manage: signed.may(Permission::ManageDmarc),
+            address,
+            error,
+        },
+        failed,
+    )
 }
 
 pub async fn page(

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use certsentry_domain::ApiKeyId;
@@ -16,7 +15,7 @@ use certsentry_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views::{Frame, not_found, render, unavailable};
+use super::views::{Frame, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// The longest key name accepted, as the CLI's.
@@ -57,17 +56,16 @@ async fn keys_page(
     };
     keys.reverse();
     let failed = error.is_some();
-    let mut response = render(&KeysPage {
-        frame: Frame::new(signed, "API keys", "keys"),
-        keys,
-        may_manage: signed.may(Permission::ManageApiKeys),
-        new_key,
-        error,
-    });
-    if failed {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(
+        &KeysPage {
+            frame: Frame::new(signed, "API keys", "keys"),
+            keys,
+            may_manage: signed.may(Permission::ManageApiKeys),
+            new_key,
+            error,
+        },
+        failed,
+    )
 }
 
 pub async fn page(

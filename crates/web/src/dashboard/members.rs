@@ -18,7 +18,7 @@ use certsentry_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views::{Frame, error_page, not_found, render, unavailable};
+use super::views::{Frame, error_page, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 pub struct InvitationRow {
@@ -124,11 +124,7 @@ async fn members_page_with(
         new_link,
         error: error.clone(),
     };
-    let mut response = render(&page);
-    if error.is_some() {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(&page, error.is_some())
 }
 
 pub async fn page(

@@ -12,13 +12,12 @@ use askama::Template;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use certsentry_api::ApiError;
 use certsentry_api::inputs::MonitorInput;
 use serde_json::{Map, Value, json};
 
-use super::views::{Frame, render, unavailable};
+use super::views::{Frame, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Fields sent as whole numbers.
@@ -126,24 +125,23 @@ pub async fn form_page(
             "Create monitor",
         ),
     };
-    let mut response = render(&MonitorFormPage {
-        frame: Frame::new(signed, title, "monitors"),
-        action,
-        button,
-        values,
-        ticked,
-        regions: dashboard.api.config.regions.clone(),
-        environments: environments
-            .into_iter()
-            .map(|e| (e.id.to_string(), e.name))
-            .collect(),
-        errors,
-        error,
-    });
-    if failed {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(
+        &MonitorFormPage {
+            frame: Frame::new(signed, title, "monitors"),
+            action,
+            button,
+            values,
+            ticked,
+            regions: dashboard.api.config.regions.clone(),
+            environments: environments
+                .into_iter()
+                .map(|e| (e.id.to_string(), e.name))
+                .collect(),
+            errors,
+            error,
+        },
+        failed,
+    )
 }
 
 /// `GET /monitors/new`: a standard monitor with the API's usual choices.

@@ -19,7 +19,7 @@ use certsentry_domain::time::format_ms;
 use certsentry_store::AuditQuery;
 use serde::Deserialize;
 
-use super::views::{Frame, render, unavailable};
+use super::views::{Frame, render, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 #[derive(Template)]
@@ -40,16 +40,15 @@ async fn environments_page(
         return unavailable();
     };
     let failed = error.is_some();
-    let mut response = render(&EnvironmentsPage {
-        frame: Frame::new(signed, "Environments", "environments"),
-        environments,
-        may_manage: signed.may(Permission::ManageEnvironments),
-        error,
-    });
-    if failed {
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    render_form(
+        &EnvironmentsPage {
+            frame: Frame::new(signed, "Environments", "environments"),
+            environments,
+            may_manage: signed.may(Permission::ManageEnvironments),
+            error,
+        },
+        failed,
+    )
 }
 
 pub async fn environments(

@@ -23,7 +23,7 @@ use certsentry_store::MonitorQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::views::{Frame, not_found, render, unavailable};
+use super::views::{Frame, not_found, render, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// How many of the organization's other monitors the editor offers at
@@ -330,19 +330,20 @@ fn refused(signed: &Signed, id: Option<String>, posted: Posted, e: ApiError) -> 
         ),
         e => (BTreeMap::new(), Some(e.to_string())),
     };
-    let mut response = render(&EditorPage {
-        frame: Frame::new(signed, "Status page", "status"),
-        id,
-        values: posted.values,
-        enabled: posted.enabled,
-        rows: posted.rows,
-        q: String::new(),
-        may_manage: true,
-        errors,
-        error,
-    });
-    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    response
+    render_form(
+        &EditorPage {
+            frame: Frame::new(signed, "Status page", "status"),
+            id,
+            values: posted.values,
+            enabled: posted.enabled,
+            rows: posted.rows,
+            q: String::new(),
+            may_manage: true,
+            errors,
+            error,
+        },
+        true,
+    )
 }
 
 fn input_of(posted: &Posted) -> Result<StatusPageInput, ApiError> {

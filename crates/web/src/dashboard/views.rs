@@ -79,6 +79,16 @@ struct MessagePage<'a> {
     message: &'a str,
 }
 
+/// A form page: 422 when it comes back with problems, so scripts and
+/// tests see the refusal without reading the page.
+pub fn render_form(template: &impl Template, refused: bool) -> Response {
+    let mut response = render(template);
+    if refused {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
 /// A page that only says what happened, with `status`.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let html = MessagePage { title, message }
