@@ -181,6 +181,13 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
             fixed("/monitors?state=down"),
         ),
         ("/monitors/:id", random_id("/monitors/", "")),
+        (
+            "/certificates (inventory and CT findings)",
+            fixed("/certificates"),
+        ),
+        ("/status-pages/new (the editor)", fixed("/status-pages/new")),
+        ("/settings/channels", fixed("/settings/channels")),
+        ("/dmarc", fixed("/dmarc")),
         ("/settings/members", fixed("/settings/members")),
         ("/settings/api-keys", fixed("/settings/api-keys")),
         ("/settings/audit", fixed("/settings/audit")),

@@ -46,28 +46,35 @@ pub struct CertificateList {
     pub certificates: Vec<CertificateView>,
 }
 
-/// The SSL certificate inventory, soonest expiry first; pending last.
-#[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", responses((status = 200, body = CertificateList)), security(("bearerAuth" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Arc<Caller>>,
-) -> ApiResult<Json<CertificateList>> {
+/// One row of the inventory, with the endpoint its grade is looked up by.
+pub struct InventoryRow {
+    pub view: CertificateView,
+    pub endpoint: Option<String>,
+}
+
+/// Every standard monitor that checks its certificate, with the latest
+/// verdict, soonest expiry first and those not checked yet last; grades
+/// are not filled in (see [`add_grades`]), so a caller showing a page of
+/// the list looks up that page's only.
+pub async fn inventory(
+    state: &AppState,
+    org: &certsentry_domain::OrgId,
+) -> ApiResult<Vec<InventoryRow>> {
     let mut certs: HashMap<_, _> = state
         .store
-        .list_monitor_certificates(caller.org_id())
+        .list_monitor_certificates(org)
         .await?
         .into_iter()
         .map(|c| (c.monitor_id.clone(), c))
         .collect();
-    let mut rows: Vec<(Option<i64>, CertificateView)> = Vec::new();
-    let mut endpoints: Vec<Option<String>> = Vec::new();
+    let mut rows: Vec<(Option<i64>, InventoryRow)> = Vec::new();
     let mut query = MonitorQuery {
         kind: Some(MonitorKind::Standard),
-        limit: 100,
+        limit: 1000,
         ..Default::default()
     };
     loop {
-        let page = state.store.list_monitors(caller.org_id(), &query).await?;
+        let page = state.store.list_monitors(org, &query).await?;
         for monitor in page.items.iter().filter(|m| m.spec.check_ssl) {
             let cert = certs.remove(&monitor.id);
             let status = match &cert {
@@ -76,19 +83,21 @@ pub async fn list(
                 Some(_) => "invalid",
             };
             let not_after = cert.as_ref().and_then(|c| c.not_after);
-            endpoints.push(monitor.spec.graded_endpoint());
             rows.push((
                 not_after,
-                CertificateView {
-                    monitor_id: monitor.id.to_string(),
-                    label: monitor.spec.label.clone(),
-                    target: monitor.spec.target.clone(),
-                    issuer: cert.as_ref().and_then(|c| c.issuer.clone()),
-                    not_after: not_after.map(format_ms),
-                    status: status.into(),
-                    error: cert.as_ref().and_then(|c| c.error.clone()),
-                    grade: None,
-                    last_checked_at: cert.as_ref().map(|c| format_ms(c.checked_at)),
+                InventoryRow {
+                    view: CertificateView {
+                        monitor_id: monitor.id.to_string(),
+                        label: monitor.spec.label.clone(),
+                        target: monitor.spec.target.clone(),
+                        issuer: cert.as_ref().and_then(|c| c.issuer.clone()),
+                        not_after: not_after.map(format_ms),
+                        status: status.into(),
+                        error: cert.as_ref().and_then(|c| c.error.clone()),
+                        grade: None,
+                        last_checked_at: cert.as_ref().map(|c| format_ms(c.checked_at)),
+                    },
+                    endpoint: monitor.spec.graded_endpoint(),
                 },
             ));
         }
@@ -97,18 +106,34 @@ pub async fn list(
             None => break,
         }
     }
-    let wanted: Vec<String> = endpoints.iter().flatten().cloned().collect();
+    rows.sort_by_key(|(not_after, _)| (not_after.is_none(), *not_after));
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// Fills in the TLS grade of each row's endpoint, where it has one.
+pub async fn add_grades(state: &AppState, rows: &mut [InventoryRow]) -> ApiResult<()> {
+    let wanted: Vec<String> = rows.iter().filter_map(|r| r.endpoint.clone()).collect();
     let grades: HashMap<String, String> = state
         .store
         .list_tls_grades(&wanted)
         .await?
         .into_iter()
         .collect();
-    for ((_, view), endpoint) in rows.iter_mut().zip(&endpoints) {
-        view.grade = endpoint.as_ref().and_then(|e| grades.get(e).cloned());
+    for row in rows.iter_mut() {
+        row.view.grade = row.endpoint.as_ref().and_then(|e| grades.get(e).cloned());
     }
-    rows.sort_by_key(|(not_after, _)| (not_after.is_none(), *not_after));
+    Ok(())
+}
+
+/// The SSL certificate inventory, soonest expiry first; pending last.
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", responses((status = 200, body = CertificateList)), security(("bearerAuth" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+) -> ApiResult<Json<CertificateList>> {
+    let mut rows = inventory(&state, caller.org_id()).await?;
+    add_grades(&state, &mut rows).await?;
     Ok(Json(CertificateList {
-        certificates: rows.into_iter().map(|(_, view)| view).collect(),
+        certificates: rows.into_iter().map(|row| row.view).collect(),
     }))
 }

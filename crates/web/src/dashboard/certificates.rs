@@ -9,7 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Form};
 use certsentry_api::ApiError;
 use certsentry_api::certificates::CertificateView;
 use certsentry_api::ct::{CtCertificateView, KnownCertificateInput};
@@ -22,6 +22,8 @@ use super::views::{Frame, render, unavailable};
 use super::{Dashboard, Signed};
 
 const FINDINGS_PAGE: u32 = 50;
+/// Inventory rows per page.
+const INVENTORY_PAGE: usize = 50;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
@@ -30,6 +32,9 @@ pub struct Filters {
     ct: String,
     #[serde(default)]
     before: String,
+    /// The inventory's page, from 1.
+    #[serde(default)]
+    page: Option<usize>,
 }
 
 #[derive(Template)]
@@ -37,6 +42,9 @@ pub struct Filters {
 struct CertificatesPage {
     frame: Frame,
     inventory: Vec<CertificateView>,
+    /// The inventory's page, and whether there are more after it.
+    inventory_page: usize,
+    more_inventory: bool,
     findings: Vec<CtCertificateView>,
     filters: Filters,
     next: Option<String>,
@@ -62,17 +70,25 @@ pub async fn page(
     Extension(signed): Extension<Signed>,
     Query(filters): Query<Filters>,
 ) -> Response {
-    let caller = match dashboard.caller(&signed).await {
-        Ok(caller) => Arc::new(caller),
-        Err(response) => return response,
+    // The API's inventory, a page of it, and that page's grades only.
+    let Ok(all) = certsentry_api::certificates::inventory(&dashboard.api, signed.org_id()).await
+    else {
+        return unavailable();
     };
-    let inventory =
-        match certsentry_api::certificates::list(State(dashboard.api.clone()), Extension(caller))
-            .await
-        {
-            Ok(Json(list)) => list.certificates,
-            Err(_) => return unavailable(),
-        };
+    let inventory_page = filters.page.unwrap_or(1).max(1);
+    let more_inventory = all.len() > inventory_page * INVENTORY_PAGE;
+    let mut shown: Vec<_> = all
+        .into_iter()
+        .skip((inventory_page - 1) * INVENTORY_PAGE)
+        .take(INVENTORY_PAGE)
+        .collect();
+    if certsentry_api::certificates::add_grades(&dashboard.api, &mut shown)
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
+    let inventory: Vec<CertificateView> = shown.into_iter().map(|row| row.view).collect();
     let query = FindingQuery {
         monitor_id: None,
         known: match filters.ct.as_str() {
@@ -103,6 +119,8 @@ pub async fn page(
     render(&CertificatesPage {
         frame: Frame::new(&signed, "Certificates", "certificates"),
         inventory,
+        inventory_page,
+        more_inventory,
         findings: findings.items.iter().map(CtCertificateView::from).collect(),
         filters,
         next,
