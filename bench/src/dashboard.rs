@@ -121,6 +121,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
             public_url: base.clone(),
             mail: None,
             trusted_header: None,
+            github: None,
         },
     );
     servers.spawn(async move {

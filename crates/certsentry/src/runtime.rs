@@ -102,6 +102,7 @@ impl RuntimeConfig {
                 public_url: settings.public_url.clone(),
                 mail: settings.operator.clone(),
                 trusted_header: settings.trusted_header.clone(),
+                github: settings.github.clone(),
             },
             ..Self::default()
         })
@@ -124,6 +125,7 @@ impl Default for RuntimeConfig {
                 public_url: "http://127.0.0.1".into(),
                 mail: None,
                 trusted_header: None,
+                github: None,
             },
         }
     }

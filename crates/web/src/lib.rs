@@ -47,6 +47,8 @@ pub struct WebConfig {
     pub mail: Option<certsentry_notify::email::OperatorMail>,
     /// Sign-in by an authenticating proxy's header, when configured.
     pub trusted_header: Option<TrustedHeader>,
+    /// Sign-in with GitHub, when an OAuth app is configured.
+    pub github: Option<dashboard::github::GithubSignIn>,
 }
 
 /// An authenticating proxy in front of the dashboard (`--trusted-header`,
@@ -91,6 +93,7 @@ pub fn router(api: certsentry_api::AppState, config: WebConfig) -> Router {
         public_url: config.public_url,
         mail: config.mail,
         trusted_header: config.trusted_header,
+        github: config.github,
         throttle: Arc::new(dashboard::throttle::LoginThrottle::default()),
     });
     status_pages(api.store.clone())

@@ -23,6 +23,58 @@ pub struct DashboardArgs {
         value_name = "LIST"
     )]
     pub trusted_proxies: Option<String>,
+    /// The client id of a GitHub OAuth app: offers "Sign in with GitHub" (with --github-client-secret).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_GITHUB_CLIENT_ID",
+        value_name = "ID"
+    )]
+    pub github_client_id: Option<String>,
+    /// The GitHub OAuth app's client secret.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_GITHUB_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub github_client_secret: Option<String>,
+    /// GitHub's web address, for GitHub Enterprise [default: https://github.com].
+    #[arg(long, global = true, env = "CERTSENTRY_GITHUB_URL", value_name = "URL")]
+    pub github_url: Option<String>,
+    /// GitHub's API address, for GitHub Enterprise [default: https://api.github.com].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_GITHUB_API_URL",
+        value_name = "URL"
+    )]
+    pub github_api_url: Option<String>,
+}
+
+/// Resolves GitHub sign-in: the client id and secret together, or neither.
+pub fn github(
+    args: &DashboardArgs,
+) -> anyhow::Result<Option<certsentry_web::dashboard::github::GithubSignIn>> {
+    match (&args.github_client_id, &args.github_client_secret) {
+        (None, None) => Ok(None),
+        (Some(client_id), Some(client_secret)) => {
+            Ok(Some(certsentry_web::dashboard::github::GithubSignIn {
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                web_url: args
+                    .github_url
+                    .clone()
+                    .unwrap_or_else(|| "https://github.com".into()),
+                api_url: args
+                    .github_api_url
+                    .clone()
+                    .unwrap_or_else(|| "https://api.github.com".into()),
+            }))
+        }
+        _ => anyhow::bail!("--github-client-id and --github-client-secret go together"),
+    }
 }
 
 /// The TOML file's keys for the same.
@@ -69,6 +121,7 @@ mod tests {
         DashboardArgs {
             trusted_header: header.map(str::to_string),
             trusted_proxies: proxies.map(str::to_string),
+            ..Default::default()
         }
     }
 

@@ -346,6 +346,8 @@ pub struct Settings {
     pub services: certsentry_notify::format::chat::Services,
     /// The dashboard's sign-in by a proxy's header, when configured.
     pub trusted_header: Option<certsentry_web::TrustedHeader>,
+    /// The dashboard's sign-in with GitHub, when configured.
+    pub github: Option<certsentry_web::dashboard::github::GithubSignIn>,
 }
 
 impl Settings {
@@ -425,8 +427,10 @@ impl Settings {
                 trusted_proxies: file.trusted_proxies.clone(),
             },
         )?;
+        let github = dashboard::github(&args.dashboard)?;
         Ok(Self {
             trusted_header,
+            github,
             public_url: ct.public_url.clone(),
             services,
             ct,

@@ -112,3 +112,8 @@ pub async fn checked(
         )),
     }
 }
+
+/// Whether two secrets are equal, compared in constant time.
+pub fn same_secret(expected: &str, presented: &str) -> bool {
+    bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}

@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod channels;
 pub mod csrf;
 pub mod dmarc;
+pub mod github;
 pub mod keys;
 pub mod links;
 pub mod members;
@@ -58,6 +59,8 @@ pub struct Dashboard {
     pub mail: Option<certsentry_notify::email::OperatorMail>,
     /// Sign-in by an authenticating proxy's header, when configured.
     pub trusted_header: Option<crate::TrustedHeader>,
+    /// Sign-in with GitHub, when an OAuth app is configured.
+    pub github: Option<github::GithubSignIn>,
     pub throttle: Arc<LoginThrottle>,
 }
 

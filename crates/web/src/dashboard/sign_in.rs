@@ -30,6 +30,8 @@ pub fn router(dashboard: Dashboard) -> Router<Dashboard> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/login/totp", get(login_page).post(login_totp))
+        .route("/login/github", get(super::github::start))
+        .route("/login/github/callback", get(super::github::callback))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(links::setup_page).post(links::setup))
         .route(
@@ -71,6 +73,8 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: Option<String>,
+    /// Offer "Sign in with GitHub".
+    github: bool,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +85,7 @@ pub struct LoginForm {
     password: String,
 }
 
-async fn login_page(session: Session) -> Response {
+async fn login_page(State(dashboard): State<Dashboard>, session: Session) -> Response {
     if session
         .get::<String>(USER_KEY)
         .await
@@ -98,14 +102,22 @@ async fn login_page(session: Session) -> Response {
         csrf,
         email: String::new(),
         error: None,
+        github: dashboard.github.is_some(),
     })
 }
 
-fn login_again(status: StatusCode, csrf: String, email: String, error: &str) -> Response {
+fn login_again(
+    dashboard: &Dashboard,
+    status: StatusCode,
+    csrf: String,
+    email: String,
+    error: &str,
+) -> Response {
     let mut page = render(&LoginPage {
         csrf,
         email,
         error: Some(error.into()),
+        github: dashboard.github.is_some(),
     });
     *page.status_mut() = status;
     page
@@ -125,6 +137,7 @@ async fn login(
     const WRONG: &str = "Wrong email or password.";
     if !dashboard.throttle.allows(&email, address) {
         return login_again(
+            &dashboard,
             StatusCode::TOO_MANY_REQUESTS,
             csrf,
             form.email,
@@ -147,7 +160,13 @@ async fn login(
         Some(user) if matches && user.password_hash.is_some() => user,
         _ => {
             dashboard.throttle.failed(&email, address);
-            return login_again(StatusCode::UNAUTHORIZED, csrf, form.email, WRONG);
+            return login_again(
+                &dashboard,
+                StatusCode::UNAUTHORIZED,
+                csrf,
+                form.email,
+                WRONG,
+            );
         }
     };
     let memberships = match dashboard.store.list_memberships(&user.id).await {
@@ -156,6 +175,7 @@ async fn login(
     };
     let Some(first) = memberships.first() else {
         return login_again(
+            &dashboard,
             StatusCode::FORBIDDEN,
             csrf,
             form.email,
