@@ -204,5 +204,21 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
             .unwrap(),
     };
     assert!(body.contains("Acme database"), "{body}");
+
+    // On a phone the pages fit the screen's width: wide tables scroll in
+    // their own box, the page itself never sideways.
+    browser.as_phone(390, 844).await;
+    for path in ["/monitors", "/settings/members", "/account"] {
+        browser.goto(&format!("{base}{path}")).await;
+        let fits = browser
+            .eval("document.documentElement.scrollWidth <= window.innerWidth")
+            .await;
+        assert_eq!(
+            fits,
+            serde_json::json!(true),
+            "{path} is wider than a phone"
+        );
+    }
+    browser.screenshot(&shots.join("monitors-phone.png")).await;
     eprintln!("dashboard screenshots: {}", shots.display());
 }

@@ -235,6 +235,15 @@ impl Browser {
         self.eval(&script).await == json!(true)
     }
 
+    /// Renders as a phone would: `width` CSS pixels wide, touch, scale 3.
+    pub async fn as_phone(&mut self, width: u32, height: u32) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 3, "mobile": true}),
+        )
+        .await;
+    }
+
     pub async fn clear_cookies(&mut self) {
         self.call("Network.clearBrowserCookies", json!({})).await;
     }
