@@ -122,6 +122,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
             mail: None,
             trusted_header: None,
             github: None,
+            oidc: None,
         },
     );
     servers.spawn(async move {

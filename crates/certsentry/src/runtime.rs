@@ -103,6 +103,7 @@ impl RuntimeConfig {
                 mail: settings.operator.clone(),
                 trusted_header: settings.trusted_header.clone(),
                 github: settings.github.clone(),
+                oidc: settings.oidc.clone(),
             },
             ..Self::default()
         })
@@ -126,6 +127,7 @@ impl Default for RuntimeConfig {
                 mail: None,
                 trusted_header: None,
                 github: None,
+                oidc: None,
             },
         }
     }

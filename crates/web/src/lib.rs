@@ -49,6 +49,8 @@ pub struct WebConfig {
     pub trusted_header: Option<TrustedHeader>,
     /// Sign-in with GitHub, when an OAuth app is configured.
     pub github: Option<dashboard::github::GithubSignIn>,
+    /// Single sign-on with an OpenID Connect provider, when configured.
+    pub oidc: Option<dashboard::oidc::OidcSignIn>,
 }
 
 /// An authenticating proxy in front of the dashboard (`--trusted-header`,
@@ -94,6 +96,7 @@ pub fn router(api: certsentry_api::AppState, config: WebConfig) -> Router {
         mail: config.mail,
         trusted_header: config.trusted_header,
         github: config.github,
+        oidc: config.oidc,
         throttle: Arc::new(dashboard::throttle::LoginThrottle::default()),
     });
     status_pages(api.store.clone())

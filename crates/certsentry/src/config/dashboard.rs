@@ -51,6 +51,88 @@ pub struct DashboardArgs {
         value_name = "URL"
     )]
     pub github_api_url: Option<String>,
+    /// An OpenID Connect provider's issuer URL: offers single sign-on (with the client id and secret).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OIDC_ISSUER",
+        value_name = "URL"
+    )]
+    pub oidc_issuer: Option<String>,
+    /// The client id registered with the OpenID Connect provider.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OIDC_CLIENT_ID",
+        value_name = "ID"
+    )]
+    pub oidc_client_id: Option<String>,
+    /// The client secret registered with the OpenID Connect provider.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// New people whose verified email is in this domain join with --oidc-default-role; without it, only existing users sign in.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OIDC_ALLOWED_DOMAIN",
+        value_name = "DOMAIN"
+    )]
+    pub oidc_allowed_domain: Option<String>,
+    /// The role of people who join by single sign-on [default: viewer].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OIDC_DEFAULT_ROLE",
+        value_name = "ROLE"
+    )]
+    pub oidc_default_role: Option<String>,
+    /// The organization people join by single sign-on [default: the `default` organization].
+    #[arg(
+        long,
+        global = true,
+        env = "CERTSENTRY_OIDC_ORG",
+        value_name = "ORG_ID"
+    )]
+    pub oidc_org: Option<String>,
+}
+
+/// Resolves single sign-on: issuer, client id and secret together, or none.
+pub fn oidc(
+    args: &DashboardArgs,
+) -> anyhow::Result<Option<certsentry_web::dashboard::oidc::OidcSignIn>> {
+    match (
+        &args.oidc_issuer,
+        &args.oidc_client_id,
+        &args.oidc_client_secret,
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(issuer), Some(client_id), Some(client_secret)) => {
+            let role = args.oidc_default_role.as_deref().unwrap_or("viewer");
+            let default_role = certsentry_domain::people::Role::parse(role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--oidc-default-role {role:?}: expected owner, admin, member or viewer"
+                )
+            })?;
+            Ok(Some(certsentry_web::dashboard::oidc::OidcSignIn {
+                issuer: issuer.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                allowed_domain: args.oidc_allowed_domain.clone(),
+                default_role,
+                org: args
+                    .oidc_org
+                    .clone()
+                    .map(certsentry_domain::OrgId::from_string),
+            }))
+        }
+        _ => anyhow::bail!("--oidc-issuer, --oidc-client-id and --oidc-client-secret go together"),
+    }
 }
 
 /// Resolves GitHub sign-in: the client id and secret together, or neither.

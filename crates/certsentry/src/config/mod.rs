@@ -348,6 +348,8 @@ pub struct Settings {
     pub trusted_header: Option<certsentry_web::TrustedHeader>,
     /// The dashboard's sign-in with GitHub, when configured.
     pub github: Option<certsentry_web::dashboard::github::GithubSignIn>,
+    /// The dashboard's single sign-on, when configured.
+    pub oidc: Option<certsentry_web::dashboard::oidc::OidcSignIn>,
 }
 
 impl Settings {
@@ -428,9 +430,11 @@ impl Settings {
             },
         )?;
         let github = dashboard::github(&args.dashboard)?;
+        let oidc = dashboard::oidc(&args.dashboard)?;
         Ok(Self {
             trusted_header,
             github,
+            oidc,
             public_url: ct.public_url.clone(),
             services,
             ct,

@@ -21,6 +21,7 @@ pub mod members;
 pub mod monitor_edit;
 pub mod monitor_form;
 pub mod monitors;
+pub mod oidc;
 pub mod proxy_auth;
 pub mod sessions;
 pub mod settings;
@@ -61,6 +62,8 @@ pub struct Dashboard {
     pub trusted_header: Option<crate::TrustedHeader>,
     /// Sign-in with GitHub, when an OAuth app is configured.
     pub github: Option<github::GithubSignIn>,
+    /// Single sign-on with an OpenID Connect provider, when configured.
+    pub oidc: Option<oidc::OidcSignIn>,
     pub throttle: Arc<LoginThrottle>,
 }
 

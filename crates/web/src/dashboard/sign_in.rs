@@ -30,6 +30,8 @@ pub fn router(dashboard: Dashboard) -> Router<Dashboard> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/login/totp", get(login_page).post(login_totp))
+        .route("/login/oidc", get(super::oidc::start))
+        .route("/login/oidc/callback", get(super::oidc::callback))
         .route("/login/github", get(super::github::start))
         .route("/login/github/callback", get(super::github::callback))
         .route("/logout", post(logout))
@@ -75,6 +77,8 @@ struct LoginPage {
     error: Option<String>,
     /// Offer "Sign in with GitHub".
     github: bool,
+    /// Offer single sign-on.
+    oidc: bool,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +107,7 @@ async fn login_page(State(dashboard): State<Dashboard>, session: Session) -> Res
         email: String::new(),
         error: None,
         github: dashboard.github.is_some(),
+        oidc: dashboard.oidc.is_some(),
     })
 }
 
@@ -118,6 +123,7 @@ fn login_again(
         email,
         error: Some(error.into()),
         github: dashboard.github.is_some(),
+        oidc: dashboard.oidc.is_some(),
     });
     *page.status_mut() = status;
     page
