@@ -182,6 +182,34 @@ async fn sessions_expire_when_idle_and_after_thirty_days() {
         let page = idle.get("/monitors").await;
         assert_eq!(page.location(), Some("/login"), "[{backend}] idle session");
 
+        // Active: a request pushes the idle expiry back, though nothing in
+        // the session changed.
+        let mut active = Browser::new(&h.server.url(""));
+        active.sign_in("ann@acme.example", "ann password").await;
+        let hash = id_hash(active.session_id().unwrap());
+        let mut stored = h
+            .store
+            .load_session(&hash, now_ms())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut data: serde_json::Value = serde_json::from_str(&stored.data).unwrap();
+        data["seen"] = (now_ms() - 2 * 3_600_000).into();
+        stored.data = data.to_string();
+        stored.expires_at = now_ms() + 30 * 60_000;
+        h.store.save_session(&stored).await.unwrap();
+        assert_eq!(active.get("/monitors").await.status, StatusCode::OK);
+        let renewed = h
+            .store
+            .load_session(&hash, now_ms())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            renewed.expires_at > now_ms() + 11 * 3_600_000,
+            "[{backend}] an active session stays signed in"
+        );
+
         // Absolute: active all along, but signed in over 30 days ago.
         let mut old = Browser::new(&h.server.url(""));
         old.sign_in("ann@acme.example", "ann password").await;

@@ -162,6 +162,7 @@ pub const SESSION_IDLE: time::Duration = time::Duration::hours(12);
 /// Session keys.
 pub(crate) const ORG_KEY: &str = "org";
 pub(crate) const SINCE_KEY: &str = "since";
+pub(crate) const SEEN_KEY: &str = "seen";
 
 /// A signed-in request: the person, the organization they are working in
 /// and their role there, and the session's CSRF token for the page's forms.
@@ -330,6 +331,9 @@ async fn guard(
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(response) => return response,
     };
+    if keep_alive(&session).await.is_err() {
+        return views::unavailable();
+    }
     // An organization that requires a second factor lets a member without
     // one reach only their account page, where they turn it on.
     if signed.membership.two_factor_required
@@ -358,6 +362,22 @@ async fn guard(
     request.extensions_mut().insert(signed);
     next.run(request).await
 }
+
+/// Pushes an active session's idle expiry back. tower-sessions saves a
+/// session (and so its expiry) only when it changed, so without this an
+/// active session would end 12 hours after its last change; marking it
+/// seen at most once an hour keeps that to one write an hour per session.
+async fn keep_alive(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    let now = certsentry_domain::time::now_ms();
+    let seen: i64 = session.get(SEEN_KEY).await?.unwrap_or(0);
+    if now - seen > KEEP_ALIVE_EVERY_MS {
+        session.insert(SEEN_KEY, now).await?;
+    }
+    Ok(())
+}
+
+/// How often an active session's expiry is pushed back.
+const KEEP_ALIVE_EVERY_MS: i64 = 3_600_000;
 
 /// The session's person and organization; `None` when nobody is signed
 /// in, the session has outlived [`SESSION_MAX_MS`], or the user no longer

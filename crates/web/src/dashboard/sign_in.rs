@@ -24,7 +24,7 @@ use tower_sessions::Session;
 
 use super::two_factor::{TotpPage, code_matches};
 use super::views::{render, unavailable};
-use super::{Dashboard, ORG_KEY, SINCE_KEY, csrf, links, sessions::USER_KEY};
+use super::{Dashboard, ORG_KEY, SEEN_KEY, SINCE_KEY, csrf, links, sessions::USER_KEY};
 
 pub fn router(dashboard: Dashboard) -> Router<Dashboard> {
     Router::new()
@@ -309,6 +309,7 @@ pub(crate) async fn start_session(
         .await
         .map_err(failed)?;
     session.insert(SINCE_KEY, now_ms()).await.map_err(failed)?;
+    session.insert(SEEN_KEY, now_ms()).await.map_err(failed)?;
     Ok(())
 }
 
