@@ -127,6 +127,30 @@ async fn monitors_environments_and_the_audit_log_from_the_dashboard() {
             "{}",
             page.body
         );
+        // A regenerated ping URL: the old one is refused at once.
+        let rotated = ops
+            .post(
+                &format!("/monitors/{id}/heartbeat-token"),
+                &[("csrf_token", &page.csrf())],
+            )
+            .await;
+        assert_eq!(rotated.status, StatusCode::SEE_OTHER, "{}", rotated.body);
+        let old_ping = reqwest::get(&ping).await.unwrap();
+        assert_eq!(old_ping.status(), 404, "[{backend}] the old token");
+        let fresh = h.get(&format!("monitors/{id}")).await;
+        let new_token = fresh.body["monitor"]["heartbeatToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(new_token, token);
+        let new_ping = reqwest::get(format!("{}/api/ping/{new_token}", h.server.url("")))
+            .await
+            .unwrap();
+        assert!(
+            new_ping.status().is_success(),
+            "[{backend}] the new token: {}",
+            new_ping.status()
+        );
 
         // The list's filters: kind, and a search of labels and targets.
         let tcp = ops.get("/monitors?kind=tcp").await;

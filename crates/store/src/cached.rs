@@ -240,6 +240,31 @@ impl<S: Store> MonitorStore for CachedStore<S> {
         self.write(|all| Self::apply_update(all, monitor));
         Ok(())
     }
+    async fn rotate_heartbeat_token(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        token: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.inner
+            .rotate_heartbeat_token(org, id, token, audit)
+            .await?;
+        let mut old = None;
+        self.write(|all| {
+            if let Some(slot) = all.get_mut(org).and_then(|m| m.get_mut(id)) {
+                let mut next = (**slot).clone();
+                old = next.heartbeat_token.replace(token.to_string());
+                *slot = Arc::new(next);
+            }
+        });
+        let mut tokens = self.tokens.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = old {
+            tokens.remove(&old);
+        }
+        tokens.insert(token.to_string(), (org.clone(), id.clone()));
+        Ok(())
+    }
     async fn delete_monitor(
         &self,
         org: &OrgId,

@@ -28,6 +28,15 @@ pub trait MonitorStore: Send + Sync {
         id: &MonitorId,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
+    /// Gives a heartbeat monitor a new ping token; the old one stops working
+    /// at once. `NotFound` for a monitor that is not a heartbeat of `org`.
+    async fn rotate_heartbeat_token(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+        token: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     /// Every monitor of the organization that has an externalId.
     async fn list_managed_monitors(&self, org: &OrgId) -> StoreResult<Vec<Monitor>>;
     async fn count_monitors(&self, org: &OrgId) -> StoreResult<u64>;

@@ -407,5 +407,40 @@ async fn heartbeat_tokens_find_their_monitor(store: Arc<dyn Store>) {
         store.find_heartbeat_monitor("tok_unknown").await.unwrap(),
         None
     );
+
+    // A rotated token: the new one finds the monitor, the old one nothing.
+    let rotate = audit(
+        &org.id,
+        "monitor.heartbeatToken.rotate",
+        "monitor",
+        hb.id.as_str(),
+    );
+    store
+        .rotate_heartbeat_token(&org.id, &hb.id, "tok_zyxwvutsrqponmlkjihg", &rotate)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_heartbeat_monitor("tok_0123456789abcdefghij")
+            .await
+            .unwrap(),
+        None,
+        "the old token stops at once"
+    );
+    let found = store
+        .find_heartbeat_monitor("tok_zyxwvutsrqponmlkjihg")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|m| m.id), Some(hb.id.clone()));
+    let stored = store.get_monitor(&org.id, &hb.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.heartbeat_token.as_deref(),
+        Some("tok_zyxwvutsrqponmlkjihg")
+    );
+    let web = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
+    let refused = store
+        .rotate_heartbeat_token(&org.id, &web.id, "tok_nope_nope_nope_nope", &rotate)
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
 }
 register!(heartbeat_tokens_find_their_monitor);

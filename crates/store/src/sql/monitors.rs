@@ -183,6 +183,27 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
         Ok(paginate(items, q.limit, |m| m.id.to_string()))
     }
 
+    async fn rotate_heartbeat_token(
+        &self,
+        org: &d::OrgId,
+        id: &d::MonitorId,
+        token: &str,
+        audit: &d::audit::AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = query::<B>(
+            "UPDATE monitors SET heartbeat_token = $1 \
+             WHERE org_id = $2 AND id = $3 AND heartbeat_token IS NOT NULL",
+        )
+        .bind(token)
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .execute(&mut tx)
+        .await?;
+        found(done.rows_affected())?;
+        commit_audited(tx, audit).await
+    }
+
     async fn update_monitor(
         &self,
         monitor: &d::monitor::Monitor,

@@ -215,6 +215,7 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/monitors/{id}", ManageMonitors), post(monitor_edit::update)),
         (rule(post_.clone(), "/monitors/{id}/delete", ManageMonitors), post(monitor_edit::delete)),
         (rule(post_.clone(), "/monitors/{id}/check", ManageMonitors), post(monitor_edit::check_now)),
+        (rule(post_.clone(), "/monitors/{id}/heartbeat-token", ManageMonitors), post(monitor_edit::rotate_heartbeat_token)),
         (rule(post_.clone(), "/orgs/switch", Read), post(account::switch_org)),
         (rule(get_.clone(), "/account", Read), get(account::page)),
         (rule(post_.clone(), "/account/password", Read), post(account::change_password)),

@@ -202,3 +202,37 @@ pub async fn check_now(
         .act_on(&signed, id, certsentry_api::results::check_now, &then)
         .await
 }
+
+/// `POST /monitors/:id/heartbeat-token`: a new ping URL for a heartbeat
+/// monitor; the old one stops working at once (a leaked URL is revoked).
+pub async fn rotate_heartbeat_token(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Response {
+    let monitor = match load(&dashboard, &signed, &id).await {
+        Ok(monitor) => monitor,
+        Err(response) => return response,
+    };
+    if monitor.heartbeat_token.is_none() {
+        return not_found();
+    }
+    let token = certsentry_domain::monitor::new_heartbeat_token();
+    let audit = certsentry_domain::audit::AuditEvent::new(
+        signed.org_id(),
+        &signed.actor(),
+        "monitor.heartbeatToken.rotate",
+        "monitor",
+        monitor.id.as_str(),
+        serde_json::json!({"label": monitor.spec.label}),
+    );
+    match dashboard
+        .store
+        .rotate_heartbeat_token(signed.org_id(), &monitor.id, &token, &audit)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/monitors/{id}")).into_response(),
+        Err(certsentry_store::StoreError::NotFound) => not_found(),
+        Err(_) => unavailable(),
+    }
+}
