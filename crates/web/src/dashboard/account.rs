@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use certsentry_domain::people::password::{check_password, verify_password};
+use certsentry_domain::people::password::check_password;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::sign_in::{hash_in_background, start_session};
+use super::sign_in::{hash_in_background, start_session, verify_in_background};
 use super::two_factor::Enrolment;
 use super::views::{Frame, error_page, render_form, unavailable};
 use super::{Dashboard, ORG_KEY, Signed};
@@ -87,10 +87,7 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     let stored = signed.user.password_hash.clone().unwrap_or_default();
-    let current = form.current.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &stored))
-        .await
-        .unwrap_or(false);
+    let matches = verify_in_background(form.current.clone(), stored).await;
     if !matches {
         return account_page(
             &signed,

@@ -25,7 +25,7 @@ use certsentry_store::DeliveryQuery;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::views::{Frame, not_found, render, render_form, unavailable};
+use super::views::{Frame, messages_for, not_found, refusal, render, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Deliveries shown on a channel's page.
@@ -72,23 +72,7 @@ impl ChannelsPage {
         self.value(field) == value
     }
     fn error_for(&self, field: &str) -> Option<String> {
-        let found: Vec<String> = self
-            .errors
-            .iter()
-            .filter(|(k, _)| {
-                *k == field
-                    || k.starts_with(&format!("{field}."))
-                    || k.starts_with(&format!("{field}["))
-            })
-            .map(|(k, v)| {
-                if k == field {
-                    v.clone()
-                } else {
-                    format!("{k}: {v}")
-                }
-            })
-            .collect();
-        (!found.is_empty()).then(|| found.join("; "))
+        messages_for(&self.errors, field, true)
     }
 }
 
@@ -204,22 +188,6 @@ fn to_body(values: &BTreeMap<String, String>, events: &[String]) -> Value {
     Value::Object(body)
 }
 
-fn refusal_of(e: ApiError) -> (BTreeMap<String, String>, Option<String>) {
-    match e {
-        ApiError::Invalid {
-            details: Some(details),
-            ..
-        } => (
-            details
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            None,
-        ),
-        e => (BTreeMap::new(), Some(e.to_string())),
-    }
-}
-
 /// `POST /settings/channels`: `POST /api/v1/notification-channels`.
 pub async fn create(
     State(dashboard): State<Dashboard>,
@@ -270,7 +238,7 @@ pub async fn create(
             .await
         }
         Err(ApiError::Unavailable { .. }) => unavailable(),
-        Err(e) => channels_page(&dashboard, &signed, values, refusal_of(e), None).await,
+        Err(e) => channels_page(&dashboard, &signed, values, refusal(e), None).await,
     }
 }
 

@@ -104,7 +104,7 @@ pub async fn checked(
                 .map(|(_, value)| value.into_owned())
         });
     match presented {
-        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
+        Some(token) if same_secret(expected, &token) => {
             Ok(Request::from_parts(parts, Body::from(bytes)))
         }
         _ => Err(refused(

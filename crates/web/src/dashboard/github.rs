@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::Dashboard;
-use super::sign_in::start_session;
+use super::sign_in::{enter, first_org};
 use super::views::{error_page, unavailable};
 
 /// Session keys of a sign-in on its way through GitHub.
@@ -187,20 +187,17 @@ pub async fn callback(
         Ok(user) => user,
         Err(_) => return unavailable(),
     };
-    let memberships = match &user {
-        Some(user) => match dashboard.store.list_memberships(&user.id).await {
-            Ok(memberships) => memberships,
-            Err(_) => return unavailable(),
+    let org = match &user {
+        Some(user) => match first_org(&dashboard, &user.id).await {
+            Ok(org) => org,
+            Err(response) => return response,
         },
-        None => Vec::new(),
+        None => None,
     };
-    let (Some(user), Some(first)) = (user, memberships.first()) else {
+    let (Some(user), Some(org)) = (user, org) else {
         return refused(&format!(
             "No one here has the email {email}. Ask an admin of your organization for an invitation."
         ));
     };
-    match start_session(&session, &user.id, &first.org_id).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(response) => response,
-    }
+    enter(&session, &user.id, &org).await
 }

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::people::password::{check_password, verify_password};
+use certsentry_domain::people::password::check_password;
 use certsentry_domain::people::token::{LinkPurpose, UserLink, hash_link_token};
 use certsentry_domain::people::{Role, User, normalize_email};
 use certsentry_domain::time::now_ms;
@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 
-use super::sign_in::{hash_in_background, start_session};
+use super::sign_in::{enter, first_org, hash_in_background, verify_in_background};
 use super::views::{error_page, render, unavailable};
 use super::{Dashboard, csrf};
 
@@ -153,10 +153,7 @@ pub(crate) async fn setup(
     let mut user = User::new(&email);
     user.password_hash = Some(hash_in_background(form.password).await);
     match join_as_new_user(&dashboard, &link, &user, &org, Role::Owner).await {
-        Ok(()) => match start_session(&session, &user.id, &org).await {
-            Ok(()) => Redirect::to("/").into_response(),
-            Err(response) => response,
-        },
+        Ok(()) => enter(&session, &user.id, &org).await,
         Err(response) => response,
     }
 }
@@ -260,16 +257,10 @@ pub(crate) async fn set_password(
     {
         return unavailable();
     }
-    let org = match store.list_memberships(&user).await {
-        Ok(memberships) => memberships.first().map(|m| m.org_id.clone()),
-        Err(_) => return unavailable(),
-    };
-    match org {
-        Some(org) => match start_session(&session, &user, &org).await {
-            Ok(()) => Redirect::to("/").into_response(),
-            Err(response) => response,
-        },
-        None => Redirect::to("/login").into_response(),
+    match first_org(&dashboard, &user).await {
+        Ok(Some(org)) => enter(&session, &user, &org).await,
+        Ok(None) => Redirect::to("/login").into_response(),
+        Err(response) => response,
     }
 }
 
@@ -411,10 +402,7 @@ pub(crate) async fn join(
                 return link_form(page, StatusCode::TOO_MANY_REQUESTS);
             }
             let stored = user.password_hash.clone().unwrap_or_default();
-            let password = form.password.clone();
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-                .await
-                .unwrap_or(false);
+            let ok = verify_in_background(form.password.clone(), stored).await;
             if !ok {
                 dashboard.throttle.failed(&email, address);
                 let page = join_form(
@@ -463,10 +451,7 @@ pub(crate) async fn join(
             }
         }
     };
-    match start_session(&session, &user.id, &org).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(response) => response,
-    }
+    enter(&session, &user.id, &org).await
 }
 
 async fn join_existing(

@@ -14,8 +14,8 @@ use certsentry_api::error::ApiJson;
 use certsentry_domain::MonitorId;
 use certsentry_domain::monitor::Monitor;
 
-use super::monitor_form::{Filled, MASKED, form_page, read_form, refusal};
-use super::views::{not_found, unavailable};
+use super::monitor_form::{Filled, MASKED, form_page, read_form};
+use super::views::{not_found, refusal, unavailable};
 use super::{Dashboard, Signed};
 
 /// The form's values for a stored monitor.

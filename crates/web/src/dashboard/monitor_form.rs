@@ -17,7 +17,7 @@ use certsentry_api::ApiError;
 use certsentry_api::inputs::MonitorInput;
 use serde_json::{Map, Value, json};
 
-use super::views::{Frame, render_form, unavailable};
+use super::views::{FormRefusal, Frame, messages_for, refusal, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Fields sent as whole numbers.
@@ -82,17 +82,7 @@ impl MonitorFormPage {
     }
     /// The message for `field` and anything under it (`httpHeaders[2].name`).
     fn error_for(&self, field: &str) -> Option<String> {
-        let found: Vec<&str> = self
-            .errors
-            .iter()
-            .filter(|(k, _)| {
-                *k == field
-                    || k.starts_with(&format!("{field}["))
-                    || k.starts_with(&format!("{field}."))
-            })
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!found.is_empty()).then(|| found.join("; "))
+        messages_for(&self.errors, field, false)
     }
 }
 
@@ -326,26 +316,6 @@ pub fn read_form(body: &[u8]) -> (Filled, Result<MonitorInput, FormRefusal>) {
         Err(errors) => Err((errors, None)),
     };
     (Filled { values, ticked }, input)
-}
-
-/// Messages by field, and one for the whole form.
-pub type FormRefusal = (BTreeMap<String, String>, Option<String>);
-
-/// The API's refusal as the form shows it.
-pub fn refusal(e: ApiError) -> FormRefusal {
-    match e {
-        ApiError::Invalid {
-            details: Some(details),
-            ..
-        } => (
-            details
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            None,
-        ),
-        e => (BTreeMap::new(), Some(e.to_string())),
-    }
 }
 
 /// `POST /monitors`: creates the monitor, or shows the form again with

@@ -24,7 +24,7 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use super::Dashboard;
-use super::sign_in::start_session;
+use super::sign_in::{enter, first_org};
 use super::views::{error_page, unavailable};
 
 const STATE_KEY: &str = "oidc_state";
@@ -210,10 +210,7 @@ pub async fn callback(
         return refused("The identity provider gave no verified email for this account.");
     };
     match person(&dashboard, oidc, &email).await {
-        Ok(Some((user, org))) => match start_session(&session, &user, &org).await {
-            Ok(()) => Redirect::to("/").into_response(),
-            Err(response) => response,
-        },
+        Ok(Some((user, org))) => enter(&session, &user, &org).await,
         Ok(None) => refused(&format!(
             "No one here has the email {email}. Ask an admin of your organization for an invitation."
         )),
@@ -234,14 +231,10 @@ async fn person(
         .find_user_by_email(email)
         .await
         .map_err(|_| unavailable())?;
-    if let Some(user) = &existing {
-        let memberships = store
-            .list_memberships(&user.id)
-            .await
-            .map_err(|_| unavailable())?;
-        if let Some(first) = memberships.first() {
-            return Ok(Some((user.id.clone(), first.org_id.clone())));
-        }
+    if let Some(user) = &existing
+        && let Some(org) = first_org(dashboard, &user.id).await?
+    {
+        return Ok(Some((user.id.clone(), org)));
     }
     let allowed = oidc.allowed_domain.as_deref().is_some_and(|domain| {
         email

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 
 use super::Dashboard;
 use super::sessions::USER_KEY;
-use super::sign_in::start_session;
+use super::sign_in::{first_org, start_session};
 use super::views::unavailable;
 use crate::TrustedHeader;
 
@@ -53,12 +53,8 @@ pub async fn follow_proxy(
     if current.as_deref() == Some(user.id.as_str()) {
         return Ok(());
     }
-    let memberships = store
-        .list_memberships(&user.id)
-        .await
-        .map_err(|_| unavailable())?;
-    match memberships.first() {
-        Some(first) => start_session(session, &user.id, &first.org_id).await,
+    match first_org(dashboard, &user.id).await? {
+        Some(org) => start_session(session, &user.id, &org).await,
         None => Ok(()),
     }
 }

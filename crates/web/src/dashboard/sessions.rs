@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use certsentry_domain::UserId;
+use certsentry_domain::time::now_ms;
 use certsentry_store::{SessionRecord, Store};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -37,10 +38,6 @@ fn id_hash(id: &Id) -> String {
 
 fn backend(e: impl std::fmt::Display) -> Error {
     Error::Backend(e.to_string())
-}
-
-fn now_ms() -> i64 {
-    certsentry_domain::time::now_ms()
 }
 
 impl StoredSessions {

@@ -158,10 +158,7 @@ async fn login(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| decoy_hash().to_string());
-    let password = form.password.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .unwrap_or(false);
+    let matches = verify_in_background(form.password.clone(), stored).await;
     let user = match user {
         Some(user) if matches && user.password_hash.is_some() => user,
         _ => {
@@ -175,11 +172,11 @@ async fn login(
             );
         }
     };
-    let memberships = match dashboard.store.list_memberships(&user.id).await {
-        Ok(memberships) => memberships,
-        Err(_) => return unavailable(),
+    let org = match first_org(&dashboard, &user.id).await {
+        Ok(org) => org,
+        Err(response) => return response,
     };
-    let Some(first) = memberships.first() else {
+    let Some(org) = org else {
         return login_again(
             &dashboard,
             StatusCode::FORBIDDEN,
@@ -198,10 +195,7 @@ async fn login(
         }
         return render(&TotpPage { csrf, error: None });
     }
-    match start_session(&session, &user.id, &first.org_id).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(response) => response,
-    }
+    enter(&session, &user.id, &org).await
 }
 
 /// Session keys of a sign-in waiting for its second factor.
@@ -276,19 +270,16 @@ async fn login_totp(
         dashboard.throttle.failed(&user.email, address);
         return again(StatusCode::UNAUTHORIZED, "That code is not right.");
     }
-    let org = match store.list_memberships(&user.id).await {
-        Ok(memberships) => memberships.first().map(|m| m.org_id.clone()),
-        Err(_) => return unavailable(),
+    let org = match first_org(&dashboard, &user.id).await {
+        Ok(org) => org,
+        Err(response) => return response,
     };
     let Some(org) = org else {
         return Redirect::to("/login").into_response();
     };
     let _ = session.remove::<String>(PENDING_USER_KEY).await;
     let _ = session.remove::<i64>(PENDING_AT_KEY).await;
-    match start_session(&session, &user.id, &org).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(response) => response,
-    }
+    enter(&session, &user.id, &org).await
 }
 
 /// Signs `user` in: a new session id (so an id planted before sign-in is
@@ -311,6 +302,36 @@ pub(crate) async fn start_session(
     session.insert(SINCE_KEY, now_ms()).await.map_err(failed)?;
     session.insert(SEEN_KEY, now_ms()).await.map_err(failed)?;
     Ok(())
+}
+
+/// Signs `user` into `org` and sends the browser to the dashboard.
+pub(crate) async fn enter(session: &Session, user: &UserId, org: &OrgId) -> Response {
+    match start_session(session, user, org).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The organization `user` starts in after signing in: their first, by
+/// name. `None` when they no longer belong to any.
+pub(crate) async fn first_org(
+    dashboard: &Dashboard,
+    user: &UserId,
+) -> Result<Option<OrgId>, Response> {
+    let memberships = dashboard
+        .store
+        .list_memberships(user)
+        .await
+        .map_err(|_| unavailable())?;
+    Ok(memberships.first().map(|m| m.org_id.clone()))
+}
+
+/// Checks `password` against a stored argon2id hash, off the async
+/// threads (it takes tens of milliseconds on purpose).
+pub(crate) async fn verify_in_background(password: String, stored: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .unwrap_or(false)
 }
 
 /// Ends the session on the server, not only the cookie.

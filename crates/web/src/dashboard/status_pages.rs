@@ -23,7 +23,7 @@ use certsentry_store::MonitorQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::views::{Frame, not_found, render, render_form, unavailable};
+use super::views::{Frame, messages_for, not_found, refusal, render, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// How many of the organization's other monitors the editor offers at
@@ -84,19 +84,7 @@ impl EditorPage {
         self.values.get(field).map_or("", String::as_str)
     }
     fn error_for(&self, field: &str) -> Option<String> {
-        let found: Vec<String> = self
-            .errors
-            .iter()
-            .filter(|(k, _)| *k == field || k.starts_with(&format!("{field}[")))
-            .map(|(k, v)| {
-                if k == field {
-                    v.clone()
-                } else {
-                    format!("{k}: {v}")
-                }
-            })
-            .collect();
-        (!found.is_empty()).then(|| found.join("; "))
+        messages_for(&self.errors, field, true)
     }
 }
 
@@ -317,19 +305,7 @@ fn read(body: &[u8]) -> Posted {
 
 /// The editor again, with the API's refusal beside its fields.
 fn refused(signed: &Signed, id: Option<String>, posted: Posted, e: ApiError) -> Response {
-    let (errors, error) = match e {
-        ApiError::Invalid {
-            details: Some(details),
-            ..
-        } => (
-            details
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            None,
-        ),
-        e => (BTreeMap::new(), Some(e.to_string())),
-    };
+    let (errors, error) = refusal(e);
     render_form(
         &EditorPage {
             frame: Frame::new(signed, "Status page", "status"),

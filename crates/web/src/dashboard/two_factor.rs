@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::people::TwoFactor;
-use certsentry_domain::people::password::verify_password;
 use certsentry_domain::people::recovery::new_recovery_codes;
 use rand::RngExt;
 use serde::Deserialize;
@@ -23,6 +22,7 @@ use totp_rs::{Algorithm, Secret, Totp};
 use tower_sessions::Session;
 
 use super::account::account_page;
+use super::sign_in::verify_in_background;
 use super::views::{error_page, unavailable};
 use super::{Dashboard, Signed};
 
@@ -195,9 +195,7 @@ pub async fn disable(
         );
     }
     let stored = signed.user.password_hash.clone().unwrap_or_default();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&form.password, &stored))
-        .await
-        .unwrap_or(false);
+    let ok = verify_in_background(form.password, stored).await;
     if !ok {
         let mut page = account_page(
             &signed,

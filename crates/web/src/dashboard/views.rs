@@ -1,9 +1,12 @@
 //! What every dashboard page shares: the frame around it (navigation,
 //! organization switcher, sign-out form) and the error pages.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use certsentry_api::ApiError;
 use certsentry_domain::people::Permission;
 
 use super::Signed;
@@ -77,6 +80,53 @@ pub fn render(template: &impl Template) -> Response {
 struct MessagePage<'a> {
     title: &'a str,
     message: &'a str,
+}
+
+/// A refused form's problems: messages by field (the API's `details`,
+/// keyed like `label` or `httpHeaders[2].name`), and one for the whole form.
+pub type FormRefusal = (BTreeMap<String, String>, Option<String>);
+
+/// The API's refusal as a form shows it.
+pub fn refusal(e: ApiError) -> FormRefusal {
+    match e {
+        ApiError::Invalid {
+            details: Some(details),
+            ..
+        } => (
+            details
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            None,
+        ),
+        e => (BTreeMap::new(), Some(e.to_string())),
+    }
+}
+
+/// The messages for `field` and the fields under it (`field.x`,
+/// `field[2]`), joined; `name_parts` puts each part's key before its
+/// message (a list's rows), where a single field's message stands alone.
+pub fn messages_for(
+    errors: &BTreeMap<String, String>,
+    field: &str,
+    name_parts: bool,
+) -> Option<String> {
+    let found: Vec<String> = errors
+        .iter()
+        .filter(|(k, _)| {
+            *k == field
+                || k.starts_with(&format!("{field}."))
+                || k.starts_with(&format!("{field}["))
+        })
+        .map(|(k, v)| {
+            if name_parts && k != field {
+                format!("{k}: {v}")
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    (!found.is_empty()).then(|| found.join("; "))
 }
 
 /// A form page: 422 when it comes back with problems, so scripts and
