@@ -220,5 +220,20 @@ async fn a_newcomer_runs_the_dashboard_in_a_browser() {
         );
     }
     browser.screenshot(&shots.join("monitors-phone.png")).await;
+
+    // Dark mode follows the system: the page's background turns dark.
+    browser.prefer_dark().await;
+    browser.goto(&format!("{base}/monitors")).await;
+    let background = browser
+        .eval("getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(
+        background,
+        serde_json::json!("rgb(16, 20, 27)"),
+        "the dark theme's background"
+    );
+    browser
+        .screenshot(&shots.join("monitors-phone-dark.png"))
+        .await;
     eprintln!("dashboard screenshots: {}", shots.display());
 }

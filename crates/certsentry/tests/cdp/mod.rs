@@ -244,6 +244,15 @@ impl Browser {
         .await;
     }
 
+    /// Renders in the dark colour scheme, as a system set to dark would.
+    pub async fn prefer_dark(&mut self) {
+        self.call(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+        )
+        .await;
+    }
+
     pub async fn clear_cookies(&mut self) {
         self.call("Network.clearBrowserCookies", json!({})).await;
     }
