@@ -33,7 +33,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Validates a page, including that every monitor belongs to the organization.
-async fn prepare(
+/// The page a body describes, checked as create and update check it (the
+/// dashboard's preview renders it without saving).
+pub async fn prepare(
     state: &AppState,
     caller: &Caller,
     input: &StatusPageInput,

@@ -43,6 +43,8 @@ struct Next {
 struct Issuer {
     url: String,
     next: Arc<Mutex<Next>>,
+    /// How often the discovery document was fetched.
+    discoveries: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn key() -> CoreRsaPrivateSigningKey {
@@ -50,6 +52,9 @@ fn key() -> CoreRsaPrivateSigningKey {
 }
 
 async fn discovery(State(issuer): State<Issuer>) -> Json<Value> {
+    issuer
+        .discoveries
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let url = &issuer.url;
     Json(json!({
         "issuer": url,
@@ -114,6 +119,7 @@ async fn issuer() -> Issuer {
     let issuer = Issuer {
         url: format!("http://{}", listener.local_addr().unwrap()),
         next: Arc::default(),
+        discoveries: Arc::default(),
     };
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
@@ -193,6 +199,7 @@ async fn single_sign_on_checks_the_id_token_and_the_allowed_domain() {
         allowed_domain: Some("acme.example".into()),
         default_role: Role::Member,
         org: None,
+        metadata: Default::default(),
     };
     let h = Harness::start_runtime(backend, store, "agency", |config| {
         config.web.oidc = Some(oidc)
@@ -228,6 +235,13 @@ async fn single_sign_on_checks_the_id_token_and_the_allowed_domain() {
             .await
             .body
             .contains("bob@acme.example · member")
+    );
+    assert_eq!(
+        issuer
+            .discoveries
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "two sign-ins (each two steps) discover the provider once"
     );
     let audit = h.get("audit-logs?action=member.join").await;
     let entry = audit.body["auditLogs"]

@@ -329,3 +329,69 @@ async fn forms_need_the_sessions_token_and_our_origin() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+/// Account → Sessions lists where one is signed in (this session first,
+/// with its browser), ends another session on the server, refuses to end
+/// someone else's, and ending this one signs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_listed_and_ended_one_by_one() {
+    let (backend, store) = backends().await.remove(0);
+    let h = Harness::start(backend, store, "agency", |_| {}).await;
+    let mut laptop = signed_in_as(&h, "ann@acme.example", Role::Member).await;
+    let mut phone = Browser::new(&h.server.url(""));
+    phone.sign_in("ann@acme.example", "a password 1").await;
+    let seen = phone
+        .get_with("/account", &[("user-agent", "PhoneBrowser/1.0 (test)")])
+        .await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let mut other = signed_in_as(&h, "bob@acme.example", Role::Member).await;
+    let bob_page = other.get("/account/sessions").await;
+
+    let list = laptop.get("/account/sessions").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body.matches("name=\"session\"").count(), 2, "{}", list.body);
+    assert!(list.body.contains("PhoneBrowser/1.0 (test)"), "{}", list.body);
+    let this = list.body.find("(this session)").expect("this one is marked");
+    let phone_handle = {
+        let at = list.body.find("PhoneBrowser").unwrap();
+        assert!(this < at, "this session first");
+        let rest = &list.body[at..];
+        let marker = "name=\"session\" value=\"";
+        let start = rest.find(marker).unwrap() + marker.len();
+        rest[start..start + 64].to_string()
+    };
+    let csrf = list.csrf();
+
+    let bob_handle = bob_page.body.split("name=\"session\" value=\"").nth(1).unwrap()[..64].to_string();
+    let foreign = laptop
+        .post(
+            "/account/sessions/end",
+            &[("csrf_token", &csrf), ("session", &bob_handle)],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "not one's own session");
+    assert_eq!(other.get("/account").await.status, StatusCode::OK, "bob stays in");
+
+    let ended = laptop
+        .post(
+            "/account/sessions/end",
+            &[("csrf_token", &csrf), ("session", &phone_handle)],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    let phone_after = phone.get("/account").await;
+    assert_eq!(phone_after.status, StatusCode::SEE_OTHER, "the phone is signed out");
+    assert!(phone_after.location().unwrap().starts_with("/login"));
+
+    let list = laptop.get("/account/sessions").await;
+    assert_eq!(list.body.matches("name=\"session\"").count(), 1);
+    let own = list.body.split("name=\"session\" value=\"").nth(1).unwrap()[..64].to_string();
+    let out = laptop
+        .post(
+            "/account/sessions/end",
+            &[("csrf_token", &list.csrf()), ("session", &own)],
+        )
+        .await;
+    assert_eq!(out.location(), Some("/login"));
+    assert_eq!(laptop.get("/account").await.status, StatusCode::SEE_OTHER);
+}

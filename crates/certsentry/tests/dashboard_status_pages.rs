@@ -162,3 +162,68 @@ async fn a_status_page_is_made_ordered_edited_and_deleted_in_the_editor() {
         assert_eq!(by_ops, 3, "create, update, delete: {}", audit.body);
     }
 }
+
+/// "Preview without saving": the editor's form rendered as the public page,
+/// with nothing stored; the API's rules refuse a bad draft beside its
+/// fields; and another organization's page id shows nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_previewed_without_being_saved() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let web = monitor(&h, "web").await;
+        let mut ops = signed_in_as(&h, "ops@acme.example", Role::Member).await;
+        let csrf = ops.get("/status-pages/new").await.csrf();
+        let draft = |slug: &str, page: &str| {
+            vec![
+                ("csrf_token".to_string(), csrf.clone()),
+                ("title".to_string(), "Draft of Acme".to_string()),
+                ("slug".to_string(), slug.to_string()),
+                ("page".to_string(), page.to_string()),
+                ("monitor".to_string(), web.clone()),
+                (format!("include:{web}"), "on".to_string()),
+                (format!("label:{web}"), "Shop front".to_string()),
+            ]
+        };
+        let owned = draft("draft-acme", "");
+        let fields = pairs(&owned);
+        let preview = ops.post("/status-pages/preview", &fields).await;
+        assert_eq!(preview.status, StatusCode::OK, "[{backend}] {}", preview.body);
+        assert!(
+            preview.body.contains("Draft of Acme") && preview.body.contains("Shop front"),
+            "the draft as visitors would see it: {}",
+            preview.body
+        );
+        let csp = preview.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+        let pages = h.get("status-pages").await;
+        assert!(
+            pages.body["statusPages"].as_array().unwrap().is_empty(),
+            "[{backend}] nothing was saved: {}",
+            pages.body
+        );
+        let public = reqwest::get(h.server.url("/status/draft-acme")).await.unwrap();
+        assert_eq!(public.status(), 404);
+
+        let owned = draft("Bad Slug!", "");
+        let fields = pairs(&owned);
+        let refused = ops.post("/status-pages/preview", &fields).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("field-error"));
+
+        let owned = draft("draft-acme", "cNoSuchPageOfOurs");
+        let fields = pairs(&owned);
+        let foreign = ops.post("/status-pages/preview", &fields).await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+
+        let mut viewer = signed_in_as(&h, "viewer@acme.example", Role::Viewer).await;
+        let csrf = viewer.get("/account").await.csrf();
+        let forged = viewer
+            .post("/status-pages/preview", &[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    }
+}
+
+fn pairs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
+    owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}

@@ -736,6 +736,13 @@ impl<F: Forward> PeopleStore for F {
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         self.inner().delete_session(id_hash).await
     }
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        now: Millis,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        self.inner().list_user_sessions(user, now).await
+    }
     async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<u64> {
         self.inner().delete_user_sessions(user).await
     }

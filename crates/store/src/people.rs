@@ -101,6 +101,10 @@ pub trait PeopleStore: Send + Sync {
     /// The session, unless it has expired by `now`.
     async fn load_session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// The user's sessions that have not expired by `now`, for the account
+    /// page's list.
+    async fn list_user_sessions(&self, user: &UserId, now: Millis)
+    -> StoreResult<Vec<SessionRecord>>;
     /// Signs a user out everywhere; returns how many sessions ended.
     async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<u64>;
     /// Drops expired sessions; returns how many.

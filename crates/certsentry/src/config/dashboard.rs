@@ -129,6 +129,7 @@ pub fn oidc(
                     .oidc_org
                     .clone()
                     .map(certsentry_domain::OrgId::from_string),
+                metadata: Default::default(),
             }))
         }
         _ => anyhow::bail!("--oidc-issuer, --oidc-client-id and --oidc-client-secret go together"),

@@ -286,6 +286,14 @@ async fn sessions_expire_and_end_everywhere(store: Arc<dyn Store>) {
         .save_session(&session("d", Some(&ann), now + 1_000))
         .await
         .unwrap();
+    let listed: Vec<String> = store
+        .list_user_sessions(&ann.id, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id_hash)
+        .collect();
+    assert_eq!(listed, ["a", "d"], "the live sessions, latest expiry first");
     assert_eq!(store.delete_user_sessions(&ann.id).await.unwrap(), 2);
     assert!(store.load_session("a", now).await.unwrap().is_none());
 }

@@ -461,6 +461,24 @@ impl<B: SqlBackend> PeopleStore for SqlStore<B> {
         tx.commit().await.map_err(StoreError::from)
     }
 
+    async fn list_user_sessions(
+        &self,
+        user: &d::UserId,
+        now: d::time::Millis,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        query::<B>(
+            "SELECT id_hash, user_id, data, expires_at FROM sessions \
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY expires_at DESC",
+        )
+        .bind(user.as_str())
+        .bind(now)
+        .fetch_all(self.read_pool())
+        .await?
+        .iter()
+        .map(session_from_row)
+        .collect()
+    }
+
     async fn delete_user_sessions(&self, user: &d::UserId) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let done = query::<B>("DELETE FROM sessions WHERE user_id = $1")

@@ -18,33 +18,18 @@ use certsentry_api::error::ApiJson;
 use certsentry_api::events::DeliveryView;
 use certsentry_api::inputs::ChannelInput;
 use certsentry_domain::ChannelId;
-use certsentry_domain::alert::EventType;
-use certsentry_domain::channel::{ChannelType, PayloadFormat, SigningScheme};
+use certsentry_domain::org::Environment;
 use certsentry_domain::people::Permission;
 use certsentry_store::DeliveryQuery;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::views::{Frame, messages_for, not_found, refusal, render, render_form, unavailable};
+use super::channel_form::ChannelForm;
+use super::views::{Frame, not_found, refusal, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Deliveries shown on a channel's page.
 const DELIVERIES: u32 = 50;
-
-/// Text fields sent as they are typed, when filled in.
-const TEXT_FIELDS: &[&str] = &[
-    "name",
-    "type",
-    "url",
-    "format",
-    "signing",
-    "signatureHeader",
-    "from",
-    "botToken",
-    "chatId",
-    "token",
-    "routingKey",
-];
 
 #[derive(Template)]
 #[template(path = "dashboard/channels.html")]
@@ -52,54 +37,37 @@ struct ChannelsPage {
     frame: Frame,
     channels: Vec<ChannelView>,
     may_manage: bool,
-    types: &'static [ChannelType],
-    formats: &'static [PayloadFormat],
-    schemes: &'static [SigningScheme],
-    events: &'static [EventType],
-    /// What was typed, when the form comes back.
-    values: BTreeMap<String, String>,
-    errors: BTreeMap<String, String>,
-    error: Option<String>,
+    form: ChannelForm,
+    editing: bool,
     /// A new channel's signing secret, shown once.
     secret: Option<String>,
 }
 
-impl ChannelsPage {
-    fn value(&self, field: &str) -> &str {
-        self.values.get(field).map_or("", String::as_str)
-    }
-    fn is(&self, field: &str, value: &str) -> bool {
-        self.value(field) == value
-    }
-    fn error_for(&self, field: &str) -> Option<String> {
-        messages_for(&self.errors, field, true)
-    }
+async fn environments(dashboard: &Dashboard, signed: &Signed) -> Result<Vec<Environment>, Response> {
+    dashboard
+        .store
+        .list_environments(signed.org_id())
+        .await
+        .map_err(|_| unavailable())
 }
 
 async fn channels_page(
     dashboard: &Dashboard,
     signed: &Signed,
-    values: BTreeMap<String, String>,
-    refusal: (BTreeMap<String, String>, Option<String>),
+    form: ChannelForm,
     secret: Option<String>,
 ) -> Response {
     let Ok(channels) = dashboard.store.list_channels(signed.org_id()).await else {
         return unavailable();
     };
-    let (errors, error) = refusal;
-    let failed = error.is_some() || !errors.is_empty();
+    let failed = form.failed();
     render_form(
         &ChannelsPage {
             frame: Frame::new(signed, "Notification channels", "channels"),
             channels: channels.iter().map(ChannelView::from).collect(),
             may_manage: signed.may(Permission::ManageChannels),
-            types: ChannelType::ALL,
-            formats: PayloadFormat::ALL,
-            schemes: SigningScheme::ALL,
-            events: EventType::ALL,
-            values,
-            errors,
-            error,
+            form,
+            editing: false,
             secret,
         },
         failed,
@@ -110,82 +78,22 @@ pub async fn page(
     State(dashboard): State<Dashboard>,
     Extension(signed): Extension<Signed>,
 ) -> Response {
-    channels_page(
-        &dashboard,
-        &signed,
-        BTreeMap::new(),
-        (BTreeMap::new(), None),
-        None,
-    )
-    .await
+    let environments = match environments(&dashboard, &signed).await {
+        Ok(environments) => environments,
+        Err(response) => return response,
+    };
+    channels_page(&dashboard, &signed, ChannelForm::blank(environments), None).await
 }
 
-/// The API's request body for a posted form: text fields as typed, the
-/// ticked events, `to` split at commas, the SMTP fields nested.
-fn to_body(values: &BTreeMap<String, String>, events: &[String]) -> Value {
-    let mut body = Map::new();
-    for field in TEXT_FIELDS {
-        if let Some(text) = values
-            .get(*field)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        {
-            body.insert((*field).into(), json!(text));
-        }
+/// The API's request body, or the form back with why it could not be read.
+fn read_input(form: ChannelForm, body: Value) -> Result<(ChannelForm, ChannelInput), ChannelForm> {
+    match serde_json::from_value(body) {
+        Ok(input) => Ok((form, input)),
+        Err(e) => Err(form.refused((
+            BTreeMap::new(),
+            Some(format!("The form could not be read: {e}")),
+        ))),
     }
-    if let Some(thread) = values
-        .get("messageThreadId")
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-    {
-        body.insert(
-            "messageThreadId".into(),
-            thread
-                .parse::<i64>()
-                .map_or_else(|_| json!(thread), |n| json!(n)),
-        );
-    }
-    if !events.is_empty() {
-        body.insert("events".into(), json!(events));
-    }
-    if let Some(to) = values.get("to").filter(|v| !v.trim().is_empty()) {
-        let to: Vec<&str> = to
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        body.insert("to".into(), json!(to));
-    }
-    let mut smtp = Map::new();
-    for (field, key) in [
-        ("smtpHost", "host"),
-        ("smtpTls", "tls"),
-        ("smtpUsername", "username"),
-        ("smtpPassword", "password"),
-    ] {
-        if let Some(text) = values
-            .get(field)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        {
-            smtp.insert(key.into(), json!(text));
-        }
-    }
-    if let Some(port) = values
-        .get("smtpPort")
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-    {
-        smtp.insert(
-            "port".into(),
-            port.parse::<u16>()
-                .map_or_else(|_| json!(port), |n| json!(n)),
-        );
-    }
-    if !smtp.is_empty() {
-        body.insert("smtp".into(), Value::Object(smtp));
-    }
-    Value::Object(body)
 }
 
 /// `POST /settings/channels`: `POST /api/v1/notification-channels`.
@@ -194,26 +102,15 @@ pub async fn create(
     Extension(signed): Extension<Signed>,
     body: Bytes,
 ) -> Response {
-    let mut values = BTreeMap::new();
-    let mut events = Vec::new();
-    for (name, value) in form_urlencoded::parse(&body) {
-        match name.as_ref() {
-            "events" => events.push(value.into_owned()),
-            "csrf_token" => {}
-            name => {
-                values.insert(name.to_string(), value.into_owned());
-            }
-        }
-    }
-    let input: ChannelInput = match serde_json::from_value(to_body(&values, &events)) {
-        Ok(input) => input,
-        Err(e) => {
-            let refusal = (
-                BTreeMap::new(),
-                Some(format!("The form could not be read: {e}")),
-            );
-            return channels_page(&dashboard, &signed, values, refusal, None).await;
-        }
+    let environments = match environments(&dashboard, &signed).await {
+        Ok(environments) => environments,
+        Err(response) => return response,
+    };
+    let form = ChannelForm::posted(&body, environments);
+    let json = form.to_body();
+    let (form, input) = match read_input(form, json) {
+        Ok(read) => read,
+        Err(form) => return channels_page(&dashboard, &signed, form, None).await,
     };
     let caller = match dashboard.caller(&signed).await {
         Ok(caller) => Arc::new(caller),
@@ -228,17 +125,11 @@ pub async fn create(
     {
         Ok((_, Json(made))) => {
             let secret = made.channel.secret.clone();
-            channels_page(
-                &dashboard,
-                &signed,
-                BTreeMap::new(),
-                (BTreeMap::new(), None),
-                secret,
-            )
-            .await
+            let blank = ChannelForm::blank(form.environments);
+            channels_page(&dashboard, &signed, blank, secret).await
         }
         Err(ApiError::Unavailable { .. }) => unavailable(),
-        Err(e) => channels_page(&dashboard, &signed, values, refusal(e), None).await,
+        Err(e) => channels_page(&dashboard, &signed, form.refused(refusal(e)), None).await,
     }
 }
 
@@ -249,14 +140,22 @@ struct ChannelPage {
     channel: ChannelView,
     deliveries: Vec<DeliveryView>,
     may_manage: bool,
+    form: ChannelForm,
+    editing: bool,
+    /// A new signing secret (after a rotation or a new scheme), shown once.
+    secret: Option<String>,
 }
 
-/// `GET /settings/channels/:id`: the channel and its delivery log.
-pub async fn channel(
-    State(dashboard): State<Dashboard>,
-    Extension(signed): Extension<Signed>,
-    Path(id): Path<String>,
-) -> Response {
+/// What the channel page is showing besides the stored channel.
+#[derive(Default)]
+struct Shown {
+    /// The edit form as posted, when it comes back refused.
+    form: Option<ChannelForm>,
+    secret: Option<String>,
+    notice: Option<String>,
+}
+
+async fn channel_page(dashboard: &Dashboard, signed: &Signed, id: String, shown: Shown) -> Response {
     let store = &dashboard.store;
     let channel_id = ChannelId::from_string(id);
     let channel = match store.get_channel(signed.org_id(), &channel_id).await {
@@ -274,13 +173,134 @@ pub async fn channel(
     let Ok(deliveries) = store.list_deliveries(signed.org_id(), &query).await else {
         return unavailable();
     };
+    let form = match shown.form {
+        Some(form) => form,
+        None => match environments(dashboard, signed).await {
+            Ok(environments) => ChannelForm::stored(&channel, environments),
+            Err(response) => return response,
+        },
+    };
+    let failed = form.failed();
     let view = ChannelView::from(&channel);
-    render(&ChannelPage {
-        frame: Frame::new(&signed, view.name.clone(), "channels"),
-        channel: view,
-        deliveries: deliveries.items.iter().map(DeliveryView::from).collect(),
-        may_manage: signed.may(Permission::ManageChannels),
-    })
+    render_form(
+        &ChannelPage {
+            frame: Frame::new(signed, view.name.clone(), "channels").with_notice(shown.notice),
+            channel: view,
+            deliveries: deliveries.items.iter().map(DeliveryView::from).collect(),
+            may_manage: signed.may(Permission::ManageChannels),
+            form,
+            editing: true,
+            secret: shown.secret,
+        },
+        failed,
+    )
+}
+
+/// `GET /settings/channels/:id`: the channel, its edit form and its
+/// delivery log.
+pub async fn channel(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Response {
+    channel_page(&dashboard, &signed, id, Shown::default()).await
+}
+
+/// `POST /settings/channels/:id`: `PATCH /api/v1/notification-channels/:id`.
+pub async fn update(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let stored = match dashboard
+        .store
+        .get_channel(signed.org_id(), &ChannelId::from_string(id.clone()))
+        .await
+    {
+        Ok(Some(channel)) => channel,
+        Ok(None) => return not_found(),
+        Err(_) => return unavailable(),
+    };
+    let environments = match environments(&dashboard, &signed).await {
+        Ok(environments) => environments,
+        Err(response) => return response,
+    };
+    let form = ChannelForm::posted(&body, environments);
+    let json = form.to_update_body(&stored);
+    let (form, input) = match read_input(form, json) {
+        Ok(read) => read,
+        Err(form) => {
+            let shown = Shown { form: Some(form), ..Shown::default() };
+            return channel_page(&dashboard, &signed, id, shown).await;
+        }
+    };
+    let caller = match dashboard.caller(&signed).await {
+        Ok(caller) => Arc::new(caller),
+        Err(response) => return response,
+    };
+    let shown = match certsentry_api::channels::update(
+        State(dashboard.api.clone()),
+        Extension(caller),
+        Path(id.clone()),
+        ApiJson(input),
+    )
+    .await
+    {
+        Ok(Json(saved)) => Shown {
+            form: None,
+            secret: saved.channel.secret,
+            notice: Some(saved_notice(&saved.warnings)),
+        },
+        Err(ApiError::NotFound(_)) => return not_found(),
+        Err(ApiError::Unavailable { .. }) => return unavailable(),
+        Err(e) => Shown {
+            form: Some(form.refused(refusal(e))),
+            ..Shown::default()
+        },
+    };
+    channel_page(&dashboard, &signed, id, shown).await
+}
+
+fn saved_notice(warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        "Saved.".into()
+    } else {
+        format!("Saved. {}", warnings.join(" "))
+    }
+}
+
+/// `POST /settings/channels/:id/rotate-secret`: a new signing secret,
+/// shown once; the old one keeps signing for 24 hours.
+pub async fn rotate_secret(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+) -> Response {
+    let caller = match dashboard.caller(&signed).await {
+        Ok(caller) => Arc::new(caller),
+        Err(response) => return response,
+    };
+    let shown = match certsentry_api::channels::rotate_secret(
+        State(dashboard.api.clone()),
+        Extension(caller),
+        Path(id.clone()),
+    )
+    .await
+    {
+        Ok(Json(rotated)) => Shown {
+            secret: rotated.channel.secret,
+            notice: Some("New signing secret made. The old one keeps working for 24 hours.".into()),
+            ..Shown::default()
+        },
+        Err(ApiError::NotFound(_)) => return not_found(),
+        Err(ApiError::Unavailable { .. }) => return unavailable(),
+        Err(e) => Shown {
+            notice: Some(e.to_string()),
+            ..Shown::default()
+        },
+    };
+    channel_page(&dashboard, &signed, id, shown).await
 }
 
 /// `POST /settings/channels/:id/test`: a sample event, delivered now.

@@ -10,12 +10,12 @@ use certsentry_domain::ApiKeyId;
 use certsentry_domain::apikey::{ApiKey, new_api_key};
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::people::Permission;
-use certsentry_domain::time::{Millis, format_ms, now_ms};
+use certsentry_domain::time::now_ms;
 use certsentry_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views::{Frame, not_found, render_form, unavailable};
+use super::views::{minute, Frame, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// The longest key name accepted, as the CLI's.
@@ -30,10 +30,6 @@ struct KeysPage {
     /// A new key's plaintext, shown once.
     new_key: Option<String>,
     error: Option<String>,
-}
-
-fn minute(at: Millis) -> String {
-    format_ms(at)[..16].replace('T', " ")
 }
 
 impl KeysPage {

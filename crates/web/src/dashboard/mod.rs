@@ -10,7 +10,9 @@
 //! foreign `Origin`.
 
 pub mod account;
+pub mod account_sessions;
 pub mod certificates;
+pub mod channel_form;
 pub mod channels;
 pub mod csrf;
 pub mod dmarc;
@@ -163,6 +165,8 @@ pub const SESSION_IDLE: time::Duration = time::Duration::hours(12);
 pub(crate) const ORG_KEY: &str = "org";
 pub(crate) const SINCE_KEY: &str = "since";
 pub(crate) const SEEN_KEY: &str = "seen";
+/// The session's browser (its `User-Agent`, cut to 200 characters).
+pub(crate) const DEVICE_KEY: &str = "device";
 
 /// A signed-in request: the person, the organization they are working in
 /// and their role there, and the session's CSRF token for the page's forms.
@@ -220,12 +224,15 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(get_.clone(), "/account", Read), get(account::page)),
         (rule(post_.clone(), "/account/password", Read), post(account::change_password)),
         (rule(post_.clone(), "/account/sign-out-everywhere", Read), post(account::sign_out_everywhere)),
+        (rule(get_.clone(), "/account/sessions", Read), get(account_sessions::page)),
+        (rule(post_.clone(), "/account/sessions/end", Read), post(account_sessions::end)),
         (rule(post_.clone(), "/account/two-factor/start", Read), post(two_factor::start)),
         (rule(post_.clone(), "/account/two-factor/enable", Read), post(two_factor::enable)),
         (rule(post_.clone(), "/account/two-factor/disable", Read), post(two_factor::disable)),
         (rule(get_.clone(), "/status-pages", Read), get(status_pages::list)),
         (rule(get_.clone(), "/status-pages/new", ManageStatusPages), get(status_pages::new_form)),
         (rule(post_.clone(), "/status-pages", ManageStatusPages), post(status_pages::create)),
+        (rule(post_.clone(), "/status-pages/preview", ManageStatusPages), post(status_pages::preview)),
         (rule(get_.clone(), "/status-pages/{id}", Read), get(status_pages::edit_form)),
         (rule(post_.clone(), "/status-pages/{id}", ManageStatusPages), post(status_pages::update)),
         (rule(post_.clone(), "/status-pages/{id}/delete", ManageStatusPages), post(status_pages::delete)),
@@ -245,6 +252,8 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(get_.clone(), "/settings/channels", Read), get(channels::page)),
         (rule(post_.clone(), "/settings/channels", ManageChannels), post(channels::create)),
         (rule(get_.clone(), "/settings/channels/{id}", Read), get(channels::channel)),
+        (rule(post_.clone(), "/settings/channels/{id}", ManageChannels), post(channels::update)),
+        (rule(post_.clone(), "/settings/channels/{id}/rotate-secret", ManageChannels), post(channels::rotate_secret)),
         (rule(post_.clone(), "/settings/channels/{id}/test", ManageChannels), post(channels::send_test)),
         (rule(post_.clone(), "/settings/channels/{id}/delete", ManageChannels), post(channels::delete)),
         (rule(post_.clone(), "/settings/deliveries/{id}/redeliver", ManageChannels), post(channels::redeliver)),
@@ -332,7 +341,7 @@ async fn guard(
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(response) => return response,
     };
-    if keep_alive(&session).await.is_err() {
+    if keep_alive(&session, request.headers()).await.is_err() {
         return views::unavailable();
     }
     // An organization that requires a second factor lets a member without
@@ -368,8 +377,20 @@ async fn guard(
 /// session (and so its expiry) only when it changed, so without this an
 /// active session would end 12 hours after its last change; marking it
 /// seen at most once an hour keeps that to one write an hour per session.
-async fn keep_alive(session: &Session) -> Result<(), tower_sessions::session::Error> {
+async fn keep_alive(
+    session: &Session,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), tower_sessions::session::Error> {
     let now = certsentry_domain::time::now_ms();
+    // The browser, so that the account page can tell sessions apart.
+    if session.get::<String>(DEVICE_KEY).await?.is_none() {
+        let agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("an unknown browser");
+        let agent: String = agent.chars().take(200).collect();
+        session.insert(DEVICE_KEY, agent).await?;
+    }
     let seen: i64 = session.get(SEEN_KEY).await?.unwrap_or(0);
     if now - seen > KEEP_ALIVE_EVERY_MS {
         session.insert(SEEN_KEY, now).await?;

@@ -43,6 +43,45 @@ pub struct OidcSignIn {
     pub default_role: Role,
     /// The organization new people join; `None`: the `default` one.
     pub org: Option<OrgId>,
+    /// The provider's discovered metadata, kept for [`METADATA_FOR`].
+    pub metadata: MetadataCache,
+}
+
+/// How long discovered metadata is used before it is fetched again: a
+/// sign-in's two steps then ask the provider once, and a provider's key
+/// rotation is still seen within the hour.
+const METADATA_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The provider's metadata and when it was fetched, shared by clones.
+#[derive(Clone, Default)]
+pub struct MetadataCache(
+    std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, CoreProviderMetadata)>>>,
+);
+
+impl std::fmt::Debug for MetadataCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetadataCache")
+    }
+}
+
+impl MetadataCache {
+    fn fresh(&self) -> Option<CoreProviderMetadata> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.as_ref()
+            .filter(|(at, _)| at.elapsed() < METADATA_FOR)
+            .map(|(_, metadata)| metadata.clone())
+    }
+
+    fn keep(&self, metadata: &CoreProviderMetadata) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), metadata.clone()));
+    }
+
+    /// Forgets the metadata, so that the next sign-in discovers again (an
+    /// ID token signed by a key the kept metadata does not list).
+    pub fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 fn http() -> Option<reqwest::Client> {
@@ -86,17 +125,24 @@ async fn discover(
     >,
     Response,
 > {
-    let issuer = IssuerUrl::new(oidc.issuer.clone()).map_err(|_| unavailable())?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, http)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "OpenID Connect discovery");
-            error_page(
-                StatusCode::BAD_GATEWAY,
-                "Single sign-on is unavailable",
-                "The identity provider could not be reached. Try again, or sign in with a password.",
-            )
-        })?;
+    let metadata = match oidc.metadata.fresh() {
+        Some(metadata) => metadata,
+        None => {
+            let issuer = IssuerUrl::new(oidc.issuer.clone()).map_err(|_| unavailable())?;
+            let metadata = CoreProviderMetadata::discover_async(issuer, http)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "OpenID Connect discovery");
+                    error_page(
+                        StatusCode::BAD_GATEWAY,
+                        "Single sign-on is unavailable",
+                        "The identity provider could not be reached. Try again, or sign in with a password.",
+                    )
+                })?;
+            oidc.metadata.keep(&metadata);
+            metadata
+        }
+    };
     let redirect = RedirectUrl::new(format!(
         "{}/login/oidc/callback",
         public_url.trim_end_matches('/')
@@ -199,6 +245,8 @@ pub async fn callback(
         Ok(claims) => claims,
         Err(e) => {
             tracing::warn!(error = %e, "an ID token did not check");
+            // Perhaps the provider rotated its keys: the next try discovers.
+            oidc.metadata.forget();
             return refused("The identity provider's answer did not check out.");
         }
     };

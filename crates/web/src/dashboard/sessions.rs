@@ -32,7 +32,7 @@ impl std::fmt::Debug for StoredSessions {
     }
 }
 
-fn id_hash(id: &Id) -> String {
+pub(crate) fn id_hash(id: &Id) -> String {
     hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 

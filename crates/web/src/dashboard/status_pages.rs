@@ -11,6 +11,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use certsentry_api::ApiError;
@@ -19,6 +20,7 @@ use certsentry_api::inputs::StatusPageInput;
 use certsentry_domain::StatusPageId;
 use certsentry_domain::people::Permission;
 use certsentry_domain::status_page::{StatusPage, StatusPageMonitor};
+use certsentry_domain::time::now_ms;
 use certsentry_store::MonitorQuery;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -385,6 +387,71 @@ pub async fn update(
         Err(ApiError::NotFound(_)) => not_found(),
         Err(ApiError::Unavailable { .. }) => unavailable(),
         Err(e) => refused(&signed, Some(id), posted, e),
+    }
+}
+
+/// `POST /status-pages/preview`: the editor's form rendered as the public
+/// page would be, without saving it (opened in a new tab by the editor's
+/// "Preview" button). The page's id, when it exists, keeps its incidents
+/// and maintenance windows in the preview.
+pub async fn preview(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    body: Bytes,
+) -> Response {
+    let posted = read(&body);
+    let id = posted
+        .values
+        .get("page")
+        .filter(|id| !id.is_empty())
+        .cloned();
+    let input = match input_of(&posted) {
+        Ok(input) => input,
+        Err(e) => return refused(&signed, id, posted, e),
+    };
+    let caller = match dashboard.caller(&signed).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let spec = match certsentry_api::status_pages::prepare(&dashboard.api, &caller, &input).await {
+        Ok(spec) => spec,
+        Err(ApiError::Unavailable { .. }) => return unavailable(),
+        Err(e) => return refused(&signed, id, posted, e),
+    };
+    // An id names this organization's page, or none: another's incidents
+    // must not show through.
+    let id = match id {
+        None => StatusPageId::generate(),
+        Some(id) => match dashboard
+            .store
+            .get_status_page(signed.org_id(), &StatusPageId::from_string(id))
+            .await
+        {
+            Ok(Some(page)) => page.id,
+            Ok(None) => return not_found(),
+            Err(_) => return unavailable(),
+        },
+    };
+    let now = now_ms();
+    let page = StatusPage {
+        id,
+        org_id: signed.org_id().clone(),
+        spec,
+        created_at: now,
+        updated_at: now,
+    };
+    match crate::status::render_draft(&*dashboard.store, &page).await {
+        Ok((html, csp)) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                (header::CONTENT_SECURITY_POLICY, csp),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+                (header::X_FRAME_OPTIONS, "DENY".to_string()),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(_) => unavailable(),
     }
 }
 

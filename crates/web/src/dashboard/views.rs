@@ -163,3 +163,8 @@ pub fn not_found() -> Response {
         "There is nothing here, or it belongs to another organization.",
     )
 }
+
+/// A time to the minute, as pages show it (`2026-12-05 10:54`, UTC).
+pub(crate) fn minute(at: certsentry_domain::time::Millis) -> String {
+    certsentry_domain::time::format_ms(at)[..16].replace('T', " ")
+}

@@ -26,6 +26,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::{http_date, now_ms};
 use certsentry_store::Store;
 use sha2::{Digest, Sha256};
@@ -168,6 +169,18 @@ pub async fn render_uncached(
     finished: &finished_days::FinishedDays,
 ) -> Result<String, String> {
     render(store, slug, finished).await.map(|r| r.html)
+}
+
+/// A page that is not stored (the editor's preview of a draft), read and
+/// rendered as its public page would be, with its strict CSP.
+pub async fn render_draft(store: &dyn Store, page: &StatusPage) -> Result<(String, String), String> {
+    let data = data::load(store, page, now_ms(), &finished_days::FinishedDays::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let html = view::StatusTemplate::of(&data)
+        .render()
+        .map_err(|e| e.to_string())?;
+    Ok((html, content_security_policy(&[])))
 }
 
 impl StatusPages {
