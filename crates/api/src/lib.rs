@@ -4,6 +4,7 @@
 //! them behind the key middleware and adds the anonymous endpoints
 //! (`/healthz`, `/metrics`, `/api/v1/openapi.json`).
 
+pub mod agents;
 pub mod audit_logs;
 pub mod auth;
 pub mod certificates;
@@ -22,6 +23,7 @@ pub mod observe;
 pub mod openapi;
 pub mod query;
 pub mod ratelimit;
+pub mod regions;
 pub mod results;
 pub mod state;
 pub mod stats;
@@ -76,6 +78,7 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .merge(audit_logs::router())
         .merge(dmarc::router())
         .merge(tls::router())
+        .merge(regions::router())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
@@ -87,6 +90,7 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .route("/api/v1/openapi.json", get(openapi::serve_document))
         .nest("/api/v1", v1)
         .merge(heartbeat::router())
+        .merge(agents::router(state.clone()))
         .with_state(state)
         .merge(pages)
         .fallback(not_found)

@@ -51,8 +51,14 @@ fn routed_operations() -> std::collections::BTreeSet<(String, String)> {
                         .last()
                         .is_some_and(|c| c.is_alphanumeric() || c == '_')
                 });
+                // The agents' protocol is routed at its own prefix.
+                let full = if route.starts_with("/agent/") {
+                    route.to_string()
+                } else {
+                    format!("/api/v1{route}")
+                };
                 if called {
-                    routes.insert((format!("/api/v1{route}"), method.to_string()));
+                    routes.insert((full, method.to_string()));
                 }
             }
         }
@@ -115,6 +121,22 @@ fn every_operation_documents_the_shared_answers() {
                 "{method} {path}: parameters must be a list when present"
             );
             let responses = &operation["responses"];
+            let id = operation["operationId"].as_str().unwrap().to_string();
+            assert!(ids.insert(id.clone()), "operationId {id} is used twice");
+            if path.starts_with("/agent/") {
+                // The agents' protocol: its own token, no key's rate limit.
+                assert_eq!(
+                    operation["security"][0]["agentToken"],
+                    serde_json::json!([])
+                );
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.get(status).is_some(),
+                        "{method} {path}: no {status}"
+                    );
+                }
+                continue;
+            }
             for status in ["401", "403", "429", "503"] {
                 assert!(
                     responses.get(status).is_some(),
@@ -126,8 +148,6 @@ fn every_operation_documents_the_shared_answers() {
                 operation["security"][0]["bearerAuth"],
                 serde_json::json!([])
             );
-            let id = operation["operationId"].as_str().unwrap().to_string();
-            assert!(ids.insert(id.clone()), "operationId {id} is used twice");
         }
     }
     let created = &doc["paths"]["/api/v1/monitors"]["post"]["responses"]["201"]["links"];

@@ -1,6 +1,7 @@
 //! The `certsentry` binary: the server and the operator's CLI.
 
 mod admin;
+mod agent_cmd;
 mod alerts_cmd;
 mod certwatch_cmd;
 mod ct_cmd;
@@ -68,6 +69,12 @@ enum Command {
     /// Dashboard users (people who sign in).
     #[command(subcommand)]
     User(user_cmd::UserCommand),
+    /// Run as a probe agent: check one region's monitors from where this
+    /// runs and report to the server (no database, outbound requests only).
+    Agent(agent_cmd::AgentArgs),
+    /// Manage probe agents' tokens.
+    #[command(subcommand)]
+    AgentToken(agent_cmd::AgentTokenCommand),
     /// Tools for webhook receivers.
     #[command(subcommand)]
     Webhook(alerts_cmd::WebhookCommand),
@@ -202,6 +209,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         });
     }
     let settings = Settings::resolve(&cli.global, listen_flag)?;
+    if let Command::Agent(args) = cli.command {
+        agent_cmd::agent(&settings, args, shutdown_signal()).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let opened = db::open(&settings).await?;
     let store = opened.store.clone();
     match cli.command {
@@ -297,7 +308,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?
         }
         Command::User(command) => user_cmd::run(&*store, &settings.public_url, command).await?,
-        Command::Sync { .. } | Command::Webhook(_) | Command::Certwatch(_) => {
+        Command::AgentToken(command) => agent_cmd::token(&*store, &settings, command).await?,
+        Command::Sync { .. } | Command::Webhook(_) | Command::Certwatch(_) | Command::Agent(_) => {
             unreachable!("handled before opening the database")
         }
     }

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{CtSettings, Settings, SmtpSettings};
 
+mod agents;
 mod ct;
 mod dmarc;
 
@@ -58,25 +59,7 @@ pub struct RuntimeConfig {
 impl RuntimeConfig {
     /// The runtime `certsentry serve` builds from its settings.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let extra_roots = match &settings.probe_ca_file {
-            Some(path) => {
-                certsentry_probes::load_pem_certificates(path).map_err(anyhow::Error::msg)?
-            }
-            None => Vec::new(),
-        };
-        let probe = ProbeConfig {
-            timeout: Duration::from_secs(settings.probe_timeout_seconds),
-            tls_scan_gap: Duration::from_millis(settings.tls_scan_gap_ms),
-            allow_private_targets: settings.allow_private_targets,
-            extra_roots,
-            dns_servers: settings.dns_servers.clone(),
-            registration: certsentry_probes::registration::RegistrationConfig {
-                rdap_bootstrap: settings.rdap_bootstrap.clone(),
-                cache_dir: Some(settings.data_dir.clone()),
-                whois_server: settings.whois_server.clone(),
-                ..Default::default()
-            },
-        };
+        let probe = probe_config(settings)?;
         let ct = &settings.ct;
         Ok(Self {
             api: ApiConfig {
@@ -108,6 +91,28 @@ impl RuntimeConfig {
             ..Self::default()
         })
     }
+}
+
+/// The probes' settings (`certsentry serve` and `certsentry agent` alike).
+pub fn probe_config(settings: &Settings) -> anyhow::Result<ProbeConfig> {
+    let extra_roots = match &settings.probe_ca_file {
+        Some(path) => certsentry_probes::load_pem_certificates(path).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
+    Ok(ProbeConfig {
+        timeout: Duration::from_secs(settings.probe_timeout_seconds),
+        tls_scan_gap: Duration::from_millis(settings.tls_scan_gap_ms),
+        allow_private_targets: settings.allow_private_targets,
+        extra_roots,
+        dns_servers: settings.dns_servers.clone(),
+        registration: certsentry_probes::registration::RegistrationConfig {
+            rdap_bootstrap: settings.rdap_bootstrap.clone(),
+            cache_dir: Some(settings.data_dir.clone()),
+            whois_server: settings.whois_server.clone(),
+            ..Default::default()
+        },
+        region: None,
+    })
 }
 
 impl Default for RuntimeConfig {
@@ -183,7 +188,13 @@ impl Runtime {
                 checker.alerter().clone(),
                 config.heartbeat_sweep,
             )),
+            Box::pin(agents::follow_agent_regions_forever(
+                store.clone(),
+                checker.clone(),
+            )),
         ];
+        // Before the first check: a region agents serve is never probed here.
+        checker.set_agent_regions(agents::agent_regions(&*store).await?);
         if config.scheduler {
             let scheduler = Scheduler::new(
                 StoreSource(store.clone()),

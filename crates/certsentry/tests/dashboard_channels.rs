@@ -210,7 +210,10 @@ async fn a_channel_is_edited_and_keeps_its_secrets() {
         );
         let stored = h
             .store
-            .get_channel(&h.org, &certsentry_domain::ChannelId::from_string(id.clone()))
+            .get_channel(
+                &h.org,
+                &certsentry_domain::ChannelId::from_string(id.clone()),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -247,7 +250,10 @@ async fn a_channel_is_edited_and_keeps_its_secrets() {
                     ("enabled", "on"),
                     ("name", "push (ops)"),
                     ("type", "ntfy"),
-                    ("url", &format!("{}/ntfy/ops", receiver.url.trim_end_matches('/'))),
+                    (
+                        "url",
+                        &format!("{}/ntfy/ops", receiver.url.trim_end_matches('/')),
+                    ),
                     ("token", ""),
                 ],
             )
@@ -268,7 +274,10 @@ async fn a_channel_is_edited_and_keeps_its_secrets() {
 
         let before = h
             .store
-            .get_channel(&h.org, &certsentry_domain::ChannelId::from_string(id.clone()))
+            .get_channel(
+                &h.org,
+                &certsentry_domain::ChannelId::from_string(id.clone()),
+            )
             .await
             .unwrap()
             .unwrap()
@@ -282,7 +291,10 @@ async fn a_channel_is_edited_and_keeps_its_secrets() {
         assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
         let after = h
             .store
-            .get_channel(&h.org, &certsentry_domain::ChannelId::from_string(id.clone()))
+            .get_channel(
+                &h.org,
+                &certsentry_domain::ChannelId::from_string(id.clone()),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -296,7 +308,11 @@ async fn a_channel_is_edited_and_keeps_its_secrets() {
         let forged = viewer
             .post(
                 &format!("/settings/channels/{id}"),
-                &[("csrf_token", &seen.csrf()), ("name", "x"), ("type", "webhook")],
+                &[
+                    ("csrf_token", &seen.csrf()),
+                    ("name", "x"),
+                    ("type", "webhook"),
+                ],
             )
             .await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);

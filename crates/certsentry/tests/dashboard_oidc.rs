@@ -237,9 +237,7 @@ async fn single_sign_on_checks_the_id_token_and_the_allowed_domain() {
             .contains("bob@acme.example · member")
     );
     assert_eq!(
-        issuer
-            .discoveries
-            .load(std::sync::atomic::Ordering::SeqCst),
+        issuer.discoveries.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "two sign-ins (each two steps) discover the provider once"
     );

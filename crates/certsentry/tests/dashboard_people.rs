@@ -349,9 +349,21 @@ async fn sessions_are_listed_and_ended_one_by_one() {
 
     let list = laptop.get("/account/sessions").await;
     assert_eq!(list.status, StatusCode::OK);
-    assert_eq!(list.body.matches("name=\"session\"").count(), 2, "{}", list.body);
-    assert!(list.body.contains("PhoneBrowser/1.0 (test)"), "{}", list.body);
-    let this = list.body.find("(this session)").expect("this one is marked");
+    assert_eq!(
+        list.body.matches("name=\"session\"").count(),
+        2,
+        "{}",
+        list.body
+    );
+    assert!(
+        list.body.contains("PhoneBrowser/1.0 (test)"),
+        "{}",
+        list.body
+    );
+    let this = list
+        .body
+        .find("(this session)")
+        .expect("this one is marked");
     let phone_handle = {
         let at = list.body.find("PhoneBrowser").unwrap();
         assert!(this < at, "this session first");
@@ -362,15 +374,28 @@ async fn sessions_are_listed_and_ended_one_by_one() {
     };
     let csrf = list.csrf();
 
-    let bob_handle = bob_page.body.split("name=\"session\" value=\"").nth(1).unwrap()[..64].to_string();
+    let bob_handle = bob_page
+        .body
+        .split("name=\"session\" value=\"")
+        .nth(1)
+        .unwrap()[..64]
+        .to_string();
     let foreign = laptop
         .post(
             "/account/sessions/end",
             &[("csrf_token", &csrf), ("session", &bob_handle)],
         )
         .await;
-    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "not one's own session");
-    assert_eq!(other.get("/account").await.status, StatusCode::OK, "bob stays in");
+    assert_eq!(
+        foreign.status,
+        StatusCode::NOT_FOUND,
+        "not one's own session"
+    );
+    assert_eq!(
+        other.get("/account").await.status,
+        StatusCode::OK,
+        "bob stays in"
+    );
 
     let ended = laptop
         .post(
@@ -380,7 +405,11 @@ async fn sessions_are_listed_and_ended_one_by_one() {
         .await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
     let phone_after = phone.get("/account").await;
-    assert_eq!(phone_after.status, StatusCode::SEE_OTHER, "the phone is signed out");
+    assert_eq!(
+        phone_after.status,
+        StatusCode::SEE_OTHER,
+        "the phone is signed out"
+    );
     assert!(phone_after.location().unwrap().starts_with("/login"));
 
     let list = laptop.get("/account/sessions").await;

@@ -187,7 +187,12 @@ async fn a_draft_is_previewed_without_being_saved() {
         let owned = draft("draft-acme", "");
         let fields = pairs(&owned);
         let preview = ops.post("/status-pages/preview", &fields).await;
-        assert_eq!(preview.status, StatusCode::OK, "[{backend}] {}", preview.body);
+        assert_eq!(
+            preview.status,
+            StatusCode::OK,
+            "[{backend}] {}",
+            preview.body
+        );
         assert!(
             preview.body.contains("Draft of Acme") && preview.body.contains("Shop front"),
             "the draft as visitors would see it: {}",
@@ -201,7 +206,9 @@ async fn a_draft_is_previewed_without_being_saved() {
             "[{backend}] nothing was saved: {}",
             pages.body
         );
-        let public = reqwest::get(h.server.url("/status/draft-acme")).await.unwrap();
+        let public = reqwest::get(h.server.url("/status/draft-acme"))
+            .await
+            .unwrap();
         assert_eq!(public.status(), 404);
 
         let owned = draft("Bad Slug!", "");
@@ -225,5 +232,8 @@ async fn a_draft_is_previewed_without_being_saved() {
 }
 
 fn pairs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
-    owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }

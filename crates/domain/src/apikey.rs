@@ -18,12 +18,18 @@ pub struct GeneratedKey {
 }
 
 pub fn generate_key() -> GeneratedKey {
+    generate_with_prefix(KEY_PREFIX)
+}
+
+/// A secret of 40 random base62 characters after `prefix` (API keys,
+/// agent tokens), and its hash.
+pub fn generate_with_prefix(prefix: &str) -> GeneratedKey {
     let secret: String = rand::rng()
         .sample_iter(&Alphanumeric)
         .take(SECRET_LEN)
         .map(char::from)
         .collect();
-    let plaintext = format!("{KEY_PREFIX}{secret}");
+    let plaintext = format!("{prefix}{secret}");
     let hash = hash_key(&plaintext);
     GeneratedKey { plaintext, hash }
 }
@@ -35,10 +41,15 @@ pub fn hash_key(plaintext: &str) -> String {
 
 /// Whether a bearer token could be one of our keys (cheap pre-check before hashing).
 pub fn is_well_formed(token: &str) -> bool {
-    token.len() >= KEY_PREFIX.len() + 32
+    is_well_formed_with_prefix(token, KEY_PREFIX)
+}
+
+/// Whether `token` is `prefix` and at least 32 base62 characters.
+pub fn is_well_formed_with_prefix(token: &str, prefix: &str) -> bool {
+    token.len() >= prefix.len() + 32
         && token.len() <= 200
-        && token.starts_with(KEY_PREFIX)
-        && token[KEY_PREFIX.len()..]
+        && token.starts_with(prefix)
+        && token[prefix.len()..]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric())
 }

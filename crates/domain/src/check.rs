@@ -92,8 +92,11 @@ pub enum UptimeTransition {
 ///   checks (with a single configured region: 2 consecutive failures there);
 /// - up again when every region that confirmed the outage has passed.
 ///
-/// Pure: the caller feeds results in the order they complete.
-#[derive(Debug, Clone, Default)]
+/// Pure: the caller feeds results in the order they complete. Its state is
+/// stored (as alert state [`UptimeTracker::KEY`]) so that results from
+/// every region, whichever agent or server node ran them, meet in one rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UptimeTracker {
     consecutive_failures: BTreeMap<String, u32>,
     /// Regions that confirmed the current outage and have not passed since.
@@ -101,6 +104,20 @@ pub struct UptimeTracker {
     down: bool,
     degraded: bool,
     observed: bool,
+}
+
+impl UptimeTracker {
+    /// The alert-state key the shared tracker is stored under.
+    pub const KEY: &'static str = "uptime_quorum";
+}
+
+impl crate::alert::AlertState for UptimeTracker {
+    fn encode(&self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Owned(serde_json::to_string(self).unwrap_or_default())
+    }
+    fn decode(stored: &str) -> Option<Self> {
+        serde_json::from_str(stored).ok()
+    }
 }
 
 /// Consecutive failures a region needs before it counts toward an outage.
@@ -178,6 +195,34 @@ impl UptimeTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tracker_is_stored_as_text() {
+        use crate::alert::AlertState;
+        let mut t = UptimeTracker::default();
+        assert_eq!(t.observe("dublin", false, false, 2), None);
+        let stored = UptimeTracker::decode(&t.encode()).unwrap();
+        assert_eq!(stored, t);
+        let mut t = stored;
+        t.observe("dublin", false, false, 2);
+        t.observe("virginia", false, false, 2);
+        assert!(matches!(
+            t.observe("virginia", false, false, 2),
+            Some(UptimeTransition::Down { .. })
+        ));
+        let passing = UptimeTracker::default();
+        let mut again = passing.clone();
+        again.observe("dublin", true, false, 1);
+        again.observe("dublin", true, false, 1);
+        let mut once = passing;
+        once.observe("dublin", true, false, 1);
+        assert_eq!(
+            again.encode(),
+            once.encode(),
+            "a steady state is written once"
+        );
+        assert_eq!(UptimeTracker::decode("up"), None, "not a tracker's text");
+    }
 
     #[test]
     fn two_regions_must_each_fail_twice() {

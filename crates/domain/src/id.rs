@@ -259,3 +259,8 @@ typed_id!(
     /// A one-time link: setup, invitation, set or reset password.
     UserLinkId
 );
+typed_id!(
+    /// A probe agent's token (its public id, never the secret); it names
+    /// the agent in leases and `GET /api/v1/regions`.
+    AgentTokenId
+);

@@ -5,6 +5,7 @@
 //! host resolve to a private address? does this environment exist?) are
 //! split so that the pure part lives here and the caller supplies the facts.
 
+pub mod agent;
 pub mod alert;
 pub mod apikey;
 pub mod audit;
@@ -29,7 +30,8 @@ pub mod tls;
 
 pub use errors::FieldErrors;
 pub use id::{
-    ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId, DmarcImportId,
-    DmarcReportId, EnvironmentId, EventId, IncidentId, IncidentUpdateId, KnownCertificateId,
-    MaintenanceId, MonitorId, OrgId, ResultId, StatusPageId, UserId, UserLinkId,
+    AgentTokenId, ApiKeyId, AuditId, ChannelId, CtCertificateId, DeliveryId, DmarcDomainId,
+    DmarcImportId, DmarcReportId, EnvironmentId, EventId, IncidentId, IncidentUpdateId,
+    KnownCertificateId, MaintenanceId, MonitorId, OrgId, ResultId, StatusPageId, UserId,
+    UserLinkId,
 };

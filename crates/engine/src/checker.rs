@@ -1,12 +1,12 @@
 //! Runs a monitor's checks and applies their outcome.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sha2::Digest;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use certsentry_domain::MonitorId;
-use certsentry_domain::check::{CheckResult, CheckStatus, UptimeTracker};
+use certsentry_domain::check::{CheckResult, CheckStatus};
 use certsentry_domain::dns::DnsChangeTracker;
 use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorStatus, TargetHost};
 use certsentry_domain::registration::registrable_domain;
@@ -17,6 +17,7 @@ use certsentry_store::{CheckRecord, DomainRegistration, MonitorState, Store, Sto
 
 use crate::alerts::Alerter;
 use crate::grading::{Grader, Seen};
+use crate::quorum;
 use crate::results;
 use crate::writer::CheckWriter;
 
@@ -30,10 +31,11 @@ pub struct Checker {
     /// Turns outcomes into alert events.
     alerter: Alerter,
     prober: Prober,
-    /// The outage rule's state per monitor. In memory: after a restart a
-    /// monitor needs fresh consecutive failures before it is called down.
-    trackers: Mutex<HashMap<MonitorId, UptimeTracker>>,
-    /// Last confirmed DNS answers per monitor (in memory, like `trackers`).
+    /// Regions whose uptime and TCP checks agents run: the server leaves
+    /// them out of its own runs (`certsentry agent`).
+    agent_regions: RwLock<HashSet<String>>,
+    /// Last confirmed DNS answers per monitor (in memory: after a restart a
+    /// change must be seen twice again).
     dns_trackers: Mutex<HashMap<MonitorId, DnsChangeTracker>>,
     /// TLS grades, scanned in the background after SSL checks.
     grader: Grader,
@@ -60,7 +62,7 @@ impl Checker {
             alerter,
             store,
             prober,
-            trackers: Mutex::new(HashMap::new()),
+            agent_regions: RwLock::new(HashSet::new()),
             dns_trackers: Mutex::new(HashMap::new()),
         }
     }
@@ -86,12 +88,21 @@ impl Checker {
         // `Some(expiry)` when a registration lookup (fresh or shared) applies.
         let mut domain_expiry = None;
         let regions: Vec<&str> = spec.regions.iter().map(String::as_str).collect();
+        // Uptime and TCP checks of regions with agents are theirs to run.
+        let local_regions: Vec<&str> = {
+            let agents = self.agent_regions.read().unwrap_or_else(|p| p.into_inner());
+            regions
+                .iter()
+                .copied()
+                .filter(|r| !agents.contains(*r))
+                .collect()
+        };
         match spec.kind {
             MonitorKind::Standard => {
                 if spec.check_uptime
                     && let Some(check) = HttpCheck::from_spec(spec)
                 {
-                    for region in &regions {
+                    for region in &local_regions {
                         let seen = self.prober.http(&check).await;
                         hsts_max_age = hsts_max_age.or(seen.hsts_max_age);
                         out.push(results::uptime(monitor, region, &seen));
@@ -124,7 +135,7 @@ impl Checker {
             }
             MonitorKind::Tcp => {
                 if let (Some(target), Some(port)) = (spec.target.as_deref(), spec.tcp_port) {
-                    for region in &regions {
+                    for region in &local_regions {
                         out.push(results::tcp(
                             monitor,
                             region,
@@ -136,7 +147,7 @@ impl Checker {
             }
             MonitorKind::Heartbeat => {}
         }
-        let mut state = self.next_state(monitor, &out);
+        let mut state = self.next_state(monitor, &out).await?;
         if let Some(expiry) = domain_expiry {
             state.domain_expiry = expiry;
         }
@@ -253,6 +264,16 @@ impl Checker {
         Ok(())
     }
 
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn agent_regions_lock(&self) -> std::sync::RwLockWriteGuard<'_, HashSet<String>> {
+        self.agent_regions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Raises alerts; shared with heartbeat ingestion and the outbox.
     pub fn alerter(&self) -> &Alerter {
         &self.alerter
@@ -337,45 +358,38 @@ impl Checker {
         ))
     }
 
-    /// Applies the outage rule to uptime/TCP results and keeps sslNotAfter current.
-    fn next_state(&self, monitor: &Monitor, results: &[CheckResult]) -> MonitorState {
+    /// Applies the outage rule to uptime/TCP results and keeps sslNotAfter
+    /// current. A monitor with an uptime or TCP check takes its status from
+    /// the shared outage rule, whether this run or an agent fed it.
+    async fn next_state(
+        &self,
+        monitor: &Monitor,
+        results: &[CheckResult],
+    ) -> StoreResult<MonitorState> {
         use certsentry_domain::check::CheckType;
         let mut state = MonitorState {
             last_status: monitor.last_status,
             ssl_not_after: monitor.ssl_not_after,
             domain_expiry: monitor.domain_expiry,
         };
-        let configured = monitor.spec.regions.len();
-        let mut trackers = self.trackers.lock().unwrap_or_else(|p| p.into_inner());
-        let tracker = trackers.entry(monitor.id.clone()).or_default();
-        let mut availability_checked = false;
         for result in results {
-            match result.check_type {
-                CheckType::Uptime | CheckType::Tcp => {
-                    availability_checked = true;
-                    let region = result.region.as_deref().unwrap_or("local");
-                    if let Some(transition) = tracker.observe(
-                        region,
-                        result.status == CheckStatus::Ok,
-                        result.degraded,
-                        configured,
-                    ) {
-                        tracing::info!(monitor = %monitor.id, ?transition, "uptime transition");
-                    }
-                }
-                CheckType::Ssl => {
-                    if let Some(not_after) = result.details["notAfter"]
-                        .as_str()
-                        .and_then(certsentry_domain::time::parse_datetime)
-                    {
-                        state.ssl_not_after = Some(not_after);
-                    }
-                }
-                _ => {}
+            if result.check_type == CheckType::Ssl
+                && let Some(not_after) = result.details["notAfter"]
+                    .as_str()
+                    .and_then(certsentry_domain::time::parse_datetime)
+            {
+                state.ssl_not_after = Some(not_after);
             }
         }
-        state.last_status = if availability_checked {
-            tracker.status()
+        let availability: Vec<&CheckResult> = results
+            .iter()
+            .filter(|r| quorum::is_availability(r))
+            .collect();
+        let has_uptime = certsentry_domain::agent::agent_check(&monitor.spec).is_some();
+        state.last_status = if !availability.is_empty() || has_uptime {
+            quorum::feed(&*self.store, monitor, &availability, now_ms())
+                .await?
+                .unwrap_or(monitor.last_status)
         } else {
             // Unknown outcomes (a registry with no data) say nothing about health.
             let decided: Vec<_> = results
@@ -390,7 +404,7 @@ impl Checker {
                 MonitorStatus::Down
             }
         };
-        state
+        Ok(state)
     }
 }
 

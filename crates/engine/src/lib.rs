@@ -1,15 +1,19 @@
 //! The check engine: probe → observation → result → rule → monitor state.
 //!
 //! [`Checker`] runs one monitor's checks now (used by `POST …/check` and by
-//! the scheduler). In this release every region is served by the local node:
-//! a check "in dublin" runs here and is labelled dublin, so the multi-region
-//! outage rule already applies and a remote agent can take a region over later.
+//! the scheduler). A region with probe agents is theirs: the server leaves
+//! its uptime and TCP checks out and the agents' uploads come in through
+//! [`Checker::ingest_uploaded`]; every other region is served here, its
+//! checks labelled with the region. Either way the results meet in the
+//! outage rule's shared state ([`quorum`]).
 
+pub mod agents;
 pub mod alerts;
 pub mod checker;
 pub mod grading;
 pub mod heartbeats;
 pub mod incidents;
+pub mod quorum;
 pub mod results;
 pub mod scheduler;
 pub mod writer;

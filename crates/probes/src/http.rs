@@ -26,6 +26,19 @@ pub const MAX_REDIRECTS: u32 = 5;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const USER_AGENT: &str = concat!("CertSentry/", env!("CARGO_PKG_VERSION"), " (uptime check)");
 
+/// `CertSentry/<version> (uptime check)`, with `; region <name>` inside the
+/// parentheses when the probes run in one region.
+fn user_agent(config: &ProbeConfig) -> std::borrow::Cow<'static, str> {
+    match &config.region {
+        None => USER_AGENT.into(),
+        Some(region) => format!(
+            "CertSentry/{} (uptime check; region {region})",
+            env!("CARGO_PKG_VERSION")
+        )
+        .into(),
+    }
+}
+
 /// What to request and how to judge the answer.
 #[derive(Debug, Clone)]
 pub struct HttpCheck<'a> {
@@ -57,7 +70,9 @@ impl<'a> HttpCheck<'a> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What an uptime check saw. Agents upload it as it is (`/agent/v1`), so
+/// the server judges their checks with the same code as its own.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpObservation {
     pub ok: bool,
@@ -260,7 +275,7 @@ async fn request(
             hyper::header::HOST,
             &url[url::Position::BeforeHost..url::Position::AfterPort],
         )
-        .header(hyper::header::USER_AGENT, USER_AGENT)
+        .header(hyper::header::USER_AGENT, user_agent(config).as_ref())
         .header(hyper::header::ACCEPT, "*/*");
     for header in check.headers {
         builder = builder.header(header.name.as_str(), header.value.as_str());

@@ -34,6 +34,10 @@ pub struct ProbeConfig {
     pub dns_servers: Vec<std::net::SocketAddr>,
     /// Where domain registration data (RDAP bootstrap, WHOIS) comes from.
     pub registration: registration::RegistrationConfig,
+    /// The region these probes run in, when they run in one place (a probe
+    /// agent): named in the uptime check's `User-Agent`, so that a target's
+    /// operator can tell the vantage points apart in their logs.
+    pub region: Option<String>,
 }
 
 impl Default for ProbeConfig {
@@ -45,6 +49,7 @@ impl Default for ProbeConfig {
             extra_roots: Vec::new(),
             dns_servers: Vec::new(),
             registration: registration::RegistrationConfig::default(),
+            region: None,
         }
     }
 }
@@ -79,7 +84,7 @@ pub fn load_pem_certificates(
 }
 
 /// Per-phase timings in milliseconds; a phase that did not happen is `None`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Phases {
     pub dns_ms: Option<u32>,

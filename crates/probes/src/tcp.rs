@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::net::{connect, resolve};
 use crate::{Phases, ProbeConfig, millis};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TcpObservation {
     pub ok: bool,

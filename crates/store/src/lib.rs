@@ -5,6 +5,7 @@
 //! over [`sql::SqlBackend`], which each backend crate implements (feature
 //! `sql`).
 
+pub mod agents;
 pub mod alerts;
 pub mod audit;
 pub mod cached;
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 use certsentry_domain::monitor::{Monitor, MonitorStatus};
 use certsentry_domain::time::Millis;
 
+pub use agents::{AgentStore, HeldJobs, JobClaim, KeyedResult};
 pub use alerts::*;
 pub use audit::AuditStore;
 pub use cached::CachedStore;
@@ -104,6 +106,7 @@ pub async fn enabled_monitors(store: &dyn Store) -> StoreResult<Vec<Monitor>> {
 #[async_trait]
 pub trait Store:
     OrgStore
+    + AgentStore
     + KeyStore
     + EnvironmentStore
     + MonitorStore
@@ -138,10 +141,10 @@ pub trait Store:
 /// lets code call any store method on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use crate::{
-        AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore, DeliveryStore,
-        DmarcStore, EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore, MonitorStore,
-        OrgStore, PeopleStore, RegistrationStore, ResultStore, StatsStore, StatusNoticeStore,
-        StatusPageStore, Store, TlsScanStore,
+        AgentStore, AlertStore, AuditStore, CertificateStore, ChannelStore, CheckStore, CtStore,
+        DeliveryStore, DmarcStore, EnvironmentStore, HeartbeatStore, KeyStore, LogPositionStore,
+        MonitorStore, OrgStore, PeopleStore, RegistrationStore, ResultStore, StatsStore,
+        StatusNoticeStore, StatusPageStore, Store, TlsScanStore,
     };
 }
 

@@ -103,8 +103,11 @@ pub trait PeopleStore: Send + Sync {
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     /// The user's sessions that have not expired by `now`, for the account
     /// page's list.
-    async fn list_user_sessions(&self, user: &UserId, now: Millis)
-    -> StoreResult<Vec<SessionRecord>>;
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        now: Millis,
+    ) -> StoreResult<Vec<SessionRecord>>;
     /// Signs a user out everywhere; returns how many sessions ended.
     async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<u64>;
     /// Drops expired sessions; returns how many.

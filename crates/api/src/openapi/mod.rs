@@ -9,8 +9,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::state::AppState;
 use crate::{
-    audit_logs, certificates, channels, ct, dmarc, environments, events, monitors, results, stats,
-    status_notices, status_pages, sync, tls, views,
+    agents, audit_logs, certificates, channels, ct, dmarc, environments, events, monitors, regions,
+    results, stats, status_notices, status_pages, sync, tls, views,
 };
 
 struct BearerAuth;
@@ -25,6 +25,18 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("csk_...")
                     .description(Some("An API key from `certsentry key create`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "agentToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("cst_...")
+                    .description(Some(
+                        "A probe agent's token from `certsentry agent-token create`, scoped to one region; it opens `/agent/v1` only.",
+                    ))
                     .build(),
             ),
         );
@@ -55,6 +67,8 @@ impl Modify for BearerAuth {
         dmarc::rotate_token, dmarc::list_reports, dmarc::upload, dmarc::list_sources,
         dmarc::list_imports,
         tls::monitor_tls, tls::endpoint_tls,
+        regions::list,
+        agents::jobs, agents::upload,
     ),
     components(schemas(views::ErrorBody, views::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -108,6 +122,11 @@ fn complete(doc: &mut Value) {
         };
         for (method, operation) in operations.iter_mut() {
             operation["operationId"] = json!(operation_id(method, path));
+            // The agents' protocol has its own token and answers; its
+            // annotations say all of it.
+            if path.starts_with("/agent/") {
+                continue;
+            }
             // `get_mut`, not indexing: `value["key"]` on a `&mut` inserts a
             // `null` where an operation has no parameters.
             if let Some(parameters) = operation

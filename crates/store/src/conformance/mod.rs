@@ -7,6 +7,7 @@
 //! to skip: Postgres without `CERTSENTRY_TEST_DATABASE_URL`) and asserts how
 //! many cases ran.
 
+mod agents;
 mod alerts;
 mod audit;
 mod ct;

@@ -6,6 +6,7 @@
 //! the backend's [`SqlBackend`] implementation, in its own crate beside its
 //! migrations.
 
+mod agents;
 mod alerts;
 mod audit;
 mod backend;

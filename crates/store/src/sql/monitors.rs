@@ -57,7 +57,7 @@ pub(super) async fn insert_monitor<B: SqlBackend>(
     .execute(&mut *tx)
     .await
     .map_err(conflict_or("externalId"))?;
-    Ok(())
+    super::agents::sync_check_jobs(tx, m).await
 }
 
 pub(super) async fn update_monitor_row<B: SqlBackend>(
@@ -80,7 +80,7 @@ pub(super) async fn update_monitor_row<B: SqlBackend>(
     .await
     .map_err(conflict_or("externalId"))?;
     found(done.rows_affected())?;
-    Ok(())
+    super::agents::sync_check_jobs(tx, m).await
 }
 
 pub(super) async fn delete_monitor_row<B: SqlBackend>(
@@ -103,6 +103,7 @@ pub(super) async fn delete_monitor_row<B: SqlBackend>(
         "DELETE FROM daily_stats WHERE org_id = $1 AND monitor_id = $2",
         "DELETE FROM monitor_certificates WHERE org_id = $1 AND monitor_id = $2",
         "DELETE FROM alert_state WHERE monitor_id IN (SELECT id FROM monitors WHERE org_id = $1 AND id = $2)",
+        "DELETE FROM check_jobs WHERE org_id = $1 AND monitor_id = $2",
     ] {
         query::<B>(owned)
             .bind(org.as_str())

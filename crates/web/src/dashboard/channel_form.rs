@@ -113,7 +113,10 @@ impl ChannelForm {
         put("from", view.from);
         put("to", Some(view.to.join(", ")));
         put("chatId", view.chat_id);
-        put("messageThreadId", view.message_thread_id.map(|t| t.to_string()));
+        put(
+            "messageThreadId",
+            view.message_thread_id.map(|t| t.to_string()),
+        );
         put("monitorIds", Some(view.monitor_ids.join(", ")));
         put("enabled", view.enabled.then(|| "on".into()));
         put(

@@ -43,7 +43,10 @@ struct ChannelsPage {
     secret: Option<String>,
 }
 
-async fn environments(dashboard: &Dashboard, signed: &Signed) -> Result<Vec<Environment>, Response> {
+async fn environments(
+    dashboard: &Dashboard,
+    signed: &Signed,
+) -> Result<Vec<Environment>, Response> {
     dashboard
         .store
         .list_environments(signed.org_id())
@@ -85,15 +88,14 @@ pub async fn page(
     channels_page(&dashboard, &signed, ChannelForm::blank(environments), None).await
 }
 
-/// The API's request body, or the form back with why it could not be read.
-fn read_input(form: ChannelForm, body: Value) -> Result<(ChannelForm, ChannelInput), ChannelForm> {
-    match serde_json::from_value(body) {
-        Ok(input) => Ok((form, input)),
-        Err(e) => Err(form.refused((
+/// The API's request body, or why the form could not be read.
+fn read_input(body: Value) -> Result<ChannelInput, (BTreeMap<String, String>, Option<String>)> {
+    serde_json::from_value(body).map_err(|e| {
+        (
             BTreeMap::new(),
             Some(format!("The form could not be read: {e}")),
-        ))),
-    }
+        )
+    })
 }
 
 /// `POST /settings/channels`: `POST /api/v1/notification-channels`.
@@ -107,10 +109,9 @@ pub async fn create(
         Err(response) => return response,
     };
     let form = ChannelForm::posted(&body, environments);
-    let json = form.to_body();
-    let (form, input) = match read_input(form, json) {
-        Ok(read) => read,
-        Err(form) => return channels_page(&dashboard, &signed, form, None).await,
+    let input = match read_input(form.to_body()) {
+        Ok(input) => input,
+        Err(why) => return channels_page(&dashboard, &signed, form.refused(why), None).await,
     };
     let caller = match dashboard.caller(&signed).await {
         Ok(caller) => Arc::new(caller),
@@ -155,7 +156,12 @@ struct Shown {
     notice: Option<String>,
 }
 
-async fn channel_page(dashboard: &Dashboard, signed: &Signed, id: String, shown: Shown) -> Response {
+async fn channel_page(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    id: String,
+    shown: Shown,
+) -> Response {
     let store = &dashboard.store;
     let channel_id = ChannelId::from_string(id);
     let channel = match store.get_channel(signed.org_id(), &channel_id).await {
@@ -227,11 +233,13 @@ pub async fn update(
         Err(response) => return response,
     };
     let form = ChannelForm::posted(&body, environments);
-    let json = form.to_update_body(&stored);
-    let (form, input) = match read_input(form, json) {
-        Ok(read) => read,
-        Err(form) => {
-            let shown = Shown { form: Some(form), ..Shown::default() };
+    let input = match read_input(form.to_update_body(&stored)) {
+        Ok(input) => input,
+        Err(why) => {
+            let shown = Shown {
+                form: Some(form.refused(why)),
+                ..Shown::default()
+            };
             return channel_page(&dashboard, &signed, id, shown).await;
         }
     };

@@ -15,7 +15,7 @@ use certsentry_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views::{minute, Frame, not_found, render_form, unavailable};
+use super::views::{Frame, minute, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// The longest key name accepted, as the CLI's.

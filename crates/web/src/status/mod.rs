@@ -173,10 +173,18 @@ pub async fn render_uncached(
 
 /// A page that is not stored (the editor's preview of a draft), read and
 /// rendered as its public page would be, with its strict CSP.
-pub async fn render_draft(store: &dyn Store, page: &StatusPage) -> Result<(String, String), String> {
-    let data = data::load(store, page, now_ms(), &finished_days::FinishedDays::default())
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn render_draft(
+    store: &dyn Store,
+    page: &StatusPage,
+) -> Result<(String, String), String> {
+    let data = data::load(
+        store,
+        page,
+        now_ms(),
+        &finished_days::FinishedDays::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let html = view::StatusTemplate::of(&data)
         .render()
         .map_err(|e| e.to_string())?;

@@ -1,0 +1,75 @@
+//! `GET /api/v1/regions` (an extension of the reference): the configured
+//! regions, whether agents or the server nodes serve each, and its agents.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use certsentry_domain::time::format_ms;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::views::ErrorBody;
+use crate::{ApiResult, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/regions", get(list))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionAgent {
+    pub id: String,
+    /// When the agent last called the server; `null` before its first call.
+    pub last_seen_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    pub name: String,
+    /// `agents` once an agent of the region has connected (the server then
+    /// leaves the region's uptime and TCP checks to them), else `server`.
+    pub served_by: String,
+    pub agents: Vec<RegionAgent>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegionList {
+    pub regions: Vec<Region>,
+}
+
+/// The regions and who serves them.
+#[utoipa::path(
+    get, path = "/api/v1/regions", tag = "regions",
+    responses((status = 200, body = RegionList), (status = 401, body = ErrorBody)),
+    security(("bearerAuth" = []))
+)]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<RegionList>> {
+    let tokens = state.store.list_agent_tokens().await?;
+    let regions = state
+        .config
+        .regions
+        .iter()
+        .map(|name| {
+            let agents: Vec<RegionAgent> = tokens
+                .iter()
+                .filter(|t| &t.region == name && t.revoked_at.is_none())
+                .map(|t| RegionAgent {
+                    id: t.id.to_string(),
+                    last_seen_at: t.last_seen_at.map(format_ms),
+                })
+                .collect();
+            let served_by = if agents.iter().any(|a| a.last_seen_at.is_some()) {
+                "agents"
+            } else {
+                "server"
+            };
+            Region {
+                name: name.clone(),
+                served_by: served_by.into(),
+                agents,
+            }
+        })
+        .collect();
+    Ok(Json(RegionList { regions }))
+}

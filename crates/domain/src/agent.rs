@@ -1,0 +1,148 @@
+//! Probe agents: processes that run a region's checks where they stand and
+//! report to the server (`certsentry agent`). An agent proves itself with
+//! a token scoped to one region, stored only as its SHA-256 like an API
+//! key; it holds the region's jobs under leases and renews them while it
+//! works; and its results may arrive late, from an offline buffer.
+//!
+//! The rules here are the pure part: tokens, how long a lease lasts, when a
+//! result is too old to move the outage rule, and when a region is silent.
+
+use crate::apikey::{HINT_LEN, generate_with_prefix, hash_key, is_well_formed_with_prefix};
+use crate::id::AgentTokenId;
+use crate::monitor::{MonitorKind, MonitorSpec};
+use crate::time::Millis;
+
+/// Agent tokens start with this, so that one is never mistaken for an API
+/// key (and the API refuses it with 401).
+pub const AGENT_TOKEN_PREFIX: &str = "cst_";
+
+/// A stored agent token; `hash` is the only trace of the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentToken {
+    pub id: AgentTokenId,
+    pub region: String,
+    pub name: String,
+    pub hash: String,
+    /// The first characters of the token (`cst_AbCd`).
+    pub hint: String,
+    pub created_at: Millis,
+    /// When an agent last called the server with it.
+    pub last_seen_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+/// A new token for `region` and its plaintext, shown once.
+pub fn new_agent_token(region: &str, name: &str) -> (AgentToken, String) {
+    let generated = generate_with_prefix(AGENT_TOKEN_PREFIX);
+    let token = AgentToken {
+        id: AgentTokenId::generate(),
+        region: region.to_string(),
+        name: name.to_string(),
+        hint: generated.plaintext[..HINT_LEN].into(),
+        hash: generated.hash,
+        created_at: crate::time::now_ms(),
+        last_seen_at: None,
+        revoked_at: None,
+    };
+    (token, generated.plaintext)
+}
+
+/// Whether a bearer token could be an agent token (checked before hashing).
+pub fn is_agent_token(token: &str) -> bool {
+    is_well_formed_with_prefix(token, AGENT_TOKEN_PREFIX)
+}
+
+/// The hash an agent token is looked up by.
+pub fn hash_agent_token(token: &str) -> String {
+    hash_key(token)
+}
+
+/// The shortest lease: an agent renews its jobs every poll (at most every
+/// 25 seconds), so even a 30-second check is held across two polls.
+pub const MIN_LEASE_MS: Millis = 60_000;
+
+/// How long a job is held without renewal: twice the check's interval, and
+/// at least [`MIN_LEASE_MS`]. When the holder dies, another agent of the
+/// region takes the job after at most this long.
+pub fn lease_ms(interval_seconds: u32) -> Millis {
+    (Millis::from(interval_seconds) * 2_000).max(MIN_LEASE_MS)
+}
+
+/// A result checked more than two intervals ago (an agent's buffer after
+/// an outage, a retried upload) is kept for history but no longer moves
+/// the outage rule: the alert it could raise would already be stale.
+pub fn result_is_stale(checked_at: Millis, now: Millis, interval_seconds: u32) -> bool {
+    now - checked_at > Millis::from(interval_seconds.max(1)) * 2_000
+}
+
+/// How long every agent of a region may stay silent before the region is
+/// unavailable: three polls' worth of leases.
+pub const SILENT_AFTER_MS: Millis = 3 * MIN_LEASE_MS;
+
+/// Whether a region whose agents were last seen at `last_seen` is silent.
+pub fn region_silent(last_seen: Option<Millis>, now: Millis) -> bool {
+    last_seen.is_none_or(|at| now - at > SILENT_AFTER_MS)
+}
+
+/// What an agent runs of a monitor: its uptime (or TCP) check, in each of
+/// its regions, every `interval_seconds`. `None` for a monitor with no such
+/// check (heartbeats, disabled monitors, SSL- or DNS-only monitors), whose
+/// remaining checks the server runs itself.
+pub fn agent_check(spec: &MonitorSpec) -> Option<(u32, &[String])> {
+    let runs = spec.enabled
+        && spec.target.is_some()
+        && match spec.kind {
+            MonitorKind::Standard => spec.check_uptime,
+            MonitorKind::Tcp => spec.tcp_port.is_some(),
+            MonitorKind::Heartbeat => false,
+        };
+    runs.then(|| {
+        (
+            spec.uptime_interval_seconds.unwrap_or(300),
+            spec.regions.as_slice(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_scoped_hashed_and_told_apart_from_api_keys() {
+        let (token, plaintext) = new_agent_token("dublin", "dublin-1");
+        assert!(is_agent_token(&plaintext));
+        assert!(!crate::apikey::is_well_formed(&plaintext), "not an API key");
+        assert_eq!(token.hash, hash_agent_token(&plaintext));
+        assert_eq!(token.region, "dublin");
+        assert!(plaintext.starts_with(&token.hint));
+        assert!(!is_agent_token("cst_short"));
+    }
+
+    #[test]
+    fn agents_run_uptime_and_tcp_checks_only() {
+        let regions = vec!["dublin".to_string(), "virginia".to_string()];
+        let mut spec = MonitorSpec::standard("web", "acme.example", regions.clone());
+        assert_eq!(agent_check(&spec), Some((300, regions.as_slice())));
+        spec.check_uptime = false;
+        assert_eq!(
+            agent_check(&spec),
+            None,
+            "SSL and domain checks stay on the server"
+        );
+        spec.check_uptime = true;
+        spec.enabled = false;
+        assert_eq!(agent_check(&spec), None);
+    }
+
+    #[test]
+    fn leases_and_staleness_follow_the_interval() {
+        assert_eq!(lease_ms(30), MIN_LEASE_MS);
+        assert_eq!(lease_ms(300), 600_000);
+        assert!(!result_is_stale(1_000_000, 1_100_000, 60));
+        assert!(result_is_stale(1_000_000, 1_121_000, 60));
+        assert!(region_silent(None, 0));
+        assert!(!region_silent(Some(1_000), 1_000 + SILENT_AFTER_MS));
+        assert!(region_silent(Some(1_000), 1_001 + SILENT_AFTER_MS));
+    }
+}

@@ -1,0 +1,111 @@
+//! Probe agents: their tokens, the region jobs they hold under leases, and
+//! the results they upload (stored once per idempotency key).
+//!
+//! A job is one monitor's uptime (or TCP) check in one region. The rows
+//! are kept in step with the monitors by every monitor write, in the same
+//! transaction, so a claim never has to search the monitors.
+
+use async_trait::async_trait;
+use certsentry_domain::AgentTokenId;
+use certsentry_domain::agent::AgentToken;
+use certsentry_domain::check::CheckResult;
+use certsentry_domain::monitor::Monitor;
+use certsentry_domain::time::Millis;
+
+use crate::{Forward, StoreResult};
+
+/// A request for work: renew every job `holder` holds in `region` (a
+/// restarted agent gets its own jobs back at once), and claim up to
+/// `capacity` more of the region's jobs whose lease has run out.
+#[derive(Debug, Clone)]
+pub struct JobClaim<'a> {
+    pub region: &'a str,
+    /// The agent token's id.
+    pub holder: &'a str,
+    pub now: Millis,
+    /// How many more jobs the holder takes at most.
+    pub capacity: u32,
+    /// How many holders share the region now (this one included): each
+    /// holds at most its fair share, `ceil(jobs / sharers)`, and a holder
+    /// above it lets the excess go, so agents that join take their part.
+    pub sharers: u32,
+}
+
+/// The holder's jobs after a claim: every monitor it now holds in the
+/// region (renewed and new), with its current definition.
+#[derive(Debug, Clone, Default)]
+pub struct HeldJobs {
+    pub jobs: Vec<Monitor>,
+    /// How many of them were newly claimed.
+    pub claimed: usize,
+}
+
+/// One uploaded result and its idempotency key.
+#[derive(Debug, Clone)]
+pub struct KeyedResult {
+    pub key: String,
+    pub result: CheckResult,
+}
+
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    async fn create_agent_token(&self, token: &AgentToken) -> StoreResult<()>;
+    async fn list_agent_tokens(&self) -> StoreResult<Vec<AgentToken>>;
+    /// The live (unrevoked) token with this hash.
+    async fn find_agent_token(&self, hash: &str) -> StoreResult<Option<AgentToken>>;
+    /// `NotFound` for an unknown id; revoking twice keeps the first time.
+    async fn revoke_agent_token(&self, id: &AgentTokenId, at: Millis) -> StoreResult<AgentToken>;
+    /// Marks the token seen (at most once a second matters).
+    async fn touch_agent_token(&self, id: &AgentTokenId, at: Millis) -> StoreResult<()>;
+    /// Renews the holder's jobs and claims more, in one transaction. A job
+    /// is held by one holder at a time: on Postgres the candidates are
+    /// locked with `FOR UPDATE SKIP LOCKED`, and SQLite's single writer
+    /// gives the same. A job is claimable when its lease ran out.
+    async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs>;
+    /// The monitors among `ids` that are jobs of `region` now: an upload
+    /// is stored only under a monitor its region still checks.
+    async fn region_job_monitors(&self, region: &str, ids: &[String]) -> StoreResult<Vec<Monitor>>;
+    /// Stores uploaded results whose key is new, with their daily rollups;
+    /// returns, per result, whether it was new. Keys older than `forget_before`
+    /// are dropped on the way (a key only guards against a retried upload).
+    async fn record_keyed_results(
+        &self,
+        results: &[KeyedResult],
+        forget_before: Millis,
+    ) -> StoreResult<Vec<bool>>;
+}
+
+/// A store layer (the monitor cache) hands agents' calls to the store it wraps.
+#[async_trait]
+impl<F: Forward> AgentStore for F {
+    async fn create_agent_token(&self, token: &AgentToken) -> StoreResult<()> {
+        self.inner().create_agent_token(token).await
+    }
+    async fn list_agent_tokens(&self) -> StoreResult<Vec<AgentToken>> {
+        self.inner().list_agent_tokens().await
+    }
+    async fn find_agent_token(&self, hash: &str) -> StoreResult<Option<AgentToken>> {
+        self.inner().find_agent_token(hash).await
+    }
+    async fn revoke_agent_token(&self, id: &AgentTokenId, at: Millis) -> StoreResult<AgentToken> {
+        self.inner().revoke_agent_token(id, at).await
+    }
+    async fn touch_agent_token(&self, id: &AgentTokenId, at: Millis) -> StoreResult<()> {
+        self.inner().touch_agent_token(id, at).await
+    }
+    async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs> {
+        self.inner().claim_jobs(claim).await
+    }
+    async fn region_job_monitors(&self, region: &str, ids: &[String]) -> StoreResult<Vec<Monitor>> {
+        self.inner().region_job_monitors(region, ids).await
+    }
+    async fn record_keyed_results(
+        &self,
+        results: &[KeyedResult],
+        forget_before: Millis,
+    ) -> StoreResult<Vec<bool>> {
+        self.inner()
+            .record_keyed_results(results, forget_before)
+            .await
+    }
+}

@@ -1,0 +1,309 @@
+//! Agent tokens, region jobs under leases, and uploaded results stored
+//! once per idempotency key.
+
+use std::collections::HashSet;
+
+use certsentry_domain as d;
+
+use super::monitors::monitor_from_row;
+use super::results::insert_result_rows;
+use super::*;
+use crate::*;
+
+const TOKEN_COLUMNS: &str =
+    "id, region, name, token_hash, hint, created_at, last_seen_at, revoked_at";
+
+fn token_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::agent::AgentToken> {
+    Ok(d::agent::AgentToken {
+        id: d::AgentTokenId::from_string(row.get::<String>("id")?),
+        region: row.get("region")?,
+        name: row.get("name")?,
+        hash: row.get("token_hash")?,
+        hint: row.get("hint")?,
+        created_at: row.get("created_at")?,
+        last_seen_at: row.get("last_seen_at")?,
+        revoked_at: row.get("revoked_at")?,
+    })
+}
+
+/// Keeps a monitor's job rows in step with its definition, inside the
+/// monitor write's transaction: one row per region its uptime (or TCP)
+/// check runs in, none when it has no such check. Leases already held
+/// stay with their holders.
+pub(super) async fn sync_check_jobs<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    m: &d::monitor::Monitor,
+) -> StoreResult<()> {
+    let Some((interval, regions)) = d::agent::agent_check(&m.spec) else {
+        query::<B>("DELETE FROM check_jobs WHERE monitor_id = $1")
+            .bind(m.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        return Ok(());
+    };
+    let mut stale = SqlBuilder::<B>::new("DELETE FROM check_jobs WHERE monitor_id = ");
+    stale.push_bind(m.id.as_str());
+    if !regions.is_empty() {
+        stale.push(" AND region NOT IN (");
+        for (i, region) in regions.iter().enumerate() {
+            if i > 0 {
+                stale.push(", ");
+            }
+            stale.push_bind(region.as_str());
+        }
+        stale.push(")");
+    }
+    stale.build().execute(&mut *tx).await?;
+    if regions.is_empty() {
+        return Ok(());
+    }
+    let lease = d::agent::lease_ms(interval);
+    let mut insert = SqlBuilder::<B>::new(
+        "INSERT INTO check_jobs (monitor_id, region, org_id, lease_ms, holder, lease_until) ",
+    );
+    insert.push_values(regions, |mut row, region| {
+        row.push_bind(m.id.as_str())
+            .push_bind(region.as_str())
+            .push_bind(m.org_id.as_str())
+            .push_bind(lease)
+            .push_bind(None::<&str>)
+            .push_bind(0i64);
+    });
+    insert.push(" ON CONFLICT (monitor_id, region) DO UPDATE SET lease_ms = excluded.lease_ms");
+    insert.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl<B: SqlBackend> AgentStore for SqlStore<B> {
+    async fn create_agent_token(&self, token: &d::agent::AgentToken) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "INSERT INTO agent_tokens (id, region, name, token_hash, hint, created_at, \
+             last_seen_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token.id.as_str())
+        .bind(token.region.as_str())
+        .bind(token.name.as_str())
+        .bind(token.hash.as_str())
+        .bind(token.hint.as_str())
+        .bind(token.created_at)
+        .bind(token.last_seen_at)
+        .bind(token.revoked_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn list_agent_tokens(&self) -> StoreResult<Vec<d::agent::AgentToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM agent_tokens ORDER BY region, id");
+        query::<B>(::sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.read_pool())
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect()
+    }
+
+    async fn find_agent_token(&self, hash: &str) -> StoreResult<Option<d::agent::AgentToken>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM agent_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        );
+        query::<B>(::sqlx::AssertSqlSafe(sql))
+            .bind(hash)
+            .fetch_optional(self.read_pool())
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    async fn revoke_agent_token(
+        &self,
+        id: &d::AgentTokenId,
+        at: d::time::Millis,
+    ) -> StoreResult<d::agent::AgentToken> {
+        let mut tx = self.begin_write().await?;
+        query::<B>("UPDATE agent_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id.as_str())
+            .execute(&mut tx)
+            .await?;
+        // Its jobs are free for the region's other agents at once.
+        query::<B>("UPDATE check_jobs SET holder = NULL, lease_until = 0 WHERE holder = $1")
+            .bind(id.as_str())
+            .execute(&mut tx)
+            .await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM agent_tokens WHERE id = $1");
+        let token = query::<B>(::sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&mut tx)
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    async fn touch_agent_token(
+        &self,
+        id: &d::AgentTokenId,
+        at: d::time::Millis,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "UPDATE agent_tokens SET last_seen_at = $1 WHERE id = $2 \
+             AND (last_seen_at IS NULL OR last_seen_at < $1)",
+        )
+        .bind(at)
+        .bind(id.as_str())
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "UPDATE check_jobs SET lease_until = $1 + lease_ms WHERE holder = $2 AND region = $3",
+        )
+        .bind(claim.now)
+        .bind(claim.holder)
+        .bind(claim.region)
+        .execute(&mut tx)
+        .await?;
+        let total: i64 = query::<B>("SELECT COUNT(*) AS n FROM check_jobs WHERE region = $1")
+            .bind(claim.region)
+            .fetch_one(&mut tx)
+            .await?
+            .get("n")?;
+        let held: i64 =
+            query::<B>("SELECT COUNT(*) AS n FROM check_jobs WHERE region = $1 AND holder = $2")
+                .bind(claim.region)
+                .bind(claim.holder)
+                .fetch_one(&mut tx)
+                .await?
+                .get("n")?;
+        let sharers = i64::from(claim.sharers.max(1));
+        let fair = (total + sharers - 1) / sharers;
+        if held > fair {
+            // Let the excess go to the region's newer agents.
+            let sql = format!(
+                "UPDATE check_jobs SET holder = NULL, lease_until = 0 WHERE region = $1 \
+                 AND monitor_id IN (SELECT monitor_id FROM check_jobs WHERE region = $1 \
+                 AND holder = $2 ORDER BY monitor_id DESC LIMIT $3{})",
+                B::CLAIM_LOCK
+            );
+            query::<B>(::sqlx::AssertSqlSafe(sql))
+                .bind(claim.region)
+                .bind(claim.holder)
+                .bind(held - fair)
+                .execute(&mut tx)
+                .await?;
+        }
+        let room = (fair - held).clamp(0, i64::from(claim.capacity));
+        let claimed = if room > 0 {
+            let sql = format!(
+                "UPDATE check_jobs SET holder = $1, lease_until = $2 + lease_ms \
+                 WHERE region = $3 AND monitor_id IN (SELECT monitor_id FROM check_jobs \
+                 WHERE region = $3 AND lease_until <= $2 ORDER BY lease_until LIMIT $4{})",
+                B::CLAIM_LOCK
+            );
+            query::<B>(::sqlx::AssertSqlSafe(sql))
+                .bind(claim.holder)
+                .bind(claim.now)
+                .bind(claim.region)
+                .bind(room)
+                .execute(&mut tx)
+                .await?
+                .rows_affected() as usize
+        } else {
+            0
+        };
+        let sql = format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id IN (SELECT monitor_id FROM \
+             check_jobs WHERE holder = $1 AND region = $2) ORDER BY id"
+        );
+        let jobs = query::<B>(::sqlx::AssertSqlSafe(sql))
+            .bind(claim.holder)
+            .bind(claim.region)
+            .fetch_all(&mut tx)
+            .await?
+            .iter()
+            .map(monitor_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(HeldJobs { jobs, claimed })
+    }
+
+    async fn region_job_monitors(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<d::monitor::Monitor>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = SqlBuilder::<B>::new(format!(
+                "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id IN (SELECT monitor_id FROM \
+                 check_jobs WHERE region = "
+            ));
+            sql.push_bind(region);
+            sql.push(" AND monitor_id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push_bind(id.as_str());
+            }
+            sql.push("))");
+            for row in sql.build().fetch_all(self.read_pool()).await? {
+                found.push(monitor_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn record_keyed_results(
+        &self,
+        results: &[KeyedResult],
+        forget_before: d::time::Millis,
+    ) -> StoreResult<Vec<bool>> {
+        let mut tx = self.begin_write().await?;
+        query::<B>("DELETE FROM agent_result_keys WHERE received_at < $1")
+            .bind(forget_before)
+            .execute(&mut tx)
+            .await?;
+        let now = d::time::now_ms();
+        let mut fresh: HashSet<String> = HashSet::new();
+        let mut unique: Vec<&str> = results.iter().map(|r| r.key.as_str()).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        for chunk in unique.chunks(1000) {
+            let mut insert = SqlBuilder::<B>::new(
+                "INSERT INTO agent_result_keys (idempotency_key, received_at) ",
+            );
+            insert.push_values(chunk, |mut row, key| {
+                row.push_bind(*key).push_bind(now);
+            });
+            insert.push(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key");
+            for row in insert.build().fetch_all(&mut tx).await? {
+                fresh.insert(row.get::<String>("idempotency_key")?);
+            }
+        }
+        // A key repeated inside one batch counts once: its first result.
+        let mut new = Vec::with_capacity(results.len());
+        let mut stored = Vec::new();
+        for keyed in results {
+            let is_new = fresh.remove(&keyed.key);
+            if is_new {
+                stored.push(keyed.result.clone());
+            }
+            new.push(is_new);
+        }
+        insert_result_rows(&mut tx, &stored).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+}
