@@ -38,6 +38,9 @@ pub struct AgentConfig {
     pub capacity: u32,
     /// Checks in flight at once.
     pub max_concurrent: usize,
+    /// Every held check at this interval instead of its monitor's: time
+    /// compressed for end-to-end tests and demos.
+    pub interval_override: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,28 +150,29 @@ impl MonitorSource for HeldSource {
 }
 
 /// Writes pending results to disk and uploads the batches, oldest first,
-/// until one fails; then waits and tries again. While the server is away
-/// the buffer is written every 30 seconds, not every second, so that a
-/// long outage leaves a few large files rather than many small ones.
+/// until one fails; then tries again every few seconds. While the server
+/// is away the buffer is written every 30 seconds, not every second, so
+/// that a long outage leaves a few large files rather than many small ones.
 async fn upload_forever(connection: Arc<Connection>, spool: Arc<Spool>) {
+    const FLUSH_OFFLINE: Duration = Duration::from_secs(30);
+    const RETRY: Duration = Duration::from_secs(3);
     let mut failing = false;
-    let mut since_flush = Duration::ZERO;
+    let (mut since_flush, mut since_try) = (Duration::ZERO, Duration::ZERO);
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         since_flush += Duration::from_secs(1);
-        let every = if failing {
-            Duration::from_secs(30)
-        } else {
-            Duration::ZERO
-        };
-        if since_flush < every {
+        since_try += Duration::from_secs(1);
+        if !failing || since_flush >= FLUSH_OFFLINE {
+            since_flush = Duration::ZERO;
+            if let Err(e) = spool.flush() {
+                tracing::error!(error = %e, "cannot write the results buffer");
+                continue;
+            }
+        }
+        if failing && since_try < RETRY {
             continue;
         }
-        since_flush = Duration::ZERO;
-        if let Err(e) = spool.flush() {
-            tracing::error!(error = %e, "cannot write the results buffer");
-            continue;
-        }
+        since_try = Duration::ZERO;
         let Ok(batches) = spool.batches() else {
             continue;
         };
@@ -243,6 +247,7 @@ pub async fn run(
         SchedulerConfig {
             refresh_every: Duration::from_secs(2),
             max_concurrent: config.max_concurrent,
+            interval_override: config.interval_override,
         },
     );
     tracing::info!(

@@ -104,7 +104,7 @@ pub async fn keep_in_step(connection: Arc<Connection>, held: Arc<Held>, capacity
                     failing_since = Some(std::time::Instant::now());
                 }
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }

@@ -21,6 +21,8 @@ pub struct RegionAgent {
     pub id: String,
     /// When the agent last called the server; `null` before its first call.
     pub last_seen_at: Option<String>,
+    /// How many of the region's jobs it holds now (an extension).
+    pub jobs: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,6 +48,12 @@ pub struct RegionList {
 )]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<RegionList>> {
     let tokens = state.store.list_agent_tokens().await?;
+    let held: std::collections::HashMap<String, u64> = state
+        .store
+        .held_job_counts(certsentry_domain::time::now_ms())
+        .await?
+        .into_iter()
+        .collect();
     let regions = state
         .config
         .regions
@@ -57,6 +65,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<RegionList>> 
                 .map(|t| RegionAgent {
                     id: t.id.to_string(),
                     last_seen_at: t.last_seen_at.map(format_ms),
+                    jobs: held.get(t.id.as_str()).copied().unwrap_or(0),
                 })
                 .collect();
             let served_by = if agents.iter().any(|a| a.last_seen_at.is_some()) {

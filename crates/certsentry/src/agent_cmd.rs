@@ -39,6 +39,10 @@ pub struct AgentArgs {
     /// The offline buffer's limit in hours.
     #[arg(long, env = "CERTSENTRY_AGENT_BUFFER_HOURS", default_value_t = 24)]
     buffer_hours: u64,
+    /// Runs every check at this interval instead of its monitor's
+    /// (compressed time for tests and demos).
+    #[arg(long, hide = true, value_name = "MS")]
+    check_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +88,7 @@ pub async fn agent(
         },
         capacity: args.capacity,
         max_concurrent: args.concurrency.max(1),
+        interval_override: args.check_interval_ms.map(Duration::from_millis),
     };
     run(config, shutdown).await?;
     Ok(())

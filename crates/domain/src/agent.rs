@@ -57,15 +57,18 @@ pub fn hash_agent_token(token: &str) -> String {
     hash_key(token)
 }
 
-/// The shortest lease: an agent renews its jobs every poll (at most every
-/// 25 seconds), so even a 30-second check is held across two polls.
+/// How long a job is held without renewal. An agent renews all of its
+/// leases at every poll (at least every 25 seconds), so a lease outlives
+/// two missed polls; when the holder dies, another agent of the region
+/// takes the job after at most this long. It does not grow with the
+/// check's interval: renewal follows the polls, not the checks, and a
+/// daily check should not wait two days for a new holder.
 pub const MIN_LEASE_MS: Millis = 60_000;
 
-/// How long a job is held without renewal: twice the check's interval, and
-/// at least [`MIN_LEASE_MS`]. When the holder dies, another agent of the
-/// region takes the job after at most this long.
-pub fn lease_ms(interval_seconds: u32) -> Millis {
-    (Millis::from(interval_seconds) * 2_000).max(MIN_LEASE_MS)
+/// The lease of a job whose check runs every `interval_seconds`: today
+/// [`MIN_LEASE_MS`] for every interval (stored per job, so it may differ).
+pub fn lease_ms(_interval_seconds: u32) -> Millis {
+    MIN_LEASE_MS
 }
 
 /// A result checked more than two intervals ago (an agent's buffer after
@@ -137,8 +140,12 @@ mod tests {
 
     #[test]
     fn leases_and_staleness_follow_the_interval() {
-        assert_eq!(lease_ms(30), MIN_LEASE_MS);
-        assert_eq!(lease_ms(300), 600_000);
+        assert_eq!(lease_ms(60), MIN_LEASE_MS);
+        assert_eq!(
+            lease_ms(86_400),
+            MIN_LEASE_MS,
+            "renewed by polls, not checks"
+        );
         assert!(!result_is_stale(1_000_000, 1_100_000, 60));
         assert!(result_is_stale(1_000_000, 1_121_000, 60));
         assert!(region_silent(None, 0));

@@ -129,6 +129,10 @@ pub struct SchedulerConfig {
     pub refresh_every: Duration,
     /// Runs in flight at once.
     pub max_concurrent: usize,
+    /// Runs every monitor at this interval instead of its own: time
+    /// compressed for end-to-end tests and demos (`certsentry agent
+    /// --check-interval-ms`), never set by `serve`.
+    pub interval_override: Option<Duration>,
 }
 
 impl Default for SchedulerConfig {
@@ -136,6 +140,7 @@ impl Default for SchedulerConfig {
         Self {
             refresh_every: Duration::from_secs(10),
             max_concurrent: 512,
+            interval_override: None,
         }
     }
 }
@@ -259,7 +264,9 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
         let monitors = self.source.load().await;
         let mut seen = HashMap::with_capacity(monitors.len());
         for monitor in monitors {
-            let Some(interval) = interval_of(&monitor) else {
+            let Some(interval) =
+                interval_of(&monitor).map(|own| self.config.interval_override.unwrap_or(own))
+            else {
                 continue;
             };
             seen.insert(monitor.id.clone(), ());

@@ -34,7 +34,7 @@ CREATE INDEX agent_result_keys_age ON agent_result_keys(received_at);
 -- The jobs of the monitors that exist already.
 INSERT INTO check_jobs (monitor_id, region, org_id, lease_ms, holder, lease_until)
 SELECT m.id, r.region, m.org_id,
-       GREATEST(COALESCE((m.spec::jsonb ->> 'uptimeIntervalSeconds')::bigint, 300) * 2000, 60000),
+       60000,
        NULL, 0
 FROM monitors m, jsonb_array_elements_text(m.spec::jsonb -> 'regions') AS r(region)
 WHERE m.enabled

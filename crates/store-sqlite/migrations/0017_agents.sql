@@ -34,7 +34,7 @@ CREATE INDEX agent_result_keys_age ON agent_result_keys(received_at);
 -- The jobs of the monitors that exist already.
 INSERT INTO check_jobs (monitor_id, region, org_id, lease_ms, holder, lease_until)
 SELECT m.id, r.value, m.org_id,
-       MAX(COALESCE(json_extract(m.spec, '$.uptimeIntervalSeconds'), 300) * 2000, 60000),
+       60000,
        NULL, 0
 FROM monitors m, json_each(m.spec, '$.regions') r
 WHERE m.enabled

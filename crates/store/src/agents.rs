@@ -62,6 +62,8 @@ pub trait AgentStore: Send + Sync {
     /// locked with `FOR UPDATE SKIP LOCKED`, and SQLite's single writer
     /// gives the same. A job is claimable when its lease ran out.
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs>;
+    /// How many unexpired jobs each holder holds at `now`.
+    async fn held_job_counts(&self, now: Millis) -> StoreResult<Vec<(String, u64)>>;
     /// The monitors among `ids` that are jobs of `region` now: an upload
     /// is stored only under a monitor its region still checks.
     async fn region_job_monitors(&self, region: &str, ids: &[String]) -> StoreResult<Vec<Monitor>>;
@@ -95,6 +97,9 @@ impl<F: Forward> AgentStore for F {
     }
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs> {
         self.inner().claim_jobs(claim).await
+    }
+    async fn held_job_counts(&self, now: Millis) -> StoreResult<Vec<(String, u64)>> {
+        self.inner().held_job_counts(now).await
     }
     async fn region_job_monitors(&self, region: &str, ids: &[String]) -> StoreResult<Vec<Monitor>> {
         self.inner().region_job_monitors(region, ids).await

@@ -41,7 +41,12 @@ impl ServeProcess {
     /// Starts `serve` on SQLite in `data_dir` with extra env vars, and
     /// waits until it answers.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(data_dir, free_port(), env).await
+    }
+
+    /// As [`start`](Self::start), on `port` (a restart where clients
+    /// expect the server back).
+    pub async fn start_on(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_certsentry"));
         command
             .args([

@@ -61,6 +61,7 @@ fn start(source: Fixed) -> (Arc<Recorder>, tokio::task::JoinHandle<()>) {
     let config = SchedulerConfig {
         refresh_every: Duration::from_secs(10),
         max_concurrent: 64,
+        interval_override: None,
     };
     let scheduler = Scheduler::new(source, recorder.clone(), config);
     (recorder, tokio::spawn(scheduler.run()))

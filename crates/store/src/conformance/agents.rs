@@ -228,6 +228,8 @@ async fn agents_of_a_region_share_its_jobs(store: Arc<dyn Store>) {
     assert_eq!(first.jobs.len(), 5, "a keeps its share");
     let newcomer = store.claim_jobs(&two("b")).await.unwrap();
     assert_eq!(newcomer.jobs.len(), 5, "b takes what a let go");
+    let counts = store.held_job_counts(now + 1_000).await.unwrap();
+    assert_eq!(counts, vec![("a".to_string(), 5), ("b".to_string(), 5)]);
     let mut all = ids(&first);
     all.extend(ids(&newcomer));
     all.sort();

@@ -238,6 +238,19 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
         Ok(HeldJobs { jobs, claimed })
     }
 
+    async fn held_job_counts(&self, now: d::time::Millis) -> StoreResult<Vec<(String, u64)>> {
+        query::<B>(
+            "SELECT holder, COUNT(*) AS n FROM check_jobs WHERE holder IS NOT NULL \
+             AND lease_until > $1 GROUP BY holder ORDER BY holder",
+        )
+        .bind(now)
+        .fetch_all(self.read_pool())
+        .await?
+        .iter()
+        .map(|row| Ok((row.get::<String>("holder")?, row.get::<i64>("n")? as u64)))
+        .collect()
+    }
+
     async fn region_job_monitors(
         &self,
         region: &str,
