@@ -160,7 +160,38 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(ct) = &state.ct {
         body["ct"] = ct.health();
     }
+    body["node"] = node_health(&state).await;
     (status, Json(body))
+}
+
+/// This node among the nodes sharing the database: its id, its role
+/// (`ct-leader` while it tails CT, else `worker`), its scheduler's start
+/// lag, and the probe agents the database knows.
+async fn node_health(state: &AppState) -> serde_json::Value {
+    use std::sync::atomic::Ordering;
+    let node = &state.node;
+    let role = if node.ct_leader.load(Ordering::Relaxed) {
+        "ct-leader"
+    } else {
+        "worker"
+    };
+    let mut health = json!({ "id": node.id, "role": role });
+    if let Some(scheduler) = &node.scheduler {
+        health["scheduledMonitors"] = json!(scheduler.scheduled_monitors.load(Ordering::Relaxed));
+        health["startLagP99Ms"] = json!(scheduler.lag_quantile_ms(0.99));
+    }
+    let seen = tokio::time::timeout(HEALTH_DEADLINE, state.store.list_agent_tokens()).await;
+    if let Ok(Ok(tokens)) = seen {
+        health["agents"] = tokens
+            .iter()
+            .filter(|t| t.revoked_at.is_none())
+            .map(|t| {
+                json!({"id": t.id, "region": t.region,
+                       "lastSeenAt": t.last_seen_at.map(certsentry_domain::time::format_ms)})
+            })
+            .collect();
+    }
+    health
 }
 
 /// Writes batched API-key last-use times until the process ends.

@@ -72,6 +72,19 @@ pub struct AppState {
     /// Where DMARC report files go, from the upload as from SMTP.
     pub dmarc: Arc<certsentry_dmarc::Intake>,
     pub started: Instant,
+    /// This server node, as `/healthz` describes it.
+    pub node: Arc<NodeStatus>,
+}
+
+/// This server node: its id among the nodes sharing the database, whether
+/// it leads CT tailing, and its scheduler's figures.
+#[derive(Debug, Default)]
+pub struct NodeStatus {
+    pub id: String,
+    /// Set while this node holds CT leadership (one tailing node at a time).
+    pub ct_leader: std::sync::atomic::AtomicBool,
+    /// The scheduler's counters, when this node schedules checks.
+    pub scheduler: Option<Arc<certsentry_engine::scheduler::SchedulerStats>>,
 }
 
 impl AppState {
@@ -110,6 +123,10 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             limiter: Arc::new(RateLimiter::new()),
             started: Instant::now(),
+            node: Arc::new(NodeStatus {
+                id: "local".into(),
+                ..NodeStatus::default()
+            }),
         }
     }
 }

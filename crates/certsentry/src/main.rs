@@ -43,6 +43,10 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8765].
         #[arg(long, env = "CERTSENTRY_LISTEN", value_name = "ADDR")]
         listen: Option<String>,
+        /// Runs every scheduled check at this interval instead of its
+        /// monitor's (compressed time for tests and demos).
+        #[arg(long, hide = true, value_name = "MS")]
+        check_interval_ms: Option<u64>,
     },
     /// Apply database migrations and list them.
     Migrate,
@@ -171,7 +175,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let listen_flag = match &cli.command {
-        Command::Serve { listen } => listen.clone(),
+        Command::Serve { listen, .. } => listen.clone(),
         _ => None,
     };
     if let Command::Sync {
@@ -216,7 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let opened = db::open(&settings).await?;
     let store = opened.store.clone();
     match cli.command {
-        Command::Serve { .. } => serve(settings, opened).await?,
+        Command::Serve {
+            check_interval_ms, ..
+        } => serve(settings, opened, check_interval_ms).await?,
         Command::Migrate => {
             println!(
                 "{}: migrations applied: {:?}",
@@ -316,7 +322,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
+async fn serve(
+    settings: Settings,
+    opened: db::Opened,
+    check_interval_ms: Option<u64>,
+) -> anyhow::Result<()> {
     let store = opened.store;
     if let Some((org, key)) = admin::bootstrap_if_empty(&*store, &settings.plans).await? {
         say(&format!(
@@ -344,7 +354,8 @@ async fn serve(settings: Settings, opened: db::Opened) -> anyhow::Result<()> {
         "CertSentry {} serving",
         env!("CARGO_PKG_VERSION")
     );
-    let config = RuntimeConfig::from_settings(&settings)?;
+    let mut config = RuntimeConfig::from_settings(&settings)?;
+    config.check_interval = check_interval_ms.map(std::time::Duration::from_millis);
     Runtime::build(store, config)
         .await?
         .serve(listener, shutdown_signal())

@@ -17,7 +17,9 @@ use std::time::Duration;
 use anyhow::Context;
 use certsentry_api::{ApiConfig, AppState};
 use certsentry_engine::Checker;
-use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
+use certsentry_engine::scheduler::{
+    ClaimedSource, MonitorSource, Scheduler, SchedulerConfig, StoreSource,
+};
 use certsentry_notify::{Outbox, OutboxConfig, OutboxStats};
 use certsentry_probes::{ProbeConfig, Prober};
 use certsentry_store::Store;
@@ -41,6 +43,9 @@ pub struct RuntimeConfig {
     /// Runs due checks on their intervals. API tests turn it off to drive
     /// checks through `POST …/check` alone, so nothing races their counts.
     pub scheduler: bool,
+    /// Every scheduled check at this interval instead of its monitor's
+    /// (`serve --check-interval-ms`: compressed time for tests and demos).
+    pub check_interval: Option<Duration>,
     /// How often overdue heartbeats are looked for.
     pub heartbeat_sweep: Duration,
     /// How often old results are pruned and daily stats finalized.
@@ -93,6 +98,33 @@ impl RuntimeConfig {
     }
 }
 
+/// The scheduler over `source`, as a job, and its counters.
+fn schedule<S: MonitorSource>(
+    source: S,
+    checker: Arc<Checker>,
+    interval_override: Option<Duration>,
+) -> (Job, Arc<certsentry_engine::scheduler::SchedulerStats>) {
+    let config = SchedulerConfig {
+        interval_override,
+        ..SchedulerConfig::default()
+    };
+    let scheduler = Scheduler::new(source, checker, config);
+    let stats = scheduler.stats.clone();
+    (Box::pin(scheduler.run()), stats)
+}
+
+/// This process's id among the server nodes sharing a database: the host
+/// name and a random part, new at every start.
+fn node_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    format!("{host}-{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
 /// The probes' settings (`certsentry serve` and `certsentry agent` alike).
 pub fn probe_config(settings: &Settings) -> anyhow::Result<ProbeConfig> {
     let extra_roots = match &settings.probe_ca_file {
@@ -122,6 +154,7 @@ impl Default for RuntimeConfig {
             outbox: OutboxConfig::default(),
             ct: None,
             scheduler: true,
+            check_interval: None,
             heartbeat_sweep: Duration::from_secs(10),
             maintenance: Duration::from_secs(3600),
             smtp: None,
@@ -195,17 +228,30 @@ impl Runtime {
         ];
         // Before the first check: a region agents serve is never probed here.
         checker.set_agent_regions(agents::agent_regions(&*store).await?);
+        let node_id = node_id();
+        let mut scheduler_stats = None;
         if config.scheduler {
-            let scheduler = Scheduler::new(
-                StoreSource(store.clone()),
-                checker.clone(),
-                SchedulerConfig::default(),
-            );
-            jobs.push(Box::pin(scheduler.run()));
+            // SQLite has one server process: it runs every monitor. Nodes
+            // sharing Postgres claim their part of the schedule.
+            let every = config.check_interval;
+            let (job, stats) = if store.backend() == "sqlite" {
+                schedule(StoreSource(store.clone()), checker.clone(), every)
+            } else {
+                let claimed = ClaimedSource::new(store.clone(), &node_id);
+                schedule(claimed, checker.clone(), every)
+            };
+            scheduler_stats = Some(stats);
+            jobs.push(job);
         }
+        let node = Arc::new(certsentry_api::state::NodeStatus {
+            id: node_id,
+            scheduler: scheduler_stats,
+            ..Default::default()
+        });
         let ct = match &config.ct {
             Some(settings) => {
-                let (ct, ct_jobs) = ct::start(settings, store.clone(), outbox_waker).await?;
+                let (ct, ct_jobs) =
+                    ct::start(settings, store.clone(), outbox_waker, node.clone()).await?;
                 ct.register_metrics(registry.sub_registry_with_prefix("ct"));
                 jobs.extend(ct_jobs);
                 Some(ct)
@@ -246,7 +292,8 @@ impl Runtime {
             None => None,
         };
         let metrics = certsentry_api::metrics::Metrics::new(registry);
-        let state = AppState::new(store, config.api, checker, metrics, ct, dmarc);
+        let mut state = AppState::new(store, config.api, checker, metrics, ct, dmarc);
+        state.node = node;
         Ok(Self {
             state,
             jobs,

@@ -301,12 +301,31 @@ impl Pipeline {
     /// Rebuilds the watch list every `watch_refresh`, so monitors created,
     /// changed or deleted take effect without a restart.
     pub async fn run_watch_refresh(self: Arc<Self>) {
+        // On a database other nodes write to, their monitor writes are
+        // seen within a second: the monitors' version is polled every
+        // second and the list rebuilt when it moves. A single node's own
+        // writes rebuild it before the API answers.
+        let shared = self.store.backend() != "sqlite";
+        let mut version = None;
         loop {
             match self.refresh_watch_list().await {
                 Ok(size) => tracing::debug!(entries = size, "CT watch list refreshed"),
                 Err(e) => tracing::warn!(error = %e, "CT watch list refresh failed"),
             }
-            tokio::time::sleep(self.config.watch_refresh).await;
+            if !shared {
+                tokio::time::sleep(self.config.watch_refresh).await;
+                continue;
+            }
+            let rebuilt_at = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let now = self.store.monitors_version().await.ok();
+                let moved = now.is_some() && now != version;
+                if moved || rebuilt_at.elapsed() >= self.config.watch_refresh {
+                    version = now;
+                    break;
+                }
+            }
         }
     }
 }

@@ -87,6 +87,23 @@ pub fn region_silent(last_seen: Option<Millis>, now: Millis) -> bool {
     last_seen.is_none_or(|at| now - at > SILENT_AFTER_MS)
 }
 
+/// The job row of a monitor's server-side work (its SSL, DNS and domain
+/// checks, and the regions no agent serves): several `serve` nodes on one
+/// database claim these as agents claim regions, so each monitor is run by
+/// one node at a time.
+pub const SERVER_JOBS: &str = "*server";
+
+/// A server node's lease on a monitor. Longer than an agent's: a node
+/// renews only leases past their half, so that 100,000 monitors cost a few
+/// hundred row updates a second, not thousands.
+pub const SERVER_LEASE_MS: Millis = 120_000;
+
+/// Whether the server nodes have anything to run for a monitor on a
+/// schedule (heartbeat monitors are passive).
+pub fn server_runs(spec: &MonitorSpec) -> bool {
+    spec.enabled && spec.kind != MonitorKind::Heartbeat && spec.uptime_interval_seconds.is_some()
+}
+
 /// What an agent runs of a monitor: its uptime (or TCP) check, in each of
 /// its regions, every `interval_seconds`. `None` for a monitor with no such
 /// check (heartbeats, disabled monitors, SSL- or DNS-only monitors), whose

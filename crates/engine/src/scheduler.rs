@@ -2,9 +2,10 @@
 //! interval (a stable per-monitor phase), never all at :00.
 //!
 //! Generic over where monitors come from ([`MonitorSource`]) and how one is
-//! run ([`MonitorRunner`]), so it can be tested with a paused clock. The hand-off
-//! is one monitor at a time; a later remote agent per region can claim the same
-//! jobs from the store with leases instead of receiving them here.
+//! run ([`MonitorRunner`]), so it can be tested with a paused clock. A single
+//! node reads every monitor ([`StoreSource`]); nodes sharing a database each
+//! run the monitors they claim ([`ClaimedSource`]); a probe agent runs the
+//! region jobs it holds (`certsentry-agent`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -16,9 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use certsentry_domain::MonitorId;
+use certsentry_domain::agent::SERVER_JOBS;
 use certsentry_domain::monitor::{Monitor, MonitorKind};
 use certsentry_domain::time::now_ms;
-use certsentry_store::Store;
+use certsentry_store::{JobClaim, ServerNode, Store, StoreResult};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -46,6 +48,78 @@ impl MonitorSource for StoreSource {
                     tracing::error!(error = %e, "scheduler could not list monitors");
                     Vec::new()
                 })
+        })
+    }
+}
+
+/// The monitors this server node holds, when several nodes share one
+/// database (Postgres): each node claims its part of the schedule (the
+/// monitors' [`SERVER_JOBS`] rows) with leases, as agents claim regions,
+/// so a check run is one node's. A node that stops renewing loses its
+/// monitors to the others within a lease
+/// ([`SERVER_LEASE_MS`](certsentry_domain::agent::SERVER_LEASE_MS)).
+pub struct ClaimedSource {
+    pub store: Arc<dyn Store>,
+    pub node: ServerNode,
+    /// The last claim's monitors, kept when the database does not answer:
+    /// a blip must not unschedule everything.
+    last: std::sync::Mutex<Vec<Monitor>>,
+}
+
+/// Nodes seen within this long share the schedule.
+const NODE_ALIVE_MS: i64 = 60_000;
+
+impl ClaimedSource {
+    pub fn new(store: Arc<dyn Store>, node_id: &str) -> Self {
+        Self {
+            store,
+            node: ServerNode {
+                id: node_id.to_string(),
+                started_at: now_ms(),
+                last_seen_at: now_ms(),
+            },
+            last: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn claim(&self) -> StoreResult<Vec<Monitor>> {
+        let now = now_ms();
+        let node = ServerNode {
+            last_seen_at: now,
+            ..self.node.clone()
+        };
+        self.store.touch_server_node(&node).await?;
+        let alive = self
+            .store
+            .list_server_nodes()
+            .await?
+            .iter()
+            .filter(|n| now - n.last_seen_at <= NODE_ALIVE_MS)
+            .count();
+        let claim = JobClaim {
+            region: SERVER_JOBS,
+            holder: &node.id,
+            now,
+            capacity: 10_000_000,
+            sharers: alive.max(1) as u32,
+        };
+        Ok(self.store.claim_jobs(&claim).await?.jobs)
+    }
+}
+
+impl MonitorSource for ClaimedSource {
+    fn load(&self) -> BoxFuture<'_, Vec<Monitor>> {
+        Box::pin(async move {
+            let mut last = match self.claim().await {
+                Ok(monitors) => monitors,
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler could not claim its monitors; keeping the last claim");
+                    return self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                }
+            };
+            last.retain(|m| m.spec.enabled);
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = last.clone();
+            last
         })
     }
 }

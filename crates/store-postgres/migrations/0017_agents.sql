@@ -25,6 +25,22 @@ CREATE TABLE check_jobs (
 CREATE INDEX check_jobs_claim ON check_jobs(region, lease_until);
 CREATE INDEX check_jobs_holder ON check_jobs(holder, region);
 
+-- The server nodes sharing the database, and when each was last alive.
+CREATE TABLE server_nodes (
+    id TEXT PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL
+);
+
+-- One holder at a time per name (`ct`: the node that tails CT logs), by
+-- lease; the epoch grows with every change of holder (the fencing token).
+CREATE TABLE leaderships (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL
+);
+
 CREATE TABLE agent_result_keys (
     idempotency_key TEXT PRIMARY KEY,
     received_at BIGINT NOT NULL
@@ -41,3 +57,10 @@ WHERE m.enabled
   AND (m.spec::jsonb ->> 'target') IS NOT NULL
   AND ((m.kind = 'standard' AND (m.spec::jsonb ->> 'checkUptime')::boolean)
        OR (m.kind = 'tcp' AND (m.spec::jsonb ->> 'tcpPort') IS NOT NULL));
+
+-- The server nodes' part of every monitor they run on a schedule.
+INSERT INTO check_jobs (monitor_id, region, org_id, lease_ms, holder, lease_until)
+SELECT m.id, '*server', m.org_id, 120000, NULL, 0
+FROM monitors m
+WHERE m.enabled AND m.kind <> 'heartbeat'
+  AND (m.spec::jsonb ->> 'uptimeIntervalSeconds') IS NOT NULL;

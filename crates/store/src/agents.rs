@@ -40,6 +40,14 @@ pub struct HeldJobs {
     pub claimed: usize,
 }
 
+/// A `serve` process sharing the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerNode {
+    pub id: String,
+    pub started_at: Millis,
+    pub last_seen_at: Millis,
+}
+
 /// One uploaded result and its idempotency key.
 #[derive(Debug, Clone)]
 pub struct KeyedResult {
@@ -62,8 +70,28 @@ pub trait AgentStore: Send + Sync {
     /// locked with `FOR UPDATE SKIP LOCKED`, and SQLite's single writer
     /// gives the same. A job is claimable when its lease ran out.
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs>;
+    /// A value that changes whenever any monitor is created, changed or
+    /// deleted (their count and latest change): what a node polls to see
+    /// another node's monitor writes within a second.
+    async fn monitors_version(&self) -> StoreResult<String>;
+    /// Marks a server node alive (registering it on its first call).
+    async fn touch_server_node(&self, node: &ServerNode) -> StoreResult<()>;
+    /// Every server node that ever registered, most recently seen first.
+    async fn list_server_nodes(&self) -> StoreResult<Vec<ServerNode>>;
     /// How many unexpired jobs each holder holds at `now`.
     async fn held_job_counts(&self, now: Millis) -> StoreResult<Vec<(String, u64)>>;
+    /// Takes or renews the leadership `name` for `holder` until `now +
+    /// lease_ms`, if it is free, expired or already `holder`'s: the epoch
+    /// of the term (it grows whenever the holder changes), or `None`
+    /// when another holds it. A leader that renews and gets another epoch,
+    /// or none, has lost it and must stop.
+    async fn lead(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Millis,
+        lease_ms: Millis,
+    ) -> StoreResult<Option<i64>>;
     /// The monitors among `ids` that are jobs of `region` now: an upload
     /// is stored only under a monitor its region still checks.
     async fn region_job_monitors(&self, region: &str, ids: &[String]) -> StoreResult<Vec<Monitor>>;
@@ -98,8 +126,26 @@ impl<F: Forward> AgentStore for F {
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs> {
         self.inner().claim_jobs(claim).await
     }
+    async fn monitors_version(&self) -> StoreResult<String> {
+        self.inner().monitors_version().await
+    }
+    async fn touch_server_node(&self, node: &ServerNode) -> StoreResult<()> {
+        self.inner().touch_server_node(node).await
+    }
+    async fn list_server_nodes(&self) -> StoreResult<Vec<ServerNode>> {
+        self.inner().list_server_nodes().await
+    }
     async fn held_job_counts(&self, now: Millis) -> StoreResult<Vec<(String, u64)>> {
         self.inner().held_job_counts(now).await
+    }
+    async fn lead(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Millis,
+        lease_ms: Millis,
+    ) -> StoreResult<Option<i64>> {
+        self.inner().lead(name, holder, now, lease_ms).await
     }
     async fn region_job_monitors(&self, region: &str, ids: &[String]) -> StoreResult<Vec<Monitor>> {
         self.inner().region_job_monitors(region, ids).await

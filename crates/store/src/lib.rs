@@ -34,7 +34,7 @@ use async_trait::async_trait;
 use certsentry_domain::monitor::{Monitor, MonitorStatus};
 use certsentry_domain::time::Millis;
 
-pub use agents::{AgentStore, HeldJobs, JobClaim, KeyedResult};
+pub use agents::{AgentStore, HeldJobs, JobClaim, KeyedResult, ServerNode};
 pub use alerts::*;
 pub use audit::AuditStore;
 pub use cached::CachedStore;

@@ -3,6 +3,8 @@
 //! restarts). The first start on an empty data dir prints the API key.
 #![allow(dead_code)]
 
+pub mod target;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -47,6 +49,20 @@ impl ServeProcess {
     /// As [`start`](Self::start), on `port` (a restart where clients
     /// expect the server back).
     pub async fn start_on(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Self {
+        let first_start = !data_dir.join("certsentry.db").exists();
+        Self::start_with(data_dir, port, env, &[], first_start).await
+    }
+
+    /// As [`start_on`](Self::start_on), with extra flags, saying whether
+    /// this is the database's first start (a second node on Postgres is
+    /// not, though its data dir is new).
+    pub async fn start_with(
+        data_dir: &Path,
+        port: u16,
+        env: &[(&str, &str)],
+        flags: &[&str],
+        first_start: bool,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_certsentry"));
         command
             .args([
@@ -55,6 +71,7 @@ impl ServeProcess {
                 &format!("127.0.0.1:{port}"),
                 "--allow-private-targets",
             ])
+            .args(flags)
             .arg("--data-dir")
             .arg(data_dir)
             .env_remove("DATABASE_URL")
@@ -65,7 +82,6 @@ impl ServeProcess {
             command.env(name, value);
         }
         let mut child = command.spawn().unwrap();
-        let first_start = !data_dir.join("certsentry.db").exists();
         let (mut key, mut setup_link) = (None, None);
         if first_start {
             // The key's three lines, then the setup link's two: all read

@@ -123,19 +123,30 @@ async fn jobs_follow_the_monitors_and_leases(store: Arc<dyn Store>) {
         "only monitors dublin still checks take dublin's uploads"
     );
 
-    // agent-a renewed at now + 1 s; its lease runs out a lease later.
+    // A lease is renewed once past its half: agent-a's claim at now + 1 s
+    // left it alone, one at half a lease renews it.
     let early = store
-        .claim_jobs(&claim("dublin", "agent-b", now + MIN_LEASE_MS, 10))
+        .claim_jobs(&claim("dublin", "agent-b", now + MIN_LEASE_MS - 1, 10))
         .await
         .unwrap();
     assert!(early.jobs.is_empty(), "still leased");
+    let half = now + MIN_LEASE_MS / 2 + 1;
+    store
+        .claim_jobs(&claim("dublin", "agent-a", half, 10))
+        .await
+        .unwrap();
+    let renewed_late = store
+        .claim_jobs(&claim("dublin", "agent-b", now + MIN_LEASE_MS, 10))
+        .await
+        .unwrap();
+    assert!(renewed_late.jobs.is_empty(), "renewed past its half");
     let late = store
-        .claim_jobs(&claim("dublin", "agent-b", now + 1_000 + MIN_LEASE_MS, 10))
+        .claim_jobs(&claim("dublin", "agent-b", half + MIN_LEASE_MS, 10))
         .await
         .unwrap();
     assert_eq!(ids(&late), vec![api.id.clone()], "taken over");
     let back = store
-        .claim_jobs(&claim("dublin", "agent-a", now + 2_000 + MIN_LEASE_MS, 10))
+        .claim_jobs(&claim("dublin", "agent-a", half + MIN_LEASE_MS + 1_000, 10))
         .await
         .unwrap();
     assert!(back.jobs.is_empty(), "the old holder lost it");
@@ -149,7 +160,7 @@ async fn jobs_follow_the_monitors_and_leases(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let gone = store
-        .claim_jobs(&claim("dublin", "agent-b", now + 3_000 + MIN_LEASE_MS, 10))
+        .claim_jobs(&claim("dublin", "agent-b", half + MIN_LEASE_MS + 2_000, 10))
         .await
         .unwrap();
     assert!(gone.jobs.is_empty(), "a deleted monitor is no job");
@@ -285,3 +296,100 @@ async fn uploaded_results_are_stored_once_per_key(store: Arc<dyn Store>) {
     assert_eq!(stored.items.len(), 3);
 }
 register!(uploaded_results_are_stored_once_per_key);
+
+/// Server nodes share a monitor's server-side work as agents share a
+/// region: a monitor is one `*server` job, claimed by one node.
+async fn server_nodes_register_and_share_the_schedule(store: Arc<dyn Store>) {
+    use certsentry_domain::agent::SERVER_JOBS;
+    let org = new_org(&*store, "Nodes").await;
+    let made = add_monitor(&*store, &org.id, in_regions("n", &["dublin"])).await;
+    let mut heartbeat = in_regions("beat", &[]);
+    heartbeat.kind = MonitorKind::Heartbeat;
+    heartbeat.uptime_interval_seconds = None;
+    add_monitor(&*store, &org.id, heartbeat).await;
+    for (id, at) in [("node-a", 1_000), ("node-b", 2_000), ("node-a", 3_000)] {
+        store
+            .touch_server_node(&crate::ServerNode {
+                id: id.into(),
+                started_at: 500,
+                last_seen_at: at,
+            })
+            .await
+            .unwrap();
+    }
+    let before = store.monitors_version().await.unwrap();
+    let mut edited = made.clone();
+    edited.spec.label = "renamed".into();
+    edited.updated_at += 5;
+    store
+        .update_monitor(
+            &edited,
+            &audit(&org.id, "monitor.update", "monitor", made.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        store.monitors_version().await.unwrap(),
+        before,
+        "an edit shows"
+    );
+    let nodes = store.list_server_nodes().await.unwrap();
+    assert_eq!(
+        nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.last_seen_at))
+            .collect::<Vec<_>>(),
+        vec![("node-a", 3_000), ("node-b", 2_000)]
+    );
+    let a = store
+        .claim_jobs(&claim(SERVER_JOBS, "node-a", 10_000, 1000))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&a),
+        vec![made.id.clone()],
+        "the heartbeat is passive: no job"
+    );
+    let b = store
+        .claim_jobs(&claim(SERVER_JOBS, "node-b", 10_000, 1000))
+        .await
+        .unwrap();
+    assert!(b.jobs.is_empty(), "held by node-a");
+}
+register!(server_nodes_register_and_share_the_schedule);
+
+/// One leader at a time: another takes over only after the lease, and
+/// every change of holder is a new epoch (the fencing token).
+async fn leadership_passes_only_when_its_lease_runs_out(store: Arc<dyn Store>) {
+    let a = store.lead("ct", "node-a", 1_000, 30_000).await.unwrap();
+    assert_eq!(a, Some(1), "the first term");
+    assert_eq!(
+        store.lead("ct", "node-b", 2_000, 30_000).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.lead("ct", "node-a", 20_000, 30_000).await.unwrap(),
+        Some(1),
+        "renewed: the same term"
+    );
+    assert_eq!(
+        store.lead("ct", "node-b", 49_999, 30_000).await.unwrap(),
+        None,
+        "node-a's renewal holds until 50,000"
+    );
+    assert_eq!(
+        store.lead("ct", "node-b", 50_000, 30_000).await.unwrap(),
+        Some(2),
+        "taken over: a new term"
+    );
+    assert_eq!(
+        store.lead("ct", "node-a", 51_000, 30_000).await.unwrap(),
+        None,
+        "the old leader learns it lost"
+    );
+    assert_eq!(
+        store.lead("other", "node-a", 51_000, 30_000).await.unwrap(),
+        Some(1)
+    );
+}
+register!(leadership_passes_only_when_its_lease_runs_out);

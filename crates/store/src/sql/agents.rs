@@ -28,44 +28,45 @@ fn token_from_row<B: SqlBackend>(row: &SqlRow<B>) -> StoreResult<d::agent::Agent
 
 /// Keeps a monitor's job rows in step with its definition, inside the
 /// monitor write's transaction: one row per region its uptime (or TCP)
-/// check runs in, none when it has no such check. Leases already held
-/// stay with their holders.
+/// check runs in, and one for the server nodes' part
+/// ([`d::agent::SERVER_JOBS`]); none for what it does not run. Leases
+/// already held stay with their holders.
 pub(super) async fn sync_check_jobs<B: SqlBackend>(
     tx: &mut Tx<B>,
     m: &d::monitor::Monitor,
 ) -> StoreResult<()> {
-    let Some((interval, regions)) = d::agent::agent_check(&m.spec) else {
-        query::<B>("DELETE FROM check_jobs WHERE monitor_id = $1")
-            .bind(m.id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        return Ok(());
-    };
+    let mut wanted: Vec<(&str, i64)> = Vec::new();
+    if let Some((interval, regions)) = d::agent::agent_check(&m.spec) {
+        let lease = d::agent::lease_ms(interval);
+        wanted.extend(regions.iter().map(|r| (r.as_str(), lease)));
+    }
+    if d::agent::server_runs(&m.spec) {
+        wanted.push((d::agent::SERVER_JOBS, d::agent::SERVER_LEASE_MS));
+    }
     let mut stale = SqlBuilder::<B>::new("DELETE FROM check_jobs WHERE monitor_id = ");
     stale.push_bind(m.id.as_str());
-    if !regions.is_empty() {
+    if !wanted.is_empty() {
         stale.push(" AND region NOT IN (");
-        for (i, region) in regions.iter().enumerate() {
+        for (i, (region, _)) in wanted.iter().enumerate() {
             if i > 0 {
                 stale.push(", ");
             }
-            stale.push_bind(region.as_str());
+            stale.push_bind(*region);
         }
         stale.push(")");
     }
     stale.build().execute(&mut *tx).await?;
-    if regions.is_empty() {
+    if wanted.is_empty() {
         return Ok(());
     }
-    let lease = d::agent::lease_ms(interval);
     let mut insert = SqlBuilder::<B>::new(
         "INSERT INTO check_jobs (monitor_id, region, org_id, lease_ms, holder, lease_until) ",
     );
-    insert.push_values(regions, |mut row, region| {
+    insert.push_values(&wanted, |mut row, (region, lease)| {
         row.push_bind(m.id.as_str())
-            .push_bind(region.as_str())
+            .push_bind(*region)
             .push_bind(m.org_id.as_str())
-            .push_bind(lease)
+            .push_bind(*lease)
             .push_bind(None::<&str>)
             .push_bind(0i64);
     });
@@ -166,8 +167,11 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
 
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs> {
         let mut tx = self.begin_write().await?;
+        // Renewed once past half their lease: often enough, and far fewer
+        // writes than renewing every lease at every poll.
         query::<B>(
-            "UPDATE check_jobs SET lease_until = $1 + lease_ms WHERE holder = $2 AND region = $3",
+            "UPDATE check_jobs SET lease_until = $1 + lease_ms WHERE holder = $2 AND region = $3 \
+             AND lease_until < $1 + lease_ms / 2",
         )
         .bind(claim.now)
         .bind(claim.holder)
@@ -236,6 +240,87 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
             .collect::<StoreResult<Vec<_>>>()?;
         tx.commit().await?;
         Ok(HeldJobs { jobs, claimed })
+    }
+
+    async fn monitors_version(&self) -> StoreResult<String> {
+        let row =
+            query::<B>("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM monitors")
+                .fetch_one(self.read_pool())
+                .await?;
+        Ok(format!(
+            "{}:{}",
+            row.get::<i64>("n")?,
+            row.get::<i64>("at")?
+        ))
+    }
+
+    async fn touch_server_node(&self, node: &ServerNode) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "INSERT INTO server_nodes (id, started_at, last_seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(node.id.as_str())
+        .bind(node.started_at)
+        .bind(node.last_seen_at)
+        .execute(&mut tx)
+        .await?;
+        // Nodes gone for a day are forgotten.
+        query::<B>("DELETE FROM server_nodes WHERE last_seen_at < $1")
+            .bind(node.last_seen_at - 86_400_000)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)
+    }
+
+    async fn list_server_nodes(&self) -> StoreResult<Vec<ServerNode>> {
+        query::<B>(
+            "SELECT id, started_at, last_seen_at FROM server_nodes ORDER BY last_seen_at DESC, id",
+        )
+        .fetch_all(self.read_pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ServerNode {
+                id: row.get("id")?,
+                started_at: row.get("started_at")?,
+                last_seen_at: row.get("last_seen_at")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn lead(
+        &self,
+        name: &str,
+        holder: &str,
+        now: d::time::Millis,
+        lease_ms: d::time::Millis,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.begin_write().await?;
+        query::<B>(
+            "INSERT INTO leaderships (name, holder, epoch, lease_until) VALUES ($1, $2, 0, 0) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(holder)
+        .execute(&mut tx)
+        .await?;
+        let taken = query::<B>(
+            "UPDATE leaderships SET epoch = CASE WHEN holder = $2 AND lease_until > 0 \
+             THEN epoch ELSE epoch + 1 END, holder = $2, lease_until = $3 \
+             WHERE name = $1 AND (holder = $2 OR lease_until <= $4) RETURNING epoch",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(&mut tx)
+        .await?
+        .map(|row| row.get::<i64>("epoch"))
+        .transpose()?;
+        tx.commit().await?;
+        Ok(taken)
     }
 
     async fn held_job_counts(&self, now: d::time::Millis) -> StoreResult<Vec<(String, u64)>> {
