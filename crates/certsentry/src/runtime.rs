@@ -225,6 +225,11 @@ impl Runtime {
                 store.clone(),
                 checker.clone(),
             )),
+            Box::pin(certsentry_engine::regions::watch_regions_forever(
+                store.clone(),
+                outbox_waker.clone(),
+                Duration::from_secs(10),
+            )),
         ];
         // Before the first check: a region agents serve is never probed here.
         checker.set_agent_regions(agents::agent_regions(&*store).await?);

@@ -287,6 +287,48 @@ async fn an_outage_needs_two_regions_and_tokens_open_only_their_region() {
         .await
         .unwrap();
     assert_eq!(with_key.status(), 401, "an API key is no agent token");
+
+    // Singapore's only agent dies: after a minute of silence the region is
+    // unavailable (a warning), its monitor is not down; a new agent brings
+    // the region back.
+    let singapore = agents.remove(2);
+    drop(singapore);
+    let region_events = async |event_type: &str| {
+        api.get(&format!("events?type={event_type}")).await["events"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let mut unavailable = Vec::new();
+    for _ in 0..100 {
+        unavailable = region_events("region.unavailable").await;
+        if !unavailable.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(unavailable.len(), 1, "region.unavailable once");
+    assert_eq!(unavailable[0]["severity"], "warning");
+    assert_eq!(unavailable[0]["monitor"]["id"], "region:singapore");
+    assert_eq!(
+        api.get(&format!("monitors/{monitor}")).await["monitor"]["lastStatus"],
+        "up"
+    );
+    assert_eq!(
+        api.events(&monitor, "uptime.down").await,
+        1,
+        "no outage from silence"
+    );
+    let _back = agent(
+        &server.base,
+        "singapore",
+        &tokens["singapore"],
+        &dir.path().join("agent-singapore"),
+    );
+    wait_for("region.available", async || {
+        region_events("region.available").await.len() == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

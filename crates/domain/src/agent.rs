@@ -79,8 +79,60 @@ pub fn result_is_stale(checked_at: Millis, now: Millis, interval_seconds: u32) -
 }
 
 /// How long every agent of a region may stay silent before the region is
-/// unavailable: three polls' worth of leases.
-pub const SILENT_AFTER_MS: Millis = 3 * MIN_LEASE_MS;
+/// unavailable: three of its long polls (20 s each), the lease's length.
+pub const SILENT_AFTER_MS: Millis = MIN_LEASE_MS;
+
+/// The alert state of a region's availability: stored under this key
+/// with [`region_subject`] as its monitor id.
+pub const REGION_STATE_KEY: &str = "region";
+
+/// The id a region's events and state are kept under (no monitor has it).
+pub fn region_subject(region: &str) -> String {
+    format!("region:{region}")
+}
+
+/// `region.unavailable` (every agent of `region` silent since
+/// `last_seen`) or `region.available`, for one organization that checks
+/// from the region. The payload's monitor is the region.
+pub fn region_event(
+    org: &crate::OrgId,
+    region: &str,
+    available: bool,
+    last_seen: Option<Millis>,
+    now: Millis,
+) -> crate::alert::Event {
+    use crate::alert::{Event, EventMonitor, EventSubject, EventType, Severity};
+    let (event_type, severity, status) = if available {
+        (EventType::RegionAvailable, Severity::Resolved, "available")
+    } else {
+        (
+            EventType::RegionUnavailable,
+            Severity::Warning,
+            "unavailable",
+        )
+    };
+    Event {
+        id: crate::EventId::generate(),
+        org_id: org.clone(),
+        monitor_id: None,
+        environment_id: None,
+        event_type,
+        severity,
+        status: status.into(),
+        monitor: Some(EventMonitor {
+            id: region_subject(region),
+            label: format!("Region {region}"),
+            target: None,
+        }),
+        details: serde_json::json!({
+            "Region": region,
+            "Agents last seen": last_seen.map(crate::time::format_ms),
+            "Monitors": "checks from this region pause; they are not marked down",
+        }),
+        subject: EventSubject::Monitor,
+        created_at: now,
+    }
+}
 
 /// Whether a region whose agents were last seen at `last_seen` is silent.
 pub fn region_silent(last_seen: Option<Millis>, now: Millis) -> bool {
@@ -168,5 +220,9 @@ mod tests {
         assert!(region_silent(None, 0));
         assert!(!region_silent(Some(1_000), 1_000 + SILENT_AFTER_MS));
         assert!(region_silent(Some(1_000), 1_001 + SILENT_AFTER_MS));
+        let down = region_event(&crate::OrgId::generate(), "dublin", false, Some(5), 10);
+        assert_eq!(down.event_type.as_str(), "region.unavailable");
+        assert_eq!(down.severity.as_str(), "warning");
+        assert_eq!(down.monitor.unwrap().id, "region:dublin");
     }
 }

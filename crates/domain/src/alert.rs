@@ -36,6 +36,10 @@ string_enum!(
         CtNewCertificate = "ct.new_certificate",
         DmarcNewSource = "dmarc.new_source",
         DmarcFailureRate = "dmarc.failure_rate",
+        // Beyond the API reference: every probe agent of a region went
+        // silent, and the region is back.
+        RegionUnavailable = "region.unavailable",
+        RegionAvailable = "region.available",
         // Not an alert: the audit-log stream, for channels that subscribe to it by name.
         AuditEvent = "audit.event",
     }

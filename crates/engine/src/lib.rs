@@ -14,6 +14,7 @@ pub mod grading;
 pub mod heartbeats;
 pub mod incidents;
 pub mod quorum;
+pub mod regions;
 pub mod results;
 pub mod scheduler;
 pub mod writer;

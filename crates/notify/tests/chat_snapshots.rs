@@ -74,6 +74,12 @@ fn event(event_type: EventType) -> Event {
             "new_source",
             json!({"Source IP": "203.0.113.66", "PTR": "mta7.bulk.example", "Failing messages": 12, "Reporter": "google.com"}),
         ),
+        RegionUnavailable => (
+            Severity::Warning,
+            "unavailable",
+            json!({"Region": "dublin", "Agents last seen": "2026-12-05T01:00:00.000Z"}),
+        ),
+        RegionAvailable => (Severity::Resolved, "available", json!({"Region": "dublin"})),
         DmarcFailureRate => (
             Severity::Warning,
             "failure_rate",

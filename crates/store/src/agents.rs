@@ -70,6 +70,9 @@ pub trait AgentStore: Send + Sync {
     /// locked with `FOR UPDATE SKIP LOCKED`, and SQLite's single writer
     /// gives the same. A job is claimable when its lease ran out.
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs>;
+    /// The organizations with a monitor that checks from `region`: those a
+    /// region's events are for.
+    async fn region_orgs(&self, region: &str) -> StoreResult<Vec<certsentry_domain::OrgId>>;
     /// A value that changes whenever any monitor is created, changed or
     /// deleted (their count and latest change): what a node polls to see
     /// another node's monitor writes within a second.
@@ -125,6 +128,9 @@ impl<F: Forward> AgentStore for F {
     }
     async fn claim_jobs(&self, claim: &JobClaim<'_>) -> StoreResult<HeldJobs> {
         self.inner().claim_jobs(claim).await
+    }
+    async fn region_orgs(&self, region: &str) -> StoreResult<Vec<certsentry_domain::OrgId>> {
+        self.inner().region_orgs(region).await
     }
     async fn monitors_version(&self) -> StoreResult<String> {
         self.inner().monitors_version().await

@@ -84,6 +84,11 @@ async fn jobs_follow_the_monitors_and_leases(store: Arc<dyn Store>) {
         both.sort();
         both
     });
+    assert_eq!(
+        store.region_orgs("dublin").await.unwrap(),
+        vec![org.id.clone()]
+    );
+    assert!(store.region_orgs("mars").await.unwrap().is_empty());
     let other = store
         .claim_jobs(&claim("dublin", "agent-b", now, 10))
         .await

@@ -242,6 +242,16 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
         Ok(HeldJobs { jobs, claimed })
     }
 
+    async fn region_orgs(&self, region: &str) -> StoreResult<Vec<d::OrgId>> {
+        query::<B>("SELECT DISTINCT org_id FROM check_jobs WHERE region = $1 ORDER BY org_id")
+            .bind(region)
+            .fetch_all(self.read_pool())
+            .await?
+            .iter()
+            .map(|row| Ok(d::OrgId::from_string(row.get::<String>("org_id")?)))
+            .collect()
+    }
+
     async fn monitors_version(&self) -> StoreResult<String> {
         let row =
             query::<B>("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM monitors")

@@ -294,6 +294,8 @@ pub fn headline(event_type: EventType) -> &'static str {
         EventType::CtNewCertificate => "New certificate in CT logs",
         EventType::DmarcNewSource => "New DMARC sending source",
         EventType::DmarcFailureRate => "DMARC failure rate high",
+        EventType::RegionUnavailable => "Probe region unavailable",
+        EventType::RegionAvailable => "Probe region back",
         EventType::AuditEvent => "Audit event",
     }
 }

@@ -21,6 +21,7 @@ pub fn rule(event_type: EventType) -> &'static str {
         }
         EventType::CtNewCertificate => "ct",
         EventType::DmarcNewSource | EventType::DmarcFailureRate => "dmarc",
+        EventType::RegionUnavailable | EventType::RegionAvailable => "region",
         EventType::AuditEvent => "audit",
     }
 }
