@@ -5,6 +5,8 @@
 //! another, so both compete for this machine's cores as in a real deployment
 //! with the load tool on the same host.
 
+mod agent_footprint;
+mod agents;
 mod ct;
 mod ct_burst;
 mod dashboard;
@@ -59,6 +61,10 @@ enum Bench {
     StatusPage(status_page::StatusPageArgs),
     /// The dashboard's pages, signed in, for an organization of 10,000 monitors, paced.
     Dashboard(dashboard::DashboardArgs),
+    /// Probe agents: simulated agents against two server nodes on Postgres.
+    Agents(agents::AgentArgs),
+    /// The real `certsentry agent` at 1,000 checks a minute: CPU and RSS.
+    AgentFootprint(agent_footprint::FootprintArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -239,6 +245,8 @@ fn main() -> anyhow::Result<()> {
         Bench::TlsGrade(args) => tls_grade::run(args),
         Bench::StatusPage(args) => status_page::run(args),
         Bench::Dashboard(args) => dashboard::run(args),
+        Bench::Agents(args) => agents::run(args),
+        Bench::AgentFootprint(args) => agent_footprint::run(args),
     }
 }
 

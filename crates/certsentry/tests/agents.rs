@@ -1,4 +1,5 @@
-//! Probe agents end to end, as real processes: `certsentry serve` and
+//! Probe agents end to end, as real processes: `certsentry serve` (two
+//! nodes on PostgreSQL for the outage rule, when one is configured) and
 //! `certsentry agent` children on loopback, agent tokens made with the
 //! CLI, and a target that answers each region by the `User-Agent` its
 //! agent sends (each agent names its region there). Checks run every
@@ -41,7 +42,16 @@ fn certsentry(data_dir: &Path) -> Command {
 
 /// `certsentry agent-token create --region R`: the token, its last line.
 fn agent_token(data_dir: &Path, region: &str) -> String {
-    let out = certsentry(data_dir)
+    agent_token_in(data_dir, None, region)
+}
+
+/// As [`agent_token`], in the database `database_url` names when given.
+fn agent_token_in(data_dir: &Path, database_url: Option<&str>, region: &str) -> String {
+    let mut command = certsentry(data_dir);
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let out = command
         .args(["agent-token", "create", "--region", region])
         .output()
         .unwrap();
@@ -168,7 +178,27 @@ fn at(result: &Value) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_needs_two_regions_and_tokens_open_only_their_region() {
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(dir.path(), None).await;
+    // Two server nodes on PostgreSQL, the agents spread over both; one node
+    // on SQLite where no PostgreSQL is configured (said in the output).
+    let database_url = certsentry_store_postgres::testing::fresh_database().await;
+    let nodes = match &database_url {
+        Some(url) => {
+            let config = dir.path().join("certsentry.toml");
+            std::fs::write(&config, "[plans.agency]\nreads_per_minute = 1000000\n").unwrap();
+            let env = [
+                ("DATABASE_URL", url.as_str()),
+                ("CERTSENTRY_CONFIG", config.to_str().unwrap()),
+            ];
+            let first =
+                ServeProcess::start_with(&dir.path().join("a"), free_port(), &env, &[], true).await;
+            let second =
+                ServeProcess::start_with(&dir.path().join("b"), free_port(), &env, &[], false)
+                    .await;
+            vec![first, second]
+        }
+        None => vec![serve(dir.path(), None).await],
+    };
+    let server = &nodes[0];
     let api = Api {
         base: server.base.clone(),
         key: server.key.clone().unwrap(),
@@ -178,10 +208,11 @@ async fn an_outage_needs_two_regions_and_tokens_open_only_their_region() {
     let url = target.start().await;
     let mut agents = Vec::new();
     let mut tokens = BTreeMap::new();
-    for region in ["virginia", "dublin", "singapore"] {
-        let token = agent_token(dir.path(), region);
+    for (i, region) in ["virginia", "dublin", "singapore"].into_iter().enumerate() {
+        let token = agent_token_in(dir.path(), database_url.as_deref(), region);
         let buffer = dir.path().join(format!("agent-{region}"));
-        agents.push(agent(&server.base, region, &token, &buffer));
+        let node = &nodes[i % nodes.len()];
+        agents.push(agent(&node.base, region, &token, &buffer));
         tokens.insert(region, token);
     }
     wait_for("every region served by its agent", async || {
@@ -320,7 +351,7 @@ async fn an_outage_needs_two_regions_and_tokens_open_only_their_region() {
         "no outage from silence"
     );
     let _back = agent(
-        &server.base,
+        &nodes[nodes.len() - 1].base,
         "singapore",
         &tokens["singapore"],
         &dir.path().join("agent-singapore"),
@@ -423,12 +454,16 @@ async fn an_agent_cut_off_uploads_its_buffer_when_the_server_is_back() {
     })
     .await;
 
+    // Five minutes without a server.
     server.kill();
     let cut_at = certsentry_domain::time::now_ms();
     let seen_before = target.seen_in("singapore");
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(300)).await;
     let checked_offline = target.seen_in("singapore") - seen_before;
-    assert!(checked_offline >= 20, "it kept checking: {checked_offline}");
+    assert!(
+        checked_offline >= 500,
+        "it kept checking: {checked_offline}"
+    );
     let back_at = certsentry_domain::time::now_ms();
     let _server = serve(dir.path(), Some(port)).await;
 

@@ -28,6 +28,7 @@ pub mod proxy_auth;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
+pub mod status_notices;
 pub mod status_pages;
 pub mod throttle;
 pub mod two_factor;
@@ -236,6 +237,12 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(get_.clone(), "/status-pages/{id}", Read), get(status_pages::edit_form)),
         (rule(post_.clone(), "/status-pages/{id}", ManageStatusPages), post(status_pages::update)),
         (rule(post_.clone(), "/status-pages/{id}/delete", ManageStatusPages), post(status_pages::delete)),
+        (rule(get_.clone(), "/status-pages/{id}/notices", Read), get(status_notices::page)),
+        (rule(post_.clone(), "/status-pages/{id}/incidents", ManageStatusPages), post(status_notices::open_incident)),
+        (rule(post_.clone(), "/status-pages/{id}/incidents/{iid}/updates", ManageStatusPages), post(status_notices::add_update)),
+        (rule(post_.clone(), "/status-pages/{id}/maintenance", ManageStatusPages), post(status_notices::schedule)),
+        (rule(post_.clone(), "/status-pages/{id}/maintenance/{mid}/end", ManageStatusPages), post(status_notices::end_now)),
+        (rule(post_.clone(), "/status-pages/{id}/maintenance/{mid}/delete", ManageStatusPages), post(status_notices::cancel)),
         (rule(get_.clone(), "/certificates", Read), get(certificates::page)),
         (rule(post_.clone(), "/certificates/known", ManageCertificates), post(certificates::mark_known)),
         (rule(get_.clone(), "/dmarc", Read), get(dmarc::page)),

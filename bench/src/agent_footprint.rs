@@ -1,0 +1,143 @@
+//! `certsentry-bench agent-footprint`: the real `certsentry agent` process
+//! (the release binary beside this one) checking 1,000 monitors a minute
+//! against a loopback target, reporting to an in-process server. Reports
+//! the checks it made, its CPU share of one core and its peak RSS.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use certsentry_api::ApiConfig;
+use certsentry_domain::agent::new_agent_token;
+use certsentry_domain::monitor::MonitorSpec;
+use certsentry_domain::plan::{Plan, Plans};
+
+use crate::{bind, cached_sqlite_store, seed_with, server_runtime};
+
+#[derive(Debug, clap::Args)]
+pub struct FootprintArgs {
+    /// Monitors at 60 s: checks per minute.
+    #[arg(long, default_value_t = 1_000)]
+    monitors: usize,
+    /// Seconds measured, after a 20 s warm-up.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+}
+
+/// `utime + stime` of a process, in clock ticks (100 a second on Linux).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+pub fn run(args: FootprintArgs) -> anyhow::Result<()> {
+    let binary = std::env::current_exe()?.with_file_name("certsentry");
+    anyhow::ensure!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build --release -p certsentry`",
+        binary.display()
+    );
+    let servers = server_runtime();
+    let hits = Arc::new(AtomicU64::new(0));
+    let (server, token) = servers.block_on(async {
+        let seen = hits.clone();
+        let (listener, target) = bind().await;
+        let bare = axum::Router::new().route(
+            "/",
+            get(move || {
+                seen.fetch_add(1, Ordering::Relaxed);
+                async { "ok" }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, bare).await });
+        let store = cached_sqlite_store().await?;
+        let url = format!("http://{target}/");
+        seed_with(&*store, args.monitors, |i| MonitorSpec {
+            uptime_interval_seconds: Some(60),
+            check_ssl: false,
+            check_domain: false,
+            ..MonitorSpec::standard(
+                &format!("m{i}"),
+                &format!("{url}?{i}"),
+                vec!["dublin".into()],
+            )
+        })
+        .await?;
+        let (token, plaintext) = new_agent_token("dublin", "bench");
+        store.create_agent_token(&token).await?;
+        let mut plans = Plans::default().with_overrides(
+            [(
+                "bench".to_string(),
+                Plan {
+                    display_name: "Bench".into(),
+                    max_monitors: u32::MAX,
+                    ..Plan::default()
+                },
+            )]
+            .into(),
+        );
+        plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
+        let config = ApiConfig {
+            plans,
+            ..ApiConfig::default()
+        };
+        let (listener, server) = bind().await;
+        let state = certsentry_api::testing::state(store, config);
+        tokio::spawn(certsentry_api::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        anyhow::Ok((server, plaintext))
+    })?;
+    let buffer = tempfile::tempdir()?;
+    let mut agent = Command::new(&binary)
+        .args(["agent", "--region", "dublin", "--allow-private-targets"])
+        .args(["--server", &format!("http://{server}")])
+        .arg("--data-dir")
+        .arg(buffer.path())
+        .env("CERTSENTRY_AGENT_TOKEN", &token)
+        .env("CERTSENTRY_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("CERTSENTRY_CONFIG")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let pid = agent.id();
+    std::thread::sleep(Duration::from_secs(20));
+    let (ticks_before, hits_before) = (cpu_ticks(pid).unwrap_or(0), hits.load(Ordering::Relaxed));
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(args.seconds));
+    let elapsed = started.elapsed().as_secs_f64();
+    let ticks = cpu_ticks(pid).unwrap_or(0) - ticks_before;
+    let checks = hits.load(Ordering::Relaxed) - hits_before;
+    let rss = peak_rss_kib(pid).unwrap_or(0);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let cpu_share = ticks as f64 / 100.0 / elapsed;
+    println!("| measure | figure | goal |");
+    println!("|---|---|---|");
+    println!(
+        "| checks made | {:.0}/min | 1,000/min |",
+        checks as f64 / elapsed * 60.0
+    );
+    println!(
+        "| CPU | {:.1} % of one core ({:.2} ms per check) | one core |",
+        cpu_share * 100.0,
+        ticks as f64 * 10.0 / checks.max(1) as f64
+    );
+    println!("| peak RSS | {:.1} MiB | < 40 MiB |", rss as f64 / 1024.0);
+    Ok(())
+}
