@@ -155,3 +155,56 @@ async fn incidents_and_maintenance_are_managed_from_the_page() {
         assert_eq!(audit.body["auditLogs"][0]["actorEmail"], "ops@acme.example");
     }
 }
+
+/// Certificates → Known: added by hash with a note, refused when nothing
+/// identifies a certificate, listed, and removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_certificates_are_added_listed_and_removed() {
+    for (backend, store) in backends().await {
+        let h = Harness::start(backend, store, "agency", |_| {}).await;
+        let mut ops = signed_in_as(&h, "ops@acme.example", Role::Member).await;
+        let page = ops.get("/certificates/known").await;
+        assert_eq!(page.status, StatusCode::OK, "[{backend}] {}", page.body);
+        let csrf = page.csrf();
+        let empty = ops
+            .post(
+                "/certificates/known/add",
+                &[("csrf_token", &csrf), ("note", "?")],
+            )
+            .await;
+        assert_eq!(
+            empty.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            empty.body
+        );
+        assert!(empty.body.contains("class=\"error\""));
+        let sha = "ab".repeat(32);
+        let added = ops
+            .post(
+                "/certificates/known/add",
+                &[
+                    ("csrf_token", &csrf),
+                    ("sha256", &sha),
+                    ("note", "shop renewal"),
+                ],
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        let listed = ops.get("/certificates/known").await;
+        assert!(listed.body.contains(&sha) && listed.body.contains("shop renewal"));
+        let known = h.get("ct/known-certificates").await;
+        let id = known.body["knownCertificates"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}", known.body))
+            .to_string();
+        let removed = ops
+            .post(
+                &format!("/certificates/known/{id}/remove"),
+                &[("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::SEE_OTHER);
+        assert!(!ops.get("/certificates/known").await.body.contains(&sha));
+    }
+}

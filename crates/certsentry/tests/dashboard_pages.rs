@@ -404,10 +404,59 @@ async fn dmarc_domains_addresses_reports_and_sources_from_the_dashboard() {
             "<record><row><source_ip>192.0.2.10</source_ip><count>40</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>acme.example</header_from></identifiers></record>",
             "<record><row><source_ip>198.51.100.7</source_ip><count>10</count><policy_evaluated><disposition>none</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>acme.example</header_from></identifiers></record>"
         );
-        let uploaded = h
-            .post_bytes(&format!("dmarc/domains/{id}/reports"), report.into_bytes())
+        // Uploaded from the domain's page, as a file.
+        let csrf = page.csrf();
+        let forged = ops
+            .post_file(
+                &format!("/dmarc/{id}/reports"),
+                "report",
+                "r.xml",
+                report.as_bytes(),
+            )
             .await;
-        assert_eq!(uploaded.status, 201, "[{backend}] {}", uploaded.body);
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "no token, no upload");
+        let uploaded = ops
+            .post_file(
+                &format!("/dmarc/{id}/reports?csrf_token={csrf}"),
+                "report",
+                "google.com!acme.example.xml",
+                report.as_bytes(),
+            )
+            .await;
+        assert_eq!(
+            uploaded.status,
+            StatusCode::OK,
+            "[{backend}] {}",
+            uploaded.body
+        );
+        assert!(
+            uploaded.body.contains("Stored 1 report"),
+            "{}",
+            uploaded.body
+        );
+        let unreadable = ops
+            .post_file(
+                &format!("/dmarc/{id}/reports?csrf_token={csrf}"),
+                "report",
+                "notes.txt",
+                b"not a report at all",
+            )
+            .await;
+        assert_eq!(unreadable.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            unreadable.body.contains("Files that could not be read"),
+            "kept with its reason: {}",
+            unreadable.body
+        );
+        let threshold = ops
+            .post(
+                &format!("/dmarc/{id}/threshold"),
+                &[("csrf_token", &csrf), ("threshold", "12")],
+            )
+            .await;
+        assert_eq!(threshold.status, StatusCode::OK, "{}", threshold.body);
+        let stored = h.get(&format!("dmarc/domains/{id}")).await;
+        assert_eq!(stored.body["domain"]["failureRateThresholdPct"], 12);
         let detail = ops.get(&format!("/dmarc/{id}")).await;
         assert_eq!(detail.status, StatusCode::OK);
         assert!(
@@ -432,7 +481,11 @@ async fn dmarc_domains_addresses_reports_and_sources_from_the_dashboard() {
             .filter(|e| e["actorEmail"] == "ops@acme.example")
             .map(|e| e["action"].as_str().unwrap())
             .collect();
-        assert_eq!(actions.len(), 3, "{actions:?}");
+        assert_eq!(
+            actions.len(),
+            4,
+            "add, rotate, threshold, delete: {actions:?}"
+        );
     }
 }
 

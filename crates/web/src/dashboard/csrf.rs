@@ -1,5 +1,6 @@
 //! CSRF: a synchronizer token kept in the session, sent back by every
-//! form as the hidden `csrf_token` field (or by script as the
+//! form as the hidden `csrf_token` field (a file upload's form, whose body
+//! is not read here, in its action's query string; a script in the
 //! `X-CSRF-Token` header), compared in constant time. The `Origin` header
 //! is checked as well: a request from another origin is refused even when
 //! it carries a valid token.
@@ -83,6 +84,26 @@ pub async fn checked(
         .is_some_and(|site| site != "same-origin" && site != "none")
     {
         return Err(refused("The request came from another site."));
+    }
+    // A file upload (multipart) is streamed to its handler, not read here:
+    // its form names the token in its action's query string instead.
+    let multipart = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let presented = parts.uri.query().and_then(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == FIELD)
+                .map(|(_, value)| value.into_owned())
+        });
+        return match presented {
+            Some(token) if same_secret(expected, &token) => Ok(Request::from_parts(parts, body)),
+            _ => Err(refused(
+                "The form has expired or did not come from this dashboard. Go back, reload the page and try again.",
+            )),
+        };
     }
     let bytes: Bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await

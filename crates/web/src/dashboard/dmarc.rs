@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::response::Response;
 use axum::{Extension, Form, Json};
 use certsentry_api::ApiError;
@@ -19,7 +19,7 @@ use certsentry_domain::people::Permission;
 use certsentry_domain::time::format_ms;
 use serde::Deserialize;
 
-use super::views::{Frame, not_found, render, render_form, unavailable};
+use super::views::{Frame, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Reports and sources listed on a domain's page.
@@ -184,6 +184,18 @@ struct DomainPage {
     domain: DmarcDomain,
     sources: Vec<SourceRow>,
     reports: Vec<ReportRow>,
+    /// Files of this domain that could not be read, newest first.
+    refused: Vec<RefusedRow>,
+    may_manage: bool,
+    error: Option<String>,
+}
+
+/// A report file that was kept but could not be read.
+struct RefusedRow {
+    via: String,
+    reason: String,
+    size: u64,
+    received: String,
 }
 
 fn day(at: i64) -> String {
@@ -219,6 +231,16 @@ pub async fn domain(
     Extension(signed): Extension<Signed>,
     Path(id): Path<String>,
 ) -> Response {
+    domain_page(&dashboard, &signed, id, None, None).await
+}
+
+async fn domain_page(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    id: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let store = &dashboard.store;
     let id = DmarcDomainId::from_string(id);
     let domain = match store.get_dmarc_domain(signed.org_id(), &id).await {
@@ -230,13 +252,131 @@ pub async fn domain(
     let reports = store
         .list_dmarc_reports(signed.org_id(), &id, None, LISTED)
         .await;
-    let (Ok(sources), Ok(reports)) = (sources, reports) else {
+    let refused = store
+        .list_rejected_imports(signed.org_id(), None, 200)
+        .await;
+    let (Ok(sources), Ok(reports), Ok(refused)) = (sources, reports, refused) else {
         return unavailable();
     };
-    render(&DomainPage {
-        frame: Frame::new(&signed, domain.domain.clone(), "dmarc"),
-        domain,
-        sources: sources.iter().map(source_row).collect(),
-        reports: reports.items.iter().map(report_row).collect(),
-    })
+    let failed = error.is_some();
+    render_form(
+        &DomainPage {
+            frame: Frame::new(signed, domain.domain.clone(), "dmarc").with_notice(notice),
+            sources: sources.iter().map(source_row).collect(),
+            reports: reports.items.iter().map(report_row).collect(),
+            refused: refused
+                .items
+                .iter()
+                .filter(|r| r.domain_id == domain.id)
+                .map(|r| RefusedRow {
+                    via: r.via.clone(),
+                    reason: r.reason.clone(),
+                    size: r.size_bytes,
+                    received: format_ms(r.received_at)[..16].replace('T', " "),
+                })
+                .collect(),
+            domain,
+            may_manage: signed.may(Permission::ManageDmarc),
+            error,
+        },
+        failed,
+    )
+}
+
+/// `POST /dmarc/:id/reports`: a report file from the browser (a
+/// multipart form's `report` file), given to the API's upload, which reads
+/// XML, gzip, zip or a whole mail by their content.
+pub async fn upload(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let mut file = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("report") {
+            file = field.bytes().await.ok();
+        }
+    }
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        let error = Some("Choose a report file to upload.".to_string());
+        return domain_page(&dashboard, &signed, id, None, error).await;
+    };
+    let caller = match dashboard.caller(&signed).await {
+        Ok(caller) => Arc::new(caller),
+        Err(response) => return response,
+    };
+    let done = certsentry_api::dmarc::upload(
+        State(dashboard.api.clone()),
+        Extension(caller),
+        Path(id.clone()),
+        file,
+    )
+    .await;
+    match done {
+        Ok((_, Json(result))) => {
+            let notice = if result.duplicate {
+                "Already stored: nothing new in that file.".to_string()
+            } else {
+                format!(
+                    "Stored {} report(s).",
+                    result.reports.len() + result.tls_reports
+                )
+            };
+            domain_page(&dashboard, &signed, id, Some(notice), None).await
+        }
+        Err(ApiError::NotFound(_)) => not_found(),
+        Err(ApiError::Unavailable { .. }) => unavailable(),
+        Err(e) => domain_page(&dashboard, &signed, id, None, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ThresholdForm {
+    #[serde(default)]
+    threshold: String,
+}
+
+/// `POST /dmarc/:id/threshold`: the failure rate that alerts.
+pub async fn threshold(
+    State(dashboard): State<Dashboard>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+    Form(form): Form<ThresholdForm>,
+) -> Response {
+    let caller = match dashboard.caller(&signed).await {
+        Ok(caller) => Arc::new(caller),
+        Err(response) => return response,
+    };
+    let body =
+        serde_json::json!({"failureRateThresholdPct": form.threshold.trim().parse::<i64>().ok()});
+    let input = match serde_json::from_value(body) {
+        Ok(input) => input,
+        Err(_) => {
+            let error = Some("The threshold is a whole number of percent, 1 to 100.".to_string());
+            return domain_page(&dashboard, &signed, id, None, error).await;
+        }
+    };
+    match certsentry_api::dmarc::update(
+        State(dashboard.api.clone()),
+        Extension(caller),
+        Path(id.clone()),
+        ApiJson(input),
+    )
+    .await
+    {
+        Ok(_) => {
+            domain_page(
+                &dashboard,
+                &signed,
+                id,
+                Some("Threshold saved.".into()),
+                None,
+            )
+            .await
+        }
+        Err(ApiError::NotFound(_)) => not_found(),
+        Err(ApiError::Unavailable { .. }) => unavailable(),
+        Err(e) => domain_page(&dashboard, &signed, id, None, Some(e.to_string())).await,
+    }
 }

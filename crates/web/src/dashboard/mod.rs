@@ -18,6 +18,7 @@ pub mod csrf;
 pub mod dmarc;
 pub mod github;
 pub mod keys;
+pub mod known_certificates;
 pub mod links;
 pub mod members;
 pub mod monitor_edit;
@@ -245,10 +246,15 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/status-pages/{id}/maintenance/{mid}/delete", ManageStatusPages), post(status_notices::cancel)),
         (rule(get_.clone(), "/certificates", Read), get(certificates::page)),
         (rule(post_.clone(), "/certificates/known", ManageCertificates), post(certificates::mark_known)),
+        (rule(get_.clone(), "/certificates/known", Read), get(known_certificates::page)),
+        (rule(post_.clone(), "/certificates/known/add", ManageCertificates), post(known_certificates::add)),
+        (rule(post_.clone(), "/certificates/known/{id}/remove", ManageCertificates), post(known_certificates::remove)),
         (rule(get_.clone(), "/dmarc", Read), get(dmarc::page)),
         (rule(post_.clone(), "/dmarc", ManageDmarc), post(dmarc::add)),
         (rule(get_.clone(), "/dmarc/{id}", Read), get(dmarc::domain)),
         (rule(post_.clone(), "/dmarc/{id}/rotate", ManageDmarc), post(dmarc::rotate)),
+        (rule(post_.clone(), "/dmarc/{id}/reports", ManageDmarc), post(dmarc::upload)),
+        (rule(post_.clone(), "/dmarc/{id}/threshold", ManageDmarc), post(dmarc::threshold)),
         (rule(post_.clone(), "/dmarc/{id}/delete", ManageDmarc), post(dmarc::delete)),
         (rule(get_.clone(), "/settings/members", Read), get(members::page)),
         (rule(post_.clone(), "/settings/members/invite", ManageMembers), post(members::invite)),
