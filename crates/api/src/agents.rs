@@ -224,13 +224,12 @@ pub async fn upload(
                 result: result_of(monitor, &region, &upload.observation, at),
             });
     }
-    for (id, keyed) in by_monitor {
-        let ingested = state
-            .checker
-            .ingest_uploaded(&monitors[id], keyed, now)
-            .await?;
-        answer.stored += ingested.stored;
-        answer.duplicates += ingested.duplicates;
-    }
+    let uploads = by_monitor
+        .into_iter()
+        .map(|(id, keyed)| (monitors[id].clone(), keyed))
+        .collect();
+    let ingested = state.checker.ingest_uploaded(uploads, now).await?;
+    answer.stored += ingested.stored;
+    answer.duplicates += ingested.duplicates;
     Ok(Json(answer))
 }

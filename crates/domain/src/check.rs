@@ -137,7 +137,9 @@ impl UptimeTracker {
     ) -> Option<UptimeTransition> {
         self.observed = true;
         if passed {
-            self.consecutive_failures.insert(region.to_string(), 0);
+            // A passing region has no count: the stored state of a healthy
+            // monitor stays the same from one result to the next.
+            self.consecutive_failures.remove(region);
             if self.down {
                 self.confirming.remove(region);
                 if self.confirming.is_empty() {

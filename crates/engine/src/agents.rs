@@ -32,59 +32,75 @@ impl Checker {
         *self.agent_regions_lock() = regions;
     }
 
-    /// Stores an agent's results for `monitor` and applies them.
+    /// Stores an upload of agents' results, per monitor, and applies
+    /// them: the keys and rows in one transaction, the outage rule's states
+    /// read in one query and written where they move, then each monitor's
+    /// new state and the uptime alert where its status changed or a check
+    /// failed (a steady, passing monitor costs no further write).
     pub async fn ingest_uploaded(
         &self,
-        monitor: &Monitor,
-        uploaded: Vec<KeyedResult>,
+        uploads: Vec<(Monitor, Vec<KeyedResult>)>,
         now: Millis,
     ) -> StoreResult<Ingested> {
+        let all: Vec<KeyedResult> = uploads
+            .iter()
+            .flat_map(|(_, r)| r.iter().cloned())
+            .collect();
         let new = self
             .store()
-            .record_keyed_results(&uploaded, now - KEY_MEMORY_MS)
+            .record_keyed_results(&all, now - KEY_MEMORY_MS)
             .await?;
-        let mut fresh: Vec<CheckResult> = uploaded
-            .into_iter()
-            .zip(&new)
-            .filter(|(_, is_new)| **is_new)
-            .map(|(keyed, _)| keyed.result)
-            .collect();
+        let stored = new.iter().filter(|n| **n).count();
         let outcome = Ingested {
-            stored: fresh.len(),
-            duplicates: new.len() - fresh.len(),
+            stored,
+            duplicates: new.len() - stored,
         };
-        fresh.sort_by_key(|r| r.created_at);
-        let availability: Vec<&CheckResult> = fresh
+        let mut flags = new.into_iter();
+        let mut fresh: Vec<(&Monitor, Vec<CheckResult>)> = Vec::new();
+        for (monitor, keyed) in &uploads {
+            let mut results: Vec<CheckResult> = keyed
+                .iter()
+                .filter(|_| flags.next().unwrap_or(false))
+                .map(|k| k.result.clone())
+                .filter(quorum::is_availability)
+                .collect();
+            if !results.is_empty() {
+                results.sort_by_key(|r| r.created_at);
+                fresh.push((monitor, results));
+            }
+        }
+        let batch: Vec<(&Monitor, Vec<&CheckResult>)> = fresh
             .iter()
-            .filter(|r| quorum::is_availability(r))
+            .map(|(m, results)| (*m, results.iter().collect()))
             .collect();
-        if availability.is_empty() {
-            return Ok(outcome);
+        let statuses = quorum::feed_many(&**self.store(), &batch, now).await?;
+        for ((monitor, results), status) in batch.iter().zip(statuses) {
+            let Some(status) = status else { continue };
+            let last_error = results
+                .iter()
+                .rev()
+                .find(|r| r.status != CheckStatus::Ok)
+                .and_then(|r| r.error.as_deref());
+            if status == monitor.last_status && last_error.is_none() {
+                continue;
+            }
+            if status != monitor.last_status {
+                self.writer()
+                    .write(CheckRecord {
+                        org_id: monitor.org_id.clone(),
+                        monitor_id: monitor.id.clone(),
+                        results: Vec::new(),
+                        state: Some(MonitorState {
+                            last_status: status,
+                            ssl_not_after: monitor.ssl_not_after,
+                            domain_expiry: monitor.domain_expiry,
+                        }),
+                        ping: None,
+                    })
+                    .await?;
+            }
+            self.alerter().uptime(monitor, status, last_error).await?;
         }
-        let Some(status) = quorum::feed(&**self.store(), monitor, &availability, now).await? else {
-            return Ok(outcome);
-        };
-        if status != monitor.last_status {
-            self.writer()
-                .write(CheckRecord {
-                    org_id: monitor.org_id.clone(),
-                    monitor_id: monitor.id.clone(),
-                    results: Vec::new(),
-                    state: Some(MonitorState {
-                        last_status: status,
-                        ssl_not_after: monitor.ssl_not_after,
-                        domain_expiry: monitor.domain_expiry,
-                    }),
-                    ping: None,
-                })
-                .await?;
-        }
-        let last_error = availability
-            .iter()
-            .rev()
-            .find(|r| r.status != CheckStatus::Ok)
-            .and_then(|r| r.error.as_deref());
-        self.alerter().uptime(monitor, status, last_error).await?;
         Ok(outcome)
     }
 }

@@ -144,6 +144,13 @@ pub trait ChannelStore: Send + Sync {
 #[async_trait]
 pub trait AlertStore: Send + Sync {
     async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>>;
+    /// The `key` state of each of `monitors` that has one, in one read
+    /// (a batch of uploaded results).
+    async fn get_alert_states(
+        &self,
+        monitors: &[MonitorId],
+        key: &str,
+    ) -> StoreResult<std::collections::HashMap<MonitorId, String>>;
     /// Applies `guard` (compare-and-swap) and, when it moves (or there is no
     /// guard), stores `event` with one pending delivery per channel that
     /// routes it (`only_channel` limits that to one, for test sends).

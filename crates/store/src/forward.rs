@@ -348,6 +348,13 @@ impl<F: Forward> AlertStore for F {
     async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>> {
         self.inner().get_alert_state(monitor, key).await
     }
+    async fn get_alert_states(
+        &self,
+        monitors: &[MonitorId],
+        key: &str,
+    ) -> StoreResult<std::collections::HashMap<MonitorId, String>> {
+        self.inner().get_alert_states(monitors, key).await
+    }
     async fn record_alert(
         &self,
         guard: Option<&AlertGuard>,

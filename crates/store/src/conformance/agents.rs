@@ -299,6 +299,21 @@ async fn uploaded_results_are_stored_once_per_key(store: Arc<dyn Store>) {
     };
     let stored = store.list_results(&org.id, &m.id, &query).await.unwrap();
     assert_eq!(stored.items.len(), 3);
+
+    // The outage rule's states of a whole upload, read at once.
+    let guard = crate::AlertGuard {
+        monitor_id: m.id.clone(),
+        key: "uptime_quorum".into(),
+        expected: None,
+        next: "{}".into(),
+    };
+    assert!(store.record_alert(Some(&guard), None, None).await.unwrap());
+    let states = store
+        .get_alert_states(&[m.id.clone(), MonitorId::generate()], "uptime_quorum")
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[&m.id], "{}");
 }
 register!(uploaded_results_are_stored_once_per_key);
 
@@ -325,7 +340,8 @@ async fn server_nodes_register_and_share_the_schedule(store: Arc<dyn Store>) {
     let before = store.monitors_version().await.unwrap();
     let mut edited = made.clone();
     edited.spec.label = "renamed".into();
-    edited.updated_at += 5;
+    // An edit is stamped now, after every earlier write.
+    edited.updated_at = now_ms() + 60_000;
     store
         .update_monitor(
             &edited,

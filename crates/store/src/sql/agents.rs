@@ -410,6 +410,12 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
             }
             new.push(is_new);
         }
+        // Rollup rows are locked in monitor order, so that two uploads
+        // about the same monitors (their regions' agents) wait for each
+        // other rather than deadlock.
+        stored.sort_by(|a, b| {
+            (a.monitor_id.as_str(), a.created_at).cmp(&(b.monitor_id.as_str(), b.created_at))
+        });
         insert_result_rows(&mut tx, &stored).await?;
         tx.commit().await?;
         Ok(new)

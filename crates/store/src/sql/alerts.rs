@@ -259,6 +259,34 @@ impl<B: SqlBackend> AlertStore for SqlStore<B> {
         row.map(|r| r.get::<String>("value")).transpose()
     }
 
+    async fn get_alert_states(
+        &self,
+        monitors: &[d::MonitorId],
+        key: &str,
+    ) -> StoreResult<std::collections::HashMap<d::MonitorId, String>> {
+        let mut states = std::collections::HashMap::new();
+        for chunk in monitors.chunks(1000) {
+            let mut sql =
+                SqlBuilder::<B>::new("SELECT monitor_id, value FROM alert_state WHERE key = ");
+            sql.push_bind(key);
+            sql.push(" AND monitor_id IN (");
+            for (i, monitor) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push_bind(monitor.as_str());
+            }
+            sql.push(")");
+            for row in sql.build().fetch_all(self.read_pool()).await? {
+                states.insert(
+                    d::MonitorId::from_string(row.get::<String>("monitor_id")?),
+                    row.get::<String>("value")?,
+                );
+            }
+        }
+        Ok(states)
+    }
+
     async fn record_alert(
         &self,
         guard: Option<&AlertGuard>,

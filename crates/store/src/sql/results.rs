@@ -59,15 +59,16 @@ pub(super) async fn insert_result_rows<B: SqlBackend>(
         });
         query.build().execute(&mut *tx).await?;
     }
-    for r in results {
-        if matches!(
-            r.check_type,
-            d::check::CheckType::Uptime | d::check::CheckType::Tcp
-        ) {
-            bump_daily_stats(tx, r).await?;
-        }
-    }
-    Ok(())
+    let availability: Vec<&d::check::CheckResult> = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.check_type,
+                d::check::CheckType::Uptime | d::check::CheckType::Tcp
+            )
+        })
+        .collect();
+    bump_daily_stats(tx, &availability).await
 }
 
 /// Upserts pings, one multi-row statement per chunk. The caller

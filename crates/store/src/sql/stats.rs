@@ -7,35 +7,73 @@ use crate::*;
 
 /// Adds one availability result to its monitor's day (portable SQL: no
 /// GREATEST/MAX, which differ between SQLite and Postgres).
+/// One day of one monitor's counters, summed over a batch of results.
+#[derive(Default)]
+struct DayBump {
+    org_id: String,
+    checks: i64,
+    failed: i64,
+    degraded: i64,
+    latency_sum: i64,
+    latency_count: i64,
+    max_latency: i64,
+}
+
+/// Adds availability results to their days' rollups: summed per monitor
+/// and day first, then one multi-row upsert per chunk, in key order (so
+/// two batches about the same monitors lock their rows in one order).
 pub(super) async fn bump_daily_stats<B: SqlBackend>(
     tx: &mut Tx<B>,
-    r: &d::check::CheckResult,
+    results: &[&d::check::CheckResult],
 ) -> StoreResult<()> {
-    let latency = r.latency_ms.map(i64::from);
-    query::<B>(
-        "INSERT INTO daily_stats (monitor_id, org_id, day, total_checks, failed_checks, degraded_checks, \
-         latency_sum_ms, latency_count, max_latency_ms, p50_latency_ms, p95_latency_ms, finalized) \
-         VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, NULL, NULL, FALSE) \
-         ON CONFLICT (monitor_id, day) DO UPDATE SET \
-         total_checks = daily_stats.total_checks + 1, \
-         failed_checks = daily_stats.failed_checks + excluded.failed_checks, \
-         degraded_checks = daily_stats.degraded_checks + excluded.degraded_checks, \
-         latency_sum_ms = daily_stats.latency_sum_ms + excluded.latency_sum_ms, \
-         latency_count = daily_stats.latency_count + excluded.latency_count, \
-         max_latency_ms = CASE WHEN excluded.max_latency_ms > daily_stats.max_latency_ms \
-           THEN excluded.max_latency_ms ELSE daily_stats.max_latency_ms END",
-    )
-    .bind(r.monitor_id.as_str())
-    .bind(r.org_id.as_str())
-    .bind(d::time::day_of(r.created_at))
-    .bind(i64::from(r.status == d::check::CheckStatus::Fail))
-    .bind(i64::from(r.degraded))
-    .bind(latency.unwrap_or(0))
-    .bind(i64::from(latency.is_some()))
-    .bind(latency.unwrap_or(0))
-    .execute(&mut *tx)
-    .await
-    ?;
+    let mut days: std::collections::BTreeMap<(String, String), DayBump> = Default::default();
+    for r in results {
+        let key = (r.monitor_id.to_string(), d::time::day_of(r.created_at));
+        let day = days.entry(key).or_default();
+        day.org_id = r.org_id.to_string();
+        day.checks += 1;
+        day.failed += i64::from(r.status == d::check::CheckStatus::Fail);
+        day.degraded += i64::from(r.degraded);
+        if let Some(latency) = r.latency_ms.map(i64::from) {
+            day.latency_sum += latency;
+            day.latency_count += 1;
+            day.max_latency = day.max_latency.max(latency);
+        }
+    }
+    let days: Vec<_> = days.into_iter().collect();
+    // 12 binds a row.
+    for chunk in days.chunks(1000) {
+        let mut upsert = SqlBuilder::<B>::new(
+            "INSERT INTO daily_stats (monitor_id, org_id, day, total_checks, failed_checks, \
+             degraded_checks, latency_sum_ms, latency_count, max_latency_ms, p50_latency_ms, \
+             p95_latency_ms, finalized) ",
+        );
+        upsert.push_values(chunk, |mut row, ((monitor, day), bump)| {
+            row.push_bind(monitor.as_str())
+                .push_bind(bump.org_id.as_str())
+                .push_bind(day.as_str())
+                .push_bind(bump.checks)
+                .push_bind(bump.failed)
+                .push_bind(bump.degraded)
+                .push_bind(bump.latency_sum)
+                .push_bind(bump.latency_count)
+                .push_bind(bump.max_latency)
+                .push_bind(None::<i64>)
+                .push_bind(None::<i64>)
+                .push_bind(false);
+        });
+        upsert.push(
+            " ON CONFLICT (monitor_id, day) DO UPDATE SET \
+             total_checks = daily_stats.total_checks + excluded.total_checks, \
+             failed_checks = daily_stats.failed_checks + excluded.failed_checks, \
+             degraded_checks = daily_stats.degraded_checks + excluded.degraded_checks, \
+             latency_sum_ms = daily_stats.latency_sum_ms + excluded.latency_sum_ms, \
+             latency_count = daily_stats.latency_count + excluded.latency_count, \
+             max_latency_ms = CASE WHEN excluded.max_latency_ms > daily_stats.max_latency_ms \
+               THEN excluded.max_latency_ms ELSE daily_stats.max_latency_ms END",
+        );
+        upsert.build().execute(&mut *tx).await?;
+    }
     Ok(())
 }
 
