@@ -208,3 +208,57 @@ async fn known_certificates_are_added_listed_and_removed() {
         assert!(!ops.get("/certificates/known").await.body.contains(&sha));
     }
 }
+
+/// Alerts: the organization's events, newest first, filtered by type,
+/// each linking to its monitor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_listed_and_filtered() {
+    use certsentry_domain::alert::{Draft, Event, EventType, Severity};
+    let (backend, store) = backends().await.remove(0);
+    let h = Harness::start(backend, store, "agency", |_| {}).await;
+    let made = h
+        .post(
+            "monitors",
+            json!({"label": "shop", "target": "shop.acme.example", "checkSsl": false,
+                   "checkDomain": false, "checkDns": false, "checkUptime": true,
+                   "uptimeIntervalSeconds": 300, "regions": ["virginia"], "alertLeadDays": [7]}),
+        )
+        .await;
+    let id = made.body["monitor"]["id"].as_str().unwrap().to_string();
+    let monitor = h
+        .store
+        .get_monitor(
+            &h.org,
+            &certsentry_domain::MonitorId::from_string(id.clone()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    for (event_type, severity, status) in [
+        (EventType::UptimeDown, Severity::Critical, "down"),
+        (EventType::UptimeUp, Severity::Resolved, "up"),
+    ] {
+        let draft = Draft {
+            event_type,
+            severity,
+            status: status.into(),
+            details: json!({}),
+        };
+        let event = Event::about_monitor(&monitor, draft, now_ms());
+        h.store
+            .record_alert(None, Some(&event), None)
+            .await
+            .unwrap();
+    }
+    let mut viewer = signed_in_as(&h, "viewer@acme.example", Role::Viewer).await;
+    let all = viewer.get("/events").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert!(all.body.contains("uptime.down") && all.body.contains("uptime.up"));
+    assert!(
+        all.body.contains(&format!("/monitors/{id}")),
+        "linked to its monitor"
+    );
+    let down = viewer.get("/events?type=uptime.down").await;
+    assert!(down.body.contains("<td>uptime.down</td>"));
+    assert!(!down.body.contains("<td>uptime.up</td>"), "filtered");
+}

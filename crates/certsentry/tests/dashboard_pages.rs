@@ -332,6 +332,19 @@ async fn a_monitor_is_edited_checked_and_deleted_from_its_page() {
             "{}",
             results.body
         );
+        // Drawn on the server: a response-time line for virginia, and
+        // today's bar among the 90 (the check failed: 0 % up).
+        assert!(
+            results.body.contains("<polyline") && results.body.contains("<title>virginia</title>"),
+            "the response-time chart: {}",
+            results.body
+        );
+        assert_eq!(
+            results.body.matches("<rect x=").count(),
+            90,
+            "90 daily bars"
+        );
+        assert!(results.body.contains("0.00 % up, 1 checks"), "today's bar");
 
         let gone = ops
             .post(

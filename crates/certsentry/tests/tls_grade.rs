@@ -61,6 +61,31 @@ async fn a_check_grades_the_endpoint_and_a_fall_alerts() {
         // rustls serves TLS 1.2 and 1.3 with ECDHE and AEAD only, follows
         // the client's suite order, and this server sends no HSTS.
         assert_eq!(tls["grade"], "A-", "[{backend}] {tls:#}");
+        // The same report as a dashboard page, linked from the monitor's.
+        let mut viewer = common::web::signed_in_as(
+            &h,
+            "viewer@acme.example",
+            certsentry_domain::people::Role::Viewer,
+        )
+        .await;
+        let monitor_page = viewer.get(&format!("/monitors/{id}")).await;
+        assert!(monitor_page.body.contains(&format!("/monitors/{id}/tls")));
+        assert!(
+            monitor_page.body.contains("Certificate chain")
+                && monitor_page.body.contains("CN=localhost"),
+            "the served chain, leaf first: {}",
+            monitor_page.body
+        );
+        let page = viewer.get(&format!("/monitors/{id}/tls")).await;
+        assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("TLS grade: A-"), "{}", page.body);
+        assert!(
+            page.body.contains("TLS 1.3")
+                || page.body.contains("TLSv1.3")
+                || page.body.contains("tls1.3"),
+            "{}",
+            page.body
+        );
         let codes: Vec<&str> = tls["reasons"]
             .as_array()
             .unwrap()

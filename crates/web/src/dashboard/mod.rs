@@ -16,13 +16,16 @@ pub mod channel_form;
 pub mod channels;
 pub mod csrf;
 pub mod dmarc;
+pub mod events;
 pub mod github;
 pub mod keys;
 pub mod known_certificates;
 pub mod links;
 pub mod members;
+pub mod monitor_charts;
 pub mod monitor_edit;
 pub mod monitor_form;
+pub mod monitor_tls;
 pub mod monitors;
 pub mod oidc;
 pub mod proxy_auth;
@@ -218,6 +221,7 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/monitors", ManageMonitors), post(monitor_form::create)),
         (rule(get_.clone(), "/monitors/{id}", Read), get(monitors::detail)),
         (rule(get_.clone(), "/monitors/{id}/edit", ManageMonitors), get(monitor_edit::edit_form)),
+        (rule(get_.clone(), "/monitors/{id}/tls", Read), get(monitor_tls::page)),
         (rule(post_.clone(), "/monitors/{id}", ManageMonitors), post(monitor_edit::update)),
         (rule(post_.clone(), "/monitors/{id}/delete", ManageMonitors), post(monitor_edit::delete)),
         (rule(post_.clone(), "/monitors/{id}/check", ManageMonitors), post(monitor_edit::check_now)),
@@ -244,6 +248,7 @@ pub fn routes() -> Vec<(RouteRule, MethodRouter<Dashboard>)> {
         (rule(post_.clone(), "/status-pages/{id}/maintenance", ManageStatusPages), post(status_notices::schedule)),
         (rule(post_.clone(), "/status-pages/{id}/maintenance/{mid}/end", ManageStatusPages), post(status_notices::end_now)),
         (rule(post_.clone(), "/status-pages/{id}/maintenance/{mid}/delete", ManageStatusPages), post(status_notices::cancel)),
+        (rule(get_.clone(), "/events", Read), get(events::page)),
         (rule(get_.clone(), "/certificates", Read), get(certificates::page)),
         (rule(post_.clone(), "/certificates/known", ManageCertificates), post(certificates::mark_known)),
         (rule(get_.clone(), "/certificates/known", Read), get(known_certificates::page)),

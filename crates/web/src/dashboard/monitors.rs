@@ -15,6 +15,7 @@ use certsentry_domain::time::{Millis, format_ms, now_ms};
 use certsentry_store::{EventQuery, MonitorQuery, ResultQuery};
 use serde::Deserialize;
 
+use super::monitor_charts;
 use super::views::{Frame, not_found, render, unavailable};
 use super::{Dashboard, Signed};
 
@@ -231,6 +232,13 @@ struct MonitorPage {
     domain_expiry: Option<String>,
     results: Vec<CheckResult>,
     events: Vec<Event>,
+    /// Response time per region, of the latest uptime or TCP checks.
+    chart: Option<monitor_charts::Chart>,
+    /// 90 days of uptime, oldest first.
+    bars: Vec<monitor_charts::DayBar>,
+    /// The latest SSL check's served chain, leaf first.
+    chain: Vec<monitor_charts::ChainRow>,
+    dns_changes: Vec<monitor_charts::DnsChange>,
     /// Heartbeat monitors: the URL their job pings.
     ping_url: Option<String>,
     may_manage: bool,
@@ -280,6 +288,9 @@ pub async fn detail(
         return unavailable();
     };
     let now = now_ms();
+    let Ok(history) = history(store.as_ref(), signed.org_id(), &monitor, now).await else {
+        return unavailable();
+    };
     let ping_url = monitor.heartbeat_token.as_ref().map(|token| {
         format!(
             "{}/api/ping/{token}",
@@ -298,5 +309,64 @@ pub async fn detail(
         monitor,
         results: results.items,
         events: events.items,
+        chart: history.chart,
+        bars: history.bars,
+        chain: history.chain,
+        dns_changes: history.dns_changes,
+    })
+}
+
+/// What the page draws besides its lists.
+struct History {
+    chart: Option<monitor_charts::Chart>,
+    bars: Vec<monitor_charts::DayBar>,
+    chain: Vec<monitor_charts::ChainRow>,
+    dns_changes: Vec<monitor_charts::DnsChange>,
+}
+
+async fn history(
+    store: &dyn certsentry_store::Store,
+    org: &certsentry_domain::OrgId,
+    monitor: &Monitor,
+    now: Millis,
+) -> certsentry_store::StoreResult<History> {
+    use certsentry_domain::check::CheckType;
+    let of_type = |check_type, limit| ResultQuery {
+        check_type: Some(check_type),
+        limit,
+        ..Default::default()
+    };
+    let timed = if monitor.spec.kind == MonitorKind::Tcp {
+        CheckType::Tcp
+    } else {
+        CheckType::Uptime
+    };
+    let timed = store
+        .list_results(org, &monitor.id, &of_type(timed, 300))
+        .await?;
+    let ssl = store
+        .list_results(org, &monitor.id, &of_type(CheckType::Ssl, 1))
+        .await?;
+    let dns = store
+        .list_results(org, &monitor.id, &of_type(CheckType::Dns, 100))
+        .await?;
+    let today = certsentry_domain::time::parse_day(&certsentry_domain::time::day_of(now))
+        .expect("a formatted day parses");
+    let days: Vec<String> = certsentry_domain::time::last_days(today, 90)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let stats = store
+        .list_daily_stats(org, &monitor.id, &days[0], &days[days.len() - 1])
+        .await?;
+    Ok(History {
+        chart: monitor_charts::response_chart(&timed.items),
+        bars: monitor_charts::uptime_bars(&days, &stats),
+        chain: ssl
+            .items
+            .first()
+            .map(monitor_charts::chain_of)
+            .unwrap_or_default(),
+        dns_changes: monitor_charts::dns_changes(&dns.items),
     })
 }

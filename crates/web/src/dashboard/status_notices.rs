@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
 use certsentry_api::ApiError;
 use certsentry_api::error::ApiJson;
 use certsentry_api::status_notices::{IncidentView, MaintenanceView};
@@ -191,6 +191,42 @@ async fn caller(
     dashboard.caller(signed).await.map(Arc::new)
 }
 
+/// Reads `body` as the API's input and calls its handler with the person
+/// as the caller; then back to the page, or the page with the refusal
+/// beside `form`.
+async fn submit<I, T, Fut>(
+    dashboard: &Dashboard,
+    signed: &Signed,
+    (id, form): (&str, &str),
+    values: BTreeMap<String, String>,
+    body: Value,
+    call: impl FnOnce(
+        State<certsentry_api::AppState>,
+        Extension<Arc<certsentry_api::auth::Caller>>,
+        ApiJson<I>,
+    ) -> Fut,
+) -> Response
+where
+    I: serde::de::DeserializeOwned,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let caller = match caller(dashboard, signed).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let done = match input::<I>(body) {
+        Ok(input) => call(
+            State(dashboard.api.clone()),
+            Extension(caller),
+            ApiJson(input),
+        )
+        .await
+        .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    after(dashboard, signed, id, form, values, done).await
+}
+
 /// `POST /status-pages/:id/incidents`: opens an incident.
 pub async fn open_incident(
     State(dashboard): State<Dashboard>,
@@ -199,24 +235,18 @@ pub async fn open_incident(
     body: Bytes,
 ) -> Response {
     let (values, _) = fields(&body);
-    let caller = match caller(&dashboard, &signed).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
     let body = json!({"title": values.get("title"), "state": values.get("state"),
                       "body": values.get("body")});
-    let done = match input(body) {
-        Ok(input) => certsentry_api::status_notices::create_incident(
-            State(dashboard.api.clone()),
-            Extension(caller),
-            Path(id.clone()),
-            ApiJson(input),
-        )
-        .await
-        .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    after(&dashboard, &signed, &id, "incident", values, done).await
+    let page = id.clone();
+    submit(
+        &dashboard,
+        &signed,
+        (&id, "incident"),
+        values,
+        body,
+        |s, c, j| certsentry_api::status_notices::create_incident(s, c, Path(page), j),
+    )
+    .await
 }
 
 /// `POST /status-pages/:id/incidents/:iid/updates`: the next update.
@@ -227,29 +257,16 @@ pub async fn add_update(
     body: Bytes,
 ) -> Response {
     let (values, _) = fields(&body);
-    let caller = match caller(&dashboard, &signed).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
     let body = json!({"state": values.get("state"), "body": values.get("body")});
-    let done = match input(body) {
-        Ok(input) => certsentry_api::status_notices::add_update(
-            State(dashboard.api.clone()),
-            Extension(caller),
-            Path((id.clone(), iid.clone())),
-            ApiJson(input),
-        )
-        .await
-        .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    after(
+    let form = format!("update-{iid}");
+    let path = (id.clone(), iid);
+    submit(
         &dashboard,
         &signed,
-        &id,
-        &format!("update-{iid}"),
+        (&id, &form),
         values,
-        done,
+        body,
+        |s, c, j| certsentry_api::status_notices::add_update(s, c, Path(path), j),
     )
     .await
 }
@@ -262,27 +279,21 @@ pub async fn schedule(
     body: Bytes,
 ) -> Response {
     let (values, monitors) = fields(&body);
-    let caller = match caller(&dashboard, &signed).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
     let time = |field: &str| values.get(field).map(|v| rfc3339(v));
     let message = values.get("message").filter(|m| !m.trim().is_empty());
     let body = json!({"title": values.get("title"), "message": message,
                       "startsAt": time("startsAt"), "endsAt": time("endsAt"),
                       "monitorIds": monitors});
-    let done = match input(body) {
-        Ok(input) => certsentry_api::status_notices::create_maintenance(
-            State(dashboard.api.clone()),
-            Extension(caller),
-            Path(id.clone()),
-            ApiJson(input),
-        )
-        .await
-        .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    after(&dashboard, &signed, &id, "maintenance", values, done).await
+    let page = id.clone();
+    submit(
+        &dashboard,
+        &signed,
+        (&id, "maintenance"),
+        values,
+        body,
+        |s, c, j| certsentry_api::status_notices::create_maintenance(s, c, Path(page), j),
+    )
+    .await
 }
 
 /// `POST /status-pages/:id/maintenance/:mid/end`: ends a window now.
@@ -291,28 +302,16 @@ pub async fn end_now(
     Extension(signed): Extension<Signed>,
     Path((id, mid)): Path<(String, String)>,
 ) -> Response {
-    let caller = match caller(&dashboard, &signed).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let done = match input(json!({"endsAt": format_ms(now_ms() + 1_000)})) {
-        Ok(input) => certsentry_api::status_notices::update_maintenance(
-            State(dashboard.api.clone()),
-            Extension(caller),
-            Path((id.clone(), mid.clone())),
-            ApiJson(input),
-        )
-        .await
-        .map(|Json(_)| ()),
-        Err(e) => Err(e),
-    };
-    after(
+    let body = json!({"endsAt": format_ms(now_ms() + 1_000)});
+    let form = format!("window-{mid}");
+    let path = (id.clone(), mid);
+    submit(
         &dashboard,
         &signed,
-        &id,
-        &format!("window-{mid}"),
+        (&id, &form),
         BTreeMap::new(),
-        done,
+        body,
+        |s, c, j| certsentry_api::status_notices::update_maintenance(s, c, Path(path), j),
     )
     .await
 }
