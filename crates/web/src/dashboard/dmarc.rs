@@ -19,7 +19,7 @@ use certsentry_domain::people::Permission;
 use certsentry_domain::time::format_ms;
 use serde::Deserialize;
 
-use super::views::{Frame, not_found, render_form, unavailable};
+use super::views::{Frame, minute, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Reports and sources listed on a domain's page.
@@ -272,7 +272,7 @@ async fn domain_page(
                     via: r.via.clone(),
                     reason: r.reason.clone(),
                     size: r.size_bytes,
-                    received: format_ms(r.received_at)[..16].replace('T', " "),
+                    received: minute(r.received_at),
                 })
                 .collect(),
             domain,

@@ -7,11 +7,10 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use certsentry_domain::alert::{Event, EventType};
-use certsentry_domain::time::format_ms;
 use certsentry_store::EventQuery;
 use serde::Deserialize;
 
-use super::views::{Frame, render, unavailable};
+use super::views::{Frame, minute, render, unavailable};
 use super::{Dashboard, Signed};
 
 /// Events per page.
@@ -37,7 +36,7 @@ struct EventsPage {
 
 impl EventsPage {
     fn when(&self, at: &i64) -> String {
-        format_ms(*at)[..16].replace('T', " ")
+        minute(*at)
     }
 }
 

@@ -15,7 +15,7 @@ use certsentry_api::error::ApiJson;
 use certsentry_domain::people::Permission;
 use serde::Deserialize;
 
-use super::views::{Frame, render_form, unavailable};
+use super::views::{Frame, refusal_text, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 /// Entries shown (newest first).
@@ -106,12 +106,7 @@ pub async fn add(
     {
         Ok(_) => Redirect::to("/certificates/known").into_response(),
         Err(ApiError::Unavailable { .. }) => unavailable(),
-        Err(e) => {
-            let (errors, error) = super::views::refusal(e);
-            let mut why: Vec<String> = errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            why.extend(error);
-            known_page(&dashboard, &signed, form, Some(why.join("; "))).await
-        }
+        Err(e) => known_page(&dashboard, &signed, form, Some(refusal_text(e))).await,
     }
 }
 

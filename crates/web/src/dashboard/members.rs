@@ -18,7 +18,7 @@ use certsentry_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::views::{Frame, error_page, not_found, render_form, unavailable};
+use super::views::{Frame, error_page, minute, not_found, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 pub struct InvitationRow {
@@ -105,7 +105,7 @@ async fn members_page_with(
                 id: link.id.to_string(),
                 email: link.email.clone().unwrap_or_default(),
                 role: link.role.map(|r| r.as_str()).unwrap_or("viewer"),
-                expires: format_ms(link.expires_at)[..16].replace('T', " "),
+                expires: minute(link.expires_at),
                 expired: !link.usable_at(now),
             })
             .collect(),

@@ -11,6 +11,8 @@ use certsentry_domain::stats::DailyStats;
 use certsentry_domain::time::{Millis, format_ms};
 use serde_json::Value;
 
+use super::views::minute;
+
 /// The chart's drawing area, in SVG units.
 pub const CHART_WIDTH: u32 = 600;
 pub const CHART_HEIGHT: u32 = 160;
@@ -78,8 +80,8 @@ pub fn response_chart(results: &[CheckResult]) -> Option<Chart> {
     Some(Chart {
         lines,
         max_ms,
-        from: format_ms(first)[..16].replace('T', " "),
-        to: format_ms(last)[..16].replace('T', " "),
+        from: minute(first),
+        to: minute(last),
     })
 }
 
@@ -164,7 +166,7 @@ pub fn dns_changes(dns: &[CheckResult]) -> Vec<DnsChange> {
     dns.iter()
         .filter(|r| r.details["change"].is_object())
         .map(|r| DnsChange {
-            at: format_ms(r.created_at)[..16].replace('T', " "),
+            at: minute(r.created_at),
             before: pretty(&r.details["change"]["before"]),
             after: pretty(&r.details["change"]["after"]),
         })

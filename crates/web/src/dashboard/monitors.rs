@@ -16,7 +16,7 @@ use certsentry_store::{EventQuery, MonitorQuery, ResultQuery};
 use serde::Deserialize;
 
 use super::monitor_charts;
-use super::views::{Frame, not_found, render, unavailable};
+use super::views::{Frame, minute, not_found, render, unavailable};
 use super::{Dashboard, Signed};
 
 /// Rows per page of the list.
@@ -195,9 +195,7 @@ pub async fn list(
             kind: m.spec.kind.as_str(),
             target: m.spec.target.clone().unwrap_or_default(),
             state: m.last_status.as_str(),
-            last_check: last_checks
-                .get(&m.id)
-                .map(|at| format_ms(*at)[..16].replace('T', " ")),
+            last_check: last_checks.get(&m.id).map(|at| minute(*at)),
             ssl_days_left: days_until(m.ssl_not_after, now),
             grade: m
                 .spec

@@ -22,7 +22,7 @@ use certsentry_domain::status_page::StatusPage;
 use certsentry_domain::time::{format_ms, now_ms};
 use serde_json::{Value, json};
 
-use super::views::{Frame, not_found, refusal, render_form, unavailable};
+use super::views::{Frame, not_found, refusal_text, render_form, unavailable};
 use super::{Dashboard, Signed};
 
 #[derive(Template)]
@@ -171,13 +171,10 @@ async fn after<T>(
         Err(ApiError::NotFound(_)) => not_found(),
         Err(ApiError::Unavailable { .. }) => unavailable(),
         Err(e) => {
-            let (errors, error) = refusal(e);
-            let mut why: Vec<String> = errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            why.extend(error);
             let refused = Refused {
                 form: Some(form.to_string()),
                 values,
-                error: Some(why.join("; ")),
+                error: Some(refusal_text(e)),
             };
             notices_page(dashboard, signed, id, refused).await
         }

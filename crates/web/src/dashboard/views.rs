@@ -103,6 +103,15 @@ pub fn refusal(e: ApiError) -> FormRefusal {
     }
 }
 
+/// The API's refusal as one line, for a form whose fields carry no
+/// messages of their own: `field: message; …`, then the form's message.
+pub fn refusal_text(e: ApiError) -> String {
+    let (errors, error) = refusal(e);
+    let mut why: Vec<String> = errors.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    why.extend(error);
+    why.join("; ")
+}
+
 /// The messages for `field` and the fields under it (`field.x`,
 /// `field[2]`), joined; `name_parts` puts each part's key before its
 /// message (a list's rows), where a single field's message stands alone.
