@@ -1,6 +1,7 @@
 //! The batching writer on a real SQLite store: concurrent writes share
 //! transactions, every acknowledged write is stored, and a write for a
-//! deleted monitor does not fail its neighbours.
+//! deleted monitor does not fail its neighbours; a write that cannot be
+//! stored is refused to its caller and counted in the metrics.
 
 use std::sync::Arc;
 
@@ -126,4 +127,88 @@ async fn concurrent_writes_are_all_stored() {
     let states = store.list_heartbeat_states().await.unwrap();
     assert_eq!(states.len(), 2);
     assert!(states.iter().all(|s| s.last_ping_at >= 1_000 + 190));
+}
+
+/// With the results table gone (as good as a database that refuses every
+/// write), each outcome is refused to its caller and counted in
+/// `check_writes_failed_total`; once the table is back, writes succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_that_cannot_be_stored_are_refused_and_counted() {
+    use sqlx::Connection as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteBackend::open(&path).await.unwrap());
+    let org = Org {
+        id: OrgId::generate(),
+        name: "f".into(),
+        plan: "agency".into(),
+        created_at: now_ms(),
+    };
+    store
+        .create_org(&org, &audit(&org.id, "organization.create"))
+        .await
+        .unwrap();
+    let spec = MonitorSpec {
+        kind: MonitorKind::Heartbeat,
+        target: None,
+        heartbeat_interval_seconds: Some(60),
+        heartbeat_grace_seconds: Some(60),
+        ..MonitorSpec::standard("cron", "", vec!["virginia".into()])
+    };
+    let monitor = Monitor::new(org.id.clone(), spec);
+    store
+        .create_monitor(&monitor, 100, &audit(&org.id, "monitor.create"))
+        .await
+        .unwrap();
+    let writer = CheckWriter::spawn(store.clone());
+    let mut registry = prometheus_client::registry::Registry::default();
+    writer.register(&mut registry);
+    let failed_total = |registry: &prometheus_client::registry::Registry| {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix("check_writes_failed_total "))
+            .map(|n| n.parse::<u64>().unwrap())
+    };
+    assert_eq!(failed_total(&registry), Some(0));
+
+    let mut side = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE check_results RENAME TO check_results_away")
+        .execute(&mut side)
+        .await
+        .unwrap();
+    for at in [1_000, 2_000] {
+        let refused = writer.write(ping(&org.id, &monitor.id, at)).await;
+        assert!(
+            refused.is_err(),
+            "a write that was not stored is not acknowledged"
+        );
+    }
+    assert_eq!(failed_total(&registry), Some(2));
+
+    sqlx::query("ALTER TABLE check_results_away RENAME TO check_results")
+        .execute(&mut side)
+        .await
+        .unwrap();
+    writer
+        .write(ping(&org.id, &monitor.id, 3_000))
+        .await
+        .unwrap();
+    assert_eq!(failed_total(&registry), Some(2));
+    let stored = store
+        .list_results(
+            &org.id,
+            &monitor.id,
+            &ResultQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let times: Vec<i64> = stored.items.iter().map(|r| r.created_at).collect();
+    assert_eq!(times, vec![3_000], "only the acknowledged write is stored");
 }

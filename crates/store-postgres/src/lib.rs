@@ -4,8 +4,11 @@
 
 use certsentry_store::sql::{Param, SqlBackend, SqlStore};
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
-use sqlx::{Arguments, Executor, Pool, Postgres, Row, Transaction};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
+};
+use sqlx::{Arguments, Connection, Executor, Pool, Postgres, Row, Transaction};
+use std::str::FromStr;
 
 /// Migrations embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -17,6 +20,13 @@ pub type PostgresStore = SqlStore<PostgresBackend>;
 /// pool has room) before the store reports the database unavailable.
 pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// How long one statement of the request path may run before Postgres
+/// cancels it (`statement_timeout`), so that an API call or a ping on a
+/// database too slow to answer gets its 503 within five seconds, with the
+/// acquire timeout above. Maintenance (migrations, pruning, report
+/// imports) lifts it; see `SqlBackend::LIFT_STATEMENT_TIMEOUT`.
+pub const STATEMENT_TIMEOUT: &str = "4s";
+
 /// The PostgreSQL connection pool.
 pub struct PostgresBackend {
     pool: PgPool,
@@ -25,14 +35,24 @@ pub struct PostgresBackend {
 impl PostgresBackend {
     /// Connects to a `postgres://` URL and applies migrations.
     pub async fn connect(url: &str) -> Result<PostgresStore, sqlx::Error> {
+        let options = PgConnectOptions::from_str(url)?;
+        // Migrations (a back-fill may take minutes on a large database) run
+        // on their own connection, without the request path's bound.
+        let mut migrating = PgConnection::connect_with(&options).await?;
+        MIGRATOR.run(&mut migrating).await?;
+        migrating.close().await?;
+        let bounded = if url.contains("statement_timeout") {
+            options // the operator's own bound, set in the URL, wins
+        } else {
+            options.options([("statement_timeout", STATEMENT_TIMEOUT)])
+        };
         let pool = PgPoolOptions::new()
             .max_connections(16)
             // With the database gone, a request waits at most this long for
             // a connection and then answers 503, instead of hanging.
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(bounded)
             .await?;
-        MIGRATOR.run(&pool).await?;
         Ok(SqlStore::new(Self { pool }))
     }
 
@@ -50,6 +70,8 @@ impl SqlBackend for PostgresBackend {
     const LOCK_ORG: &'static str = "SELECT id FROM orgs WHERE id = $1 FOR UPDATE";
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
     const STRING_AGG: &'static str = "string_agg";
+
+    const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = Some("SET LOCAL statement_timeout = 0");
 
     fn push_placeholder(text: &mut String, n: usize) {
         use std::fmt::Write as _;

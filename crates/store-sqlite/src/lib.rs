@@ -87,6 +87,8 @@ impl SqlBackend for SqliteBackend {
     const CLAIM_LOCK: &'static str = "";
     const STRING_AGG: &'static str = "group_concat";
 
+    const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = None;
+
     fn push_placeholder(text: &mut String, _n: usize) {
         text.push('?');
     }

@@ -36,6 +36,12 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// `group_concat` on SQLite, `string_agg` on Postgres. One row per group
     /// instead of one per value matters where rows are costly to fetch.
     const STRING_AGG: &'static str;
+    /// Run first in a maintenance transaction (pruning, a report import,
+    /// migrations) to lift the per-statement time bound that request-path
+    /// statements have: on Postgres `SET LOCAL statement_timeout = 0`, so
+    /// that deleting a month of results is not cut at the bound a request
+    /// needs. `None` where the backend sets no bound (SQLite).
+    const LIFT_STATEMENT_TIMEOUT: Option<&'static str>;
 
     /// Writes the placeholder of the `n`th value (from 1) of a built
     /// statement. Postgres needs `$n`; SQLite prefers a bare `?`, because

@@ -306,7 +306,7 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
     async fn prune_alerts(&self, before: d::time::Millis) -> StoreResult<u64> {
         // Ids sort by creation time, so "before" is an id range.
         let floor = d::id::floor_at(before);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_maintenance().await?;
         let mut deleted = 0;
         for sql in [
             "DELETE FROM delivery_attempts WHERE delivery_id IN \

@@ -297,7 +297,7 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
             .domain
             .clone()
             .unwrap_or_else(|| domain.domain.clone());
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_maintenance().await?;
         let baseline = query::<B>("SELECT id FROM dmarc_reports WHERE domain_id = $1 LIMIT 1")
             .bind(domain.id.as_str())
             .fetch_optional(&mut tx)
@@ -503,7 +503,7 @@ impl<B: SqlBackend> DmarcStore for SqlStore<B> {
         org: &d::OrgId,
         before: d::time::Millis,
     ) -> StoreResult<u64> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_maintenance().await?;
         let deleted = query::<B>("DELETE FROM dmarc_reports WHERE org_id = $1 AND end_at < $2")
             .bind(org.as_str())
             .bind(before)

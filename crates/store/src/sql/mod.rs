@@ -56,6 +56,17 @@ impl<B: SqlBackend> SqlStore<B> {
     pub(crate) async fn begin_write(&self) -> Result<Tx<B>, sqlx::Error> {
         self.backend.begin_write().await.map(Tx)
     }
+
+    /// A write transaction for work that may legitimately run long
+    /// (pruning, importing a large report): the request path's statement
+    /// time bound does not apply in it.
+    pub(crate) async fn begin_maintenance(&self) -> Result<Tx<B>, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        if let Some(lift) = B::LIFT_STATEMENT_TIMEOUT {
+            query::<B>(lift).execute(&mut tx).await?;
+        }
+        Ok(tx)
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -70,7 +81,9 @@ impl From<sqlx::Error> for StoreError {
 
 /// Errors that mean "the database is not there right now", as opposed to
 /// a query the database refused: no connection in time, a socket that
-/// failed, or PostgreSQL's connection-exception and shutdown classes.
+/// failed, PostgreSQL's connection-exception and shutdown classes, or a
+/// statement that outlived its bound (a database too slow to answer is,
+/// for the caller, not there).
 fn database_unreachable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut
@@ -79,7 +92,8 @@ fn database_unreachable(e: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
+            // 57014: a statement cancelled at the request path's time bound.
+            code.starts_with("08") || code.starts_with("57P0") || code == "57014"
         }),
         _ => false,
     }

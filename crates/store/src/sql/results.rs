@@ -255,7 +255,7 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
     }
 
     async fn prune_results(&self, before: d::time::Millis) -> StoreResult<u64> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_maintenance().await?;
         // Ids sort by creation time: the primary key serves as the time index.
         let done = query::<B>("DELETE FROM check_results WHERE id < $1")
             .bind(d::id::floor_at(before))
