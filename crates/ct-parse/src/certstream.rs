@@ -1,9 +1,19 @@
 //! certstream messages: the Elixir server's and the Go server's shapes,
 //! full and lite streams. A malformed message is an error the feed counts
 //! and skips; it never panics.
+//!
+//! The message is read into borrowed views (`&RawValue` per field, strings
+//! borrowed where they hold no escapes), not into a `serde_json::Value`
+//! tree: a full-stream message carries the subject, extensions and chain,
+//! which this client never reads, and building maps of them was most of
+//! the JSON cost. Each field is then read as leniently as before: a field
+//! of an unexpected type is absent, not an error.
+
+use std::borrow::Cow;
 
 use base64::Engine;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::names::normalize;
 
@@ -49,90 +59,178 @@ fn malformed(why: impl Into<String>) -> Malformed {
     Malformed(why.into())
 }
 
+/// A JSON field not yet read: parsed on demand, with its type checked then.
+type Field<'a> = Option<&'a RawValue>;
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    message_type: Field<'a>,
+    #[serde(borrow)]
+    data: Field<'a>,
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(borrow)]
+    update_type: Field<'a>,
+    #[serde(borrow)]
+    leaf_cert: Field<'a>,
+    #[serde(borrow)]
+    cert_index: Field<'a>,
+    #[serde(borrow)]
+    cert_link: Field<'a>,
+    #[serde(borrow)]
+    seen: Field<'a>,
+    #[serde(borrow)]
+    source: Field<'a>,
+}
+
+#[derive(Deserialize)]
+struct Leaf<'a> {
+    #[serde(borrow)]
+    all_domains: Field<'a>,
+    #[serde(borrow)]
+    as_der: Field<'a>,
+    #[serde(borrow)]
+    sha256: Field<'a>,
+    #[serde(borrow)]
+    sha1: Field<'a>,
+    #[serde(borrow)]
+    serial_number: Field<'a>,
+    #[serde(borrow)]
+    not_before: Field<'a>,
+    #[serde(borrow)]
+    not_after: Field<'a>,
+    #[serde(borrow)]
+    issuer: Field<'a>,
+}
+
+#[derive(Deserialize)]
+struct Source<'a> {
+    #[serde(borrow)]
+    name: Field<'a>,
+    #[serde(borrow)]
+    url: Field<'a>,
+}
+
+#[derive(Deserialize)]
+struct Issuer<'a> {
+    #[serde(borrow)]
+    aggregated: Field<'a>,
+}
+
+/// `field` as `T`, or `None` when it is absent, `null` or of another type.
+fn read<'a, T: Deserialize<'a>>(field: Field<'a>) -> Option<T> {
+    serde_json::from_str(field?.get()).ok()
+}
+
+/// `field` as a string, borrowed unless it holds escapes (serde reads a
+/// `Cow<str>` as owned, so the borrowed form is tried first).
+fn text<'a>(field: Field<'a>) -> Option<Cow<'a, str>> {
+    let raw = field?.get();
+    match serde_json::from_str::<&'a str>(raw) {
+        Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
+        Err(_) => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
+    }
+}
+
 /// Seconds as an integer or a float (both servers' forms) → milliseconds.
-fn seconds_to_ms(v: &Value) -> Option<i64> {
-    if let Some(i) = v.as_i64() {
+fn seconds_to_ms(field: Field<'_>) -> Option<i64> {
+    let number = read::<serde_json::Number>(field)?;
+    if let Some(i) = number.as_i64() {
         return Some(i.saturating_mul(1000));
     }
-    v.as_f64()
+    number
+        .as_f64()
         .filter(|f| f.is_finite())
         .map(|f| (f * 1000.0) as i64)
 }
 
-fn hex_of(v: &Value) -> Option<String> {
-    let s = v.as_str()?;
+fn hex_of(field: Field<'_>) -> Option<String> {
+    let s = text(field)?;
     let clean: String = s.chars().filter(|c| *c != ':').collect();
     (clean.len().is_multiple_of(2) && clean.chars().all(|c| c.is_ascii_hexdigit()))
         .then(|| clean.to_ascii_lowercase())
 }
 
-pub fn parse_message(text: &str) -> Result<Message, Malformed> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
-    let kind = doc["message_type"]
-        .as_str()
-        .ok_or_else(|| malformed("no message_type"))?;
-    match kind {
+/// `issuer.aggregated`, or the issuer object as given, or a plain string.
+fn issuer_of(field: Field<'_>) -> Option<String> {
+    let raw = field?;
+    match raw.get().as_bytes().first() {
+        Some(b'{') => {
+            let issuer: Issuer<'_> = serde_json::from_str(raw.get()).ok()?;
+            text(issuer.aggregated)
+                .map(Cow::into_owned)
+                // Re-serialized, so it reads the same however it was spaced.
+                .or_else(|| read::<serde_json::Value>(Some(raw)).map(|v| v.to_string()))
+        }
+        _ => text(Some(raw)).map(Cow::into_owned),
+    }
+}
+
+pub fn parse_message(text_of_message: &str) -> Result<Message, Malformed> {
+    let doc: Envelope<'_> =
+        serde_json::from_str(text_of_message).map_err(|e| malformed(e.to_string()))?;
+    let kind = text(doc.message_type).ok_or_else(|| malformed("no message_type"))?;
+    match &*kind {
         "heartbeat" => return Ok(Message::Heartbeat),
         "certificate_update" => {}
         other => return Ok(Message::Other(other.to_string())),
     }
-    let data = &doc["data"];
-    let precert = match data["update_type"].as_str() {
+    let data: Option<Data<'_>> = read(doc.data);
+    let Some(data) = data else {
+        return Err(malformed("no data.update_type"));
+    };
+    let precert = match text(data.update_type).as_deref() {
         Some("X509LogEntry") => false,
         Some("PrecertLogEntry") => true,
         Some(other) => return Err(malformed(format!("unknown update_type {other:?}"))),
         None => return Err(malformed("no data.update_type")),
     };
-    let leaf = &data["leaf_cert"];
-    if !leaf.is_object() {
-        return Err(malformed("no data.leaf_cert"));
-    }
-    let mut dns_names: Vec<String> = leaf["all_domains"]
-        .as_array()
-        .ok_or_else(|| malformed("no leaf_cert.all_domains"))?
-        .iter()
-        .filter_map(Value::as_str)
-        .filter_map(normalize)
+    let leaf: Leaf<'_> = read(data.leaf_cert).ok_or_else(|| malformed("no data.leaf_cert"))?;
+    let domains: Vec<Field<'_>> =
+        read(leaf.all_domains).ok_or_else(|| malformed("no leaf_cert.all_domains"))?;
+    let mut dns_names: Vec<String> = domains
+        .into_iter()
+        .filter_map(text)
+        .filter_map(|name| normalize(&name))
         .collect();
     dns_names.sort();
     dns_names.dedup();
-    let der = match leaf["as_der"].as_str() {
+    let der = match text(leaf.as_der) {
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
-                .decode(b64)
+                .decode(b64.as_bytes())
                 .map_err(|e| malformed(format!("as_der: {e}")))?,
         ),
         None => None,
     };
-    let cert_sha256 = hex_of(&leaf["sha256"])
+    let cert_sha256 = hex_of(leaf.sha256)
         .filter(|h| h.len() == 64)
         .or_else(|| der.as_deref().map(crate::facts::sha256_hex));
-    let issuer = match &leaf["issuer"] {
-        Value::Object(map) => map
-            .get("aggregated")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| Some(Value::Object(map.clone()).to_string())),
-        Value::String(s) => Some(s.clone()),
-        _ => None,
-    };
+    let source: Option<Source<'_>> = read(data.source);
     Ok(Message::Entry(Box::new(StreamEntry {
         precert,
         dns_names,
         cert_sha256,
-        sha1: hex_of(&leaf["sha1"]).filter(|h| h.len() == 40),
+        sha1: hex_of(leaf.sha1).filter(|h| h.len() == 40),
         der,
-        serial: leaf["serial_number"]
-            .as_str()
-            .map(|s| s.to_ascii_lowercase()),
-        not_before: seconds_to_ms(&leaf["not_before"]),
-        not_after: seconds_to_ms(&leaf["not_after"]),
-        issuer,
-        cert_index: data["cert_index"].as_u64(),
-        cert_link: data["cert_link"].as_str().map(str::to_string),
-        seen: seconds_to_ms(&data["seen"]),
-        source_name: data["source"]["name"].as_str().map(str::to_string),
-        source_url: data["source"]["url"].as_str().map(str::to_string),
+        serial: text(leaf.serial_number).map(|s| s.to_ascii_lowercase()),
+        not_before: seconds_to_ms(leaf.not_before),
+        not_after: seconds_to_ms(leaf.not_after),
+        issuer: issuer_of(leaf.issuer),
+        cert_index: read(data.cert_index),
+        cert_link: text(data.cert_link).map(Cow::into_owned),
+        seen: seconds_to_ms(data.seen),
+        source_name: source
+            .as_ref()
+            .and_then(|s| text(s.name))
+            .map(Cow::into_owned),
+        source_url: source
+            .as_ref()
+            .and_then(|s| text(s.url))
+            .map(Cow::into_owned),
     })))
 }
 

@@ -11,13 +11,32 @@ use crate::names::normalize;
 
 pub const POISON_OID: &str = "1.3.6.1.4.1.11129.2.4.3";
 
-/// What CT matching needs: the certificate's [`Description`] and Cert
-/// Spotter's `tbs_sha256`.
+/// What CT matching needs of every entry: the names, whether it is a
+/// precertificate, and Cert Spotter's `tbs_sha256`. The rest of the
+/// certificate ([`Description`]: issuer, key, validity, serial) is read only
+/// for the rare entry that matches a watched name, from the TBS kept here:
+/// formatting an issuer's DN for every entry of a log was a quarter of the
+/// hot path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertFacts {
-    pub description: Description,
+    /// Normalized, sorted, without duplicates.
+    pub dns_names: Vec<String>,
+    pub is_precert: bool,
     /// Lowercase hex.
     pub tbs_sha256: String,
+    /// The TBSCertificate's DER, for [`CertFacts::describe`].
+    tbs_der: Vec<u8>,
+}
+
+impl CertFacts {
+    /// The whole description, read again from the kept TBSCertificate.
+    pub fn describe(&self) -> Result<Description, FactsError> {
+        let (_, tbs) =
+            TbsCertificate::from_der(&self.tbs_der).map_err(|e| FactsError(e.to_string()))?;
+        let mut description = describe(&tbs);
+        description.is_precert |= self.is_precert;
+        Ok(description)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,10 +108,32 @@ impl Description {
 
 /// Describes a parsed TBSCertificate.
 pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
-    let is_precert = tbs
-        .extensions()
+    Description {
+        dns_names: dns_names(tbs),
+        pubkey_sha256: sha256_hex(tbs.subject_pki.raw),
+        issuer_dn: tbs.issuer().to_string(),
+        issuer_organization: first_string(tbs.issuer().iter_organization()),
+        issuer_common_name: first_string(tbs.issuer().iter_common_name()),
+        not_before: tbs.validity().not_before.timestamp() * 1000,
+        not_after: tbs.validity().not_after.timestamp() * 1000,
+        serial: hex::encode(tbs.raw_serial()),
+        is_precert: is_precert(tbs),
+    }
+}
+
+/// The DER content of [`POISON_OID`], compared as bytes: formatting every
+/// extension's OID as text cost an allocation each.
+const POISON_OID_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0xD6, 0x79, 0x02, 0x04, 0x03];
+
+fn is_precert(tbs: &TbsCertificate<'_>) -> bool {
+    tbs.extensions()
         .iter()
-        .any(|e| e.oid.to_id_string() == POISON_OID);
+        .any(|e| e.oid.as_bytes() == POISON_OID_DER)
+}
+
+/// The SAN's DNS names and the subject's common names, normalized, sorted,
+/// deduplicated.
+fn dns_names(tbs: &TbsCertificate<'_>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     if let Ok(Some(san)) = tbs.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -112,25 +153,17 @@ pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
     }
     names.sort_unstable();
     names.dedup();
-    Description {
-        dns_names: names,
-        pubkey_sha256: sha256_hex(tbs.subject_pki.raw),
-        issuer_dn: tbs.issuer().to_string(),
-        issuer_organization: first_string(tbs.issuer().iter_organization()),
-        issuer_common_name: first_string(tbs.issuer().iter_common_name()),
-        not_before: tbs.validity().not_before.timestamp() * 1000,
-        not_after: tbs.validity().not_after.timestamp() * 1000,
-        serial: hex::encode(tbs.raw_serial()),
-        is_precert,
-    }
+    names
 }
 
 fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
     let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
         .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
     Ok(CertFacts {
-        description: describe(tbs),
+        dns_names: dns_names(tbs),
+        is_precert: is_precert(tbs),
         tbs_sha256: hex::encode(tbs_sha256),
+        tbs_der: tbs_der.to_vec(),
     })
 }
 
@@ -175,20 +208,19 @@ mod tests {
     fn facts_of_a_certificate() {
         let der = pair(&KeyPair::generate().unwrap(), None);
         let f = facts(&der).unwrap();
-        assert_eq!(
-            f.description.dns_names,
-            vec!["*.example.org", "shop.example.org"]
-        );
+        assert_eq!(f.dns_names, vec!["*.example.org", "shop.example.org"]);
+        let description = f.describe().unwrap();
+        assert_eq!(description.dns_names, f.dns_names);
         let tbs = crate::tbs::certificate_tbs(&der).unwrap();
         assert_eq!(
             tbs_facts(tbs).unwrap(),
             f,
             "a bare TBS gives the same facts"
         );
-        assert_eq!(f.description.serial, "010203");
-        assert_eq!(f.description.pubkey_sha256.len(), 64);
-        assert!(!f.description.is_precert);
-        assert_eq!(f.description.not_after, 1_775_001_600_000);
+        assert_eq!(description.serial, "010203");
+        assert_eq!(description.pubkey_sha256.len(), 64);
+        assert!(!f.is_precert && !description.is_precert);
+        assert_eq!(description.not_after, 1_775_001_600_000);
         assert!(facts(b"\x30\x03garbage").is_err());
         use base64::Engine;
         let pem = format!(
@@ -220,7 +252,7 @@ mod tests {
         poison.set_criticality(true);
         let precert = pair(&key, Some(poison));
         let f = facts(&precert).unwrap();
-        assert!(f.description.is_precert);
+        assert!(f.is_precert && f.describe().unwrap().is_precert);
         assert_eq!(f.tbs_sha256, plain_hash, "precert and final hash the same");
     }
 }

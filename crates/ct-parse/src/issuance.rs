@@ -10,7 +10,7 @@ use sha1::Sha1;
 use sha2::Digest;
 
 use crate::certstream::StreamEntry;
-use crate::facts::{CertFacts, FactsError, facts, sha256_hex, tbs_facts};
+use crate::facts::{CertFacts, Description, FactsError, facts, sha256_hex, tbs_facts};
 use crate::leaf::{EntryKind, LogEntry};
 
 /// Where an entry came from.
@@ -39,7 +39,7 @@ pub enum Parsed {
 impl Parsed {
     pub fn dns_names(&self) -> &[String] {
         match self {
-            Self::Full(f) => &f.description.dns_names,
+            Self::Full(f) => &f.dns_names,
             Self::NamesOnly { dns_names, .. } => dns_names,
         }
     }
@@ -52,7 +52,7 @@ pub fn parse_log_entry(entry: &LogEntry) -> Result<Parsed, FactsError> {
         EntryKind::Precert {
             tbs_certificate, ..
         } => tbs_facts(tbs_certificate).map(|mut f| {
-            f.description.is_precert = true;
+            f.is_precert = true;
             Parsed::Full(f)
         }),
     }
@@ -62,7 +62,7 @@ pub fn parse_log_entry(entry: &LogEntry) -> Result<Parsed, FactsError> {
 pub fn parse_stream_entry(entry: &StreamEntry) -> Result<Parsed, FactsError> {
     if let Some(der) = &entry.der {
         return facts(der).map(|mut f| {
-            f.description.is_precert |= entry.precert;
+            f.is_precert |= entry.precert;
             Parsed::Full(f)
         });
     }
@@ -157,27 +157,42 @@ impl Issuance {
             Some(sha256_hex(cert.tbs_certificate.subject_pki.raw))
         });
         match parsed {
-            Parsed::Full(f) => Self {
-                precert: f.description.is_precert,
-                issuer: Issuer {
-                    pubkey_sha256: issuer_pubkey,
-                    ..describe_issuer(
-                        &f.description.issuer_dn,
-                        f.description.issuer_organization.as_deref(),
-                        f.description.issuer_common_name.as_deref(),
-                    )
-                },
-                dns_names: f.description.dns_names,
-                tbs_sha256: f.tbs_sha256,
-                cert_sha256: der.as_deref().map(sha256_hex).unwrap_or_default(),
-                fingerprint_sha1,
-                pubkey_sha256: Some(f.description.pubkey_sha256),
-                not_before: f.description.not_before,
-                not_after: f.description.not_after,
-                serial: f.description.serial,
-                cert_der: der,
-                provenance,
-            },
+            Parsed::Full(f) => {
+                // Parsed once already, so this does not fail; if it did,
+                // the issuance keeps its names and hashes and reads empty.
+                let description = f.describe().unwrap_or_else(|_| Description {
+                    dns_names: Vec::new(),
+                    pubkey_sha256: String::new(),
+                    issuer_dn: String::new(),
+                    issuer_organization: None,
+                    issuer_common_name: None,
+                    not_before: 0,
+                    not_after: 0,
+                    serial: String::new(),
+                    is_precert: f.is_precert,
+                });
+                Self {
+                    precert: f.is_precert,
+                    issuer: Issuer {
+                        pubkey_sha256: issuer_pubkey,
+                        ..describe_issuer(
+                            &description.issuer_dn,
+                            description.issuer_organization.as_deref(),
+                            description.issuer_common_name.as_deref(),
+                        )
+                    },
+                    dns_names: f.dns_names,
+                    tbs_sha256: f.tbs_sha256,
+                    cert_sha256: der.as_deref().map(sha256_hex).unwrap_or_default(),
+                    fingerprint_sha1,
+                    pubkey_sha256: Some(description.pubkey_sha256).filter(|hash| !hash.is_empty()),
+                    not_before: description.not_before,
+                    not_after: description.not_after,
+                    serial: description.serial,
+                    cert_der: der,
+                    provenance,
+                }
+            }
             Parsed::NamesOnly {
                 dns_names,
                 cert_sha256,
