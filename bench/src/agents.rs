@@ -28,6 +28,7 @@ use certsentry_domain::time::now_ms;
 use certsentry_probes::http::HttpObservation;
 use certsentry_store::Store;
 
+use crate::scratch_database;
 use crate::{bind, seed_with, server_runtime};
 
 const REGIONS: [&str; 3] = ["virginia", "dublin", "singapore"];
@@ -84,24 +85,6 @@ fn spec(i: usize) -> MonitorSpec {
             REGIONS.iter().map(|r| r.to_string()).collect(),
         )
     }
-}
-
-/// A fresh database on the server `admin_url` names.
-async fn scratch_database(admin_url: &str) -> anyhow::Result<String> {
-    use sqlx::Connection;
-    let name = format!("certsentry_bench_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name}"
-    )))
-    .execute(&mut admin)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await?;
-    let mut url = url::Url::parse(admin_url)?;
-    url.set_path(&format!("/{name}"));
-    Ok(url.to_string())
 }
 
 /// One simulated agent: its token, region and server, and the jobs it holds.

@@ -211,5 +211,24 @@ pub fn run(args: CtArgs) -> anyhow::Result<()> {
         stream / baseline
     );
     println!("distinct matched issuances: {matched}");
+    let figure = |path: &str, value: f64, unit: &str, goal: f64| crate::figures::Figure {
+        path: path.into(),
+        store: "-".into(),
+        value,
+        unit: unit.into(),
+        baseline: Some(baseline),
+        goal: crate::figures::Goal::RatioAtLeast(goal),
+        goal_text: format!("ratio >= {goal}"),
+        complete: matched > 0,
+    };
+    crate::figures::report(&[
+        figure(
+            "CT raw entries (parse, tbs_sha256, match 100k, dedupe)",
+            raw,
+            "entries/s",
+            0.75,
+        ),
+        figure("certstream JSON, same path", stream, "messages/s", 0.35),
+    ])?;
     Ok(())
 }

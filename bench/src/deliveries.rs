@@ -16,7 +16,6 @@ use certsentry_domain::time::now_ms;
 use certsentry_domain::{EventId, OrgId};
 use certsentry_notify::{Outbox, OutboxConfig};
 use certsentry_store::Store;
-use certsentry_store_sqlite::SqliteBackend;
 use serde_json::json;
 
 use crate::{bind, server_runtime};
@@ -29,6 +28,8 @@ pub struct DeliveryArgs {
     /// Seconds of the bare POST loop.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    #[command(flatten)]
+    database: crate::Database,
 }
 
 fn audit(org: &OrgId) -> AuditEvent {
@@ -81,8 +82,7 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         let baseline = sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
 
         // The outbox: events with their pending deliveries in SQLite, then the worker.
-        let dir = tempfile::tempdir()?;
-        let store: Arc<dyn Store> = Arc::new(SqliteBackend::open(&dir.path().join("bench.db")).await?);
+        let store: Arc<dyn Store> = args.database.store().await?;
         let org = Org {
             id: OrgId::generate(),
             name: "bench".into(),
@@ -142,7 +142,8 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         println!("|---|---|---|");
         println!("| bare reqwest POST loop, 256 in flight (baseline) | {baseline:.0} | - |");
         println!(
-            "| outbox: claim, sign (certsentry scheme), POST, record attempt (SQLite) | {rate:.0} | {:.2} |",
+            "| outbox: claim, sign (certsentry scheme), POST, record attempt ({}) | {rate:.0} | {:.2} |",
+            args.database.name(),
             rate / baseline
         );
         println!(
@@ -150,6 +151,16 @@ pub fn run(args: DeliveryArgs) -> anyhow::Result<()> {
             received.load(Ordering::Relaxed),
             outbox.stats.failed.load(Ordering::Relaxed)
         );
+        crate::figures::report(&[crate::figures::Figure {
+            path: "signed deliveries through the outbox".into(),
+            store: args.database.name().into(),
+            value: rate,
+            unit: "deliveries/s".into(),
+            baseline: Some(baseline),
+            goal: crate::figures::Goal::RatioAtLeast(0.25),
+            goal_text: ">= 15,000/s, ratio >= 0.25".into(),
+            complete: delivered as usize == args.events,
+        }])?;
         anyhow::ensure!(delivered as usize == args.events, "not every event was delivered");
         anyhow::Ok(())
     })

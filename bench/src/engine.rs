@@ -14,8 +14,7 @@ use certsentry_engine::Checker;
 use certsentry_engine::scheduler::{Scheduler, SchedulerConfig, StoreSource};
 use certsentry_probes::testing::{Pki, https_server};
 use certsentry_probes::{ProbeConfig, Prober};
-use certsentry_store::{CachedStore, Store, SyncChanges};
-use certsentry_store_sqlite::SqliteBackend;
+use certsentry_store::{Store, SyncChanges};
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
@@ -36,6 +35,8 @@ pub struct EngineArgs {
     /// Concurrent connections in the bare loop.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    #[command(flatten)]
+    database: crate::Database,
 }
 
 /// User+system CPU seconds this process has used.
@@ -146,9 +147,7 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
     // The engine: monitors in SQLite behind the cache, scheduled and checked.
     let rss_before = peak_rss_mib();
     let (scheduler_stats, completed) = node.block_on(async {
-        let dir = tempfile::tempdir()?;
-        let sqlite = SqliteBackend::open(&dir.path().join("engine.db")).await?;
-        let store: Arc<dyn Store> = Arc::new(CachedStore::load(sqlite).await?);
+        let store: Arc<dyn Store> = args.database.store().await?;
         let (_, _) = crate::seed(&*store, 0).await?;
         let org = store.list_orgs().await?.remove(0).id;
         let monitors: Vec<Monitor> = (0..args.monitors).map(|i| monitor(&org, port, i)).collect();
@@ -176,7 +175,6 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
         task.abort();
         let cpu = cpu_seconds() - cpu_start;
         let completed = stats.runs_completed.load(Ordering::Relaxed);
-        std::mem::forget(dir);
         anyhow::Ok((stats, (completed, cpu)))
     })?;
     let (checks, cpu) = completed;
@@ -216,5 +214,28 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
         "| monitors a node can carry at 60 s ({cores} cores, CPU-bound estimate) | {:.0} |",
         cores * 60.0 / cpu_per_check
     );
+    let store = args.database.name();
+    crate::figures::report(&[
+        crate::figures::Figure {
+            path: "CPU per HTTPS check (x the bare handshake + GET)".into(),
+            store: store.into(),
+            value: cpu_per_check * 1e6,
+            unit: "µs".into(),
+            baseline: Some(baseline_cpu * 1e6),
+            goal: crate::figures::Goal::RatioAtMost(1.5),
+            goal_text: "<= 1.5x the bare iteration".into(),
+            complete: checks > 0,
+        },
+        crate::figures::Figure {
+            path: format!("peak RSS, {} HTTPS monitors checked", args.monitors),
+            store: store.into(),
+            value: peak_rss_mib(),
+            unit: "MiB".into(),
+            baseline: None,
+            goal: crate::figures::Goal::AtMost(60.0),
+            goal_text: "< 60 MiB at 10,000 monitors".into(),
+            complete: checks > 0,
+        },
+    ])?;
     Ok(())
 }

@@ -7,12 +7,14 @@
 
 mod agent_footprint;
 mod agents;
+mod all;
 mod ct;
 mod ct_burst;
 mod dashboard;
 mod deliveries;
 mod dmarc;
 mod engine;
+mod figures;
 mod load;
 mod pings;
 mod status_page;
@@ -35,12 +37,15 @@ use certsentry_domain::time::now_ms;
 use certsentry_store::{CachedStore, Store, SyncChanges};
 use certsentry_store_sqlite::SqliteBackend;
 use clap::Parser;
+use figures::{Figure, Goal};
 use rand::RngExt;
 use serde_json::json;
 
 #[derive(Debug, Parser)]
 #[command(about = "Loopback benchmarks for CertSentry")]
 enum Bench {
+    /// Every hot path with its same-run baseline, in one table with the goals.
+    All(all::AllArgs),
     /// The core API: GET by id, list pages, paced latency.
     Api(Args),
     /// The check engine: HTTPS monitors through scheduler, probes and store.
@@ -81,6 +86,60 @@ struct Args {
     /// Request rate for the latency run.
     #[arg(long, default_value_t = 2_000)]
     rate: u32,
+    #[command(flatten)]
+    database: Database,
+}
+
+/// Where a store-backed benchmark keeps its data.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct Database {
+    /// Run on PostgreSQL (a fresh database on this server) instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+impl Database {
+    /// `sqlite` or `postgres`, for the table.
+    pub(crate) fn name(&self) -> &'static str {
+        if self.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// The store `serve` would run: SQLite behind the monitor cache, or
+    /// PostgreSQL read directly (several nodes may share it), in a fresh
+    /// database.
+    pub(crate) async fn store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        match &self.database_url {
+            None => cached_sqlite_store().await,
+            Some(url) => {
+                let fresh = scratch_database(url).await?;
+                Ok(Arc::new(
+                    certsentry_store_postgres::PostgresBackend::connect(&fresh).await?,
+                ))
+            }
+        }
+    }
+}
+
+/// A fresh database on the server `admin_url` names (one per process).
+pub(crate) async fn scratch_database(admin_url: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let name = format!("certsentry_bench_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut admin)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    let mut url = url::Url::parse(admin_url)?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
 }
 
 pub(crate) fn spec(i: usize) -> MonitorSpec {
@@ -235,6 +294,7 @@ pub(crate) fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
 
 fn main() -> anyhow::Result<()> {
     match Bench::parse() {
+        Bench::All(args) => all::run(args),
         Bench::Api(args) => api(args),
         Bench::Engine(args) => engine::run(args),
         Bench::Pings(args) => pings::run(args),
@@ -261,7 +321,7 @@ fn api(args: Args) -> anyhow::Result<()> {
     // Baseline: a bare axum handler returning a small JSON body.
     let (baseline_addr, store, key, ids) = servers.block_on(async {
         let baseline_addr = spawn_bare_axum().await;
-        let store = cached_sqlite_store().await.expect("sqlite store");
+        let store = args.database.store().await.expect("store");
         let seeded = Instant::now();
         let (key, ids) = seed(&*store, args.monitors).await.expect("seed");
         eprintln!(
@@ -357,6 +417,29 @@ fn api(args: Args) -> anyhow::Result<()> {
             &paced,
             None,
         );
+        let store = args.database.name();
+        let figure = |path: &str, report: &load::Report, ratio: f64, text: &str| Figure {
+            path: path.into(),
+            store: store.into(),
+            value: report.rate(),
+            unit: "req/s".into(),
+            baseline: Some(base),
+            goal: Goal::RatioAtLeast(ratio),
+            goal_text: text.into(),
+            complete: report.errors == 0,
+        };
+        figures::report(&[
+            figure(
+                &format!("`GET /monitors/:id`, {} monitors", args.monitors),
+                &get_one,
+                0.6,
+                "ratio >= 0.6",
+            ),
+            Figure {
+                goal: Goal::AtLeast(15_000.0),
+                ..figure("`GET /monitors?limit=100`", &list, 0.0, ">= 15,000 req/s")
+            },
+        ])?;
         anyhow::Ok(())
     })?;
     Ok(())

@@ -12,7 +12,7 @@ use certsentry_store::ResultQuery;
 use rand::RngExt;
 use serde_json::json;
 
-use crate::{bind, cached_sqlite_store, load, row, seed_with, server_runtime, spawn_bare_axum};
+use crate::{bind, load, row, seed_with, server_runtime, spawn_bare_axum};
 
 #[derive(Debug, clap::Args)]
 pub struct PingArgs {
@@ -29,6 +29,8 @@ pub struct PingArgs {
     /// Measure only the store's batch writes, in batches of this size.
     #[arg(long)]
     store_only: Option<usize>,
+    #[command(flatten)]
+    database: crate::Database,
 }
 
 fn heartbeat(i: usize) -> MonitorSpec {
@@ -47,7 +49,7 @@ fn heartbeat(i: usize) -> MonitorSpec {
 
 pub fn run(args: PingArgs) -> anyhow::Result<()> {
     if let Some(batch) = args.store_only {
-        return store_only(args.monitors, batch, args.seconds);
+        return store_only(&args.database, args.monitors, batch, args.seconds);
     }
     let servers = server_runtime();
     let client = tokio::runtime::Builder::new_multi_thread()
@@ -57,7 +59,7 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let (baseline_addr, api_addr, store, monitors) = servers.block_on(async {
         let baseline_addr = spawn_bare_axum().await;
-        let store = cached_sqlite_store().await.expect("sqlite store");
+        let store = args.database.store().await.expect("store");
         let (_, monitors) = seed_with(&*store, args.monitors, heartbeat)
             .await
             .expect("seed");
@@ -89,7 +91,7 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
 
     println!("| run | req/s | ratio to bare axum | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|---|");
-    let pings = client.block_on(async {
+    let (pings, baseline) = client.block_on(async {
         let baseline =
             load::closed_loop(baseline_addr, "", bare, args.connections, duration).await?;
         row("bare axum handler (baseline)", &baseline, None);
@@ -99,7 +101,7 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
             &pings,
             Some(baseline.rate()),
         );
-        anyhow::Ok(pings)
+        anyhow::Ok((pings, baseline.rate()))
     })?;
     // Every acknowledged ping must be a stored heartbeat result.
     let stored = servers.block_on(async {
@@ -125,6 +127,16 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
         "\nacknowledged {acknowledged} pings, {stored} stored ({} rejected by the per-token limit or failed)",
         pings.errors
     );
+    crate::figures::report(&[crate::figures::Figure {
+        path: "heartbeat pings, persisted".into(),
+        store: args.database.name().into(),
+        value: pings.rate(),
+        unit: "pings/s".into(),
+        baseline: Some(baseline),
+        goal: crate::figures::Goal::RatioAtLeast(0.35),
+        goal_text: ">= 50,000/s, ratio >= 0.35".into(),
+        complete: stored >= acknowledged,
+    }])?;
     anyhow::ensure!(
         stored >= acknowledged,
         "{} acknowledged pings are missing from the store",
@@ -135,10 +147,15 @@ pub fn run(args: PingArgs) -> anyhow::Result<()> {
 
 /// The store alone: batches of ping records written back to back, to tell
 /// the store's ceiling from the HTTP path's.
-pub fn store_only(monitors: usize, batch: usize, seconds: u64) -> anyhow::Result<()> {
+pub fn store_only(
+    database: &crate::Database,
+    monitors: usize,
+    batch: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
     let runtime = server_runtime();
     runtime.block_on(async {
-        let store = cached_sqlite_store().await?;
+        let store = database.store().await?;
         let (_, seeded) = seed_with(&*store, monitors, heartbeat).await?;
         let started = std::time::Instant::now();
         let mut written = 0usize;
