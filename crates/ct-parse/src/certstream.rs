@@ -2,19 +2,18 @@
 //! full and lite streams. A malformed message is an error the feed counts
 //! and skips; it never panics.
 //!
-//! The message is read into borrowed views (`&RawValue` per field, strings
+//! The message is read in one pass into typed, borrowed fields (strings
 //! borrowed where they hold no escapes), not into a `serde_json::Value`
 //! tree: a full-stream message carries the subject, extensions and chain,
 //! which this client never reads, and building maps of them was most of
-//! the JSON cost. Each field is then read as leniently as before: a field
-//! of an unexpected type is absent, not an error.
-
-use std::borrow::Cow;
+//! the JSON cost. Fields are read leniently ([`crate::lenient`]): one of an
+//! unexpected type is absent, not an error.
 
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::lenient::{Number, Object, Text, TextList};
 use crate::names::normalize;
 
 /// One parsed websocket message.
@@ -59,85 +58,68 @@ fn malformed(why: impl Into<String>) -> Malformed {
     Malformed(why.into())
 }
 
-/// A JSON field not yet read: parsed on demand, with its type checked then.
-type Field<'a> = Option<&'a RawValue>;
-
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(borrow)]
-    message_type: Field<'a>,
-    #[serde(borrow)]
-    data: Field<'a>,
+    #[serde(borrow, default)]
+    message_type: Text<'a>,
+    #[serde(borrow, default)]
+    data: Object<Data<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Data<'a> {
-    #[serde(borrow)]
-    update_type: Field<'a>,
-    #[serde(borrow)]
-    leaf_cert: Field<'a>,
-    #[serde(borrow)]
-    cert_index: Field<'a>,
-    #[serde(borrow)]
-    cert_link: Field<'a>,
-    #[serde(borrow)]
-    seen: Field<'a>,
-    #[serde(borrow)]
-    source: Field<'a>,
+    #[serde(borrow, default)]
+    update_type: Text<'a>,
+    #[serde(borrow, default)]
+    leaf_cert: Object<Leaf<'a>>,
+    #[serde(default)]
+    cert_index: Number,
+    #[serde(borrow, default)]
+    cert_link: Text<'a>,
+    #[serde(default)]
+    seen: Number,
+    #[serde(borrow, default)]
+    source: Object<Source<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Leaf<'a> {
+    #[serde(borrow, default)]
+    all_domains: TextList<'a>,
+    #[serde(borrow, default)]
+    as_der: Text<'a>,
+    #[serde(borrow, default)]
+    sha256: Text<'a>,
+    #[serde(borrow, default)]
+    sha1: Text<'a>,
+    #[serde(borrow, default)]
+    serial_number: Text<'a>,
+    #[serde(default)]
+    not_before: Number,
+    #[serde(default)]
+    not_after: Number,
+    /// Kept raw: read only for its `aggregated`, or written out as given.
     #[serde(borrow)]
-    all_domains: Field<'a>,
-    #[serde(borrow)]
-    as_der: Field<'a>,
-    #[serde(borrow)]
-    sha256: Field<'a>,
-    #[serde(borrow)]
-    sha1: Field<'a>,
-    #[serde(borrow)]
-    serial_number: Field<'a>,
-    #[serde(borrow)]
-    not_before: Field<'a>,
-    #[serde(borrow)]
-    not_after: Field<'a>,
-    #[serde(borrow)]
-    issuer: Field<'a>,
+    issuer: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
 struct Source<'a> {
-    #[serde(borrow)]
-    name: Field<'a>,
-    #[serde(borrow)]
-    url: Field<'a>,
+    #[serde(borrow, default)]
+    name: Text<'a>,
+    #[serde(borrow, default)]
+    url: Text<'a>,
 }
 
 #[derive(Deserialize)]
 struct Issuer<'a> {
-    #[serde(borrow)]
-    aggregated: Field<'a>,
-}
-
-/// `field` as `T`, or `None` when it is absent, `null` or of another type.
-fn read<'a, T: Deserialize<'a>>(field: Field<'a>) -> Option<T> {
-    serde_json::from_str(field?.get()).ok()
-}
-
-/// `field` as a string, borrowed unless it holds escapes (serde reads a
-/// `Cow<str>` as owned, so the borrowed form is tried first).
-fn text<'a>(field: Field<'a>) -> Option<Cow<'a, str>> {
-    let raw = field?.get();
-    match serde_json::from_str::<&'a str>(raw) {
-        Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
-        Err(_) => serde_json::from_str::<String>(raw).ok().map(Cow::Owned),
-    }
+    #[serde(borrow, default)]
+    aggregated: Text<'a>,
 }
 
 /// Seconds as an integer or a float (both servers' forms) → milliseconds.
-fn seconds_to_ms(field: Field<'_>) -> Option<i64> {
-    let number = read::<serde_json::Number>(field)?;
+fn seconds_to_ms(field: &Number) -> Option<i64> {
+    let number = field.0.as_ref()?;
     if let Some(i) = number.as_i64() {
         return Some(i.saturating_mul(1000));
     }
@@ -147,58 +129,70 @@ fn seconds_to_ms(field: Field<'_>) -> Option<i64> {
         .map(|f| (f * 1000.0) as i64)
 }
 
-fn hex_of(field: Field<'_>) -> Option<String> {
-    let s = text(field)?;
+fn hex_of(field: &Text<'_>) -> Option<String> {
+    let s = field.0.as_deref()?;
     let clean: String = s.chars().filter(|c| *c != ':').collect();
     (clean.len().is_multiple_of(2) && clean.chars().all(|c| c.is_ascii_hexdigit()))
         .then(|| clean.to_ascii_lowercase())
 }
 
 /// `issuer.aggregated`, or the issuer object as given, or a plain string.
-fn issuer_of(field: Field<'_>) -> Option<String> {
-    let raw = field?;
-    match raw.get().as_bytes().first() {
+fn issuer_of(field: Option<&RawValue>) -> Option<String> {
+    let raw = field?.get();
+    match raw.as_bytes().first() {
         Some(b'{') => {
-            let issuer: Issuer<'_> = serde_json::from_str(raw.get()).ok()?;
-            text(issuer.aggregated)
-                .map(Cow::into_owned)
+            let issuer: Issuer<'_> = serde_json::from_str(raw).ok()?;
+            issuer
+                .aggregated
+                .owned()
                 // Re-serialized, so it reads the same however it was spaced.
-                .or_else(|| read::<serde_json::Value>(Some(raw)).map(|v| v.to_string()))
+                .or_else(|| {
+                    serde_json::from_str::<serde_json::Value>(raw)
+                        .ok()
+                        .map(|v| v.to_string())
+                })
         }
-        _ => text(Some(raw)).map(Cow::into_owned),
+        _ => serde_json::from_str::<String>(raw).ok(),
     }
 }
 
 pub fn parse_message(text_of_message: &str) -> Result<Message, Malformed> {
     let doc: Envelope<'_> =
         serde_json::from_str(text_of_message).map_err(|e| malformed(e.to_string()))?;
-    let kind = text(doc.message_type).ok_or_else(|| malformed("no message_type"))?;
+    let kind = doc
+        .message_type
+        .0
+        .ok_or_else(|| malformed("no message_type"))?;
     match &*kind {
         "heartbeat" => return Ok(Message::Heartbeat),
         "certificate_update" => {}
         other => return Ok(Message::Other(other.to_string())),
     }
-    let data: Option<Data<'_>> = read(doc.data);
-    let Some(data) = data else {
+    let Some(data) = doc.data.0 else {
         return Err(malformed("no data.update_type"));
     };
-    let precert = match text(data.update_type).as_deref() {
+    let precert = match data.update_type.0.as_deref() {
         Some("X509LogEntry") => false,
         Some("PrecertLogEntry") => true,
         Some(other) => return Err(malformed(format!("unknown update_type {other:?}"))),
         None => return Err(malformed("no data.update_type")),
     };
-    let leaf: Leaf<'_> = read(data.leaf_cert).ok_or_else(|| malformed("no data.leaf_cert"))?;
-    let domains: Vec<Field<'_>> =
-        read(leaf.all_domains).ok_or_else(|| malformed("no leaf_cert.all_domains"))?;
+    let leaf = data
+        .leaf_cert
+        .0
+        .ok_or_else(|| malformed("no data.leaf_cert"))?;
+    let domains = leaf
+        .all_domains
+        .0
+        .ok_or_else(|| malformed("no leaf_cert.all_domains"))?;
     let mut dns_names: Vec<String> = domains
-        .into_iter()
-        .filter_map(text)
-        .filter_map(|name| normalize(&name))
+        .iter()
+        .filter_map(|name| name.0.as_deref())
+        .filter_map(normalize)
         .collect();
     dns_names.sort();
     dns_names.dedup();
-    let der = match text(leaf.as_der) {
+    let der = match &leaf.as_der.0 {
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
                 .decode(b64.as_bytes())
@@ -206,31 +200,29 @@ pub fn parse_message(text_of_message: &str) -> Result<Message, Malformed> {
         ),
         None => None,
     };
-    let cert_sha256 = hex_of(leaf.sha256)
+    let cert_sha256 = hex_of(&leaf.sha256)
         .filter(|h| h.len() == 64)
         .or_else(|| der.as_deref().map(crate::facts::sha256_hex));
-    let source: Option<Source<'_>> = read(data.source);
+    let source = data.source.0.as_ref();
     Ok(Message::Entry(Box::new(StreamEntry {
         precert,
         dns_names,
         cert_sha256,
-        sha1: hex_of(leaf.sha1).filter(|h| h.len() == 40),
+        sha1: hex_of(&leaf.sha1).filter(|h| h.len() == 40),
         der,
-        serial: text(leaf.serial_number).map(|s| s.to_ascii_lowercase()),
-        not_before: seconds_to_ms(leaf.not_before),
-        not_after: seconds_to_ms(leaf.not_after),
+        serial: leaf.serial_number.0.as_deref().map(str::to_ascii_lowercase),
+        not_before: seconds_to_ms(&leaf.not_before),
+        not_after: seconds_to_ms(&leaf.not_after),
         issuer: issuer_of(leaf.issuer),
-        cert_index: read(data.cert_index),
-        cert_link: text(data.cert_link).map(Cow::into_owned),
-        seen: seconds_to_ms(data.seen),
-        source_name: source
+        cert_index: data
+            .cert_index
+            .0
             .as_ref()
-            .and_then(|s| text(s.name))
-            .map(Cow::into_owned),
-        source_url: source
-            .as_ref()
-            .and_then(|s| text(s.url))
-            .map(Cow::into_owned),
+            .and_then(serde_json::Number::as_u64),
+        cert_link: data.cert_link.owned(),
+        seen: seconds_to_ms(&data.seen),
+        source_name: source.and_then(|s| s.name.owned()),
+        source_url: source.and_then(|s| s.url.owned()),
     })))
 }
 

@@ -12,6 +12,7 @@ pub mod certstream;
 pub mod facts;
 pub mod issuance;
 pub mod leaf;
+mod lenient;
 pub mod merkle;
 pub mod names;
 pub mod tbs;

@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use crate::names::normalize;
 
 /// Watched names, each with who watches it (`O`: an organization and
@@ -17,16 +19,16 @@ use crate::names::normalize;
 #[derive(Debug, Clone)]
 pub struct WatchList<O = ()> {
     /// Normalized entry → its watchers.
-    entries: HashMap<String, Vec<O>>,
+    entries: HashMap<String, Vec<O>, RandomState>,
     /// Parent domain → its watched direct children (for wildcard names).
-    children: HashMap<String, Vec<String>>,
+    children: HashMap<String, Vec<String>, RandomState>,
 }
 
 impl<O> Default for WatchList<O> {
     fn default() -> Self {
         Self {
-            entries: HashMap::new(),
-            children: HashMap::new(),
+            entries: HashMap::default(),
+            children: HashMap::default(),
         }
     }
 }
