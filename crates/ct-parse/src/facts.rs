@@ -5,6 +5,9 @@
 //! certificate that even it rejects is an error, never a panic.
 
 use sha2::{Digest, Sha256};
+use x509_parser::certificate::{TbsCertificateParser, X509CertificateParser};
+use x509_parser::extensions::SubjectAlternativeName;
+use x509_parser::nom::Parser as _;
 use x509_parser::prelude::*;
 
 use crate::names::normalize;
@@ -14,9 +17,9 @@ pub const POISON_OID: &str = "1.3.6.1.4.1.11129.2.4.3";
 /// What CT matching needs of every entry: the names, whether it is a
 /// precertificate, and Cert Spotter's `tbs_sha256`. The rest of the
 /// certificate ([`Description`]: issuer, key, validity, serial) is read only
-/// for the rare entry that matches a watched name, from the TBS kept here:
-/// formatting an issuer's DN for every entry of a log was a quarter of the
-/// hot path.
+/// for the rare entry that matches a watched name ([`describe_der`],
+/// [`describe_tbs_der`]): formatting an issuer's DN for every entry of a log
+/// was a quarter of the hot path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertFacts {
     /// Normalized, sorted, without duplicates.
@@ -24,19 +27,30 @@ pub struct CertFacts {
     pub is_precert: bool,
     /// Lowercase hex.
     pub tbs_sha256: String,
-    /// The TBSCertificate's DER, for [`CertFacts::describe`].
-    tbs_der: Vec<u8>,
 }
 
-impl CertFacts {
-    /// The whole description, read again from the kept TBSCertificate.
-    pub fn describe(&self) -> Result<Description, FactsError> {
-        let (_, tbs) =
-            TbsCertificate::from_der(&self.tbs_der).map_err(|e| FactsError(e.to_string()))?;
-        let mut description = describe(&tbs);
-        description.is_precert |= self.is_precert;
-        Ok(description)
+/// The [`Description`] of a certificate or precertificate (DER).
+pub fn describe_der(der: &[u8]) -> Result<Description, FactsError> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| FactsError(e.to_string()))?;
+    Ok(describe(&cert.tbs_certificate))
+}
+
+/// The [`Description`] of a bare TBSCertificate (DER).
+pub fn describe_tbs_der(tbs_der: &[u8]) -> Result<Description, FactsError> {
+    let (_, tbs) = TbsCertificate::from_der(tbs_der).map_err(|e| FactsError(e.to_string()))?;
+    Ok(describe(&tbs))
+}
+
+/// Lowercase hex of a SHA-256, by table: `hex::encode`'s per-character
+/// iterator was a tenth of a non-matching entry's own work.
+fn hex_of_sha256(digest: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0x0f)] as char);
     }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,14 +69,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Facts of a certificate or precertificate (DER).
 pub fn facts(der: &[u8]) -> Result<CertFacts, FactsError> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| FactsError(e.to_string()))?;
+    let (_, cert) = X509CertificateParser::new()
+        .with_deep_parse_extensions(false)
+        .parse(der)
+        .map_err(|e| FactsError(e.to_string()))?;
     let tbs = crate::tbs::certificate_tbs(der).ok_or_else(|| FactsError("not DER".into()))?;
     of_tbs(&cert.tbs_certificate, tbs)
 }
 
 /// Facts of a bare TBSCertificate (DER), as a precert log entry carries it.
 pub fn tbs_facts(tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
-    let (_, tbs) = TbsCertificate::from_der(tbs_der).map_err(|e| FactsError(e.to_string()))?;
+    let (_, tbs) = TbsCertificateParser::new()
+        .with_deep_parse_extensions(false)
+        .parse(tbs_der)
+        .map_err(|e| FactsError(e.to_string()))?;
     of_tbs(&tbs, tbs_der)
 }
 
@@ -125,6 +145,9 @@ pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
 /// extension's OID as text cost an allocation each.
 const POISON_OID_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0xD6, 0x79, 0x02, 0x04, 0x03];
 
+/// The DER content of the subjectAltName OID, 2.5.29.17.
+const SUBJECT_ALT_NAME_OID_DER: [u8; 3] = [0x55, 0x1D, 0x11];
+
 fn is_precert(tbs: &TbsCertificate<'_>) -> bool {
     tbs.extensions()
         .iter()
@@ -135,17 +158,30 @@ fn is_precert(tbs: &TbsCertificate<'_>) -> bool {
 /// deduplicated.
 fn dns_names(tbs: &TbsCertificate<'_>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    if let Ok(Some(san)) = tbs.subject_alternative_name() {
-        for name in &san.value.general_names {
-            if let GeneralName::DNSName(dns) = name
-                && let Some(n) = normalize(dns)
-            {
-                names.push(n);
-            }
-        }
-    }
+    // The SAN read from its raw value: the hot path parses certificates
+    // without their extensions' contents (`with_deep_parse_extensions(false)`),
+    // since it needs this one extension of the ten a certificate carries.
+    let san = tbs
+        .extensions()
+        .iter()
+        .find(|e| e.oid.as_bytes() == SUBJECT_ALT_NAME_OID_DER)
+        .and_then(|e| SubjectAlternativeName::from_der(e.value).ok());
+    let san_names: Vec<&str> = match &san {
+        Some((_, san)) => san
+            .general_names
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::DNSName(dns) => Some(*dns),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    names.extend(san_names.iter().filter_map(|dns| normalize(dns)));
     for cn in tbs.subject().iter_common_name() {
+        // The common name nearly always repeats a SAN name: skip the work.
         if let Ok(value) = cn.as_str()
+            && !san_names.iter().any(|dns| dns.eq_ignore_ascii_case(value))
             && let Some(n) = normalize(value)
         {
             names.push(n);
@@ -162,8 +198,7 @@ fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsEr
     Ok(CertFacts {
         dns_names: dns_names(tbs),
         is_precert: is_precert(tbs),
-        tbs_sha256: hex::encode(tbs_sha256),
-        tbs_der: tbs_der.to_vec(),
+        tbs_sha256: hex_of_sha256(&tbs_sha256),
     })
 }
 
@@ -209,7 +244,7 @@ mod tests {
         let der = pair(&KeyPair::generate().unwrap(), None);
         let f = facts(&der).unwrap();
         assert_eq!(f.dns_names, vec!["*.example.org", "shop.example.org"]);
-        let description = f.describe().unwrap();
+        let description = describe_der(&der).unwrap();
         assert_eq!(description.dns_names, f.dns_names);
         let tbs = crate::tbs::certificate_tbs(&der).unwrap();
         assert_eq!(
@@ -252,7 +287,8 @@ mod tests {
         poison.set_criticality(true);
         let precert = pair(&key, Some(poison));
         let f = facts(&precert).unwrap();
-        assert!(f.is_precert && f.describe().unwrap().is_precert);
+        assert!(f.is_precert && describe_der(&precert).unwrap().is_precert);
+        assert_eq!(hex_of_sha256(&[0xab; 32]), "ab".repeat(32));
         assert_eq!(f.tbs_sha256, plain_hash, "precert and final hash the same");
     }
 }

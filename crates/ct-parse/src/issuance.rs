@@ -10,7 +10,10 @@ use sha1::Sha1;
 use sha2::Digest;
 
 use crate::certstream::StreamEntry;
-use crate::facts::{CertFacts, Description, FactsError, facts, sha256_hex, tbs_facts};
+use crate::facts::{
+    CertFacts, Description, FactsError, describe_der, describe_tbs_der, facts, sha256_hex,
+    tbs_facts,
+};
 use crate::leaf::{EntryKind, LogEntry};
 
 /// Where an entry came from.
@@ -103,8 +106,16 @@ impl Issuance {
             // The chain starts with the precertificate itself.
             EntryKind::Precert { .. } => entry.chain.get(1),
         };
+        // Read only now that the entry matched (see `CertFacts`).
+        let description = match &entry.kind {
+            EntryKind::X509 { certificate } => describe_der(certificate),
+            EntryKind::Precert {
+                tbs_certificate, ..
+            } => describe_tbs_der(tbs_certificate),
+        };
         Self::complete(
             parsed,
+            description.ok(),
             entry.logged_der().map(<[u8]>::to_vec),
             issuer_der.map(Vec::as_slice),
             provenance,
@@ -113,8 +124,10 @@ impl Issuance {
 
     /// Completes a matched certstream entry.
     pub fn from_stream_entry(entry: &StreamEntry, parsed: Parsed) -> Self {
+        let description = entry.der.as_deref().and_then(|der| describe_der(der).ok());
         let mut issuance = Self::complete(
             parsed,
+            description,
             entry.der.clone(),
             None,
             Provenance {
@@ -143,6 +156,7 @@ impl Issuance {
 
     fn complete(
         parsed: Parsed,
+        description: Option<Description>,
         der: Option<Vec<u8>>,
         issuer_der: Option<&[u8]>,
         provenance: Provenance,
@@ -160,7 +174,7 @@ impl Issuance {
             Parsed::Full(f) => {
                 // Parsed once already, so this does not fail; if it did,
                 // the issuance keeps its names and hashes and reads empty.
-                let description = f.describe().unwrap_or_else(|_| Description {
+                let description = description.unwrap_or_else(|| Description {
                     dns_names: Vec::new(),
                     pubkey_sha256: String::new(),
                     issuer_dn: String::new(),

@@ -36,22 +36,37 @@ pub fn normalize(name: &str) -> Option<String> {
 }
 
 /// The common case without IDNA processing: an ASCII name of valid labels
-/// (a leading `*.` allowed). `None` when the full path must decide.
+/// (a leading `*.` allowed). `None` when the full path must decide. One
+/// pass over the bytes: it runs for every name of every CT entry.
 fn plain_ascii(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("*.").unwrap_or(name);
-    if rest.is_empty()
-        || rest.starts_with("xn--")
-        || rest.contains(".xn--")
-        || !rest.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        // An all-numeric last label may be an IPv4 address: the full path decides.
-        || rest.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let rest = name.strip_prefix("*.").unwrap_or(name).as_bytes();
+    let mut label_len = 0usize;
+    let mut label_numeric = true;
+    for (at, &byte) in rest.iter().enumerate() {
+        if byte == b'.' {
+            if label_len == 0 {
+                return None;
+            }
+            label_len = 0;
+            label_numeric = true;
+            continue;
+        }
+        if !(byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
+            return None;
+        }
+        // A punycode label needs IDNA's checks.
+        if label_len == 0 && rest[at..].starts_with(b"xn--") {
+            return None;
+        }
+        label_len += 1;
+        label_numeric &= byte.is_ascii_digit();
+        if label_len > 63 {
+            return None;
+        }
+    }
+    // An empty last label, or an all-numeric one that may make an IPv4
+    // address: the full path decides.
+    if label_len == 0 || label_numeric {
         return None;
     }
     Some(name.to_ascii_lowercase())
@@ -81,5 +96,12 @@ mod tests {
             normalize("xn--bcher-kva.Example").as_deref(),
             Some("xn--bcher-kva.example")
         );
+        assert_eq!(normalize("a.b.10").as_deref(), None, "may be an address");
+        assert_eq!(
+            normalize("Host_1.Example").as_deref(),
+            Some("host_1.example")
+        );
+        assert_eq!(normalize(&format!("{}.example", "a".repeat(64))), None);
+        assert_eq!(normalize("*.*.example"), None);
     }
 }
