@@ -18,6 +18,7 @@ pub mod heartbeat;
 pub mod inputs;
 mod key_cache;
 pub mod metrics;
+mod monitor_json;
 pub mod monitors;
 pub mod observe;
 pub mod openapi;

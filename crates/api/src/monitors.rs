@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use certsentry_domain::FieldErrors;
@@ -139,7 +140,7 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     mut params: QueryParams,
-) -> ApiResult<Json<MonitorList>> {
+) -> ApiResult<Response> {
     let query = MonitorQuery {
         kind: params.choice("kind", "standard, tcp or heartbeat", MonitorKind::parse),
         enabled: params.bool("enabled"),
@@ -147,11 +148,13 @@ pub async fn list(
         cursor: params.cursor(),
     };
     params.finish()?;
-    let page = state.store.list_monitors(caller.org_id(), &query).await?;
-    Ok(Json(MonitorList {
-        monitors: page.items.iter().map(MonitorView::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    let page = state
+        .store
+        .list_monitors_shared(caller.org_id(), &query)
+        .await?;
+    Ok(state
+        .monitor_json
+        .list(&page.items, page.next_cursor.as_deref()))
 }
 
 /// Create a monitor.
@@ -230,11 +233,13 @@ pub async fn retrieve(
     State(state): State<AppState>,
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
-) -> ApiResult<Json<MonitorEnvelope>> {
-    let monitor = load(&state, &caller, &id).await?;
-    Ok(Json(MonitorEnvelope {
-        monitor: MonitorView::from(&monitor),
-    }))
+) -> ApiResult<Response> {
+    let monitor = state
+        .store
+        .get_monitor_shared(caller.org_id(), &MonitorId::from_string(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Monitor"))?;
+    Ok(state.monitor_json.envelope(&monitor))
 }
 
 /// Update a monitor: the body replaces the definition; omitted optional

@@ -74,6 +74,8 @@ pub struct AppState {
     pub started: Instant,
     /// This server node, as `/healthz` describes it.
     pub node: Arc<NodeStatus>,
+    /// Monitors' JSON, kept while the store's copy is unchanged.
+    pub monitor_json: Arc<crate::monitor_json::MonitorJson>,
 }
 
 /// This server node: its id among the nodes sharing the database, whether
@@ -114,6 +116,9 @@ impl AppState {
         dmarc: Arc<certsentry_dmarc::Intake>,
     ) -> Self {
         Self {
+            monitor_json: Arc::new(crate::monitor_json::MonitorJson::new(
+                store.shares_monitors(),
+            )),
             dmarc,
             metrics: Arc::new(metrics),
             ct,

@@ -208,6 +208,29 @@ impl<S: Store> MonitorStore for CachedStore<S> {
         Ok(self.read(|all| all.get(org).and_then(|m| m.get(id)).map(|m| (**m).clone())))
     }
     async fn list_monitors(&self, org: &OrgId, query: &MonitorQuery) -> StoreResult<Page<Monitor>> {
+        let page = self.list_monitors_shared(org, query).await?;
+        Ok(Page {
+            items: page.items.iter().map(|m| (**m).clone()).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+    /// Every change replaces a monitor's `Arc` (`Arc::new` in each write
+    /// above), so a held copy stays as it was read.
+    fn shares_monitors(&self) -> bool {
+        true
+    }
+    async fn get_monitor_shared(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+    ) -> StoreResult<Option<Arc<Monitor>>> {
+        Ok(self.read(|all| all.get(org).and_then(|m| m.get(id)).cloned()))
+    }
+    async fn list_monitors_shared(
+        &self,
+        org: &OrgId,
+        query: &MonitorQuery,
+    ) -> StoreResult<Page<Arc<Monitor>>> {
         Ok(self.read(|all| {
             let Some(monitors) = all.get(org) else {
                 return Page {
@@ -219,12 +242,12 @@ impl<S: Store> MonitorStore for CachedStore<S> {
                 Some(cursor) => Bound::Excluded(MonitorId::from_string(cursor.clone())),
                 None => Bound::Unbounded,
             };
-            let mut items: Vec<Monitor> = monitors
+            let mut items: Vec<Arc<Monitor>> = monitors
                 .range((start, Bound::Unbounded))
                 .map(|(_, m)| m)
                 .filter(|m| matches(m, query))
                 .take(query.limit as usize + 1)
-                .map(|m| (**m).clone())
+                .cloned()
                 .collect();
             let next_cursor = if items.len() > query.limit as usize {
                 items.truncate(query.limit as usize);

@@ -1,5 +1,7 @@
 //! Monitors.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::monitor::Monitor;
@@ -50,4 +52,38 @@ pub trait MonitorStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The heartbeat monitor whose ping URL carries `token`.
     async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>>;
+
+    /// Whether [`MonitorStore::get_monitor_shared`] and
+    /// [`MonitorStore::list_monitors_shared`] hand out the store's own copies:
+    /// the same `Arc` until the monitor changes, a new one after. A caller
+    /// may then keep what it derives from a monitor (the API's JSON) and
+    /// know it is current by `Arc::ptr_eq`. The monitor cache does; a
+    /// database read directly makes a new copy each time.
+    fn shares_monitors(&self) -> bool {
+        false
+    }
+
+    /// [`MonitorStore::get_monitor`] without copying where the store keeps
+    /// monitors in memory.
+    async fn get_monitor_shared(
+        &self,
+        org: &OrgId,
+        id: &MonitorId,
+    ) -> StoreResult<Option<Arc<Monitor>>> {
+        Ok(self.get_monitor(org, id).await?.map(Arc::new))
+    }
+
+    /// [`MonitorStore::list_monitors`] without copying where the store keeps
+    /// monitors in memory.
+    async fn list_monitors_shared(
+        &self,
+        org: &OrgId,
+        query: &MonitorQuery,
+    ) -> StoreResult<Page<Arc<Monitor>>> {
+        let page = self.list_monitors(org, query).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(Arc::new).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
 }
