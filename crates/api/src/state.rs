@@ -57,8 +57,23 @@ impl axum::extract::FromRef<AppState> for Arc<Metrics> {
     }
 }
 
+/// What every handler reads: one `Arc`, so that the clones axum makes for
+/// each layer and extractor of every request cost one atomic increment
+/// each, not one per field (a tenth of a cached read's own time before).
+/// Fields are read through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppStateParts {
     pub store: Arc<dyn Store>,
     pub config: Arc<ApiConfig>,
     pub keys: Arc<KeyCache>,
@@ -115,7 +130,7 @@ impl AppState {
         ct: Option<certsentry_ct::sources::CtRuntime>,
         dmarc: Arc<certsentry_dmarc::Intake>,
     ) -> Self {
-        Self {
+        Self(Arc::new(AppStateParts {
             monitor_json: Arc::new(crate::monitor_json::MonitorJson::new(
                 store.shares_monitors(),
             )),
@@ -132,6 +147,15 @@ impl AppState {
                 id: "local".into(),
                 ..NodeStatus::default()
             }),
-        }
+        }))
+    }
+
+    /// This state as the node `node` (the composition root names it once
+    /// it has registered with the other nodes), before it is shared.
+    pub fn with_node(mut self, node: Arc<NodeStatus>) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the node is set before the state is shared")
+            .node = node;
+        self
     }
 }

@@ -297,8 +297,7 @@ impl Runtime {
             None => None,
         };
         let metrics = certsentry_api::metrics::Metrics::new(registry);
-        let mut state = AppState::new(store, config.api, checker, metrics, ct, dmarc);
-        state.node = node;
+        let state = AppState::new(store, config.api, checker, metrics, ct, dmarc).with_node(node);
         Ok(Self {
             state,
             jobs,
