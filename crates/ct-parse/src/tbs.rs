@@ -57,7 +57,7 @@ fn children(bytes: &[u8]) -> Option<Children<'_>> {
 /// The TLVs of a content already checked by [`children`], in order. An
 /// iterator rather than a `Vec`: this runs for every CT entry, and the
 /// allocations were a tenth of its cost.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Children<'a>(&'a [u8]);
 
 impl<'a> Iterator for Children<'a> {
