@@ -49,11 +49,8 @@ fn ping(org: &OrgId, monitor: &MonitorId, at: i64) -> CheckRecord {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_writes_are_all_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteBackend::open(&dir.path().join("w.db")).await.unwrap());
+/// An organization with `count` heartbeat monitors in `store`.
+async fn org_with_heartbeats(store: &dyn Store, count: usize) -> (Org, Vec<Monitor>) {
     let org = Org {
         id: OrgId::generate(),
         name: "w".into(),
@@ -65,7 +62,7 @@ async fn concurrent_writes_are_all_stored() {
         .await
         .unwrap();
     let mut monitors = Vec::new();
-    for i in 0..3 {
+    for i in 0..count {
         let spec = MonitorSpec {
             kind: MonitorKind::Heartbeat,
             target: None,
@@ -80,6 +77,15 @@ async fn concurrent_writes_are_all_stored() {
             .unwrap();
         monitors.push(m);
     }
+    (org, monitors)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_are_all_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteBackend::open(&dir.path().join("w.db")).await.unwrap());
+    let (org, mut monitors) = org_with_heartbeats(&*store, 3).await;
     let gone = monitors.pop().unwrap();
     store
         .delete_monitor(&org.id, &gone.id, &audit(&org.id, "monitor.delete"))
@@ -139,28 +145,8 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.db");
     let store: Arc<dyn Store> = Arc::new(SqliteBackend::open(&path).await.unwrap());
-    let org = Org {
-        id: OrgId::generate(),
-        name: "f".into(),
-        plan: "agency".into(),
-        created_at: now_ms(),
-    };
-    store
-        .create_org(&org, &audit(&org.id, "organization.create"))
-        .await
-        .unwrap();
-    let spec = MonitorSpec {
-        kind: MonitorKind::Heartbeat,
-        target: None,
-        heartbeat_interval_seconds: Some(60),
-        heartbeat_grace_seconds: Some(60),
-        ..MonitorSpec::standard("cron", "", vec!["virginia".into()])
-    };
-    let monitor = Monitor::new(org.id.clone(), spec);
-    store
-        .create_monitor(&monitor, 100, &audit(&org.id, "monitor.create"))
-        .await
-        .unwrap();
+    let (org, monitors) = org_with_heartbeats(&*store, 1).await;
+    let monitor = &monitors[0];
     let writer = CheckWriter::spawn(store.clone());
     let mut registry = prometheus_client::registry::Registry::default();
     writer.register(&mut registry);
