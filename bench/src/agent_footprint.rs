@@ -12,7 +12,7 @@ use axum::routing::get;
 use certsentry_api::ApiConfig;
 use certsentry_domain::agent::new_agent_token;
 use certsentry_domain::monitor::MonitorSpec;
-use certsentry_domain::plan::{Plan, Plans};
+use certsentry_domain::plan::Plan;
 
 use crate::{bind, cached_sqlite_store, seed_with, server_runtime};
 
@@ -78,20 +78,8 @@ pub fn run(args: FootprintArgs) -> anyhow::Result<()> {
         .await?;
         let (token, plaintext) = new_agent_token("dublin", "bench");
         store.create_agent_token(&token).await?;
-        let mut plans = Plans::default().with_overrides(
-            [(
-                "bench".to_string(),
-                Plan {
-                    display_name: "Bench".into(),
-                    max_monitors: u32::MAX,
-                    ..Plan::default()
-                },
-            )]
-            .into(),
-        );
-        plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
         let config = ApiConfig {
-            plans,
+            plans: crate::bench_plans(Plan::default()),
             ..ApiConfig::default()
         };
         let (listener, server) = bind().await;

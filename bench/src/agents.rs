@@ -23,7 +23,7 @@ use certsentry_agent::protocol::{
 use certsentry_api::ApiConfig;
 use certsentry_domain::agent::new_agent_token;
 use certsentry_domain::monitor::MonitorSpec;
-use certsentry_domain::plan::{Plan, Plans};
+use certsentry_domain::plan::Plan;
 use certsentry_domain::time::now_ms;
 use certsentry_probes::http::HttpObservation;
 use certsentry_store::Store;
@@ -54,21 +54,11 @@ pub struct AgentArgs {
 }
 
 fn bench_config() -> ApiConfig {
-    let mut plans = Plans::default().with_overrides(
-        [(
-            "bench".to_string(),
-            Plan {
-                display_name: "Bench".into(),
-                max_monitors: u32::MAX,
-                max_regions: 3,
-                ..Plan::default()
-            },
-        )]
-        .into(),
-    );
-    plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
     ApiConfig {
-        plans,
+        plans: crate::bench_plans(Plan {
+            max_regions: 3,
+            ..Plan::default()
+        }),
         regions: REGIONS.iter().map(|r| r.to_string()).collect(),
         ..ApiConfig::default()
     }

@@ -11,7 +11,7 @@ use axum::routing::get;
 use certsentry_api::ApiConfig;
 use certsentry_domain::people::password::hash_password;
 use certsentry_domain::people::{Role, User};
-use certsentry_domain::plan::{Plan, Plans};
+use certsentry_domain::plan::Plan;
 use rand::RngExt;
 
 use crate::load::{self, PathFn};
@@ -90,20 +90,11 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<()> {
             .create_user(&user, Some((&org, Role::Owner)), None)
             .await
     })?;
-    let mut plans = Plans::default().with_overrides(
-        [(
-            "bench".to_string(),
-            Plan {
-                display_name: "Bench".into(),
-                max_monitors: u32::MAX,
-                max_regions: 3,
-                audit_logs: true,
-                ..Plan::default()
-            },
-        )]
-        .into(),
-    );
-    plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
+    let plans = crate::bench_plans(Plan {
+        max_regions: 3,
+        audit_logs: true,
+        ..Plan::default()
+    });
     // The state spawns its check writer: inside the servers' runtime.
     let _inside = servers.enter();
     let state = certsentry_api::testing::state(

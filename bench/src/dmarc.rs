@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certsentry_api::ApiConfig;
-use certsentry_domain::plan::{Plan, Plans};
+use certsentry_domain::plan::Plan;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -133,21 +133,11 @@ fn parse(rows: usize) -> anyhow::Result<()> {
 }
 
 fn bench_config() -> ApiConfig {
-    let mut plans = Plans::default().with_overrides(
-        [(
-            "bench".to_string(),
-            Plan {
-                display_name: "Bench".into(),
-                max_monitors: u32::MAX,
-                max_dmarc_domains: 10,
-                ..Plan::default()
-            },
-        )]
-        .into(),
-    );
-    plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
     ApiConfig {
-        plans,
+        plans: crate::bench_plans(Plan {
+            max_dmarc_domains: 10,
+            ..Plan::default()
+        }),
         dmarc_mail_domain: "reports.bench.test".into(),
         ..ApiConfig::default()
     }

@@ -223,6 +223,26 @@ pub(crate) async fn seed_with(
     Ok((plaintext, monitors))
 }
 
+/// The plans of a benchmark's server: `plan` as the "bench" plan the seeded
+/// organization is on, without a monitor quota, and every plan's rate
+/// limits lifted, so that the load generator measures the server and not
+/// its limiter.
+pub(crate) fn bench_plans(plan: Plan) -> Plans {
+    let mut plans = Plans::default().with_overrides(
+        [(
+            "bench".to_string(),
+            Plan {
+                display_name: "Bench".into(),
+                max_monitors: u32::MAX,
+                ..plan
+            },
+        )]
+        .into(),
+    );
+    plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
+    plans
+}
+
 /// A `kB` field of `/proc/self/status` (`VmRSS`, `VmHWM`), in KiB.
 pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
     std::fs::read_to_string("/proc/self/status")
@@ -331,21 +351,11 @@ fn api(args: Args) -> anyhow::Result<()> {
         );
         (baseline_addr, store, key, ids)
     });
-    let mut plans = Plans::default().with_overrides(
-        [(
-            "bench".to_string(),
-            Plan {
-                display_name: "Bench".into(),
-                max_monitors: u32::MAX,
-                max_regions: 3,
-                ..Plan::default()
-            },
-        )]
-        .into(),
-    );
-    plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
     let config = ApiConfig {
-        plans,
+        plans: bench_plans(Plan {
+            max_regions: 3,
+            ..Plan::default()
+        }),
         ..ApiConfig::default()
     };
     let api_addr = servers.block_on(async {
