@@ -215,9 +215,17 @@ pub async fn create_monitor(
 
 /// The caller's monitor `id`, or `not_found` (also for other organizations' monitors).
 pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Monitor> {
+    // Unwrapped without a copy where the store made a fresh one (Postgres).
+    load_shared(state, caller, id)
+        .await
+        .map(Arc::unwrap_or_clone)
+}
+
+/// [`load`] as the store holds it, for reads that only render it.
+async fn load_shared(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Arc<Monitor>> {
     state
         .store
-        .get_monitor(caller.org_id(), &MonitorId::from_string(id))
+        .get_monitor_shared(caller.org_id(), &MonitorId::from_string(id))
         .await?
         .ok_or_else(|| ApiError::not_found("Monitor"))
 }
@@ -234,11 +242,7 @@ pub async fn retrieve(
     Extension(caller): Extension<Arc<Caller>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let monitor = state
-        .store
-        .get_monitor_shared(caller.org_id(), &MonitorId::from_string(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("Monitor"))?;
+    let monitor = load_shared(&state, &caller, &id).await?;
     Ok(state.monitor_json.envelope(&monitor))
 }
 
