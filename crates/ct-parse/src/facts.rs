@@ -98,7 +98,7 @@ fn first_string<'a>(
 /// What a certificate says about itself: everything in [`CertFacts`] but
 /// the CT hash. The TLS probe describes served certificates with it too, so
 /// CT and the certificate inventory read names, keys and issuers alike.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Description {
     /// DNS SANs and the subject CN: normalized, sorted, unique.
     pub dns_names: Vec<String>,

@@ -174,17 +174,7 @@ impl Issuance {
             Parsed::Full(f) => {
                 // Parsed once already, so this does not fail; if it did,
                 // the issuance keeps its names and hashes and reads empty.
-                let description = description.unwrap_or_else(|| Description {
-                    dns_names: Vec::new(),
-                    pubkey_sha256: String::new(),
-                    issuer_dn: String::new(),
-                    issuer_organization: None,
-                    issuer_common_name: None,
-                    not_before: 0,
-                    not_after: 0,
-                    serial: String::new(),
-                    is_precert: f.is_precert,
-                });
+                let description = description.unwrap_or_default();
                 Self {
                     precert: f.is_precert,
                     issuer: Issuer {
