@@ -29,7 +29,8 @@ pub struct AllArgs {
 /// The benchmarks `all` runs, as their command lines (full, then quick).
 fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
     let strings = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-    let mut store_backed: Vec<Vec<String>> = if quick {
+    // The store-backed paths (on SQLite, then on PostgreSQL if asked), then CT.
+    let mut commands: Vec<Vec<String>> = if quick {
         vec![
             strings(&[
                 "api",
@@ -61,7 +62,7 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
         ]
     };
     if let Some(url) = database_url {
-        let on_postgres: Vec<Vec<String>> = store_backed
+        let on_postgres: Vec<Vec<String>> = commands
             .iter()
             .map(|command| {
                 let mut command = command.clone();
@@ -69,14 +70,14 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
                 command
             })
             .collect();
-        store_backed.extend(on_postgres);
+        commands.extend(on_postgres);
     }
-    store_backed.push(if quick {
+    commands.push(if quick {
         strings(&["ct", "--certificates", "100", "--seconds", "1"])
     } else {
         strings(&["ct"])
     });
-    store_backed
+    commands
 }
 
 pub fn run(args: AllArgs) -> anyhow::Result<()> {
