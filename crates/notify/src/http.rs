@@ -105,12 +105,24 @@ pub fn redact_url(url: &str) -> String {
 
 impl WebhookSender {
     pub fn new(timeout: Duration, allow_private: bool) -> Self {
+        Self::with_idle_connections(timeout, allow_private, 64)
+    }
+
+    /// Keeps up to `idle_per_host` connections open to each receiver
+    /// between attempts. The outbox passes its concurrency: with fewer, a
+    /// round's connections beyond the limit are closed after it and opened
+    /// again in the next, one TCP (and TLS) handshake per delivery.
+    pub fn with_idle_connections(
+        timeout: Duration,
+        allow_private: bool,
+        idle_per_host: usize,
+    ) -> Self {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("CertSentry-Webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(idle_per_host)
             .build()
             .expect("the webhook client builds");
         Self {

@@ -25,6 +25,9 @@ use crate::http::{AttemptResult, WebhookSender};
 use crate::retry::RetryPolicy;
 use crate::sign::{SignInput, sign};
 
+/// How often a busy outbox refreshes its depth gauge.
+const DEPTH_REFRESH: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct OutboxConfig {
     pub policy: RetryPolicy,
@@ -128,6 +131,8 @@ pub struct Outbox {
     pacer: Arc<Pacer>,
     config: OutboxConfig,
     wake: Arc<Notify>,
+    /// Attempts in flight, across overlapping rounds.
+    permits: Arc<Semaphore>,
     pub stats: Arc<OutboxStats>,
 }
 
@@ -141,9 +146,14 @@ impl Outbox {
 
     pub fn new(store: Arc<dyn Store>, config: OutboxConfig, wake: Arc<Notify>) -> Self {
         Self {
-            sender: WebhookSender::new(config.timeout, config.allow_private_targets),
+            sender: WebhookSender::with_idle_connections(
+                config.timeout,
+                config.allow_private_targets,
+                config.concurrency,
+            ),
             gatherer: Gatherer::new(config.chat_group_window),
             pacer: Arc::new(Pacer::new(config.chat_pace)),
+            permits: Arc::new(Semaphore::new(config.concurrency)),
             store,
             config,
             wake,
@@ -151,17 +161,60 @@ impl Outbox {
         }
     }
 
-    /// Sends forever.
+    /// Sends forever. Two rounds overlap: the next batch is claimed (and
+    /// its sends start) while the previous one is still being sent and
+    /// recorded, so the store and the network are busy at the same time
+    /// instead of taking turns. Attempts in flight stay within
+    /// `concurrency` across both rounds.
     pub async fn run(self: Arc<Self>) {
+        let mut depth_read_at = None::<std::time::Instant>;
+        let mut previous: Option<tokio::task::JoinHandle<StoreResult<usize>>> = None;
         loop {
-            let round = self.run_once().await;
-            if let Ok(depth) = self.store.count_pending_deliveries().await {
-                self.stats.depth.set(depth as i64);
+            let round = match self.claim_round().await {
+                Ok((claimed, sends)) => {
+                    let this = self.clone();
+                    let sending = tokio::spawn(async move { this.send_round(sends).await });
+                    Ok((claimed, sending))
+                }
+                Err(e) => Err(e),
+            };
+            // At most two rounds in flight: wait for the older one.
+            let finished = match previous.take() {
+                Some(older) => older.await.unwrap_or(Ok(0)),
+                None => Ok(0),
+            };
+            let claimed = match round {
+                Ok((claimed, sending)) => {
+                    previous = Some(sending);
+                    claimed
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox round failed");
+                    0
+                }
+            };
+            if let Err(e) = &finished {
+                tracing::warn!(error = %e, "outbox round failed");
             }
-            match round {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox round failed"),
+            // Counting the outbox costs a scan of its pending rows, so a busy
+            // outbox refreshes the gauge once a second, not every round; an
+            // idle one (nothing claimed) on every round, so it reads 0 at once.
+            let idle = claimed == 0;
+            if idle && let Some(last) = previous.take() {
+                // Nothing new is due: let the last round finish before the
+                // depth is read and before sleeping.
+                if let Ok(Err(e)) = last.await {
+                    tracing::warn!(error = %e, "outbox round failed");
+                }
+            }
+            if (idle || depth_read_at.is_none_or(|at| at.elapsed() >= DEPTH_REFRESH))
+                && let Ok(depth) = self.store.count_pending_deliveries().await
+            {
+                self.stats.depth.set(depth as i64);
+                depth_read_at = Some(std::time::Instant::now());
+            }
+            if !idle {
+                continue;
             }
             let mut wait = self.config.poll;
             if let Some(flush_at) = self.gatherer.next_flush() {
@@ -176,6 +229,14 @@ impl Outbox {
     /// (chat deliveries wait out their grouping window first); returns how
     /// many were claimed or sent.
     pub async fn run_once(&self) -> StoreResult<usize> {
+        let (claimed, sends) = self.claim_round().await?;
+        let attempted = self.send_round(sends).await?;
+        Ok(claimed.max(attempted))
+    }
+
+    /// Claims due deliveries (leased, so no other round or node sends them
+    /// meanwhile) and returns how many, with what is ready to send now.
+    async fn claim_round(&self) -> StoreResult<(usize, Vec<Send>)> {
         let now = now_ms();
         // Long enough for a chat delivery to wait out its window and its
         // turns at a paced destination before the attempt itself.
@@ -189,14 +250,23 @@ impl Outbox {
             .claim_deliveries(now, now + lease, self.config.batch)
             .await?;
         let claimed = due.len();
-        let sends = self.gatherer.admit(due, now);
+        Ok((claimed, self.gatherer.admit(due, now)))
+    }
+
+    /// Sends a round's attempts and records them in one batch; returns how
+    /// many were attempted.
+    async fn send_round(&self, sends: Vec<Send>) -> StoreResult<usize> {
         if sends.is_empty() {
-            return Ok(claimed);
+            return Ok(0);
         }
-        let permits = Arc::new(Semaphore::new(self.config.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         for send in sends {
-            let permit = permits.clone().acquire_owned().await.expect("never closed");
+            let permit = self
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
             let sender = self.sender.clone();
             let pacer = self.pacer.clone();
             let policy = self.config.policy.clone();
@@ -216,7 +286,7 @@ impl Outbox {
                 outcomes
             });
         }
-        let mut outcomes = Vec::with_capacity(claimed);
+        let mut outcomes = Vec::new();
         while let Some(done) = tasks.join_next().await {
             if let Ok(sent) = done {
                 for outcome in sent {
@@ -239,7 +309,7 @@ impl Outbox {
                 }
             }
         }
-        Ok(claimed.max(attempted))
+        Ok(attempted)
     }
 
     fn count(&self, outcome: &AttemptOutcome) {
