@@ -117,3 +117,79 @@ async fn cache_reloads_committed_monitors_after_reopen() {
     );
     assert_eq!(reopened.count_monitors(&org).await.unwrap(), 3);
 }
+
+/// The cache keeps alert state as read and written; a state changed behind
+/// its back (which a single-node store never sees, but a test can) makes
+/// the next compare-and-swap fail, and that failure sends the next read to
+/// the database.
+#[tokio::test]
+async fn cached_alert_state_is_dropped_when_its_compare_and_swap_fails() {
+    use certsentry_domain::MonitorId;
+    use certsentry_store::{AlertGuard, CachedStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.db");
+    let cached = CachedStore::load(SqliteBackend::open(&path).await.unwrap())
+        .await
+        .unwrap();
+    let behind = SqliteBackend::open(&path).await.unwrap();
+    let monitor = MonitorId::generate();
+    let guard = |expected: Option<&str>, next: &str| AlertGuard {
+        monitor_id: monitor.clone(),
+        key: "uptime".into(),
+        expected: expected.map(str::to_string),
+        next: next.into(),
+    };
+
+    assert_eq!(
+        cached.get_alert_state(&monitor, "uptime").await.unwrap(),
+        None
+    );
+    assert!(
+        cached
+            .record_alert(Some(&guard(None, "up")), None, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        cached
+            .get_alert_state(&monitor, "uptime")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("up"),
+        "a recorded state is what the cache answers"
+    );
+
+    // Another writer moves the state; the cache still answers its copy.
+    assert!(
+        behind
+            .record_alert(Some(&guard(Some("up"), "down")), None, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        cached
+            .get_alert_state(&monitor, "uptime")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("up")
+    );
+    // A move from that copy fails, and the copy is dropped.
+    assert!(
+        !cached
+            .record_alert(Some(&guard(Some("up"), "up")), None, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        cached
+            .get_alert_state(&monitor, "uptime")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("down"),
+        "after a failed compare-and-swap the state is read from the database"
+    );
+}

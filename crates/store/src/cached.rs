@@ -12,14 +12,17 @@ use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use certsentry_domain::alert::Event;
 use certsentry_domain::audit::AuditEvent;
 use certsentry_domain::check::CheckResult;
 use certsentry_domain::monitor::Monitor;
 use certsentry_domain::org::{Environment, Org};
-use certsentry_domain::{EnvironmentId, MonitorId, OrgId};
+use certsentry_domain::{ChannelId, EnvironmentId, MonitorId, OrgId};
 
 use crate::prelude::*;
-use crate::{Forward, MonitorQuery, MonitorState, Page, StoreResult, SyncChanges};
+use crate::{
+    AlertGuard, EventQuery, Forward, MonitorQuery, MonitorState, Page, StoreResult, SyncChanges,
+};
 
 type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
 
@@ -31,6 +34,12 @@ pub struct CachedStore<S> {
     /// A token never changes, and a hit is checked against `monitors`, so a
     /// deleted monitor is never returned.
     tokens: RwLock<HashMap<String, (OrgId, MonitorId)>>,
+    /// Alert state per monitor and key, as read or written through this
+    /// store (`None`: known to have none). Every check reads its monitor's
+    /// state to apply the rules, and it rarely changes, so the read is
+    /// served here; writes still go to the database first, guarded by
+    /// compare-and-swap there.
+    alert_states: RwLock<HashMap<MonitorId, HashMap<String, Option<String>>>>,
 }
 
 impl<S: Store> CachedStore<S> {
@@ -62,6 +71,7 @@ impl<S: Store> CachedStore<S> {
             inner,
             monitors: RwLock::new(monitors),
             tokens: RwLock::new(tokens),
+            alert_states: RwLock::default(),
         })
     }
 
@@ -80,6 +90,15 @@ impl<S: Store> CachedStore<S> {
 
     fn write(&self, f: impl FnOnce(&mut HashMap<OrgId, OrgMonitors>)) {
         f(&mut self.monitors.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Drops the alert state kept for deleted monitors (the store deleted
+    /// theirs with them).
+    fn forget_alert_states(&self, ids: &[MonitorId]) {
+        let mut states = self.alert_states.write().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            states.remove(id);
+        }
     }
 
     /// Mirrors a committed state change.
@@ -295,6 +314,7 @@ impl<S: Store> MonitorStore for CachedStore<S> {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.inner.delete_monitor(org, id, audit).await?;
+        self.forget_alert_states(std::slice::from_ref(id));
         self.write(|all| {
             if let Some(m) = all.get_mut(org) {
                 m.remove(id);
@@ -325,6 +345,7 @@ impl<S: Store> MonitorStore for CachedStore<S> {
         self.inner
             .apply_sync(org, plan, max_monitors, audit)
             .await?;
+        self.forget_alert_states(&plan.delete);
         self.write(|all| {
             for monitor in &plan.update {
                 Self::apply_update(all, monitor);
@@ -394,5 +415,70 @@ impl<S: Store> CheckStore for CachedStore<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// Alert state read through the cache. Safe because this store is the only
+/// writer of its database: each state is read from the database once, then
+/// kept as written. A compare-and-swap that fails (the kept state was not
+/// the stored one) drops the kept copy, so the next read goes to the store.
+#[async_trait]
+impl<S: Store> AlertStore for CachedStore<S> {
+    async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>> {
+        let kept = self
+            .alert_states
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(monitor)
+            .and_then(|keys| keys.get(key).cloned());
+        if let Some(state) = kept {
+            return Ok(state);
+        }
+        let stored = self.inner.get_alert_state(monitor, key).await?;
+        // Only if still unknown: a state recorded meanwhile is newer.
+        self.alert_states
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(monitor.clone())
+            .or_default()
+            .entry(key.to_string())
+            .or_insert_with(|| stored.clone());
+        Ok(stored)
+    }
+    async fn get_alert_states(
+        &self,
+        monitors: &[MonitorId],
+        key: &str,
+    ) -> StoreResult<HashMap<MonitorId, String>> {
+        self.inner.get_alert_states(monitors, key).await
+    }
+    async fn record_alert(
+        &self,
+        guard: Option<&AlertGuard>,
+        event: Option<&Event>,
+        only_channel: Option<&ChannelId>,
+    ) -> StoreResult<bool> {
+        let outcome = self.inner.record_alert(guard, event, only_channel).await;
+        if let Some(guard) = guard {
+            let mut states = self.alert_states.write().unwrap_or_else(|p| p.into_inner());
+            match &outcome {
+                Ok(true) => {
+                    states
+                        .entry(guard.monitor_id.clone())
+                        .or_default()
+                        .insert(guard.key.clone(), Some(guard.next.clone()));
+                }
+                // Not moved, or unknown: read the store next time.
+                _ => {
+                    if let Some(keys) = states.get_mut(&guard.monitor_id) {
+                        keys.remove(&guard.key);
+                    }
+                }
+            }
+        }
+        outcome
+    }
+    async fn list_events(&self, org: &OrgId, query: &EventQuery) -> StoreResult<Page<Event>> {
+        self.inner.list_events(org, query).await
     }
 }

@@ -2,7 +2,8 @@
 //! implements [`Forward`] and so serves every aggregate it never changes by
 //! handing the call to the store it wraps; it implements the aggregates it
 //! does change itself (organizations, environments, monitors and check
-//! outcomes: the ones whose writes can touch a cached monitor).
+//! outcomes: the ones whose writes can touch a cached monitor; and alert
+//! state, which the cache keeps too).
 
 use async_trait::async_trait;
 use certsentry_domain::alert::Event;
@@ -340,31 +341,6 @@ impl<F: Forward> ChannelStore for F {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         self.inner().delete_channel(org, id, audit).await
-    }
-}
-
-#[async_trait]
-impl<F: Forward> AlertStore for F {
-    async fn get_alert_state(&self, monitor: &MonitorId, key: &str) -> StoreResult<Option<String>> {
-        self.inner().get_alert_state(monitor, key).await
-    }
-    async fn get_alert_states(
-        &self,
-        monitors: &[MonitorId],
-        key: &str,
-    ) -> StoreResult<std::collections::HashMap<MonitorId, String>> {
-        self.inner().get_alert_states(monitors, key).await
-    }
-    async fn record_alert(
-        &self,
-        guard: Option<&AlertGuard>,
-        event: Option<&Event>,
-        only_channel: Option<&ChannelId>,
-    ) -> StoreResult<bool> {
-        self.inner().record_alert(guard, event, only_channel).await
-    }
-    async fn list_events(&self, org: &OrgId, query: &EventQuery) -> StoreResult<Page<Event>> {
-        self.inner().list_events(org, query).await
     }
 }
 
