@@ -313,13 +313,6 @@ pub(crate) fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
 }
 
 fn main() -> anyhow::Result<()> {
-    // The server's allocator settings (`certsentry`'s main), so that the
-    // memory figures are the server's: at most two glibc malloc arenas.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tuning parameter of the allocator.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
     match Bench::parse() {
         Bench::All(args) => all::run(args),
         Bench::Api(args) => api(args),

@@ -153,23 +153,8 @@ enum EnvCommand {
 }
 
 /// Logs to stderr; `CERTSENTRY_LOG` wins over `default`.
-/// At most two glibc malloc arenas. glibc gives threads their own arenas
-/// (up to eight per core), and memory freed in one is not reused by the
-/// others: with the runtime's workers, sqlx's SQLite threads and the
-/// blocking pool, that kept 10-12 MiB more resident at 10,000 monitors
-/// (`certsentry-bench engine`). Two keep contention low on our few busy
-/// threads. Other C libraries (musl) have no arenas; the call is glibc's.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tuning parameter of the allocator.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    limit_malloc_arenas();
     let cli = Cli::parse();
     match &cli.command {
         // certwatch's LOG_LEVEL, in stdlib logging's names.
