@@ -141,54 +141,26 @@ async fn cached_alert_state_is_dropped_when_its_compare_and_swap_fails() {
         next: next.into(),
     };
 
+    let kept = async || cached.get_alert_state(&monitor, "uptime").await.unwrap();
+    let moved = async |store: &dyn Store, guard: AlertGuard| {
+        store.record_alert(Some(&guard), None, None).await.unwrap()
+    };
+
+    assert_eq!(kept().await, None);
+    assert!(moved(&cached, guard(None, "up")).await);
     assert_eq!(
-        cached.get_alert_state(&monitor, "uptime").await.unwrap(),
-        None
-    );
-    assert!(
-        cached
-            .record_alert(Some(&guard(None, "up")), None, None)
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        cached
-            .get_alert_state(&monitor, "uptime")
-            .await
-            .unwrap()
-            .as_deref(),
+        kept().await.as_deref(),
         Some("up"),
         "a recorded state is what the cache answers"
     );
 
     // Another writer moves the state; the cache still answers its copy.
-    assert!(
-        behind
-            .record_alert(Some(&guard(Some("up"), "down")), None, None)
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        cached
-            .get_alert_state(&monitor, "uptime")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("up")
-    );
+    assert!(moved(&behind, guard(Some("up"), "down")).await);
+    assert_eq!(kept().await.as_deref(), Some("up"));
     // A move from that copy fails, and the copy is dropped.
-    assert!(
-        !cached
-            .record_alert(Some(&guard(Some("up"), "up")), None, None)
-            .await
-            .unwrap()
-    );
+    assert!(!moved(&cached, guard(Some("up"), "up")).await);
     assert_eq!(
-        cached
-            .get_alert_state(&monitor, "uptime")
-            .await
-            .unwrap()
-            .as_deref(),
+        kept().await.as_deref(),
         Some("down"),
         "after a failed compare-and-swap the state is read from the database"
     );
