@@ -170,22 +170,12 @@ impl Outbox {
         let mut depth_read_at = None::<std::time::Instant>;
         let mut previous: Option<tokio::task::JoinHandle<StoreResult<usize>>> = None;
         loop {
-            let round = match self.claim_round().await {
+            let claimed = match self.claim_round().await {
                 Ok((claimed, sends)) => {
                     let this = self.clone();
                     let sending = tokio::spawn(async move { this.send_round(sends).await });
-                    Ok((claimed, sending))
-                }
-                Err(e) => Err(e),
-            };
-            // At most two rounds in flight: wait for the older one.
-            let finished = match previous.take() {
-                Some(older) => older.await.unwrap_or(Ok(0)),
-                None => Ok(0),
-            };
-            let claimed = match round {
-                Ok((claimed, sending)) => {
-                    previous = Some(sending);
+                    // At most two rounds in flight: wait for the older one.
+                    finish(previous.replace(sending)).await;
                     claimed
                 }
                 Err(e) => {
@@ -193,20 +183,15 @@ impl Outbox {
                     0
                 }
             };
-            if let Err(e) = &finished {
-                tracing::warn!(error = %e, "outbox round failed");
+            let idle = claimed == 0;
+            if idle {
+                // Nothing new is due: let the last round finish before the
+                // depth is read and before sleeping.
+                finish(previous.take()).await;
             }
             // Counting the outbox costs a scan of its pending rows, so a busy
             // outbox refreshes the gauge once a second, not every round; an
             // idle one (nothing claimed) on every round, so it reads 0 at once.
-            let idle = claimed == 0;
-            if idle && let Some(last) = previous.take() {
-                // Nothing new is due: let the last round finish before the
-                // depth is read and before sleeping.
-                if let Ok(Err(e)) = last.await {
-                    tracing::warn!(error = %e, "outbox round failed");
-                }
-            }
             if (idle || depth_read_at.is_none_or(|at| at.elapsed() >= DEPTH_REFRESH))
                 && let Ok(depth) = self.store.count_pending_deliveries().await
             {
@@ -326,6 +311,15 @@ impl Outbox {
         self.stats
             .latency
             .observe(f64::from(outcome.attempt.duration_ms) / 1000.0);
+    }
+}
+
+/// Waits for a round that was sending, if any, and logs why it failed.
+async fn finish(round: Option<tokio::task::JoinHandle<StoreResult<usize>>>) {
+    if let Some(round) = round
+        && let Ok(Err(e)) = round.await
+    {
+        tracing::warn!(error = %e, "outbox round failed");
     }
 }
 

@@ -134,14 +134,14 @@ impl<B: SqlBackend> DeliveryStore for SqlStore<B> {
             // list's columns are column1.. in both dialects.
             let mut update = SqlBuilder::<B>::new(
                 "UPDATE deliveries SET status = v.column2, attempts = v.column3, \
-                 next_attempt_at = v.column4, lease_until = 0, updated_at = v.column5 FROM (",
+                 next_attempt_at = v.column4, lease_until = 0, updated_at = ",
             );
+            update.push_bind(now).push(" FROM (");
             update.push_values(chunk, |mut row, o| {
                 row.push_bind(o.delivery_id.as_str())
                     .push_bind(o.status.as_str())
                     .push_bind(o.attempt.attempt as i32)
-                    .push_bind(o.next_attempt_at)
-                    .push_bind(now);
+                    .push_bind(o.next_attempt_at);
             });
             update.push(
                 ") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_until <> 0 \
