@@ -313,6 +313,8 @@ pub(crate) fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The server's allocator settings, so that memory figures are the server's.
+    certsentry::memory::tune_allocator();
     match Bench::parse() {
         Bench::All(args) => all::run(args),
         Bench::Api(args) => api(args),

@@ -5,4 +5,5 @@
 pub mod config;
 pub mod db;
 pub mod logging;
+pub mod memory;
 pub mod runtime;

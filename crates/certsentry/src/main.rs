@@ -155,6 +155,7 @@ enum EnvCommand {
 /// Logs to stderr; `CERTSENTRY_LOG` wins over `default`.
 #[tokio::main]
 async fn main() -> ExitCode {
+    certsentry::memory::tune_allocator();
     let cli = Cli::parse();
     match &cli.command {
         // certwatch's LOG_LEVEL, in stdlib logging's names.

@@ -46,14 +46,15 @@ impl SqliteBackend {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        // The writer's page cache holds the hot index pages of check_results
-        // and heartbeats (64 MiB at most, grown on demand); statement
-        // journals of multi-row writes stay in memory; checkpoints run every
-        // ~40 MiB of WAL, so a page rewritten by many commits is copied back
-        // to the database once.
+        // The writer's page cache is SQLite's default 2 MiB: a larger one
+        // (64 MiB) did not speed up pings or checks and kept 18 MiB more
+        // resident at 10,000 monitors; the OS page cache holds the file
+        // anyway. Statement journals of multi-row writes stay in memory;
+        // checkpoints run every ~40 MiB of WAL, so a page rewritten by many
+        // commits is copied back to the database once.
         let write_options = options
             .clone()
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", "-2048")
             .pragma("temp_store", "memory")
             .pragma("wal_autocheckpoint", "10000");
         let write = SqlitePoolOptions::new()
