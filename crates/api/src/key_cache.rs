@@ -92,9 +92,16 @@ impl KeyCache {
         );
     }
 
-    /// Notes that `key` was used at `at`; written by the next flush.
+    /// Notes that `key` was used at `at`; written by the next flush. Every
+    /// authenticated request passes here, so a key already pending is
+    /// updated in place rather than its id copied again.
     pub(crate) fn touch(&self, key: &ApiKeyId, at: i64) {
-        self.pending_touches.insert(key.clone(), at);
+        match self.pending_touches.get_mut(key) {
+            Some(mut pending) => *pending = at,
+            None => {
+                self.pending_touches.insert(key.clone(), at);
+            }
+        }
     }
 
     /// Drains the last-use times gathered since the previous call.
