@@ -47,6 +47,8 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
                 "engine",
                 "--monitors",
                 "100",
+                "--interval",
+                "2",
                 "--seconds",
                 "5",
                 "--baseline-seconds",
