@@ -23,7 +23,7 @@ use rustls::pki_types::ServerName;
 
 #[derive(Debug, clap::Args)]
 pub struct EngineArgs {
-    /// HTTPS monitors at a 60 s interval.
+    /// HTTPS monitors, each checked every `--interval` seconds.
     #[arg(long, default_value_t = 10_000)]
     monitors: usize,
     /// How long the engine runs (the first interval spreads the first checks).

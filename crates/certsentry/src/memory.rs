@@ -13,10 +13,12 @@
 //!   free memory. Four arenas are enough for the runtime's workers and the
 //!   SQLite threads not to contend; two slowed the API by a sixth.
 //!
-//! Together, at 10,000 monitors: about 30 MiB less resident
-//! (`certsentry-bench engine`, 87 MiB before with the larger SQLite cache).
+//! Together, at 10,000 monitors: 55-58 MiB resident instead of 69 MiB
+//! (`certsentry-bench engine`, with SQLite's writer already on its default
+//! page cache).
 
-/// Sets glibc's thresholds (see the module's doc); nothing elsewhere.
+/// Sets glibc's thresholds and arena cap (see the module's doc); nothing
+/// on other C libraries.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets tuning parameters of the allocator (under
