@@ -24,6 +24,18 @@ use crate::writer::CheckWriter;
 /// How often one registrable domain's registration is looked up.
 pub const DOMAIN_RECHECK: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
+/// Who asked for a run: how soon its outcome is committed, and how fresh a
+/// TLS grade it wants, depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// The scheduler: nobody waits on the outcome.
+    Scheduler,
+    /// A caller of [`Checker::run`] awaiting the stored outcome.
+    Caller,
+    /// A person's "check now".
+    Person,
+}
+
 pub struct Checker {
     store: Arc<dyn Store>,
     /// Results and state changes go through the batching writer.
@@ -70,16 +82,22 @@ impl Checker {
     /// Runs every active check of `monitor` in each of its regions, stores the
     /// results and updates the monitor's state. Heartbeat monitors are passive.
     pub async fn run(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
-        self.run_with(monitor, false).await
+        self.run_with(monitor, Trigger::Caller).await
     }
 
     /// As [`Checker::run`], asked for by a person (`POST …/check`): the TLS
     /// grade may be refreshed hourly rather than daily.
     pub async fn run_now(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
-        self.run_with(monitor, true).await
+        self.run_with(monitor, Trigger::Person).await
     }
 
-    async fn run_with(&self, monitor: &Monitor, manual: bool) -> StoreResult<Vec<CheckResult>> {
+    /// As [`Checker::run`], from the scheduler: nobody waits on the
+    /// outcome, so its write may wait longer for company.
+    pub(crate) async fn run_scheduled(&self, monitor: &Monitor) -> StoreResult<Vec<CheckResult>> {
+        self.run_with(monitor, Trigger::Scheduler).await
+    }
+
+    async fn run_with(&self, monitor: &Monitor, trigger: Trigger) -> StoreResult<Vec<CheckResult>> {
         let spec = &monitor.spec;
         let mut out = Vec::new();
         let mut hsts_max_age = None;
@@ -157,15 +175,17 @@ impl Checker {
         if out.is_empty() && !changed {
             return Ok(out);
         }
-        self.writer
-            .write(CheckRecord {
-                org_id: monitor.org_id.clone(),
-                monitor_id: monitor.id.clone(),
-                results: out.clone(),
-                state: changed.then(|| state.clone()),
-                ping: None,
-            })
-            .await?;
+        let record = CheckRecord {
+            org_id: monitor.org_id.clone(),
+            monitor_id: monitor.id.clone(),
+            results: out.clone(),
+            state: changed.then(|| state.clone()),
+            ping: None,
+        };
+        match trigger {
+            Trigger::Scheduler => self.writer.write_unattended(record).await?,
+            Trigger::Caller | Trigger::Person => self.writer.write(record).await?,
+        }
         if let Some(seen) = &certificate {
             let (record, served) = results::certificate_records(monitor, seen);
             self.store
@@ -184,7 +204,7 @@ impl Checker {
                 Seen {
                     cert_sha256,
                     hsts_max_age,
-                    manual,
+                    manual: trigger == Trigger::Person,
                 },
             )
             .await?;

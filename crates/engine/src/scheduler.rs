@@ -127,7 +127,7 @@ impl MonitorSource for ClaimedSource {
 impl MonitorRunner for crate::Checker {
     fn run(self: Arc<Self>, monitor: Arc<Monitor>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            if let Err(e) = crate::Checker::run(&self, &monitor).await {
+            if let Err(e) = self.run_scheduled(&monitor).await {
                 tracing::warn!(monitor = %monitor.id, error = %e, "check run failed");
             }
         })

@@ -21,18 +21,20 @@ pub const MAX_BATCH: usize = 1024;
 /// same for 5 rows as for 100 (WAL pages, statement setup, and two thread
 /// hand-offs per statement to SQLite's worker thread).
 const LINGER_BELOW: usize = 128;
-/// How long a batch with a heartbeat ping in it waits: its client is
-/// waiting for the answer, so only long enough for a burst to gather.
-const PING_LINGER: Duration = Duration::from_millis(2);
-/// How long a batch of check outcomes alone waits. Nobody waits on a
+/// How long a batch waits once it holds a write someone is waiting on (a
+/// ping's or an agent upload's HTTP client, a person's "check now"): only
+/// long enough for a burst to gather.
+const ATTENDED_LINGER: Duration = Duration::from_millis(2);
+/// How long a batch of unattended writes alone waits. Nobody waits on a
 /// scheduled check's commit, and checks arrive spread out (10,000 monitors
 /// at 60 s are 167 a second), so without this wait nearly every check is a
 /// transaction of its own; with it a batch holds eight or so, and SQLite's
 /// thread went from 15% to 7.5% of a steady-state check's CPU samples
 /// (`certsentry-bench engine` under `perf`).
-const CHECK_LINGER: Duration = Duration::from_millis(50);
+const UNATTENDED_LINGER: Duration = Duration::from_millis(50);
 
-type Job = (CheckRecord, oneshot::Sender<StoreResult<()>>);
+/// A record, how long its batch may wait for company, and its waiter.
+type Job = (CheckRecord, Duration, oneshot::Sender<StoreResult<()>>);
 
 /// A cloneable handle to the writer task.
 #[derive(Clone)]
@@ -61,11 +63,22 @@ impl CheckWriter {
         );
     }
 
-    /// Queues `record` and waits until it is committed.
+    /// Queues `record` and waits until it is committed, for a caller that
+    /// someone is waiting on: its batch is committed within a few ms.
     pub async fn write(&self, record: CheckRecord) -> StoreResult<()> {
+        self.write_within(record, ATTENDED_LINGER).await
+    }
+
+    /// As [`CheckWriter::write`], for an outcome nobody waits on (a
+    /// scheduled check): its batch may wait longer to gather more.
+    pub async fn write_unattended(&self, record: CheckRecord) -> StoreResult<()> {
+        self.write_within(record, UNATTENDED_LINGER).await
+    }
+
+    async fn write_within(&self, record: CheckRecord, linger: Duration) -> StoreResult<()> {
         let (done, committed) = oneshot::channel();
         self.queue
-            .send((record, done))
+            .send((record, linger, done))
             .await
             .map_err(|_| stopped())?;
         committed.await.map_err(|_| stopped())?
@@ -80,7 +93,10 @@ async fn write_batches(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>, fai
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         gather(&mut jobs, &mut batch).await;
-        let (records, waiters): (Vec<CheckRecord>, Vec<_>) = batch.drain(..).unzip();
+        let (records, waiters): (Vec<CheckRecord>, Vec<_>) = batch
+            .drain(..)
+            .map(|(record, _, waiter)| (record, waiter))
+            .unzip();
         match store.record_checks(&records).await {
             Ok(()) => {
                 for waiter in waiters {
@@ -113,18 +129,18 @@ async fn write_batches(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>, fai
     }
 }
 
-/// Waits for more jobs while `batch` is small: up to [`CHECK_LINGER`] from
-/// its first job, or [`PING_LINGER`] once it holds a ping.
+/// Waits for more jobs while `batch` is small: from its first job, for the
+/// shortest wait any job in it allows.
 async fn gather(jobs: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
     let first_arrived = tokio::time::Instant::now();
     let mut seen = 0;
-    let mut has_ping = false;
+    let mut linger = UNATTENDED_LINGER;
     while batch.len() < LINGER_BELOW {
-        has_ping |= batch[seen..]
+        linger = batch[seen..]
             .iter()
-            .any(|(record, _)| record.ping.is_some());
+            .map(|(_, allowed, _)| *allowed)
+            .fold(linger, Duration::min);
         seen = batch.len();
-        let linger = if has_ping { PING_LINGER } else { CHECK_LINGER };
         match tokio::time::timeout_at(first_arrived + linger, jobs.recv_many(batch, MAX_BATCH))
             .await
         {
@@ -141,26 +157,18 @@ mod tests {
 
     use super::*;
     use certsentry_domain::{MonitorId, OrgId};
-    use certsentry_store::HeartbeatState;
     use tokio::time::{Instant, sleep};
 
-    fn job(ping: bool) -> Job {
-        let (org_id, monitor_id) = (OrgId::generate(), MonitorId::generate());
-        let ping = ping.then(|| HeartbeatState {
-            monitor_id: monitor_id.clone(),
-            org_id: org_id.clone(),
-            last_ping_at: 0,
-            last_ping_ok: true,
-            missed: false,
-        });
+    /// A write whose batch may wait `linger` for company.
+    fn job(linger: Duration) -> Job {
         let record = CheckRecord {
-            org_id,
-            monitor_id,
+            org_id: OrgId::generate(),
+            monitor_id: MonitorId::generate(),
             results: vec![],
             state: None,
-            ping,
+            ping: None,
         };
-        (record, oneshot::channel().0)
+        (record, linger, oneshot::channel().0)
     }
 
     /// Sends `later` after `after`, then gathers behind `first`; returns
@@ -181,22 +189,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn checks_alone_wait_the_check_linger_for_company() {
-        let (size, took) = gather_behind(job(false), job(false), Duration::from_millis(30)).await;
+    async fn unattended_writes_alone_wait_their_linger_for_company() {
+        let later = Duration::from_millis(30);
+        let (size, took) =
+            gather_behind(job(UNATTENDED_LINGER), job(UNATTENDED_LINGER), later).await;
         assert_eq!(size, 2, "a check 30 ms later joins the batch");
-        assert_eq!(took, CHECK_LINGER);
+        assert_eq!(took, UNATTENDED_LINGER);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_ping_cuts_the_wait_short() {
-        // A ping arriving 30 ms into a checks-only wait: its client is
-        // waiting, and the batch is already past the ping linger.
-        let (size, took) = gather_behind(job(false), job(true), Duration::from_millis(30)).await;
+    async fn a_write_someone_waits_on_cuts_the_wait_short() {
+        let later = Duration::from_millis(30);
+        // A ping arriving 30 ms into an unattended wait: its client is
+        // waiting, and the batch is already past the attended linger.
+        let (size, took) = gather_behind(job(UNATTENDED_LINGER), job(ATTENDED_LINGER), later).await;
         assert_eq!(size, 2);
-        assert_eq!(took, Duration::from_millis(30));
-        // A batch that starts with a ping waits the ping linger only.
-        let (size, took) = gather_behind(job(true), job(false), Duration::from_millis(30)).await;
+        assert_eq!(took, later);
+        // A batch that starts with an attended write waits its linger only.
+        let (size, took) = gather_behind(job(ATTENDED_LINGER), job(UNATTENDED_LINGER), later).await;
         assert_eq!(size, 1, "a check 30 ms later misses a ping's batch");
-        assert_eq!(took, PING_LINGER);
+        assert_eq!(took, ATTENDED_LINGER);
     }
 }
