@@ -646,10 +646,13 @@ async fn deliver(
         delays: within_round.to_vec(),
         jitter: 0.0,
     };
-    let body = serde_json::to_vec(&certsentry_notify::format::certwatch::ordered(
-        &alert.payload,
-    ))
-    .expect("a JSON value always serializes");
+    // Rendered once; each retry sends the same bytes.
+    let body = bytes::Bytes::from(
+        serde_json::to_vec(&certsentry_notify::format::certwatch::ordered(
+            &alert.payload,
+        ))
+        .expect("a JSON value always serializes"),
+    );
     let mut made = 0;
     loop {
         let attempt = sender.send(url, &[], body.clone()).await;

@@ -145,8 +145,9 @@ impl WebhookSender {
         &self,
         url: &str,
         headers: &[(String, String)],
-        body: Vec<u8>,
+        body: impl Into<bytes::Bytes>,
     ) -> AttemptResult {
+        let body = body.into();
         let started = Instant::now();
         let failed = |error: String| AttemptResult::failed(started.elapsed(), error);
         let (clean, credentials) = match split_userinfo(url) {

@@ -20,6 +20,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::format::rendered::RenderedBodies;
 use crate::gather::{Gatherer, Pacer, Send};
 use crate::http::{AttemptResult, WebhookSender};
 use crate::retry::RetryPolicy;
@@ -133,6 +134,8 @@ pub struct Outbox {
     wake: Arc<Notify>,
     /// Attempts in flight, across overlapping rounds.
     permits: Arc<Semaphore>,
+    /// Webhook bodies, rendered once per event and format.
+    bodies: Arc<RenderedBodies>,
     pub stats: Arc<OutboxStats>,
 }
 
@@ -154,6 +157,7 @@ impl Outbox {
             gatherer: Gatherer::new(config.chat_group_window),
             pacer: Arc::new(Pacer::new(config.chat_pace)),
             permits: Arc::new(Semaphore::new(config.concurrency)),
+            bodies: Arc::default(),
             store,
             config,
             wake,
@@ -256,11 +260,17 @@ impl Outbox {
             let pacer = self.pacer.clone();
             let policy = self.config.policy.clone();
             let services = self.config.services.clone();
+            let bodies = self.bodies.clone();
             tasks.spawn(async move {
                 let outcomes = match send {
                     Send::One(item) => {
                         pacer.wait_turn(&item).await;
-                        vec![attempt(&sender, &policy, &services, *item).await]
+                        let via = Via {
+                            sender: &sender,
+                            services: &services,
+                            bodies: &bodies,
+                        };
+                        vec![attempt(via, &policy, *item).await]
                     }
                     Send::Summary(items) => {
                         pacer.wait_turn(&items[0]).await;
@@ -323,15 +333,18 @@ async fn finish(round: Option<tokio::task::JoinHandle<StoreResult<usize>>>) {
     }
 }
 
+/// What an attempt sends through.
+#[derive(Clone, Copy)]
+struct Via<'a> {
+    sender: &'a WebhookSender,
+    services: &'a crate::format::chat::Services,
+    bodies: &'a RenderedBodies,
+}
+
 /// Sends one attempt and decides what comes next.
-async fn attempt(
-    sender: &WebhookSender,
-    policy: &RetryPolicy,
-    services: &crate::format::chat::Services,
-    due: DueDelivery,
-) -> AttemptOutcome {
+async fn attempt(via: Via<'_>, policy: &RetryPolicy, due: DueDelivery) -> AttemptOutcome {
     let now = now_ms();
-    let result = send(sender, services, &due, now).await;
+    let result = send(via, &due, now).await;
     decide(policy, &due.delivery, &result, now)
 }
 
@@ -358,12 +371,12 @@ async fn attempt_summary(
 
 /// One request in the channel's own form: signed JSON, a mail, or a chat
 /// service's message.
-async fn send(
-    sender: &WebhookSender,
-    services: &crate::format::chat::Services,
-    due: &DueDelivery,
-    now: i64,
-) -> AttemptResult {
+async fn send(via: Via<'_>, due: &DueDelivery, now: i64) -> AttemptResult {
+    let Via {
+        sender,
+        services,
+        bodies,
+    } = via;
     let DueDelivery {
         delivery,
         event,
@@ -371,7 +384,7 @@ async fn send(
     } = due;
     match (channel.spec.channel_type, channel.spec.url.as_deref()) {
         (ChannelType::Webhook, Some(url)) => {
-            let body = crate::format::render(channel.spec.format, event);
+            let body = bodies.body(channel.spec.format, event);
             let secrets = channel.signing_secrets(now);
             let mut headers = sign(&SignInput {
                 scheme: channel.spec.signing,

@@ -7,6 +7,7 @@ pub mod certsentry;
 pub mod certspotter;
 pub mod certwatch;
 pub mod chat;
+pub mod rendered;
 pub mod standard_webhooks;
 
 use certsentry_domain::alert::{Event, EventSubject};
