@@ -129,11 +129,19 @@ fn seconds_to_ms(field: &Number) -> Option<i64> {
         .map(|f| (f * 1000.0) as i64)
 }
 
+/// Lowercase hex without `:` separators, in one pass over the bytes (two
+/// fingerprints of every message go through it); `None` if not hex.
 fn hex_of(field: &Text<'_>) -> Option<String> {
     let s = field.0.as_deref()?;
-    let clean: String = s.chars().filter(|c| *c != ':').collect();
-    (clean.len().is_multiple_of(2) && clean.chars().all(|c| c.is_ascii_hexdigit()))
-        .then(|| clean.to_ascii_lowercase())
+    let mut clean = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        match byte {
+            b':' => {}
+            b if b.is_ascii_hexdigit() => clean.push(char::from(b.to_ascii_lowercase())),
+            _ => return None,
+        }
+    }
+    clean.len().is_multiple_of(2).then_some(clean)
 }
 
 /// `issuer.aggregated`, or the issuer object as given, or a plain string.
