@@ -105,6 +105,9 @@ impl Checker {
         let mut dns_change = None;
         // `Some(expiry)` when a registration lookup (fresh or shared) applies.
         let mut domain_expiry = None;
+        // The first uptime handshake, which the SSL check reads instead of
+        // making its own when it went to the same endpoint.
+        let mut served_tls = None;
         let regions: Vec<&str> = spec.regions.iter().map(String::as_str).collect();
         // Uptime and TCP checks of regions with agents are theirs to run.
         let local_regions: Vec<&str> = {
@@ -120,9 +123,14 @@ impl Checker {
                 if spec.check_uptime
                     && let Some(check) = HttpCheck::from_spec(spec)
                 {
+                    let check = HttpCheck {
+                        keep_served_tls: spec.check_ssl,
+                        ..check
+                    };
                     for region in &local_regions {
-                        let seen = self.prober.http(&check).await;
+                        let mut seen = self.prober.http(&check).await;
                         hsts_max_age = hsts_max_age.or(seen.hsts_max_age);
+                        served_tls = served_tls.or(seen.served_tls.take());
                         out.push(results::uptime(monitor, region, &seen));
                     }
                 }
@@ -130,7 +138,10 @@ impl Checker {
                     && let (Some((host, port)), Some(region)) =
                         (spec.tls_endpoint(), regions.first())
                 {
-                    let seen = self.prober.tls(&host, port).await;
+                    let seen = match served_tls.filter(|s| s.host == host && s.port == port) {
+                        Some(served) => certsentry_probes::tls::served(served),
+                        None => self.prober.tls(&host, port).await,
+                    };
                     out.push(results::ssl(monitor, region, &seen));
                     certificate = Some(seen);
                 }

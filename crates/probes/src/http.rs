@@ -52,6 +52,10 @@ pub struct HttpCheck<'a> {
     pub keyword: Option<&'a str>,
     pub keyword_mode: KeywordMode,
     pub degraded_threshold_ms: Option<u32>,
+    /// Keep what the first HTTPS hop's handshake served
+    /// ([`HttpObservation::served_tls`]), so that the monitor's SSL check
+    /// can read it instead of opening a second connection.
+    pub keep_served_tls: bool,
 }
 
 impl<'a> HttpCheck<'a> {
@@ -66,6 +70,7 @@ impl<'a> HttpCheck<'a> {
             keyword: spec.http_keyword.as_deref(),
             keyword_mode: spec.http_keyword_mode.unwrap_or(KeywordMode::Present),
             degraded_threshold_ms: spec.degraded_threshold_ms,
+            keep_served_tls: false,
         })
     }
 }
@@ -89,6 +94,28 @@ pub struct HttpObservation {
     /// `Strict-Transport-Security`'s `max-age` on the last HTTPS hop (the
     /// TLS grade's A+ needs it).
     pub hsts_max_age: Option<u64>,
+    /// The first hop's verified handshake, when [`HttpCheck::keep_served_tls`]
+    /// asked for it. Never uploaded: an agent's SSL checks are not its own.
+    #[serde(skip)]
+    pub served_tls: Option<ServedTls>,
+}
+
+/// A handshake the uptime check completed with full certificate
+/// verification: what an SSL check of the same endpoint would have seen
+/// (see [`crate::tls::served`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedTls {
+    /// The endpoint, as the SSL check names it: the name sent as SNI.
+    pub host: String,
+    pub port: u16,
+    /// As served, leaf first.
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub protocol: String,
+    pub cipher: String,
+    /// DNS, connect and TLS of that hop.
+    pub phases: Phases,
+    /// From the hop's start to the end of its handshake.
+    pub latency_ms: u32,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -119,6 +146,7 @@ struct Hop {
     location: Option<String>,
     body: Option<Bytes>,
     hsts_max_age: Option<u64>,
+    served_tls: Option<ServedTls>,
 }
 
 /// `max-age` from a `Strict-Transport-Security` value (RFC 6797), which
@@ -148,6 +176,7 @@ pub async fn probe(
         final_url: check.target.to_string(),
         redirects: 0,
         hsts_max_age: None,
+        served_tls: None,
     };
     let outcome = run(check, config, tls, &mut observation).await;
     observation.latency_ms = millis(started.elapsed());
@@ -187,6 +216,9 @@ async fn run(
         .await?;
         observation.http_status = Some(hop.status);
         observation.hsts_max_age = hop.hsts_max_age;
+        if observation.redirects == 0 {
+            observation.served_tls = hop.served_tls;
+        }
         let redirect = matches!(hop.status, 301 | 302 | 303 | 307 | 308);
         if let (true, Some(location)) = (redirect, hop.location) {
             if observation.redirects >= MAX_REDIRECTS {
@@ -244,8 +276,10 @@ async fn request(
     let port = url
         .port_or_known_default()
         .unwrap_or(if https { 443 } else { 80 });
+    let hop_started = Instant::now();
     let addresses = resolve(&host, port, config, phases).await?;
     let stream = connect(&addresses, config, phases).await?;
+    let mut served_tls = None;
     let io: Box<dyn Io> = if https {
         let name = ServerName::try_from(host.clone())
             .map_err(|_| format!("invalid server name {host}"))?;
@@ -258,6 +292,24 @@ async fn request(
         .map_err(|_| "TLS handshake timeout".to_string())?
         .map_err(|e| format!("TLS handshake failed: {e}"))?;
         phases.tls_ms = Some(millis(tls_started.elapsed()));
+        if check.keep_served_tls {
+            let (_, connection) = stream.get_ref();
+            let (protocol, cipher) = crate::tls::negotiated(connection);
+            served_tls = Some(ServedTls {
+                host: host.clone(),
+                port,
+                chain: connection
+                    .peer_certificates()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| c.clone().into_owned())
+                    .collect(),
+                protocol,
+                cipher,
+                phases: phases.clone(),
+                latency_ms: millis(hop_started.elapsed()),
+            });
+        }
         Box::new(stream)
     } else {
         Box::new(stream)
@@ -320,5 +372,6 @@ async fn request(
         location,
         body,
         hsts_max_age,
+        served_tls,
     })
 }

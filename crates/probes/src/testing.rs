@@ -127,11 +127,16 @@ async fn handler(req: Request<hyper::body::Incoming>) -> Result<Response<Full<By
     })
 }
 
-async fn serve_http(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) {
+async fn serve_http(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
         };
+        accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let tls = tls.clone();
         tokio::spawn(async move {
             let builder = hyper::server::conn::http1::Builder::new();
@@ -156,6 +161,14 @@ async fn serve_http(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>
 
 /// Serves HTTPS with `chain` on an ephemeral loopback port.
 pub async fn https_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> u16 {
+    counting_https_server(chain, key).await.0
+}
+
+/// As [`https_server`], with the count of connections it has accepted.
+pub async fn counting_https_server(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -166,14 +179,19 @@ pub async fn https_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDe
     .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(serve_http(listener, Some(Arc::new(config))));
-    port
+    let accepted = Arc::default();
+    tokio::spawn(serve_http(
+        listener,
+        Some(Arc::new(config)),
+        Arc::clone(&accepted),
+    ));
+    (port, accepted)
 }
 
 pub async fn http_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(serve_http(listener, None));
+    tokio::spawn(serve_http(listener, None, Arc::default()));
     port
 }
 

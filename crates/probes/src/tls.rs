@@ -211,6 +211,12 @@ async fn handshake(
     .map_err(|e| format!("TLS handshake failed: {e}"))?;
     phases.tls_ms = Some(millis(started.elapsed()));
     let (_, connection) = tls.get_ref();
+    Ok(negotiated(connection))
+}
+
+/// The protocol version and cipher suite a handshake settled on, as the
+/// SSL check reports them (`TLSv1_3`, `TLS13_AES_256_GCM_SHA384`).
+pub(crate) fn negotiated(connection: &rustls::ClientConnection) -> (String, String) {
     let protocol = connection
         .protocol_version()
         .map(|v| format!("{v:?}"))
@@ -219,5 +225,26 @@ async fn handshake(
         .negotiated_cipher_suite()
         .map(|c| format!("{:?}", c.suite()))
         .unwrap_or_default();
-    Ok((protocol, cipher))
+    (protocol, cipher)
+}
+
+/// The SSL check's observation of a handshake an uptime check already
+/// made. That handshake passed full webpki verification (the uptime
+/// check's client is strict), so the chain is valid; one that failed never
+/// gets here, and the SSL check then inspects on its own connection to say
+/// why.
+pub fn served(served: crate::http::ServedTls) -> TlsObservation {
+    TlsObservation {
+        valid: true,
+        error: None,
+        latency_ms: served.latency_ms,
+        phases: served.phases,
+        protocol: Some(served.protocol),
+        cipher: Some(served.cipher),
+        chain: served
+            .chain
+            .iter()
+            .filter_map(|der| certinfo::parse(der).ok())
+            .collect(),
+    }
 }

@@ -30,7 +30,41 @@ fn check(target: &str) -> HttpCheck<'_> {
         keyword: None,
         keyword_mode: KeywordMode::Present,
         degraded_threshold_ms: None,
+        keep_served_tls: false,
     }
+}
+
+#[tokio::test]
+async fn an_uptime_handshake_tells_the_ssl_check_what_a_second_handshake_would() {
+    let pki = Pki::new();
+    let prober = prober(&pki);
+    let (leaf, key) = pki.leaf(&["localhost"], None);
+    let port = https_server(vec![leaf, pki.intermediate.der().clone()], key).await;
+    let target = format!("https://localhost:{port}/");
+
+    let not_asked = prober.http(&check(&target)).await;
+    assert!(not_asked.ok, "{not_asked:?}");
+    assert_eq!(not_asked.served_tls, None, "kept only when asked");
+
+    let uptime = prober
+        .http(&HttpCheck {
+            keep_served_tls: true,
+            ..check(&target)
+        })
+        .await;
+    assert!(uptime.ok, "{uptime:?}");
+    let served = uptime.served_tls.clone().expect("the handshake is kept");
+    assert_eq!((served.host.as_str(), served.port), ("localhost", port));
+    let shared = certsentry_probes::tls::served(served);
+    let own = prober.tls("localhost", port).await;
+    assert!(shared.valid && own.valid);
+    assert_eq!(shared.chain, own.chain, "the same chain, described alike");
+    assert_eq!(shared.protocol, own.protocol);
+    assert_eq!(shared.cipher, own.cipher);
+    assert!(shared.phases.tls_ms.is_some() && shared.phases.ttfb_ms.is_none());
+    // Agents upload observations: the handshake never goes with them.
+    let uploaded = serde_json::to_value(&uptime).unwrap();
+    assert!(uploaded.get("servedTls").is_none(), "{uploaded}");
 }
 
 #[tokio::test]
