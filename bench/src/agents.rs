@@ -137,6 +137,7 @@ fn observation() -> Observation {
         final_url: "https://site.example.com/".into(),
         redirects: 0,
         hsts_max_age: None,
+        served_tls: None,
     })
 }
 

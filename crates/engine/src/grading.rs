@@ -67,8 +67,9 @@ impl Grader {
             return Ok(());
         };
         let endpoint = endpoint_key(&host, port);
-        if let Some(known) = self.store.get_tls_scan(&endpoint).await? {
-            self.tell(monitor, &known).await?;
+        let known = self.store.get_tls_scan(&endpoint).await?;
+        if let Some(known) = &known {
+            self.tell(monitor, known).await?;
         }
         let now = now_ms();
         let every = if seen.manual {
@@ -77,6 +78,18 @@ impl Grader {
             GRADE_RECHECK
         };
         let stale_before = now - every.as_millis() as i64;
+        // A claim that cannot succeed is not attempted: it would be a write
+        // transaction on every check of every SSL-checked monitor. Claims
+        // only move forward, so a claim that fails on what was just read
+        // fails on anything newer; a changed certificate is the store's to
+        // judge.
+        let current = known.as_ref().is_some_and(|known| {
+            known.claimed_at >= stale_before
+                && (seen.cert_sha256.is_none() || known.cert_sha256 == seen.cert_sha256)
+        });
+        if current {
+            return Ok(());
+        }
         if !self
             .store
             .claim_tls_scan(&endpoint, now, stale_before, seen.cert_sha256.as_deref())
