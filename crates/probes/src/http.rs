@@ -18,6 +18,7 @@ use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::net::{connect, resolve};
+use crate::tls::ServedTls;
 use crate::{Phases, ProbeConfig, millis};
 
 /// Redirect hops an uptime check follows.
@@ -98,24 +99,6 @@ pub struct HttpObservation {
     /// asked for it. Never uploaded: an agent's SSL checks are not its own.
     #[serde(skip)]
     pub served_tls: Option<ServedTls>,
-}
-
-/// A handshake the uptime check completed with full certificate
-/// verification: what an SSL check of the same endpoint would have seen
-/// (see [`crate::tls::served`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServedTls {
-    /// The endpoint, as the SSL check names it: the name sent as SNI.
-    pub host: String,
-    pub port: u16,
-    /// As served, leaf first.
-    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
-    pub protocol: String,
-    pub cipher: String,
-    /// DNS, connect and TLS of that hop.
-    pub phases: Phases,
-    /// From the hop's start to the end of its handshake.
-    pub latency_ms: u32,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}

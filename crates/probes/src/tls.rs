@@ -39,6 +39,24 @@ impl TlsObservation {
     }
 }
 
+/// A handshake the uptime check completed with full certificate
+/// verification: what an SSL check of the same endpoint would have seen
+/// (see [`served`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedTls {
+    /// The endpoint, as the SSL check names it: the name sent as SNI.
+    pub host: String,
+    pub port: u16,
+    /// As served, leaf first.
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub protocol: String,
+    pub cipher: String,
+    /// DNS, connect and TLS of that hop.
+    pub phases: Phases,
+    /// From the hop's start to the end of its handshake.
+    pub latency_ms: u32,
+}
+
 /// What a [`recording_client`] saw of the server's certificate.
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
@@ -233,7 +251,7 @@ pub(crate) fn negotiated(connection: &rustls::ClientConnection) -> (String, Stri
 /// check's client is strict), so the chain is valid; one that failed never
 /// gets here, and the SSL check then inspects on its own connection to say
 /// why.
-pub fn served(served: crate::http::ServedTls) -> TlsObservation {
+pub fn served(served: ServedTls) -> TlsObservation {
     TlsObservation {
         valid: true,
         error: None,
