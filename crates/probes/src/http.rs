@@ -184,13 +184,16 @@ async fn run(
     let mut url = initial_url(check.target)?;
     let mut method = method_of(check.method);
     let mut body = check.body.map(str::to_string);
+    // Only the first hop goes to the SSL check's endpoint, so only it keeps
+    // its handshake; a redirect's hops copy no chain.
+    let mut hop_check = check.clone();
     loop {
         observation.final_url = url.to_string();
         observation.phases = Phases::default();
         let hop = request(
             &url,
             &method,
-            check,
+            &hop_check,
             body.as_deref(),
             config,
             tls,
@@ -199,8 +202,9 @@ async fn run(
         .await?;
         observation.http_status = Some(hop.status);
         observation.hsts_max_age = hop.hsts_max_age;
-        if observation.redirects == 0 {
+        if hop_check.keep_served_tls {
             observation.served_tls = hop.served_tls;
+            hop_check.keep_served_tls = false;
         }
         let redirect = matches!(hop.status, 301 | 302 | 303 | 307 | 308);
         if let (true, Some(location)) = (redirect, hop.location) {

@@ -48,7 +48,7 @@ pub struct ServedTls {
     pub host: String,
     pub port: u16,
     /// As served, leaf first.
-    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub chain: Vec<CertificateDer<'static>>,
     pub protocol: String,
     pub cipher: String,
     /// DNS, connect and TLS of that hop.
@@ -181,10 +181,7 @@ pub async fn inspect(
     let handshake = handshake(host, port, config, verifier, recorded.clone(), &mut phases).await;
     let Recorded { chain, verdict, .. } =
         std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
-    let chain: Vec<CertInfo> = chain
-        .iter()
-        .filter_map(|der| certinfo::parse(der).ok())
-        .collect();
+    let chain = describe_chain(&chain);
     let (protocol, cipher, handshake_error) = match handshake {
         Ok((protocol, cipher)) => (Some(protocol), Some(cipher), None),
         Err(e) => (None, None, Some(e)),
@@ -259,10 +256,15 @@ pub fn served(served: ServedTls) -> TlsObservation {
         phases: served.phases,
         protocol: Some(served.protocol),
         cipher: Some(served.cipher),
-        chain: served
-            .chain
-            .iter()
-            .filter_map(|der| certinfo::parse(der).ok())
-            .collect(),
+        chain: describe_chain(&served.chain),
     }
+}
+
+/// Each served certificate's facts, leaf first; one x509-parser rejects is
+/// left out rather than failing the check.
+fn describe_chain(chain: &[CertificateDer<'_>]) -> Vec<CertInfo> {
+    chain
+        .iter()
+        .filter_map(|der| certinfo::parse(der).ok())
+        .collect()
 }
