@@ -135,9 +135,22 @@ async fn concurrent_writes_are_all_stored() {
     assert!(states.iter().all(|s| s.last_ping_at >= 1_000 + 190));
 }
 
-/// With the results table gone (as good as a database that refuses every
-/// write), each outcome is refused to its caller and counted in
+/// With the results table and the ping journal gone (as good as a database
+/// that refuses every write), each outcome is refused to its caller and counted in
 /// `check_writes_failed_total`; once the table is back, writes succeed.
+/// Where a ping can be written, in place or (on SQLite, healthy) the
+/// journal: each table's (take away, bring back).
+const TABLES_AWAY: [(&str, &str); 2] = [
+    (
+        "ALTER TABLE check_results RENAME TO check_results_away",
+        "ALTER TABLE check_results_away RENAME TO check_results",
+    ),
+    (
+        "ALTER TABLE ping_journal RENAME TO ping_journal_away",
+        "ALTER TABLE ping_journal_away RENAME TO ping_journal",
+    ),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     use sqlx::Connection as _;
@@ -162,10 +175,9 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     let mut side = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    sqlx::query("ALTER TABLE check_results RENAME TO check_results_away")
-        .execute(&mut side)
-        .await
-        .unwrap();
+    for (take_away, _) in TABLES_AWAY {
+        sqlx::query(take_away).execute(&mut side).await.unwrap();
+    }
     for at in [1_000, 2_000] {
         let refused = writer.write(ping(&org.id, &monitor.id, at)).await;
         assert!(
@@ -175,10 +187,9 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     }
     assert_eq!(failed_total(&registry), Some(2));
 
-    sqlx::query("ALTER TABLE check_results_away RENAME TO check_results")
-        .execute(&mut side)
-        .await
-        .unwrap();
+    for (_, bring_back) in TABLES_AWAY {
+        sqlx::query(bring_back).execute(&mut side).await.unwrap();
+    }
     writer
         .write(ping(&org.id, &monitor.id, 3_000))
         .await

@@ -72,6 +72,8 @@ impl SqlBackend for PostgresBackend {
     const STRING_AGG: &'static str = "string_agg";
 
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = Some("SET LOCAL statement_timeout = 0");
+    /// Nodes sharing the database could not see each other's journals.
+    const JOURNALS_PINGS: bool = false;
 
     fn push_placeholder(text: &mut String, n: usize) {
         use std::fmt::Write as _;

@@ -89,6 +89,7 @@ impl SqlBackend for SqliteBackend {
     const STRING_AGG: &'static str = "group_concat";
 
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = None;
+    const JOURNALS_PINGS: bool = true;
 
     fn push_placeholder(text: &mut String, _n: usize) {
         text.push('?');

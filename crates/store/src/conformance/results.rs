@@ -618,3 +618,105 @@ async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
     store.record_checks(&[]).await.unwrap();
 }
 register!(batches_write_many_monitors_at_once);
+
+/// Healthy pings take the ping journal on SQLite (a fold moves them into
+/// place later); whatever the path, every read sees each acknowledged ping,
+/// the newest ping stays newest, and a deleted monitor keeps nothing.
+async fn pings_read_back_whichever_way_they_were_stored(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Journal").await;
+    let cron = add_monitor(&*store, &org.id, spec("cron", MonitorKind::Heartbeat, None)).await;
+    let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Heartbeat, None)).await;
+    let ping = |m: &Monitor, at: i64, ok: bool, state: Option<MonitorState>| crate::CheckRecord {
+        org_id: org.id.clone(),
+        monitor_id: m.id.clone(),
+        results: vec![result(m, CheckType::Heartbeat, CheckStatus::Ok, at)],
+        state,
+        ping: Some(HeartbeatState {
+            monitor_id: m.id.clone(),
+            org_id: org.id.clone(),
+            last_ping_at: at,
+            last_ping_ok: ok,
+            missed: false,
+        }),
+    };
+    let all = ResultQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let stored = |m: MonitorId| {
+        let (store, org, all) = (store.clone(), org.id.clone(), all.clone());
+        async move { store.list_results(&org, &m, &all).await.unwrap().items }
+    };
+    let latest_ping = || {
+        let store = store.clone();
+        async move {
+            let states = store.list_heartbeat_states().await.unwrap();
+            assert_eq!(states.len(), 1, "only the live monitor has a heartbeat");
+            (states[0].last_ping_at, states[0].last_ping_ok)
+        }
+    };
+
+    store
+        .record_checks(&[
+            ping(&cron, 1_000, true, None),
+            ping(&gone, 1_000, true, None),
+        ])
+        .await
+        .unwrap();
+    store
+        .delete_monitor(
+            &org.id,
+            &gone.id,
+            &audit(&org.id, "monitor.delete", "monitor", gone.id.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored(cron.id.clone()).await.len(), 1);
+    assert!(stored(gone.id.clone()).await.is_empty());
+    assert_eq!(latest_ping().await, (1_000, true));
+
+    // A failing ping flips the status (written in place); an older healthy
+    // ping arriving after it must not make the monitor look pinged later.
+    let down = MonitorState {
+        last_status: MonitorStatus::Down,
+        ssl_not_after: None,
+        domain_expiry: None,
+    };
+    store
+        .record_checks(&[ping(&cron, 3_000, false, Some(down))])
+        .await
+        .unwrap();
+    store
+        .record_checks(&[ping(&cron, 2_000, true, None)])
+        .await
+        .unwrap();
+    assert_eq!(latest_ping().await, (3_000, false));
+    let results = stored(cron.id.clone()).await;
+    let mut times: Vec<i64> = results.iter().map(|r| r.created_at).collect();
+    times.sort_unstable();
+    assert_eq!(times, vec![1_000, 2_000, 3_000]);
+
+    // A miss claimed about an older ping loses to a newer one however
+    // recently that was stored.
+    store
+        .record_checks(&[ping(&cron, 4_000, true, None)])
+        .await
+        .unwrap();
+    assert!(!store.claim_heartbeat_missed(&cron.id, 3_000).await.unwrap());
+    assert!(store.claim_heartbeat_missed(&cron.id, 4_000).await.unwrap());
+
+    // A second later, a write first folds what has waited that long (the
+    // journal's age rule); a backend without the journal writes as ever.
+    store
+        .record_checks(&[ping(&cron, 5_000, true, None)])
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    store
+        .record_checks(&[ping(&cron, 6_000, true, None)])
+        .await
+        .unwrap();
+    assert_eq!(latest_ping().await, (6_000, true));
+    assert_eq!(stored(cron.id.clone()).await.len(), 6);
+}
+register!(pings_read_back_whichever_way_they_were_stored);

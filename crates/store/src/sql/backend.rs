@@ -42,6 +42,10 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// that deleting a month of results is not cut at the bound a request
     /// needs. `None` where the backend sets no bound (SQLite).
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str>;
+    /// Whether healthy heartbeat pings go through the ping journal (see
+    /// `ping_journal`): only where one process is the database's only
+    /// writer (SQLite), because the count of pings to fold is in memory.
+    const JOURNALS_PINGS: bool;
 
     /// Writes the placeholder of the `n`th value (from 1) of a built
     /// statement. Postgres needs `$n`; SQLite prefers a bare `?`, because

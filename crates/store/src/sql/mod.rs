@@ -17,6 +17,7 @@ mod keys;
 mod monitors;
 mod orgs;
 mod people;
+mod ping_journal;
 mod results;
 mod stats;
 mod status_notices;
@@ -37,11 +38,15 @@ use crate::{Page, Store, StoreError, StoreResult};
 /// Every store trait over one SQL backend.
 pub struct SqlStore<B: SqlBackend> {
     backend: B,
+    pings: ping_journal::PingJournal,
 }
 
 impl<B: SqlBackend> SqlStore<B> {
     pub fn new(backend: B) -> Self {
-        Self { backend }
+        Self {
+            backend,
+            pings: ping_journal::PingJournal::new(),
+        }
     }
 
     /// The backend, for what only it offers (migrations, its pool).

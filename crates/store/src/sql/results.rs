@@ -89,9 +89,12 @@ pub(super) async fn upsert_pings<B: SqlBackend>(
                 .push_bind(p.last_ping_ok)
                 .push_bind(false);
         });
+        // A ping older than the stored one (a journaled ping folded after
+        // a later one was written directly) changes nothing.
         query.push(
             " ON CONFLICT (monitor_id) DO UPDATE SET last_ping_at = excluded.last_ping_at, \
-             last_ping_ok = excluded.last_ping_ok, missed = FALSE",
+             last_ping_ok = excluded.last_ping_ok, missed = FALSE \
+             WHERE excluded.last_ping_at >= heartbeats.last_ping_at",
         );
         query.build().execute(&mut *tx).await?;
     }
@@ -137,6 +140,12 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
+        // Healthy pings go to the journal, whose fold checks that their
+        // monitors still exist; the rest is written in place.
+        let (journaled, batch): (Vec<&CheckRecord>, Vec<&CheckRecord>) = batch
+            .iter()
+            .partition(|r| B::JOURNALS_PINGS && super::ping_journal::journaled(r));
+        let journal_write = self.append_pings(&mut tx, &journaled).await?;
         // Outcomes of monitors deleted meanwhile are dropped, so
         // no history outlives its monitor.
         let mut ids: Vec<&str> = batch.iter().map(|r| r.monitor_id.as_str()).collect();
@@ -149,7 +158,7 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
             }
         }
         let kept: Vec<&CheckRecord> = batch
-            .iter()
+            .into_iter()
             .filter(|r| live.contains(r.monitor_id.as_str()))
             .collect();
         let results: Vec<d::check::CheckResult> = kept
@@ -173,7 +182,9 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
         }
         let pings: Vec<&HeartbeatState> = pings.into_values().collect();
         upsert_pings(&mut tx, &pings).await?;
-        tx.commit().await.map_err(StoreError::from)
+        tx.commit().await?;
+        self.pings_committed(journal_write);
+        Ok(())
     }
 }
 
@@ -192,6 +203,7 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
         &self,
         monitors: &[d::MonitorId],
     ) -> StoreResult<Vec<(d::MonitorId, d::time::Millis)>> {
+        self.settle_pings().await?;
         // A scalar subquery per monitor: each is one probe of the
         // (monitor_id, id) index, where a GROUP BY would scan every result
         // of every monitor.
@@ -229,6 +241,7 @@ impl<B: SqlBackend> ResultStore for SqlStore<B> {
         monitor: &d::MonitorId,
         q: &ResultQuery,
     ) -> StoreResult<Page<d::check::CheckResult>> {
+        self.settle_pings().await?;
         let mut query = SqlBuilder::<B>::new(format!(
             "SELECT {RESULT_COLUMNS} FROM check_results WHERE org_id = "
         ));
@@ -275,6 +288,7 @@ impl<B: SqlBackend> HeartbeatStore for SqlStore<B> {
     }
 
     async fn list_heartbeat_states(&self) -> StoreResult<Vec<HeartbeatState>> {
+        self.settle_pings().await?;
         query::<B>("SELECT monitor_id, org_id, last_ping_at, last_ping_ok, missed FROM heartbeats ORDER BY monitor_id")
             .fetch_all(self.read_pool())
             .await
@@ -297,6 +311,8 @@ impl<B: SqlBackend> HeartbeatStore for SqlStore<B> {
         monitor: &d::MonitorId,
         last_ping_at: d::time::Millis,
     ) -> StoreResult<bool> {
+        // A newer ping still in the journal must defeat the claim.
+        self.settle_pings().await?;
         let mut tx = self.begin_write().await?;
         let done = query::<B>(
             "UPDATE heartbeats SET missed = TRUE WHERE monitor_id = $1 AND last_ping_at = $2 AND missed = FALSE",

@@ -1,0 +1,217 @@
+//! The ping journal: healthy heartbeat pings are appended to one table and
+//! folded into `check_results` and `heartbeats` in bulk.
+//!
+//! Why: storing a ping in place touches two pages nobody else in its batch
+//! touches (the monitor's leaf of the `(monitor_id, id)` result index and
+//! its `heartbeats` row), so every ping cost about two 4 KiB WAL frames, and
+//! `perf`/`strace` of `certsentry-bench pings --store-only` showed the
+//! writer spending its time writing those frames (≈300 `pwrite`s a commit of
+//! 64 pings). An append to the journal fills pages in order, a few per
+//! batch; a fold of thousands of pings writes each touched index page and
+//! heartbeat row once.
+//!
+//! What stays true:
+//! - a ping is durable when its journal append commits, so a `200` still
+//!   means the ping is stored, and a journal left by a crash is folded by
+//!   the first read after start;
+//! - every read of results or heartbeats folds first, so nobody (the API,
+//!   the heartbeat watcher's miss claim) sees a ping missing that was
+//!   acknowledged;
+//! - a monitor deleted meanwhile keeps no history: the fold drops pings of
+//!   monitors that no longer exist, as the direct path does;
+//! - the latest ping wins: a fold never moves `last_ping_at` backwards past
+//!   a ping written directly (a status change, which skips the journal).
+//!
+//! Only backends with one in-process writer journal ([`SqlBackend::JOURNALS_PINGS`],
+//! SQLite): the pending count lives in this process, which on a Postgres
+//! shared by several nodes would not see the others' journals.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use certsentry_domain as d;
+
+use super::*;
+use crate::*;
+
+/// Pending pings that make the next write fold first.
+const FOLD_AT_ROWS: u64 = 16_384;
+/// How long a ping may wait in the journal while writes keep coming.
+const FOLD_AFTER: Duration = Duration::from_secs(1);
+
+/// What this process has appended and not yet folded.
+#[derive(Debug)]
+pub(crate) struct PingJournal {
+    pending: Mutex<Pending>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    rows: u64,
+    oldest: Option<Instant>,
+}
+
+impl PingJournal {
+    /// At open the journal may hold what a crash left: the first read folds.
+    pub(crate) fn new() -> Self {
+        Self {
+            pending: Mutex::new(Pending {
+                rows: 1,
+                oldest: Some(Instant::now()),
+            }),
+        }
+    }
+
+    fn pending(&self) -> Pending {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn has_pending(&self) -> bool {
+        self.pending().rows > 0
+    }
+
+    /// Whether a write should fold before appending more.
+    fn fold_due(&self) -> bool {
+        let pending = self.pending();
+        pending.rows >= FOLD_AT_ROWS || pending.oldest.is_some_and(|t| t.elapsed() >= FOLD_AFTER)
+    }
+
+    fn appended(&self, rows: u64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.rows += rows;
+        pending.oldest.get_or_insert_with(Instant::now);
+    }
+
+    fn folded(&self) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Pending {
+            rows: 0,
+            oldest: None,
+        };
+    }
+}
+
+/// Whether `record` may go through the journal: a heartbeat ping that
+/// changes no monitor state, with its one result.
+pub(crate) fn journaled(record: &CheckRecord) -> bool {
+    record.state.is_none()
+        && record.ping.is_some()
+        && matches!(record.results.as_slice(), [r] if r.check_type == d::check::CheckType::Heartbeat)
+}
+
+impl<B: SqlBackend> SqlStore<B> {
+    /// Appends journaled pings inside `tx`, folding first when the journal
+    /// is due. The caller commits, then calls [`Self::pings_committed`].
+    pub(crate) async fn append_pings(
+        &self,
+        tx: &mut Tx<B>,
+        records: &[&CheckRecord],
+    ) -> StoreResult<JournalWrite> {
+        // A backend without the journal has no table to fold (Postgres).
+        if !B::JOURNALS_PINGS {
+            return Ok(JournalWrite {
+                folded: false,
+                appended: 0,
+            });
+        }
+        let folded = self.pings.fold_due();
+        if folded {
+            fold(tx).await?;
+        }
+        for chunk in records.chunks(1000) {
+            let mut query = SqlBuilder::<B>::new(
+                "INSERT INTO ping_journal (id, org_id, monitor_id, check_type, status, degraded, \
+                 region, latency_ms, http_status, error, details, created_at, last_ping_at, \
+                 last_ping_ok) ",
+            );
+            query.push_values(chunk, |mut row, record| {
+                let r = &record.results[0];
+                let ping = record
+                    .ping
+                    .as_ref()
+                    .expect("journaled records carry a ping");
+                row.push_bind(r.id.as_str())
+                    .push_bind(r.org_id.as_str())
+                    .push_bind(r.monitor_id.as_str())
+                    .push_bind(r.check_type.as_str())
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.degraded)
+                    .push_bind(r.region.as_deref())
+                    .push_bind(r.latency_ms.map(i64::from))
+                    .push_bind(r.http_status.map(i64::from))
+                    .push_bind(r.error.as_deref())
+                    .push_bind(r.details.to_string())
+                    .push_bind(r.created_at)
+                    .push_bind(ping.last_ping_at)
+                    .push_bind(ping.last_ping_ok);
+            });
+            query.build().execute(&mut *tx).await?;
+        }
+        Ok(JournalWrite {
+            folded,
+            appended: records.len() as u64,
+        })
+    }
+
+    /// Records what a committed [`Self::append_pings`] did.
+    pub(crate) fn pings_committed(&self, write: JournalWrite) {
+        if write.folded {
+            self.pings.folded();
+        }
+        if write.appended > 0 {
+            self.pings.appended(write.appended);
+        }
+    }
+
+    /// Folds the journal before a read of results or heartbeats, so every
+    /// acknowledged ping is visible to it. Free when nothing is pending.
+    pub(crate) async fn settle_pings(&self) -> StoreResult<()> {
+        if !B::JOURNALS_PINGS || !self.pings.has_pending() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        fold(&mut tx).await?;
+        tx.commit().await?;
+        self.pings.folded();
+        Ok(())
+    }
+}
+
+/// What one append did, applied to the pending count after its commit.
+pub(crate) struct JournalWrite {
+    folded: bool,
+    appended: u64,
+}
+
+/// Moves every journaled ping of a live monitor into `check_results` and
+/// its monitor's latest into `heartbeats`, then empties the journal.
+async fn fold<B: SqlBackend>(tx: &mut Tx<B>) -> StoreResult<()> {
+    query::<B>(
+        "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
+         region, latency_ms, http_status, error, details, created_at) \
+         SELECT id, org_id, monitor_id, check_type, status, degraded, region, latency_ms, \
+         http_status, error, details, created_at FROM ping_journal j \
+         WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    // The latest ping per monitor: the highest last_ping_at, the later
+    // append on a tie. The WHERE of the SELECT also lets SQLite parse the
+    // upsert that follows it.
+    query::<B>(
+        "INSERT INTO heartbeats (monitor_id, org_id, last_ping_at, last_ping_ok, missed) \
+         SELECT monitor_id, org_id, last_ping_at, last_ping_ok, FALSE FROM \
+         (SELECT monitor_id, org_id, last_ping_at, last_ping_ok, ROW_NUMBER() OVER \
+         (PARTITION BY monitor_id ORDER BY last_ping_at DESC, seq DESC) AS newest \
+         FROM ping_journal) j \
+         WHERE newest = 1 AND EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id) \
+         ON CONFLICT (monitor_id) DO UPDATE SET last_ping_at = excluded.last_ping_at, \
+         last_ping_ok = excluded.last_ping_ok, missed = FALSE \
+         WHERE excluded.last_ping_at >= heartbeats.last_ping_at",
+    )
+    .execute(&mut *tx)
+    .await?;
+    query::<B>("DELETE FROM ping_journal")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
