@@ -531,6 +531,24 @@ async fn domain_lookups_are_claimed_once(store: Arc<dyn Store>, twin: Arc<dyn St
 }
 register!(race: domain_lookups_are_claimed_once);
 
+/// A heartbeat ping of `m` at `at` as the writer queues it, with the
+/// monitor's new state when the ping changes it.
+fn ping_record(m: &Monitor, at: i64, ok: bool, state: Option<MonitorState>) -> crate::CheckRecord {
+    crate::CheckRecord {
+        org_id: m.org_id.clone(),
+        monitor_id: m.id.clone(),
+        results: vec![result(m, CheckType::Heartbeat, CheckStatus::Ok, at)],
+        state,
+        ping: Some(HeartbeatState {
+            monitor_id: m.id.clone(),
+            org_id: m.org_id.clone(),
+            last_ping_at: at,
+            last_ping_ok: ok,
+            missed: false,
+        }),
+    }
+}
+
 async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Batches").await;
     let web = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
@@ -544,19 +562,7 @@ async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let ping = |at: i64, ok: bool| crate::CheckRecord {
-        org_id: org.id.clone(),
-        monitor_id: cron.id.clone(),
-        results: vec![result(&cron, CheckType::Heartbeat, CheckStatus::Ok, at)],
-        state: None,
-        ping: Some(HeartbeatState {
-            monitor_id: cron.id.clone(),
-            org_id: org.id.clone(),
-            last_ping_at: at,
-            last_ping_ok: ok,
-            missed: false,
-        }),
-    };
+    let ping = |at: i64, ok: bool| ping_record(&cron, at, ok, None);
     let down = MonitorState {
         last_status: MonitorStatus::Down,
         ssl_not_after: Some(7),
@@ -626,19 +632,7 @@ async fn pings_read_back_whichever_way_they_were_stored(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Journal").await;
     let cron = add_monitor(&*store, &org.id, spec("cron", MonitorKind::Heartbeat, None)).await;
     let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Heartbeat, None)).await;
-    let ping = |m: &Monitor, at: i64, ok: bool, state: Option<MonitorState>| crate::CheckRecord {
-        org_id: org.id.clone(),
-        monitor_id: m.id.clone(),
-        results: vec![result(m, CheckType::Heartbeat, CheckStatus::Ok, at)],
-        state,
-        ping: Some(HeartbeatState {
-            monitor_id: m.id.clone(),
-            org_id: org.id.clone(),
-            last_ping_at: at,
-            last_ping_ok: ok,
-            missed: false,
-        }),
-    };
+    let ping = ping_record;
     let all = ResultQuery {
         limit: 100,
         ..Default::default()

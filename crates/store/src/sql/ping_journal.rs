@@ -124,24 +124,12 @@ impl<B: SqlBackend> SqlStore<B> {
                  last_ping_ok) ",
             );
             query.push_values(chunk, |mut row, record| {
-                let r = &record.results[0];
                 let ping = record
                     .ping
                     .as_ref()
                     .expect("journaled records carry a ping");
-                row.push_bind(r.id.as_str())
-                    .push_bind(r.org_id.as_str())
-                    .push_bind(r.monitor_id.as_str())
-                    .push_bind(r.check_type.as_str())
-                    .push_bind(r.status.as_str())
-                    .push_bind(r.degraded)
-                    .push_bind(r.region.as_deref())
-                    .push_bind(r.latency_ms.map(i64::from))
-                    .push_bind(r.http_status.map(i64::from))
-                    .push_bind(r.error.as_deref())
-                    .push_bind(r.details.to_string())
-                    .push_bind(r.created_at)
-                    .push_bind(ping.last_ping_at)
+                super::results::bind_result(&mut row, &record.results[0]);
+                row.push_bind(ping.last_ping_at)
                     .push_bind(ping.last_ping_ok);
             });
             query.build().execute(&mut *tx).await?;

@@ -44,18 +44,7 @@ pub(super) async fn insert_result_rows<B: SqlBackend>(
              region, latency_ms, http_status, error, details, created_at) ",
         );
         query.push_values(chunk, |mut row, r| {
-            row.push_bind(r.id.as_str())
-                .push_bind(r.org_id.as_str())
-                .push_bind(r.monitor_id.as_str())
-                .push_bind(r.check_type.as_str())
-                .push_bind(r.status.as_str())
-                .push_bind(r.degraded)
-                .push_bind(r.region.as_deref())
-                .push_bind(r.latency_ms.map(i64::from))
-                .push_bind(r.http_status.map(i64::from))
-                .push_bind(r.error.as_deref())
-                .push_bind(r.details.to_string())
-                .push_bind(r.created_at);
+            bind_result(&mut row, r);
         });
         query.build().execute(&mut *tx).await?;
     }
@@ -69,6 +58,23 @@ pub(super) async fn insert_result_rows<B: SqlBackend>(
         })
         .collect();
     bump_daily_stats(tx, &availability).await
+}
+
+/// Binds a result's columns in `check_results`' order, which the ping
+/// journal's first columns repeat.
+pub(super) fn bind_result<B: SqlBackend>(row: &mut ValuesRow<'_, B>, r: &d::check::CheckResult) {
+    row.push_bind(r.id.as_str())
+        .push_bind(r.org_id.as_str())
+        .push_bind(r.monitor_id.as_str())
+        .push_bind(r.check_type.as_str())
+        .push_bind(r.status.as_str())
+        .push_bind(r.degraded)
+        .push_bind(r.region.as_deref())
+        .push_bind(r.latency_ms.map(i64::from))
+        .push_bind(r.http_status.map(i64::from))
+        .push_bind(r.error.as_deref())
+        .push_bind(r.details.to_string())
+        .push_bind(r.created_at);
 }
 
 /// Upserts pings, one multi-row statement per chunk. The caller
