@@ -6,8 +6,8 @@
 
 mod serve;
 
-use serde_json::{Value, json};
-use serve::{ServeProcess, free_port, get_json};
+use serde_json::json;
+use serve::{ServeProcess, free_port, get_json, post_json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_pings_survive_kill_9() {
@@ -17,21 +17,13 @@ async fn acknowledged_pings_survive_kill_9() {
     let key = server.key.clone().unwrap();
     let api = format!("{}/api/v1", server.base);
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{api}/monitors"))
-        .bearer_auth(&key)
-        .json(&json!({
-            "kind": "heartbeat",
-            "label": "Nightly backup",
-            "heartbeatIntervalSeconds": 86400,
-            "heartbeatGraceSeconds": 3600
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let heartbeat = json!({
+        "kind": "heartbeat",
+        "label": "Nightly backup",
+        "heartbeatIntervalSeconds": 86400,
+        "heartbeatGraceSeconds": 3600
+    });
+    let created = post_json(&client, format!("{api}/monitors"), &key, heartbeat).await;
     let id = created["monitor"]["id"].as_str().unwrap().to_string();
     let token = created["monitor"]["heartbeatToken"]
         .as_str()

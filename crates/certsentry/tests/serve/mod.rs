@@ -122,6 +122,12 @@ impl ServeProcess {
     }
 }
 
+/// `POST url` with a JSON body and the API key; the answer as JSON.
+pub async fn post_json(client: &reqwest::Client, url: String, key: &str, body: Value) -> Value {
+    let request = client.post(url).bearer_auth(key).json(&body);
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// `GET url` as JSON, with the API key when given.
 pub async fn get_json(client: &reqwest::Client, url: String, key: Option<&str>) -> Value {
     let mut request = client.get(url);
