@@ -172,13 +172,18 @@ pub(crate) struct JournalWrite {
 
 /// Moves every journaled ping of a live monitor into `check_results` and
 /// its monitor's latest into `heartbeats`, then empties the journal.
+///
+/// A fold rides in the writer's transactions, so a row it could not move
+/// would fail every write after it: a result id already stored is skipped
+/// rather than allowed to wedge the journal.
 async fn fold<B: SqlBackend>(tx: &mut Tx<B>) -> StoreResult<()> {
     query::<B>(
         "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
          region, latency_ms, http_status, error, details, created_at) \
          SELECT id, org_id, monitor_id, check_type, status, degraded, region, latency_ms, \
          http_status, error, details, created_at FROM ping_journal j \
-         WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id)",
+         WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .execute(&mut *tx)
     .await?;
