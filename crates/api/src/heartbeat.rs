@@ -96,7 +96,7 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
     state
         .checker
         .writer()
-        .write(CheckRecord {
+        .write_ping(CheckRecord {
             org_id: monitor.org_id.clone(),
             monitor_id: monitor.id.clone(),
             results: vec![result],

@@ -21,14 +21,18 @@ pub const MAX_BATCH: usize = 1024;
 /// same for 5 rows as for 100 (WAL pages, statement setup, and two thread
 /// hand-offs per statement to SQLite's worker thread).
 const LINGER_BELOW: usize = 128;
-/// How long a batch waits once it holds a write someone is waiting on (a
-/// ping's or an agent upload's HTTP client, a person's "check now"): not at
-/// all. It takes what is queued, and a burst gathers behind the commit in
-/// flight. It was 2 ms; once the ping journal made a commit cheap, that
-/// wait was most of a ping's latency, and dropping it took pings from 0.16
-/// to 0.25 of the bare axum handler (`certsentry-bench pings`). A batch of
-/// scheduled checks still lingering is cut short when such a write joins.
-const ATTENDED_LINGER: Duration = Duration::ZERO;
+/// How long a batch waits once it holds a write someone is waiting on (an
+/// agent upload's HTTP client, a person's "check now"): only long enough
+/// for a burst to gather.
+const ATTENDED_LINGER: Duration = Duration::from_millis(2);
+/// A heartbeat ping's batch does not wait at all: it takes what is queued,
+/// and a burst gathers behind the commit in flight. Once the ping journal
+/// made a commit cheap, the 2 ms wait was most of a ping's latency, and
+/// dropping it took pings from 0.16 to 0.22-0.27 of the bare axum handler
+/// (`certsentry-bench pings`). Agent uploads keep their 2 ms: without it
+/// the agents' lease take-over test saw one monitor checked twice within
+/// 150 ms, which is not yet understood.
+const PING_LINGER: Duration = Duration::ZERO;
 /// How long a batch of unattended writes alone waits. Nobody waits on a
 /// scheduled check's commit, and checks arrive spread out (10,000 monitors
 /// at 60 s are 167 a second), so without this wait nearly every check is a
@@ -71,6 +75,12 @@ impl CheckWriter {
     /// someone is waiting on: its batch is committed within a few ms.
     pub async fn write(&self, record: CheckRecord) -> StoreResult<()> {
         self.write_within(record, ATTENDED_LINGER).await
+    }
+
+    /// As [`CheckWriter::write`], for a heartbeat ping: committed without
+    /// waiting for company (see [`PING_LINGER`]).
+    pub async fn write_ping(&self, record: CheckRecord) -> StoreResult<()> {
+        self.write_within(record, PING_LINGER).await
     }
 
     /// As [`CheckWriter::write`], for an outcome nobody waits on (a
