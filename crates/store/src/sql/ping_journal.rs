@@ -118,11 +118,9 @@ impl<B: SqlBackend> SqlStore<B> {
             fold(tx).await?;
         }
         for chunk in records.chunks(1000) {
-            let mut query = SqlBuilder::<B>::new(
-                "INSERT INTO ping_journal (id, org_id, monitor_id, check_type, status, degraded, \
-                 region, latency_ms, http_status, error, details, created_at, last_ping_at, \
-                 last_ping_ok) ",
-            );
+            let mut query = SqlBuilder::<B>::new(format!(
+                "INSERT INTO ping_journal ({RESULT_COLUMNS}, last_ping_at, last_ping_ok) "
+            ));
             query.push_values(chunk, |mut row, record| {
                 let ping = record
                     .ping

@@ -39,10 +39,8 @@ pub(super) async fn insert_result_rows<B: SqlBackend>(
 ) -> StoreResult<()> {
     // 12 binds a row; SQLite allows 32,766 and Postgres 65,535 per statement.
     for chunk in results.chunks(1000) {
-        let mut query = SqlBuilder::<B>::new(
-            "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
-             region, latency_ms, http_status, error, details, created_at) ",
-        );
+        let mut query =
+            SqlBuilder::<B>::new(format!("INSERT INTO check_results ({RESULT_COLUMNS}) "));
         query.push_values(chunk, |mut row, r| {
             bind_result(&mut row, r);
         });
