@@ -363,7 +363,7 @@ impl<S: Store> MonitorStore for CachedStore<S> {
         }
         Ok(())
     }
-    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>> {
+    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Arc<Monitor>>> {
         let known = self
             .tokens
             .read()
@@ -375,7 +375,7 @@ impl<S: Store> MonitorStore for CachedStore<S> {
             if let Some(monitor) = cached
                 && monitor.heartbeat_token.as_deref() == Some(token)
             {
-                return Ok(Some((*monitor).clone()));
+                return Ok(Some(monitor));
             }
         }
         let found = self.inner.find_heartbeat_monitor(token).await?;

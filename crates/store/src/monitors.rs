@@ -50,8 +50,11 @@ pub trait MonitorStore: Send + Sync {
         max_monitors: u32,
         audit: &[AuditEvent],
     ) -> StoreResult<()>;
-    /// The heartbeat monitor whose ping URL carries `token`.
-    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Monitor>>;
+    /// The heartbeat monitor whose ping URL carries `token`; shared, like
+    /// [`MonitorStore::get_monitor_shared`], because every ping reads it
+    /// and copying a monitor's thirty fields was a ping's largest
+    /// allocation.
+    async fn find_heartbeat_monitor(&self, token: &str) -> StoreResult<Option<Arc<Monitor>>>;
 
     /// Whether [`MonitorStore::get_monitor_shared`] and
     /// [`MonitorStore::list_monitors_shared`] hand out the store's own copies:

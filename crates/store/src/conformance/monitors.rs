@@ -402,7 +402,7 @@ async fn heartbeat_tokens_find_their_monitor(store: Arc<dyn Store>) {
         .find_heartbeat_monitor("tok_0123456789abcdefghij")
         .await
         .unwrap();
-    assert_eq!(found.map(|m| m.id), Some(hb.id.clone()));
+    assert_eq!(found.map(|m| m.id.clone()), Some(hb.id.clone()));
     assert_eq!(
         store.find_heartbeat_monitor("tok_unknown").await.unwrap(),
         None
@@ -431,7 +431,7 @@ async fn heartbeat_tokens_find_their_monitor(store: Arc<dyn Store>) {
         .find_heartbeat_monitor("tok_zyxwvutsrqponmlkjihg")
         .await
         .unwrap();
-    assert_eq!(found.map(|m| m.id), Some(hb.id.clone()));
+    assert_eq!(found.map(|m| m.id.clone()), Some(hb.id.clone()));
     let stored = store.get_monitor(&org.id, &hb.id).await.unwrap().unwrap();
     assert_eq!(
         stored.heartbeat_token.as_deref(),

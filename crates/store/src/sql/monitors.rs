@@ -282,14 +282,14 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
     async fn find_heartbeat_monitor(
         &self,
         token: &str,
-    ) -> StoreResult<Option<d::monitor::Monitor>> {
+    ) -> StoreResult<Option<std::sync::Arc<d::monitor::Monitor>>> {
         let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE heartbeat_token = $1");
         query::<B>(::sqlx::AssertSqlSafe(sql))
             .bind(token)
             .fetch_optional(self.read_pool())
             .await?
             .as_ref()
-            .map(monitor_from_row)
+            .map(|row| monitor_from_row(row).map(std::sync::Arc::new))
             .transpose()
     }
 }
