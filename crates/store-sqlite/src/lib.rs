@@ -57,8 +57,13 @@ impl SqliteBackend {
             .pragma("cache_size", "-2048")
             .pragma("temp_store", "memory")
             .pragma("wal_autocheckpoint", "10000");
+        // sqlx pings a pooled connection before handing it out, by default,
+        // to catch a server that hung up. A SQLite connection is a file
+        // handle on a thread of our own and cannot hang up, and the ping is
+        // a round trip to that thread per transaction and per read.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(write_options)
             .await?;
         MIGRATOR.run(&write).await?;
@@ -67,6 +72,7 @@ impl SqliteBackend {
             .clamp(2, 8) as u32;
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqlStore::new(Self { read, write }))
