@@ -84,6 +84,10 @@ impl SqlBackend for PostgresBackend {
         &self.pool
     }
 
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

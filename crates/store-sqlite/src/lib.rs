@@ -105,6 +105,10 @@ impl SqlBackend for SqliteBackend {
         &self.read
     }
 
+    fn write_pool(&self) -> &SqlitePool {
+        &self.write
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.write.begin_with("BEGIN IMMEDIATE").await
     }

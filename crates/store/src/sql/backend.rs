@@ -54,6 +54,9 @@ pub trait SqlBackend: Send + Sync + 'static {
     fn push_placeholder(text: &mut String, n: usize);
 
     fn read_pool(&self) -> &Pool<Self::Db>;
+    /// The pool writes come from, for a single statement that commits by
+    /// itself (SQLite's one writer connection).
+    fn write_pool(&self) -> &Pool<Self::Db>;
     /// Starts a write transaction (SQLite takes its one writer with
     /// `BEGIN IMMEDIATE`).
     fn begin_write(
@@ -161,7 +164,9 @@ impl<B: SqlBackend> Tx<B> {
     }
 }
 
-/// The read pool of backend `B` (typed, so queries know their backend).
+/// A pool of backend `B` (typed, so queries know their backend): the read
+/// pool, or the writer's for a statement that commits alone
+/// ([`super::SqlStore::write_alone`]).
 pub struct Reader<'p, B: SqlBackend>(pub(crate) &'p Pool<B::Db>);
 
 impl<B: SqlBackend> Clone for Reader<'_, B> {

@@ -58,6 +58,11 @@ impl<B: SqlBackend> SqlStore<B> {
         Reader(self.backend.read_pool())
     }
 
+    /// The writer's pool, for one statement that commits by itself.
+    pub(crate) fn write_alone(&self) -> Reader<'_, B> {
+        Reader(self.backend.write_pool())
+    }
+
     pub(crate) async fn begin_write(&self) -> Result<Tx<B>, sqlx::Error> {
         self.backend.begin_write().await.map(Tx)
     }
