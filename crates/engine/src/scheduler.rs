@@ -250,6 +250,36 @@ fn phase(id: &MonitorId, interval: Duration) -> Duration {
     Duration::from_millis(hasher.finish() % millis)
 }
 
+/// Where a monitor's slots fall: the instants whose Unix time, modulo its
+/// interval, is its [`phase`].
+///
+/// Why the wall clock and not this process's start: every process that runs
+/// a monitor then gives it the same slots. A node restarted, or a probe
+/// agent taking over a job another agent held, checks it one interval after
+/// the last check, never moments after it (each process counting from its
+/// own start put two agents' slots for one monitor anywhere apart).
+struct Slots {
+    started: Instant,
+    unix_ms_at_start: i64,
+}
+
+impl Slots {
+    fn anchored_now() -> Self {
+        Self {
+            started: Instant::now(),
+            unix_ms_at_start: now_ms(),
+        }
+    }
+
+    /// The monitor's first slot at or after `now`.
+    fn first(&self, phase: Duration, interval: Duration, now: Instant) -> Instant {
+        let interval_ms = interval.as_millis().max(1) as i64;
+        let unix_now = self.unix_ms_at_start + (now - self.started).as_millis() as i64;
+        let wait = (phase.as_millis() as i64 - unix_now).rem_euclid(interval_ms);
+        now + Duration::from_millis(wait as u64)
+    }
+}
+
 pub struct Scheduler<S, R> {
     source: S,
     runner: Arc<R>,
@@ -270,7 +300,7 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
     /// Runs until the task is dropped or aborted.
     pub async fn run(self) {
         let permits = Arc::new(Semaphore::new(self.config.max_concurrent));
-        let started = Instant::now();
+        let slots = Slots::anchored_now();
         let mut entries: HashMap<MonitorId, Entry> = HashMap::new();
         let mut due = DueHeap::new();
         let mut generation = 0u64;
@@ -278,7 +308,7 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
         loop {
             let now = Instant::now();
             if now >= refresh_at {
-                self.refresh(&mut entries, &mut due, &mut generation, started, now)
+                self.refresh(&mut entries, &mut due, &mut generation, &slots, now)
                     .await;
                 refresh_at = now + self.config.refresh_every;
             }
@@ -332,7 +362,7 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
         entries: &mut HashMap<MonitorId, Entry>,
         due: &mut DueHeap,
         generation: &mut u64,
-        started: Instant,
+        slots: &Slots,
         now: Instant,
     ) {
         let monitors = self.source.load().await;
@@ -348,12 +378,7 @@ impl<S: MonitorSource, R: MonitorRunner> Scheduler<S, R> {
             match entries.get_mut(&monitor.id) {
                 Some(entry) if entry.interval == interval => entry.monitor = monitor,
                 _ => {
-                    // First slot: the monitor's phase after the scheduler started,
-                    // moved forward past `now` if that slot already went by.
-                    let mut next = started + phase(&monitor.id, interval);
-                    while next < now {
-                        next += interval;
-                    }
+                    let next = slots.first(phase(&monitor.id, interval), interval, now);
                     *generation += 1;
                     due.push(Reverse((next, *generation, monitor.id.clone())));
                     let entry = Entry {

@@ -156,3 +156,32 @@ fn phases_are_stable_and_inside_the_interval() {
     assert_eq!(phase(&id, interval), phase(&id, interval));
     assert!(phase(&id, interval) < interval);
 }
+
+#[test]
+fn every_process_gives_a_monitor_the_same_wall_clock_slots() {
+    let interval = Duration::from_secs(60);
+    let phase = Duration::from_millis(5_250);
+    let now = Instant::now();
+    // Two processes started at unrelated times, asked at the same moment.
+    for unix_ms in [1_700_000_000_000_i64, 1_700_000_012_345, 1_700_000_059_999] {
+        let slots = Slots {
+            started: now,
+            unix_ms_at_start: unix_ms,
+        };
+        let wait = slots.first(phase, interval, now) - now;
+        assert!(wait < interval, "{wait:?}");
+        let slot_unix_ms = unix_ms + wait.as_millis() as i64;
+        assert_eq!(slot_unix_ms % 60_000, 5_250, "from {unix_ms}");
+    }
+    // Later on the same process's clock, the same slots.
+    let slots = Slots {
+        started: now,
+        unix_ms_at_start: 1_700_000_000_000,
+    };
+    let later = now + Duration::from_millis(70_000);
+    let wait = slots.first(phase, interval, later) - later;
+    assert_eq!(
+        (1_700_000_070_000 + wait.as_millis() as i64) % 60_000,
+        5_250
+    );
+}
