@@ -31,11 +31,11 @@ const ATTENDED_LINGER: Duration = Duration::from_millis(2);
 /// dropping it took pings from 0.16 to 0.22-0.27 of the bare axum handler
 /// (`certsentry-bench pings`). Agent uploads and check-now keep their 2 ms
 /// (not measured without). Dropping it once made the agents' lease
-/// take-over test see one monitor checked twice within 150 ms: each agent
-/// then placed a monitor's slots from its own start, so two agents' slots
-/// for one monitor could fall any distance apart, and the wait shifted when
-/// the test started the second agent. Slots now follow the wall clock
-/// (`scheduler::Slots`), the same in every process.
+/// take-over test see one monitor checked twice within 150 ms, most likely
+/// because each agent then placed a monitor's slots from its own start, so
+/// two agents' slots for one monitor could fall any distance apart, and the
+/// wait shifted when the test started the second agent. Slots now follow
+/// the wall clock (`scheduler::Slots`), the same in every process.
 const PING_LINGER: Duration = Duration::ZERO;
 /// How long a batch of unattended writes alone waits. Nobody waits on a
 /// scheduled check's commit, and checks arrive spread out (10,000 monitors
