@@ -125,9 +125,22 @@ async fn run(
     // The first half, read and alerted; then kill -9.
     log.publish();
     let first_half = certs.first_half().len() as u64;
-    wait_for("the first half", async || {
-        ct_source_entries(&server.health().await) == first_half && spotter.len() == 1
-    })
+    // The alert's delivery must be recorded before the kill: one sent but
+    // not yet recorded is sent again after a restart (at least once), and
+    // that repeat would pass for the second half's alert below.
+    wait_for(
+        "the first half, its alert delivered and recorded",
+        async || {
+            let deliveries =
+                get_json(&client, format!("{base}/api/v1/deliveries"), Some(&key)).await;
+            let recorded = deliveries["deliveries"].as_array().is_some_and(|all| {
+                !all.is_empty() && all.iter().all(|d| d["status"] == "delivered")
+            });
+            ct_source_entries(&server.health().await) == first_half
+                && spotter.len() == 1
+                && recorded
+        },
+    )
     .await;
     let health = server.health().await;
     assert_eq!(health["ct"]["sources"][0]["backlog"], 0, "[{api}] {health}");
