@@ -156,14 +156,7 @@ async fn jobs_follow_the_monitors_and_leases(store: Arc<dyn Store>) {
         .unwrap();
     assert!(back.jobs.is_empty(), "the old holder lost it");
 
-    store
-        .delete_monitor(
-            &org.id,
-            &api.id,
-            &audit(&org.id, "monitor.delete", "monitor", api.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &api.id).await.unwrap();
     let gone = store
         .claim_jobs(&claim("dublin", "agent-b", half + MIN_LEASE_MS + 2_000, 10))
         .await

@@ -36,7 +36,7 @@ use serde_json::json;
 
 use crate::{
     AuditQuery, HeartbeatState, MonitorCertificate, MonitorQuery, MonitorState, ResultQuery,
-    ServedCertificate, Store, StoreError, SyncChanges,
+    ServedCertificate, Store, StoreError, StoreResult, SyncChanges,
 };
 
 /// A registered case: its name and how to run it on a store. Race cases
@@ -137,6 +137,17 @@ fn audit(org: &OrgId, action: &str, target_type: &str, target: &str) -> AuditEve
         target,
         json!({"via": "conformance"}),
     )
+}
+
+/// Deletes a monitor as its owner's API call would, audit event included.
+async fn delete_monitor(store: &dyn Store, org: &OrgId, monitor: &MonitorId) -> StoreResult<()> {
+    store
+        .delete_monitor(
+            org,
+            monitor,
+            &audit(org, "monitor.delete", "monitor", monitor.as_str()),
+        )
+        .await
 }
 
 async fn new_org(store: &dyn Store, name: &str) -> Org {

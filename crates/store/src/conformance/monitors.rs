@@ -47,32 +47,13 @@ async fn monitors_crud_and_tenancy(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store
-            .delete_monitor(
-                &other.id,
-                &m.id,
-                &audit(&other.id, "monitor.delete", "monitor", m.id.as_str())
-            )
-            .await,
+        delete_monitor(&*store, &other.id, &m.id).await,
         Err(StoreError::NotFound)
     ));
-    store
-        .delete_monitor(
-            &org.id,
-            &m.id,
-            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &m.id).await.unwrap();
     assert_eq!(store.get_monitor(&org.id, &m.id).await.unwrap(), None);
     assert!(matches!(
-        store
-            .delete_monitor(
-                &org.id,
-                &m.id,
-                &audit(&org.id, "monitor.delete", "monitor", m.id.as_str())
-            )
-            .await,
+        delete_monitor(&*store, &org.id, &m.id).await,
         Err(StoreError::NotFound)
     ));
 }

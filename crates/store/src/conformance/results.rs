@@ -151,14 +151,7 @@ async fn results_filters_pages_and_prune(store: Arc<dyn Store>) {
     );
 
     // Deleting a monitor removes its history.
-    store
-        .delete_monitor(
-            &org.id,
-            &a.id,
-            &audit(&org.id, "monitor.delete", "monitor", a.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &a.id).await.unwrap();
     assert!(
         store
             .list_results(
@@ -280,14 +273,7 @@ async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
         "per organization"
     );
 
-    store
-        .delete_monitor(
-            &org.id,
-            &m.id,
-            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &m.id).await.unwrap();
     assert!(
         store
             .list_monitor_certificates(&org.id)
@@ -416,14 +402,7 @@ async fn daily_stats_roll_up_and_finalize(store: Arc<dyn Store>) {
             .is_empty()
     );
 
-    store
-        .delete_monitor(
-            &org.id,
-            &m.id,
-            &audit(&org.id, "monitor.delete", "monitor", m.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &m.id).await.unwrap();
     assert!(
         store
             .list_daily_stats(&org.id, &m.id, "2026-01-01", &today)
@@ -554,14 +533,7 @@ async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
     let web = add_monitor(&*store, &org.id, spec("web", MonitorKind::Standard, None)).await;
     let cron = add_monitor(&*store, &org.id, spec("cron", MonitorKind::Heartbeat, None)).await;
     let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Standard, None)).await;
-    store
-        .delete_monitor(
-            &org.id,
-            &gone.id,
-            &audit(&org.id, "monitor.delete", "monitor", gone.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &gone.id).await.unwrap();
     let ping = |at: i64, ok: bool| ping_record(&cron, at, ok, None);
     let down = MonitorState {
         last_status: MonitorStatus::Down,
@@ -657,14 +629,7 @@ async fn pings_read_back_whichever_way_they_were_stored(store: Arc<dyn Store>) {
         ])
         .await
         .unwrap();
-    store
-        .delete_monitor(
-            &org.id,
-            &gone.id,
-            &audit(&org.id, "monitor.delete", "monitor", gone.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &gone.id).await.unwrap();
     assert_eq!(stored(cron.id.clone()).await.len(), 1);
     assert!(stored(gone.id.clone()).await.is_empty());
     assert_eq!(latest_ping().await, (1_000, true));

@@ -124,14 +124,7 @@ async fn status_pages_lifecycle(store: Arc<dyn Store>) {
     );
 
     // Deleting a monitor takes it off the page.
-    store
-        .delete_monitor(
-            &org.id,
-            &a.id,
-            &audit(&org.id, "monitor.delete", "monitor", a.id.as_str()),
-        )
-        .await
-        .unwrap();
+    delete_monitor(&*store, &org.id, &a.id).await.unwrap();
     assert!(
         store
             .get_status_page(&org.id, &page.id)
