@@ -2,7 +2,7 @@
 //! quota-checked writes lock the organization's row (`FOR UPDATE`), and
 //! sqlx's migrator takes an advisory lock so concurrent starts are safe.
 
-use certsentry_store::sql::{Param, SqlBackend, SqlStore};
+use certsentry_store::sql::{Param, ParamColumn, SqlBackend, SqlStore};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{
     PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
@@ -74,6 +74,7 @@ impl SqlBackend for PostgresBackend {
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = Some("SET LOCAL statement_timeout = 0");
     /// Nodes sharing the database could not see each other's journals.
     const JOURNALS_PINGS: bool = false;
+    const BINDS_ARRAYS: bool = true;
 
     fn push_placeholder(text: &mut String, n: usize) {
         use std::fmt::Write as _;
@@ -108,6 +109,15 @@ impl SqlBackend for PostgresBackend {
             Param::I64(v) => args.add(v),
             Param::I32(v) => args.add(v),
             Param::Bool(v) => args.add(v),
+        }
+    }
+
+    fn bind_column(args: &mut PgArguments, column: ParamColumn) -> Result<(), BoxDynError> {
+        match column {
+            ParamColumn::Text(v) => args.add(v),
+            ParamColumn::I64(v) => args.add(v),
+            ParamColumn::I32(v) => args.add(v),
+            ParamColumn::Bool(v) => args.add(v),
         }
     }
 

@@ -96,6 +96,8 @@ impl SqlBackend for SqliteBackend {
 
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = None;
     const JOURNALS_PINGS: bool = true;
+    /// SQLite has no arrays; its statement cache is in-process and cheap.
+    const BINDS_ARRAYS: bool = false;
 
     fn push_placeholder(text: &mut String, _n: usize) {
         text.push('?');

@@ -46,14 +46,9 @@ pub(super) async fn sync_check_jobs<B: SqlBackend>(
     let mut stale = SqlBuilder::<B>::new("DELETE FROM check_jobs WHERE monitor_id = ");
     stale.push_bind(m.id.as_str());
     if !wanted.is_empty() {
-        stale.push(" AND region NOT IN (");
-        for (i, (region, _)) in wanted.iter().enumerate() {
-            if i > 0 {
-                stale.push(", ");
-            }
-            stale.push_bind(*region);
-        }
-        stale.push(")");
+        stale
+            .push(" AND region")
+            .push_not_in(wanted.iter().map(|(region, _)| *region));
     }
     stale.build().execute(&mut *tx).await?;
     if wanted.is_empty() {
@@ -358,14 +353,9 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
                  check_jobs WHERE region = "
             ));
             sql.push_bind(region);
-            sql.push(" AND monitor_id IN (");
-            for (i, id) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.push_bind(id.as_str());
-            }
-            sql.push("))");
+            sql.push(" AND monitor_id")
+                .push_in(chunk.iter().map(|id| id.as_str()))
+                .push(")");
             for row in sql.build().fetch_all(self.read_pool()).await? {
                 found.push(monitor_from_row(&row)?);
             }

@@ -269,14 +269,8 @@ impl<B: SqlBackend> AlertStore for SqlStore<B> {
             let mut sql =
                 SqlBuilder::<B>::new("SELECT monitor_id, value FROM alert_state WHERE key = ");
             sql.push_bind(key);
-            sql.push(" AND monitor_id IN (");
-            for (i, monitor) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.push_bind(monitor.as_str());
-            }
-            sql.push(")");
+            sql.push(" AND monitor_id")
+                .push_in(chunk.iter().map(|m| m.as_str()));
             for row in sql.build().fetch_all(self.read_pool()).await? {
                 states.insert(
                     d::MonitorId::from_string(row.get::<String>("monitor_id")?),

@@ -46,6 +46,14 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// `ping_journal`): only where one process is the database's only
     /// writer (SQLite), because the count of pings to fold is in memory.
     const JOURNALS_PINGS: bool;
+    /// Whether multi-row statements and `IN` lists bind one array per
+    /// column (`unnest($1::text[], …)`, `= ANY($1::text[])`) instead of
+    /// one value per cell: Postgres. The statement's text then no longer
+    /// depends on how many rows a batch has, so each is parsed and planned
+    /// once per connection and then served from sqlx's statement cache,
+    /// where a `VALUES` list of every new length was a new statement (two
+    /// round trips and a plan); and a batch is a few binds, not thousands.
+    const BINDS_ARRAYS: bool;
 
     /// Writes the placeholder of the `n`th value (from 1) of a built
     /// statement. Postgres needs `$n`; SQLite prefers a bare `?`, because
@@ -75,6 +83,14 @@ pub trait SqlBackend: Send + Sync + 'static {
         args: &mut <Self::Db as Database>::Arguments,
         value: Param<'_>,
     ) -> Result<(), BoxDynError>;
+    /// Binds one column of a multi-row statement as an array; only called
+    /// where [`Self::BINDS_ARRAYS`].
+    fn bind_column(
+        _args: &mut <Self::Db as Database>::Arguments,
+        _column: ParamColumn,
+    ) -> Result<(), BoxDynError> {
+        Err(format!("the {} backend binds no arrays", Self::NAME).into())
+    }
     fn rows_affected(done: &<Self::Db as Database>::QueryResult) -> u64;
 
     fn read_text(
@@ -155,6 +171,65 @@ scalar_param!(i64, I64);
 scalar_param!(i32, I32);
 scalar_param!(bool, Bool);
 
+/// One column of a multi-row statement, bound as one array
+/// ([`SqlBackend::BINDS_ARRAYS`]). Its values are owned, because the
+/// statement outlives the rows it was built from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamColumn {
+    Text(Vec<Option<String>>),
+    I64(Vec<Option<i64>>),
+    I32(Vec<Option<i32>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl ParamColumn {
+    fn new(first: Param<'_>) -> Self {
+        match first {
+            Param::Text(v) => Self::Text(vec![v.map(Cow::into_owned)]),
+            Param::I64(v) => Self::I64(vec![v]),
+            Param::I32(v) => Self::I32(vec![v]),
+            Param::Bool(v) => Self::Bool(vec![v]),
+        }
+    }
+
+    /// Adds the next row's value; a value of another kind than the
+    /// column's first is a bug in the statement, reported when it runs.
+    fn push(&mut self, value: Param<'_>) -> Result<(), BoxDynError> {
+        match (self, value) {
+            (Self::Text(c), Param::Text(v)) => c.push(v.map(Cow::into_owned)),
+            (Self::I64(c), Param::I64(v)) => c.push(v),
+            (Self::I32(c), Param::I32(v)) => c.push(v),
+            (Self::Bool(c), Param::Bool(v)) => c.push(v),
+            (column, value) => {
+                return Err(
+                    format!("a {value:?} in a column of {}", column.sql_array_type()).into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Text(c) => c.len(),
+            Self::I64(c) => c.len(),
+            Self::I32(c) => c.len(),
+            Self::Bool(c) => c.len(),
+        }
+    }
+
+    /// The array's SQL type, which `unnest` needs spelled out to type its
+    /// output columns.
+    pub fn sql_array_type(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "text[]",
+            Self::I64(_) => "int8[]",
+            Self::I32(_) => "int4[]",
+            Self::Bool(_) => "bool[]",
+        }
+    }
+}
+
 /// A write transaction of backend `B`.
 pub struct Tx<B: SqlBackend>(pub(crate) Transaction<'static, B::Db>);
 
@@ -168,6 +243,13 @@ impl<B: SqlBackend> Tx<B> {
 /// pool, or the writer's for a statement that commits alone
 /// ([`super::SqlStore::write_alone`]).
 pub struct Reader<'p, B: SqlBackend>(pub(crate) &'p Pool<B::Db>);
+
+impl<'p, B: SqlBackend> Reader<'p, B> {
+    /// Statements on `pool`, for a backend's own tests of the shared SQL.
+    pub fn new(pool: &'p Pool<B::Db>) -> Self {
+        Self(pool)
+    }
+}
 
 impl<B: SqlBackend> Clone for Reader<'_, B> {
     fn clone(&self) -> Self {
@@ -231,6 +313,14 @@ impl<B: SqlBackend> Sql<B> {
     fn push_param<'a>(&mut self, value: impl Into<Param<'a>>) {
         if self.bind_error.is_none()
             && let Err(e) = B::bind(&mut self.args, value.into())
+        {
+            self.bind_error = Some(e);
+        }
+    }
+
+    fn push_column(&mut self, column: ParamColumn) {
+        if self.bind_error.is_none()
+            && let Err(e) = B::bind_column(&mut self.args, column)
         {
             self.bind_error = Some(e);
         }
@@ -306,12 +396,19 @@ impl<B: SqlBackend> SqlBuilder<B> {
         self
     }
 
-    /// ` VALUES (…), (…)`, one tuple per item, filled by `row`.
+    /// The rows of a multi-row statement, one per item, filled by `row`:
+    /// `VALUES (…), (…)`, or, where the backend binds arrays,
+    /// `SELECT * FROM unnest($1::text[], …) AS rows (column1, …)`. Either
+    /// names its columns `column1`.., as a bare `VALUES` list does in both
+    /// dialects. At least one item.
     pub fn push_values<I>(
         &mut self,
         items: impl IntoIterator<Item = I>,
         mut row: impl FnMut(ValuesRow<'_, B>, I),
     ) -> &mut Self {
+        if B::BINDS_ARRAYS {
+            return self.push_columns(items, row);
+        }
         self.text.push_str("VALUES ");
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
@@ -320,13 +417,102 @@ impl<B: SqlBackend> SqlBuilder<B> {
             self.text.push('(');
             row(
                 ValuesRow {
-                    builder: self,
-                    first: true,
+                    into: RowsInto::Cells(self),
+                    column: 0,
                 },
                 item,
             );
             self.text.push(')');
         }
+        self
+    }
+
+    /// [`Self::push_values`] as one array per column.
+    fn push_columns<I>(
+        &mut self,
+        items: impl IntoIterator<Item = I>,
+        mut row: impl FnMut(ValuesRow<'_, B>, I),
+    ) -> &mut Self {
+        let mut columns = Columns::default();
+        for item in items {
+            row(
+                ValuesRow {
+                    into: RowsInto::Columns(&mut columns),
+                    column: 0,
+                },
+                item,
+            );
+            columns.rows += 1;
+            if columns.columns.iter().any(|c| c.len() != columns.rows) {
+                columns
+                    .error
+                    .get_or_insert_with(|| "rows of different lengths".into());
+            }
+        }
+        if let Some(e) = columns.error
+            && self.sql.bind_error.is_none()
+        {
+            self.sql.bind_error = Some(e);
+        }
+        self.text.push_str("SELECT * FROM unnest(");
+        let count = columns.columns.len();
+        for (i, column) in columns.columns.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.count += 1;
+            B::push_placeholder(&mut self.text, self.count);
+            self.text.push_str("::");
+            self.text.push_str(column.sql_array_type());
+            self.sql.push_column(column);
+        }
+        self.text.push_str(") AS rows (");
+        for i in 1..=count {
+            if i > 1 {
+                self.text.push_str(", ");
+            }
+            self.text.push_str("column");
+            self.text.push_str(&i.to_string());
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// ` IN (…)` of text values, or ` = ANY($n::text[])` where the backend
+    /// binds arrays (see [`SqlBackend::BINDS_ARRAYS`]). At least one value.
+    pub fn push_in<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.push_membership(" IN (", " = ANY(", values)
+    }
+
+    /// ` NOT IN (…)`, or ` <> ALL($n::text[])`. At least one value.
+    pub fn push_not_in<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.push_membership(" NOT IN (", " <> ALL(", values)
+    }
+
+    fn push_membership<'a>(
+        &mut self,
+        listed: &str,
+        array: &str,
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> &mut Self {
+        if B::BINDS_ARRAYS {
+            self.text.push_str(array);
+            self.count += 1;
+            B::push_placeholder(&mut self.text, self.count);
+            self.text.push_str("::text[])");
+            self.sql.push_column(ParamColumn::Text(
+                values.into_iter().map(|v| Some(v.to_owned())).collect(),
+            ));
+            return self;
+        }
+        self.text.push_str(listed);
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.push_bind(value);
+        }
+        self.text.push(')');
         self
     }
 
@@ -338,18 +524,53 @@ impl<B: SqlBackend> SqlBuilder<B> {
     }
 }
 
-/// One tuple of [`SqlBuilder::push_values`].
+/// One row of [`SqlBuilder::push_values`].
 pub struct ValuesRow<'b, B: SqlBackend> {
-    builder: &'b mut SqlBuilder<B>,
-    first: bool,
+    into: RowsInto<'b, B>,
+    /// The next value's column, from 0.
+    column: usize,
+}
+
+/// Where a row's values go: a `VALUES` tuple's cells, or arrays.
+enum RowsInto<'b, B: SqlBackend> {
+    Cells(&'b mut SqlBuilder<B>),
+    Columns(&'b mut Columns),
+}
+
+/// The arrays of [`SqlBuilder::push_columns`], and the first value that
+/// did not fit its column.
+#[derive(Default)]
+struct Columns {
+    columns: Vec<ParamColumn>,
+    /// Rows complete so far.
+    rows: usize,
+    error: Option<BoxDynError>,
 }
 
 impl<B: SqlBackend> ValuesRow<'_, B> {
     pub fn push_bind<'a>(&mut self, value: impl Into<Param<'a>>) -> &mut Self {
-        if !std::mem::take(&mut self.first) {
-            self.builder.text.push_str(", ");
+        let column = self.column;
+        self.column += 1;
+        match &mut self.into {
+            RowsInto::Cells(builder) => {
+                if column > 0 {
+                    builder.text.push_str(", ");
+                }
+                builder.push_bind(value);
+            }
+            RowsInto::Columns(columns) => {
+                let value = value.into();
+                if let Some(existing) = columns.columns.get_mut(column) {
+                    if let Err(e) = existing.push(value) {
+                        columns.error.get_or_insert(e);
+                    }
+                } else {
+                    // The first row sets the columns; a later row's extra
+                    // value makes a short column, caught after the row.
+                    columns.columns.push(ParamColumn::new(value));
+                }
+            }
         }
-        self.builder.push_bind(value);
         self
     }
 }

@@ -25,8 +25,8 @@ mod status_pages;
 mod tls;
 
 pub use backend::{
-    Done, Exec, FromColumn, Param, Reader, Sql, SqlBackend, SqlBuilder, SqlRow, Tx, ValuesRow,
-    query,
+    Done, Exec, FromColumn, Param, ParamColumn, Reader, Sql, SqlBackend, SqlBuilder, SqlRow, Tx,
+    ValuesRow, query,
 };
 
 use certsentry_domain::channel::ChannelSpec;
@@ -137,14 +137,8 @@ where
         return Ok(Vec::new());
     }
     let mut statement =
-        SqlBuilder::<B>::new(format!("SELECT {columns} FROM {table} WHERE {column} IN ("));
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            statement.push(", ");
-        }
-        statement.push_bind(id.as_ref());
-    }
-    statement.push(")");
+        SqlBuilder::<B>::new(format!("SELECT {columns} FROM {table} WHERE {column}"));
+    statement.push_in(ids.iter().map(|id| id.as_ref()));
     Ok(statement.build().fetch_all(on).await?)
 }
 

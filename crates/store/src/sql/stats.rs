@@ -139,14 +139,9 @@ impl<B: SqlBackend> StatsStore for SqlStore<B> {
                 .push_bind(from)
                 .push(" AND day <= ")
                 .push_bind(to)
-                .push(" AND monitor_id IN (");
-            for (i, monitor) in chunk.iter().enumerate() {
-                if i > 0 {
-                    statement.push(", ");
-                }
-                statement.push_bind(monitor.as_str());
-            }
-            statement.push(") GROUP BY monitor_id");
+                .push(" AND monitor_id")
+                .push_in(chunk.iter().map(|m| m.as_str()))
+                .push(" GROUP BY monitor_id");
             rows.extend(statement.build().fetch_all(self.read_pool()).await?);
         }
         let mut all = Vec::new();
