@@ -9,6 +9,9 @@ use sqlx::postgres::PgPoolOptions;
 
 type Builder = SqlBuilder<PostgresBackend>;
 
+/// A row of `probe` as read: name, note, size, rank, is_on.
+type ReadBack = (String, Option<String>, i64, Option<i32>, bool);
+
 struct Row {
     name: &'static str,
     note: Option<&'static str>,
@@ -79,7 +82,7 @@ async fn rows_and_in_lists_bind_arrays_and_reuse_one_statement() {
     let mut select = Builder::new("SELECT name, note, size, rank, is_on FROM probe WHERE name");
     select.push_in(["a", "c", "absent"]).push(" ORDER BY name");
     let rows = select.build().fetch_all(on).await.unwrap();
-    let read: Vec<(String, Option<String>, i64, Option<i32>, bool)> = rows
+    let read: Vec<ReadBack> = rows
         .iter()
         .map(|r| {
             (
