@@ -311,16 +311,22 @@ impl<B: SqlBackend> Sql<B> {
     }
 
     fn push_param<'a>(&mut self, value: impl Into<Param<'a>>) {
-        if self.bind_error.is_none()
-            && let Err(e) = B::bind(&mut self.args, value.into())
-        {
-            self.bind_error = Some(e);
-        }
+        let value = value.into();
+        self.bind_with(|args| B::bind(args, value));
     }
 
     fn push_column(&mut self, column: ParamColumn) {
+        self.bind_with(|args| B::bind_column(args, column));
+    }
+
+    /// Binds with `bind` unless an earlier value failed: the first failure
+    /// is the one the statement reports when it runs.
+    fn bind_with(
+        &mut self,
+        bind: impl FnOnce(&mut <B::Db as Database>::Arguments) -> Result<(), BoxDynError>,
+    ) {
         if self.bind_error.is_none()
-            && let Err(e) = B::bind_column(&mut self.args, column)
+            && let Err(e) = bind(&mut self.args)
         {
             self.bind_error = Some(e);
         }
@@ -449,10 +455,8 @@ impl<B: SqlBackend> SqlBuilder<B> {
                     .get_or_insert_with(|| "rows of different lengths".into());
             }
         }
-        if let Some(e) = columns.error
-            && self.sql.bind_error.is_none()
-        {
-            self.sql.bind_error = Some(e);
+        if let Some(e) = columns.error {
+            self.sql.bind_with(|_| Err(e));
         }
         self.text.push_str("SELECT * FROM unnest(");
         let count = columns.columns.len();
@@ -460,11 +464,7 @@ impl<B: SqlBackend> SqlBuilder<B> {
             if i > 0 {
                 self.text.push_str(", ");
             }
-            self.count += 1;
-            B::push_placeholder(&mut self.text, self.count);
-            self.text.push_str("::");
-            self.text.push_str(column.sql_array_type());
-            self.sql.push_column(column);
+            self.push_array(column);
         }
         self.text.push_str(") AS rows (");
         for i in 1..=count {
@@ -497,12 +497,10 @@ impl<B: SqlBackend> SqlBuilder<B> {
     ) -> &mut Self {
         if B::BINDS_ARRAYS {
             self.text.push_str(array);
-            self.count += 1;
-            B::push_placeholder(&mut self.text, self.count);
-            self.text.push_str("::text[])");
-            self.sql.push_column(ParamColumn::Text(
+            self.push_array(ParamColumn::Text(
                 values.into_iter().map(|v| Some(v.to_owned())).collect(),
             ));
+            self.text.push(')');
             return self;
         }
         self.text.push_str(listed);
@@ -514,6 +512,16 @@ impl<B: SqlBackend> SqlBuilder<B> {
         }
         self.text.push(')');
         self
+    }
+
+    /// `$n::type[]` bound to `column`, one array
+    /// ([`SqlBackend::BINDS_ARRAYS`]).
+    fn push_array(&mut self, column: ParamColumn) {
+        self.count += 1;
+        B::push_placeholder(&mut self.text, self.count);
+        self.text.push_str("::");
+        self.text.push_str(column.sql_array_type());
+        self.sql.push_column(column);
     }
 
     pub fn build(self) -> Sql<B> {
