@@ -120,6 +120,12 @@ impl Prober {
             .with_root_certificates(config.root_store())
             .with_no_client_auth();
         strict.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Every check makes a full handshake. A resumed TLS session carries
+        // the chain of the handshake it came from, unverified again, so a
+        // check that resumed would report a certificate the server may have
+        // replaced (renewed, or broken) since; and its TLS phase would time
+        // a handshake no new visitor gets.
+        strict.resumption = rustls::client::Resumption::disabled();
         let dns = dns::resolver(&config.dns_servers, config.timeout);
         let registration =
             registration::RegistrationProber::new(config.registration.clone(), config.timeout);

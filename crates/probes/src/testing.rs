@@ -188,6 +188,57 @@ pub async fn counting_https_server(
     (port, accepted)
 }
 
+/// The certificate a [`renewing_https_server`] serves, which a test can
+/// replace while the server runs. The server keeps its session cache across
+/// the change, as a real server does when it reloads a renewed certificate.
+#[derive(Debug)]
+pub struct ServedCertificate(std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>);
+
+impl ServedCertificate {
+    fn certified(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Arc<rustls::sign::CertifiedKey> {
+        let provider = rustls::crypto::ring::default_provider();
+        Arc::new(rustls::sign::CertifiedKey::from_der(chain, key, &provider).unwrap())
+    }
+
+    /// Serves `chain` from the next handshake on.
+    pub fn replace(&self, chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) {
+        *self.0.write().unwrap() = Self::certified(chain, key);
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ServedCertificate {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.read().unwrap().clone())
+    }
+}
+
+/// As [`https_server`], serving whatever [`ServedCertificate`] holds.
+pub async fn renewing_https_server(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> (u16, Arc<ServedCertificate>) {
+    let served = Arc::new(ServedCertificate(std::sync::RwLock::new(
+        ServedCertificate::certified(chain, key),
+    )));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_cert_resolver(served.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(serve_http(listener, Some(Arc::new(config)), Arc::default()));
+    (port, served)
+}
+
 pub async fn http_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use certsentry_domain::monitor::{HttpHeader, HttpMethod, KeywordMode};
 use certsentry_probes::http::HttpCheck;
-use certsentry_probes::testing::{Pki, http_server, https_server};
+use certsentry_probes::testing::{Pki, http_server, https_server, renewing_https_server};
 use certsentry_probes::{ProbeConfig, Prober};
 use rcgen::{CertificateParams, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -65,6 +65,42 @@ async fn an_uptime_handshake_tells_the_ssl_check_what_a_second_handshake_would()
     // Agents upload observations: the handshake never goes with them.
     let uploaded = serde_json::to_value(&uptime).unwrap();
     assert!(uploaded.get("servedTls").is_none(), "{uploaded}");
+}
+
+/// A monitor must see the certificate a server serves now. A resumed TLS
+/// session carries the chain of the handshake it came from, so an uptime
+/// check that resumed would hand the SSL check a certificate the server
+/// has since replaced (and nothing verified again).
+#[tokio::test]
+async fn every_uptime_check_sees_the_certificate_served_now() {
+    let pki = Pki::new();
+    let prober = prober(&pki);
+    let intermediate = pki.intermediate.der().clone();
+    let (first, key) = pki.leaf(&["localhost"], None);
+    let (port, served) =
+        renewing_https_server(vec![first.clone(), intermediate.clone()], key).await;
+    let target = format!("https://localhost:{port}/");
+    let uptime = HttpCheck {
+        keep_served_tls: true,
+        ..check(&target)
+    };
+    let leaf_of = |seen: certsentry_probes::http::HttpObservation| {
+        assert!(seen.ok, "{seen:?}");
+        seen.served_tls.expect("kept").chain[0].clone()
+    };
+
+    assert_eq!(leaf_of(prober.http(&uptime).await), first);
+    let (renewed, key) = pki.leaf(&["localhost"], None);
+    assert_ne!(renewed, first);
+    served.replace(vec![renewed.clone(), intermediate.clone()], key);
+    assert_eq!(leaf_of(prober.http(&uptime).await), renewed, "not the resumed session's chain");
+
+    // A replacement that fails verification fails the next uptime check.
+    let (expired, key) = pki.leaf(&["localhost"], Some(((2020, 1, 1), (2021, 1, 1))));
+    served.replace(vec![expired, intermediate], key);
+    let seen = prober.http(&uptime).await;
+    assert!(!seen.ok, "{seen:?}");
+    assert!(seen.error.unwrap().contains("TLS handshake failed"));
 }
 
 #[tokio::test]
