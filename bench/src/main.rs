@@ -253,19 +253,22 @@ pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
 }
 
 /// A rustls client (ring) that trusts only `root`: the bare baselines'.
+/// It never resumes a session, as neither the probes nor the TLS scan do:
+/// a resumed handshake skips the certificate and its verification, so it
+/// is not the work a check does.
 pub(crate) fn client_trusting(
     root: rustls::pki_types::CertificateDer<'static>,
 ) -> anyhow::Result<Arc<rustls::ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(root)?;
-    Ok(Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
     ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
 }
 
 pub(crate) fn server_runtime() -> tokio::runtime::Runtime {
