@@ -93,7 +93,11 @@ async fn every_uptime_check_sees_the_certificate_served_now() {
     let (renewed, key) = pki.leaf(&["localhost"], None);
     assert_ne!(renewed, first);
     served.replace(vec![renewed.clone(), intermediate.clone()], key);
-    assert_eq!(leaf_of(prober.http(&uptime).await), renewed, "not the resumed session's chain");
+    assert_eq!(
+        leaf_of(prober.http(&uptime).await),
+        renewed,
+        "not the resumed session's chain"
+    );
 
     // A replacement that fails verification fails the next uptime check.
     let (expired, key) = pki.leaf(&["localhost"], Some(((2020, 1, 1), (2021, 1, 1))));
