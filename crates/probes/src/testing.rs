@@ -169,14 +169,21 @@ pub async fn counting_https_server(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
+    let config = server_config().with_single_cert(chain, key).unwrap();
+    serve_https(config).await
+}
+
+/// A rustls server (ring, TLS 1.2 and 1.3) still to be given its certificate.
+fn server_config() -> rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert> {
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+}
+
+/// Serves HTTPS with `config` on an ephemeral loopback port; returns the
+/// port and the count of connections accepted.
+async fn serve_https(config: rustls::ServerConfig) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let accepted = Arc::default();
@@ -226,16 +233,7 @@ pub async fn renewing_https_server(
     let served = Arc::new(ServedCertificate(std::sync::RwLock::new(
         ServedCertificate::certified(chain, key),
     )));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_cert_resolver(served.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(serve_http(listener, Some(Arc::new(config)), Arc::default()));
+    let (port, _) = serve_https(server_config().with_cert_resolver(served.clone())).await;
     (port, served)
 }
 
