@@ -1,5 +1,9 @@
 //! Each monitor's JSON, serialized once per version of the monitor.
 //!
+//! What is kept is the whole `GET /monitors/:id` body, `{"monitor":…}`:
+//! that answer is then the kept bytes themselves (a reference count, no
+//! copy), and a list page copies the view out of it.
+//!
 //! Reading a monitor and its list pages is the API's hottest path, and
 //! rendering a monitor's view (copying its definition, then serializing
 //! thirty fields) was most of a read's own work. Where the store keeps its
@@ -33,7 +37,8 @@ pub struct MonitorJson {
 
 #[derive(Default)]
 struct Entries {
-    /// By the address of the `Arc` rendered; see the module's doc.
+    /// By the address of the `Arc` rendered; see the module's doc. The
+    /// bytes are the monitor's envelope, `{"monitor":…}`.
     by_address: HashMap<usize, (Weak<Monitor>, Bytes)>,
     /// The size after the last sweep of dropped versions' entries.
     swept_at: usize,
@@ -44,11 +49,20 @@ fn address(monitor: &Arc<Monitor>) -> usize {
 }
 
 impl Entries {
-    /// The JSON rendered from this very `Arc`, if any.
+    /// The envelope rendered from this very `Arc`, if any.
     fn get(&self, monitor: &Arc<Monitor>) -> Option<&Bytes> {
         // The entry's `Weak` pins the address, so a hit is this `Arc`.
         self.by_address.get(&address(monitor)).map(|(_, json)| json)
     }
+}
+
+/// What an envelope holds around the monitor's view.
+const ENVELOPE_OPEN: &[u8] = b"{\"monitor\":";
+const ENVELOPE_CLOSE: &[u8] = b"}";
+
+/// The view inside an envelope made by [`MonitorJson::rendered`].
+fn view_in(envelope: &[u8]) -> &[u8] {
+    &envelope[ENVELOPE_OPEN.len()..envelope.len() - ENVELOPE_CLOSE.len()]
 }
 
 impl MonitorJson {
@@ -60,19 +74,28 @@ impl MonitorJson {
         }
     }
 
-    /// The monitor's view as JSON: from the last rendering while the
-    /// store still hands out this same `Arc`, else rendered now.
+    /// The monitor's view as JSON.
     pub fn view(&self, monitor: &Arc<Monitor>) -> Bytes {
+        let envelope = self.rendered(monitor);
+        let view = view_in(&envelope);
+        envelope.slice_ref(view)
+    }
+
+    /// `{"monitor":…}`: from the last rendering while the store still hands
+    /// out this same `Arc`, else rendered now.
+    fn rendered(&self, monitor: &Arc<Monitor>) -> Bytes {
         if self.enabled {
             let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(json) = entries.get(monitor) {
                 return json.clone();
             }
         }
-        let json = Bytes::from(
-            serde_json::to_vec(&MonitorView::from(&**monitor))
-                .expect("a monitor's view always serializes"),
-        );
+        let mut body = Vec::with_capacity(1024);
+        body.extend_from_slice(ENVELOPE_OPEN);
+        serde_json::to_writer(&mut body, &MonitorView::from(&**monitor))
+            .expect("a monitor's view always serializes");
+        body.extend_from_slice(ENVELOPE_CLOSE);
+        let json = Bytes::from(body);
         if self.enabled {
             let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
             entries
@@ -92,12 +115,7 @@ impl MonitorJson {
 
     /// `{"monitor": …}`, as `GET /monitors/:id` answers.
     pub fn envelope(&self, monitor: &Arc<Monitor>) -> Response {
-        let view = self.view(monitor);
-        let mut body = Vec::with_capacity(view.len() + 12);
-        body.extend_from_slice(b"{\"monitor\":");
-        body.extend_from_slice(&view);
-        body.push(b'}');
-        json_response(body)
+        json_response(self.rendered(monitor))
     }
 
     /// `{"monitors": […], "nextCursor": …}`, as `GET /monitors` answers.
@@ -132,7 +150,7 @@ impl MonitorJson {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let mut views = Vec::with_capacity(monitors.len());
         for monitor in monitors {
-            views.push(&entries.get(monitor)?[..]);
+            views.push(view_in(entries.get(monitor)?));
         }
         let mut body = Vec::with_capacity(views.iter().map(|v| v.len() + 1).sum::<usize>() + 64);
         append_views(&mut body, views.into_iter());
@@ -151,7 +169,7 @@ fn append_views<'a>(body: &mut Vec<u8>, views: impl Iterator<Item = &'a [u8]>) {
     }
 }
 
-fn json_response(body: Vec<u8>) -> Response {
+fn json_response(body: impl IntoResponse) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -187,12 +205,14 @@ mod tests {
     async fn bodies_match_what_serde_writes_for_the_envelopes() {
         let cache = MonitorJson::new(true);
         let (a, b) = (monitor("A"), monitor("B"));
-        let one = body_of(cache.envelope(&a)).await;
         let expected = serde_json::to_vec(&MonitorEnvelope {
             monitor: MonitorView::from(&*a),
         })
         .unwrap();
-        assert_eq!(one, expected);
+        // Rendered, then served from the cache.
+        for _ in 0..2 {
+            assert_eq!(body_of(cache.envelope(&a)).await, expected);
+        }
         // `b` was never rendered: the page is rendered view by view, and
         // the second time it comes whole from the cache.
         let expected = serde_json::to_vec(&MonitorList {
