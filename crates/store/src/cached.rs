@@ -7,8 +7,9 @@
 //! in-memory copy updated after each committed write is always current.
 //! Do not wrap a store that other nodes write to (Postgres).
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
+mod org_monitors;
+
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -24,7 +25,7 @@ use crate::{
     AlertGuard, EventQuery, Forward, MonitorQuery, MonitorState, Page, StoreResult, SyncChanges,
 };
 
-type OrgMonitors = BTreeMap<MonitorId, Arc<Monitor>>;
+use org_monitors::OrgMonitors;
 
 pub struct CachedStore<S> {
     inner: S,
@@ -59,7 +60,7 @@ impl<S: Store> CachedStore<S> {
                     if let Some(token) = &monitor.heartbeat_token {
                         tokens.insert(token.clone(), (org.id.clone(), monitor.id.clone()));
                     }
-                    entry.insert(monitor.id.clone(), Arc::new(monitor));
+                    entry.insert(Arc::new(monitor));
                 }
                 match page.next_cursor {
                     Some(cursor) => query.cursor = Some(cursor),
@@ -218,7 +219,7 @@ impl<S: Store> MonitorStore for CachedStore<S> {
         self.write(|all| {
             all.entry(monitor.org_id.clone())
                 .or_default()
-                .insert(monitor.id.clone(), Arc::new(monitor.clone()));
+                .insert(Arc::new(monitor.clone()));
         });
         self.remember_token(monitor);
         Ok(())
@@ -257,13 +258,8 @@ impl<S: Store> MonitorStore for CachedStore<S> {
                     next_cursor: None,
                 };
             };
-            let start = match &query.cursor {
-                Some(cursor) => Bound::Excluded(MonitorId::from_string(cursor.clone())),
-                None => Bound::Unbounded,
-            };
             let mut items: Vec<Arc<Monitor>> = monitors
-                .range((start, Bound::Unbounded))
-                .map(|(_, m)| m)
+                .after(query.cursor.as_deref())
                 .filter(|m| matches(m, query))
                 .take(query.limit as usize + 1)
                 .cloned()
@@ -355,7 +351,7 @@ impl<S: Store> MonitorStore for CachedStore<S> {
                 monitors.remove(id);
             }
             for monitor in &plan.create {
-                monitors.insert(monitor.id.clone(), Arc::new(monitor.clone()));
+                monitors.insert(Arc::new(monitor.clone()));
             }
         });
         for monitor in &plan.create {
