@@ -46,8 +46,8 @@ impl OrgMonitors {
     /// The monitors with ids after `cursor` (all without one), in order.
     pub(super) fn after<'a>(
         &'a self,
-        cursor: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a Arc<Monitor>> + 'a {
+        cursor: Option<&str>,
+    ) -> impl Iterator<Item = &'a Arc<Monitor>> + use<'a> {
         let probe = cursor.map(Probe::of);
         let start = match &probe {
             Some(probe) => Bound::Excluded(probe.as_key()),
