@@ -82,11 +82,27 @@ impl PingJournal {
         pending.oldest.get_or_insert_with(Instant::now);
     }
 
-    fn folded(&self) {
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Pending {
-            rows: 0,
-            oldest: None,
-        };
+    /// The rows a fold starting now will move. Taken once the fold holds
+    /// the write connection: every row counted so far was committed before
+    /// (a write counts its rows only after its commit), so the fold sees it.
+    fn rows_to_fold(&self) -> u64 {
+        self.pending().rows
+    }
+
+    /// Uncounts the `rows` a committed fold moved.
+    ///
+    /// Why not reset to zero: a write can commit between the fold's commit
+    /// and this call (a read's [`SqlStore::settle_pings`] folds beside the
+    /// check writer); resetting would forget its rows, and reads would then
+    /// skip folding and miss acknowledged pings. What remains counted may
+    /// also include rows the fold already moved (counted late), which only
+    /// costs an early fold.
+    fn folded(&self, rows: u64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.rows = pending.rows.saturating_sub(rows);
+        if pending.rows == 0 {
+            pending.oldest = None;
+        }
     }
 }
 
@@ -109,12 +125,12 @@ impl<B: SqlBackend> SqlStore<B> {
         // A backend without the journal has no table to fold (Postgres).
         if !B::JOURNALS_PINGS {
             return Ok(JournalWrite {
-                folded: false,
+                folded: None,
                 appended: 0,
             });
         }
-        let folded = self.pings.fold_due();
-        if folded {
+        let folded = self.pings.fold_due().then(|| self.pings.rows_to_fold());
+        if folded.is_some() {
             fold(tx).await?;
         }
         for chunk in records.chunks(APPEND_ROWS) {
@@ -154,8 +170,8 @@ impl<B: SqlBackend> SqlStore<B> {
 
     /// Records what a committed [`Self::append_pings`] did.
     pub(crate) fn pings_committed(&self, write: JournalWrite) {
-        if write.folded {
-            self.pings.folded();
+        if let Some(rows) = write.folded {
+            self.pings.folded(rows);
         }
         if write.appended > 0 {
             self.pings.appended(write.appended);
@@ -169,9 +185,10 @@ impl<B: SqlBackend> SqlStore<B> {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
+        let rows = self.pings.rows_to_fold();
         fold(&mut tx).await?;
         tx.commit().await?;
-        self.pings.folded();
+        self.pings.folded(rows);
         Ok(())
     }
 }
@@ -200,7 +217,8 @@ fn journal_insert<'r, B: SqlBackend>(
 
 /// What one append did, applied to the pending count after its commit.
 pub(crate) struct JournalWrite {
-    folded: bool,
+    /// The rows counted when it folded, if it did.
+    folded: Option<u64>,
     appended: u64,
 }
 
@@ -248,4 +266,32 @@ async fn fold<B: SqlBackend>(tx: &mut Tx<B>) -> StoreResult<()> {
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fold_uncounts_only_what_was_counted_when_it_began() {
+        let journal = PingJournal::new();
+        // What a crash may have left counts as pending until a fold.
+        assert!(journal.has_pending());
+        let at_open = journal.rows_to_fold();
+        journal.folded(at_open);
+        assert!(!journal.has_pending());
+
+        journal.appended(3);
+        let folding = journal.rows_to_fold();
+        // A write commits while the fold commits, and counts its rows first.
+        journal.appended(2);
+        journal.folded(folding);
+        assert!(journal.has_pending(), "the later write's rows stay pending");
+        assert_eq!(journal.pending().rows, 2);
+        assert!(journal.pending().oldest.is_some());
+
+        journal.folded(journal.rows_to_fold());
+        assert!(!journal.has_pending());
+        assert!(journal.pending().oldest.is_none());
+    }
 }
