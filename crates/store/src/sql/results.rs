@@ -184,7 +184,12 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
                 *slot = ping;
             }
         }
-        let pings: Vec<&HeartbeatState> = pings.into_values().collect();
+        // In monitor order, so two batches written at once (on Postgres,
+        // the writers of nodes sharing the database, when a job's pings
+        // reach more than one node) lock shared rows in the same order and
+        // cannot deadlock.
+        let mut pings: Vec<&HeartbeatState> = pings.into_values().collect();
+        pings.sort_unstable_by_key(|p| p.monitor_id.as_str());
         upsert_pings(&mut tx, &pings).await?;
         tx.commit().await?;
         self.pings_committed(journal_write);
