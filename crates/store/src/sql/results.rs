@@ -161,10 +161,15 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
                 live.insert(row.get::<String>("id")?);
             }
         }
-        let kept: Vec<&CheckRecord> = batch
+        let mut kept: Vec<&CheckRecord> = batch
             .into_iter()
             .filter(|r| live.contains(r.monitor_id.as_str()))
             .collect();
+        // In monitor order (stable: one monitor's records keep theirs), so
+        // two batches written at once (on Postgres, the writers of nodes
+        // sharing the database) lock the monitor and heartbeat rows they
+        // share in the same order and cannot deadlock.
+        kept.sort_by_key(|r| r.monitor_id.as_str());
         let results: Vec<d::check::CheckResult> = kept
             .iter()
             .flat_map(|r| r.results.iter().cloned())
@@ -175,21 +180,16 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
                 update_state(&mut tx, &record.org_id, &record.monitor_id, state).await?;
             }
         }
-        // The latest ping per monitor wins.
-        let mut pings: ::std::collections::HashMap<&str, &HeartbeatState> =
-            ::std::collections::HashMap::new();
+        // The latest ping per monitor wins; the map keeps monitor order.
+        let mut pings: ::std::collections::BTreeMap<&str, &HeartbeatState> =
+            ::std::collections::BTreeMap::new();
         for ping in kept.iter().filter_map(|r| r.ping.as_ref()) {
             let slot = pings.entry(ping.monitor_id.as_str()).or_insert(ping);
             if ping.last_ping_at >= slot.last_ping_at {
                 *slot = ping;
             }
         }
-        // In monitor order, so two batches written at once (on Postgres,
-        // the writers of nodes sharing the database, when a job's pings
-        // reach more than one node) lock shared rows in the same order and
-        // cannot deadlock.
-        let mut pings: Vec<&HeartbeatState> = pings.into_values().collect();
-        pings.sort_unstable_by_key(|p| p.monitor_id.as_str());
+        let pings: Vec<&HeartbeatState> = pings.into_values().collect();
         upsert_pings(&mut tx, &pings).await?;
         tx.commit().await?;
         self.pings_committed(journal_write);
