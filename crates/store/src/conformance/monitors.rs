@@ -425,3 +425,42 @@ async fn heartbeat_tokens_find_their_monitor(store: Arc<dyn Store>) {
     assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
 }
 register!(heartbeat_tokens_find_their_monitor);
+
+/// Lookups asked for at once share queries (`sql::token_lookups`): each
+/// must still get its own token's monitor, and an unknown token nothing.
+async fn concurrent_token_lookups_each_find_their_own_monitor(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Many heartbeats").await;
+    let mut by_token = std::collections::HashMap::new();
+    for i in 0..40 {
+        let mut hb = monitor(
+            &org.id,
+            spec(&format!("job {i}"), MonitorKind::Heartbeat, None),
+        );
+        let token = format!("tok_concurrent_{i:08}");
+        hb.heartbeat_token = Some(token.clone());
+        let created = audit(&org.id, "monitor.create", "monitor", hb.id.as_str());
+        store.create_monitor(&hb, 100, &created).await.unwrap();
+        by_token.insert(token, hb.id.clone());
+    }
+    let mut lookups = tokio::task::JoinSet::new();
+    for i in 0..160 {
+        let token = if i % 4 == 3 {
+            format!("tok_unknown_{i:08}")
+        } else {
+            format!("tok_concurrent_{:08}", i % 40)
+        };
+        let store = store.clone();
+        lookups.spawn(async move {
+            let found = store.find_heartbeat_monitor(&token).await.unwrap();
+            (token, found.map(|m| m.id.clone()))
+        });
+    }
+    let mut answered = 0;
+    while let Some(answer) = lookups.join_next().await {
+        let (token, found) = answer.unwrap();
+        assert_eq!(found.as_ref(), by_token.get(&token), "{token}");
+        answered += 1;
+    }
+    assert_eq!(answered, 160);
+}
+register!(concurrent_token_lookups_each_find_their_own_monitor);

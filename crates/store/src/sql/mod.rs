@@ -23,6 +23,7 @@ mod stats;
 mod status_notices;
 mod status_pages;
 mod tls;
+mod token_lookups;
 
 pub use backend::{
     Done, Exec, FromColumn, Param, ParamColumn, Reader, Sql, SqlBackend, SqlBuilder, SqlRow, Tx,
@@ -39,6 +40,7 @@ use crate::{Page, Store, StoreError, StoreResult};
 pub struct SqlStore<B: SqlBackend> {
     backend: B,
     pings: ping_journal::PingJournal,
+    heartbeat_tokens: token_lookups::TokenLookups,
 }
 
 impl<B: SqlBackend> SqlStore<B> {
@@ -46,6 +48,7 @@ impl<B: SqlBackend> SqlStore<B> {
         Self {
             backend,
             pings: ping_journal::PingJournal::new(),
+            heartbeat_tokens: token_lookups::TokenLookups::default(),
         }
     }
 

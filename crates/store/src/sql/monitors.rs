@@ -283,13 +283,9 @@ impl<B: SqlBackend> MonitorStore for SqlStore<B> {
         &self,
         token: &str,
     ) -> StoreResult<Option<std::sync::Arc<d::monitor::Monitor>>> {
-        let sql = format!("SELECT {MONITOR_COLUMNS} FROM monitors WHERE heartbeat_token = $1");
-        query::<B>(::sqlx::AssertSqlSafe(sql))
-            .bind(token)
-            .fetch_optional(self.read_pool())
-            .await?
-            .as_ref()
-            .map(|row| monitor_from_row(row).map(std::sync::Arc::new))
-            .transpose()
+        // Many pings' lookups go in one query (see `token_lookups`).
+        self.heartbeat_tokens
+            .find::<B>(self.backend.read_pool(), token)
+            .await
     }
 }

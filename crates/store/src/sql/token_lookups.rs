@@ -1,0 +1,141 @@
+//! Heartbeat token lookups, many to a query.
+//!
+//! Why: without the monitor cache (PostgreSQL, where other nodes change
+//! monitors), every ping looked its token up with a query of its own, and
+//! `perf` of `certsentry-bench pings --database-url …` put about half of the
+//! server's samples in those round trips: sqlx's pool hand-offs and the
+//! kernel waking the database's process and ours again for each one. Here a
+//! lookup that arrives while another is in flight waits for it, then goes
+//! with every other waiting token in one `IN` (or `= ANY`) query, as the
+//! check writer gathers writes.
+//!
+//! What stays true: a lookup's query starts after the lookup was asked for,
+//! so a token rotated or a monitor deleted before a ping arrived is not
+//! found for it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use certsentry_domain::monitor::Monitor;
+use sqlx::Pool;
+use tokio::sync::oneshot;
+
+use super::monitors::monitor_from_row;
+use super::{MONITOR_COLUMNS, Reader, SqlBackend, fetch_in};
+use crate::{StoreError, StoreResult};
+
+/// Tokens per query: both backends cap bound values, and SQLite binds each.
+const TOKENS_PER_QUERY: usize = 1000;
+
+type Found = StoreResult<Option<Arc<Monitor>>>;
+
+/// The lookups waiting for a query, shared with the task that runs them.
+#[derive(Default)]
+pub(crate) struct TokenLookups {
+    queue: Arc<Mutex<Queue>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<(String, oneshot::Sender<Found>)>,
+    /// Whether a task is running queries for the queue.
+    draining: bool,
+}
+
+impl TokenLookups {
+    /// The monitor whose heartbeat token is `token`, found in a query with
+    /// whatever other tokens are waiting.
+    pub(crate) async fn find<B: SqlBackend>(&self, pool: &Pool<B::Db>, token: &str) -> Found {
+        let (answer, answered) = oneshot::channel();
+        let start_draining = {
+            let mut queue = lock(&self.queue);
+            queue.waiting.push((token.to_owned(), answer));
+            !std::mem::replace(&mut queue.draining, true)
+        };
+        if start_draining {
+            tokio::spawn(drain::<B>(Draining(self.queue.clone()), pool.clone()));
+        }
+        answered
+            .await
+            .map_err(|_| StoreError::Backend("the heartbeat token lookup stopped".into()))?
+    }
+}
+
+fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The drain task's hold on the queue. If the task ends any other way than
+/// by finding the queue empty (a panic, its runtime shutting down), the
+/// drop lets the next lookup start a new task, and the waiting lookups hear
+/// that theirs stopped instead of waiting forever.
+struct Draining(Arc<Mutex<Queue>>);
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        let mut queue = lock(&self.0);
+        queue.draining = false;
+        queue.waiting.clear();
+    }
+}
+
+/// Runs queries until no lookup is waiting.
+async fn drain<B: SqlBackend>(draining: Draining, pool: Pool<B::Db>) {
+    loop {
+        let batch: Vec<_> = {
+            let mut queue = lock(&draining.0);
+            if queue.waiting.is_empty() {
+                queue.draining = false;
+                return;
+            }
+            let take = queue.waiting.len().min(TOKENS_PER_QUERY);
+            queue.waiting.drain(..take).collect()
+        };
+        let tokens: Vec<&str> = batch.iter().map(|(token, _)| token.as_str()).collect();
+        match find_all::<B>(&pool, &tokens).await {
+            Ok(found) => {
+                for (token, answer) in batch {
+                    let _ = answer.send(Ok(found.get(&token).cloned()));
+                }
+            }
+            Err(e) => {
+                // Each waiter gets the error as the store reports it, so
+                // "unavailable" still answers 503.
+                let unavailable = match &e {
+                    StoreError::Unavailable(why) => Some(why.clone()),
+                    _ => None,
+                };
+                let message = e.to_string();
+                for (_, answer) in batch {
+                    let _ = answer.send(Err(match &unavailable {
+                        Some(why) => StoreError::Unavailable(why.clone()),
+                        None => StoreError::Backend(message.clone().into()),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// The monitors of `tokens`, by token.
+async fn find_all<B: SqlBackend>(
+    pool: &Pool<B::Db>,
+    tokens: &[&str],
+) -> StoreResult<HashMap<String, Arc<Monitor>>> {
+    let rows = fetch_in::<B, _>(
+        Reader::<B>(pool),
+        MONITOR_COLUMNS,
+        "monitors",
+        "heartbeat_token",
+        tokens,
+    )
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let monitor = monitor_from_row(row)?;
+        if let Some(token) = monitor.heartbeat_token.clone() {
+            found.insert(token, Arc::new(monitor));
+        }
+    }
+    Ok(found)
+}
