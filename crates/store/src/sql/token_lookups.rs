@@ -53,7 +53,11 @@ impl TokenLookups {
             !std::mem::replace(&mut queue.draining, true)
         };
         if start_draining {
-            tokio::spawn(drain::<B>(Draining(self.queue.clone()), pool.clone()));
+            let draining = Draining {
+                queue: self.queue.clone(),
+                emptied: false,
+            };
+            tokio::spawn(drain::<B>(draining, pool.clone()));
         }
         answered
             .await
@@ -69,23 +73,33 @@ fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
 /// by finding the queue empty (a panic, its runtime shutting down), the
 /// drop lets the next lookup start a new task, and the waiting lookups hear
 /// that theirs stopped instead of waiting forever.
-struct Draining(Arc<Mutex<Queue>>);
+struct Draining {
+    queue: Arc<Mutex<Queue>>,
+    /// Set, under the lock, when the task found the queue empty and
+    /// stopped: the lookups queued after that belong to the next task,
+    /// which the drop must leave alone.
+    emptied: bool,
+}
 
 impl Drop for Draining {
     fn drop(&mut self) {
-        let mut queue = lock(&self.0);
+        if self.emptied {
+            return;
+        }
+        let mut queue = lock(&self.queue);
         queue.draining = false;
         queue.waiting.clear();
     }
 }
 
 /// Runs queries until no lookup is waiting.
-async fn drain<B: SqlBackend>(draining: Draining, pool: Pool<B::Db>) {
+async fn drain<B: SqlBackend>(mut draining: Draining, pool: Pool<B::Db>) {
     loop {
         let batch: Vec<_> = {
-            let mut queue = lock(&draining.0);
+            let mut queue = lock(&draining.queue);
             if queue.waiting.is_empty() {
                 queue.draining = false;
+                draining.emptied = true;
                 return;
             }
             let take = queue.waiting.len().min(TOKENS_PER_QUERY);
@@ -138,4 +152,52 @@ async fn find_all<B: SqlBackend>(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue_with_a_waiter() -> (Arc<Mutex<Queue>>, oneshot::Receiver<Found>) {
+        let (answer, answered) = oneshot::channel();
+        let queue = Arc::new(Mutex::new(Queue {
+            waiting: vec![("tok_later".into(), answer)],
+            draining: true,
+        }));
+        (queue, answered)
+    }
+
+    #[test]
+    fn a_task_that_emptied_the_queue_leaves_the_next_tasks_lookups_alone() {
+        // The task found the queue empty and stopped; a lookup then queued
+        // and started the next task before the first one's guard dropped.
+        let (queue, mut answered) = queue_with_a_waiter();
+        drop(Draining {
+            queue: queue.clone(),
+            emptied: true,
+        });
+        let queue = lock(&queue);
+        assert_eq!(queue.waiting.len(), 1, "the later lookup still waits");
+        assert!(queue.draining, "the next task still drains");
+        assert!(matches!(
+            answered.try_recv(),
+            Err(oneshot::error::TryRecvError::Empty)
+        ));
+    }
+
+    #[test]
+    fn a_task_that_died_lets_its_waiters_go_and_the_next_lookup_start_again() {
+        let (queue, mut answered) = queue_with_a_waiter();
+        drop(Draining {
+            queue: queue.clone(),
+            emptied: false,
+        });
+        let queue = lock(&queue);
+        assert!(queue.waiting.is_empty());
+        assert!(!queue.draining);
+        assert!(matches!(
+            answered.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+    }
 }
