@@ -158,12 +158,18 @@ async fn find_all<B: SqlBackend>(
 mod tests {
     use super::*;
 
-    fn queue_with_a_waiter() -> (Arc<Mutex<Queue>>, oneshot::Receiver<Found>) {
+    /// A queue holding one later lookup, after a drain task's guard
+    /// dropped: `emptied` says how the task ended.
+    fn after_guard_dropped(emptied: bool) -> (Arc<Mutex<Queue>>, oneshot::Receiver<Found>) {
         let (answer, answered) = oneshot::channel();
         let queue = Arc::new(Mutex::new(Queue {
             waiting: vec![("tok_later".into(), answer)],
             draining: true,
         }));
+        drop(Draining {
+            queue: queue.clone(),
+            emptied,
+        });
         (queue, answered)
     }
 
@@ -171,11 +177,7 @@ mod tests {
     fn a_task_that_emptied_the_queue_leaves_the_next_tasks_lookups_alone() {
         // The task found the queue empty and stopped; a lookup then queued
         // and started the next task before the first one's guard dropped.
-        let (queue, mut answered) = queue_with_a_waiter();
-        drop(Draining {
-            queue: queue.clone(),
-            emptied: true,
-        });
+        let (queue, mut answered) = after_guard_dropped(true);
         let queue = lock(&queue);
         assert_eq!(queue.waiting.len(), 1, "the later lookup still waits");
         assert!(queue.draining, "the next task still drains");
@@ -187,11 +189,7 @@ mod tests {
 
     #[test]
     fn a_task_that_died_lets_its_waiters_go_and_the_next_lookup_start_again() {
-        let (queue, mut answered) = queue_with_a_waiter();
-        drop(Draining {
-            queue: queue.clone(),
-            emptied: false,
-        });
+        let (queue, mut answered) = after_guard_dropped(false);
         let queue = lock(&queue);
         assert!(queue.waiting.is_empty());
         assert!(!queue.draining);
