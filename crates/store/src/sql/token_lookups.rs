@@ -113,21 +113,22 @@ async fn drain<B: SqlBackend>(mut draining: Draining, pool: Pool<B::Db>) {
                 }
             }
             Err(e) => {
-                // Each waiter gets the error as the store reports it, so
-                // "unavailable" still answers 503.
-                let unavailable = match &e {
-                    StoreError::Unavailable(why) => Some(why.clone()),
-                    _ => None,
-                };
-                let message = e.to_string();
                 for (_, answer) in batch {
-                    let _ = answer.send(Err(match &unavailable {
-                        Some(why) => StoreError::Unavailable(why.clone()),
-                        None => StoreError::Backend(message.clone().into()),
-                    }));
+                    let _ = answer.send(Err(copy_for_a_waiter(&e)));
                 }
             }
         }
+    }
+}
+
+/// `e` again, for one of the lookups that shared its query (`StoreError`
+/// is not `Clone`). The kinds a lookup can meet keep their kind, so
+/// "unavailable" still answers 503; anything else keeps its message.
+fn copy_for_a_waiter(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+        StoreError::Corrupt(what) => StoreError::Corrupt(what.clone()),
+        other => StoreError::Backend(other.to_string().into()),
     }
 }
 
