@@ -139,13 +139,16 @@ async fn concurrent_writes_are_all_stored() {
 /// that refuses every write), each outcome is refused to its caller and counted in
 /// `check_writes_failed_total`; once the table is back, writes succeed.
 /// Where a ping can be written, in place or (on SQLite, healthy) the
-/// journal: each table's (take away, bring back).
-const TABLES_AWAY: [(&str, &str); 2] = [
+/// journal, which has a file of its own: each table's (whether in the
+/// journal's file, take away, bring back).
+const TABLES_AWAY: [(bool, &str, &str); 2] = [
     (
+        false,
         "ALTER TABLE check_results RENAME TO check_results_away",
         "ALTER TABLE check_results_away RENAME TO check_results",
     ),
     (
+        true,
         "ALTER TABLE ping_journal RENAME TO ping_journal_away",
         "ALTER TABLE ping_journal_away RENAME TO ping_journal",
     ),
@@ -172,11 +175,20 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     };
     assert_eq!(failed_total(&registry), Some(0));
 
-    let mut side = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    for (take_away, _) in TABLES_AWAY {
-        sqlx::query(take_away).execute(&mut side).await.unwrap();
+    let side_on = |path: std::path::PathBuf| async move {
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap()
+    };
+    let mut main_side = side_on(path.clone()).await;
+    let mut journal_side = side_on(SqliteBackend::journal_path_of(&path)).await;
+    for (in_journal, take_away, _) in TABLES_AWAY {
+        let side = if in_journal {
+            &mut journal_side
+        } else {
+            &mut main_side
+        };
+        sqlx::query(take_away).execute(side).await.unwrap();
     }
     for at in [1_000, 2_000] {
         let refused = writer.write(ping(&org.id, &monitor.id, at)).await;
@@ -187,8 +199,13 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     }
     assert_eq!(failed_total(&registry), Some(2));
 
-    for (_, bring_back) in TABLES_AWAY {
-        sqlx::query(bring_back).execute(&mut side).await.unwrap();
+    for (in_journal, _, bring_back) in TABLES_AWAY {
+        let side = if in_journal {
+            &mut journal_side
+        } else {
+            &mut main_side
+        };
+        sqlx::query(bring_back).execute(side).await.unwrap();
     }
     writer
         .write(ping(&org.id, &monitor.id, 3_000))

@@ -72,8 +72,6 @@ impl SqlBackend for PostgresBackend {
     const STRING_AGG: &'static str = "string_agg";
 
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = Some("SET LOCAL statement_timeout = 0");
-    /// Nodes sharing the database could not see each other's journals.
-    const JOURNALS_PINGS: bool = false;
     const BINDS_ARRAYS: bool = true;
 
     fn push_placeholder(text: &mut String, n: usize) {
@@ -82,10 +80,6 @@ impl SqlBackend for PostgresBackend {
     }
 
     fn read_pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn write_pool(&self) -> &PgPool {
         &self.pool
     }
 

@@ -1,14 +1,18 @@
-//! The default store: one SQLite file in WAL mode.
+//! The default store: one SQLite file in WAL mode, and beside it the ping
+//! journal's file (`<database>-pings`).
 //!
 //! Reads go through a small pool; all writes go through a single connection
 //! and start with `BEGIN IMMEDIATE`, so writers queue in-process instead of
 //! failing with `SQLITE_BUSY`, and quota checks inside a transaction cannot race.
+//! Healthy heartbeat pings are appended to the journal by its own writer
+//! connection, and folded into the main file by the main writer, which
+//! attaches the journal as `journal` (see the store's `ping_journal`).
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use certsentry_store::sql::{Param, SqlBackend, SqlStore};
+use certsentry_store::sql::{JournalDb, Param, SqlBackend, SqlStore};
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
@@ -18,14 +22,20 @@ use sqlx::{Arguments, Executor, Pool, Row, Sqlite, Transaction};
 
 /// Migrations embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The ping journal's migrations: its file has its own.
+pub static JOURNAL_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./journal-migrations");
 
 /// Every store trait over SQLite.
 pub type SqliteStore = SqlStore<SqliteBackend>;
 
-/// The SQLite connections: a read pool and the one writer.
+/// The SQLite connections: a read pool, the one writer, and the ping
+/// journal's writer.
 pub struct SqliteBackend {
     read: SqlitePool,
     write: SqlitePool,
+    /// `None` for a database in memory, which has no file to put a journal
+    /// beside: its pings are written in place, as on Postgres.
+    journal: Option<JournalDb<Sqlite>>,
 }
 
 impl SqliteBackend {
@@ -61,9 +71,26 @@ impl SqliteBackend {
         // to catch a server that hung up. A SQLite connection is a file
         // handle on a thread of our own and cannot hang up, and the ping is
         // a round trip to that thread per transaction and per read.
+        let journal = match journal_path(&options) {
+            Some(path) => Some(open_journal(&options, &path).await?),
+            None => None,
+        };
+        let attach = journal.as_ref().map(|(_, path)| path.clone());
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
+            .after_connect(move |connection, _| {
+                let attach = attach.clone();
+                Box::pin(async move {
+                    if let Some(path) = attach {
+                        sqlx::query("ATTACH DATABASE $1 AS journal")
+                            .bind(path)
+                            .execute(&mut *connection)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(write_options)
             .await?;
         MIGRATOR.run(&write).await?;
@@ -75,7 +102,19 @@ impl SqliteBackend {
             .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqlStore::new(Self { read, write }))
+        Ok(SqlStore::new(Self {
+            read,
+            write,
+            journal: journal.map(|(journal, _)| journal),
+        }))
+    }
+
+    /// The ping journal's file for the database at `database`: its path
+    /// with `-pings` appended, beside SQLite's own `-wal` and `-shm`.
+    pub fn journal_path_of(database: &Path) -> std::path::PathBuf {
+        let mut name = database.as_os_str().to_owned();
+        name.push("-pings");
+        name.into()
     }
 
     /// Versions of the migrations applied, for `certsentry migrate`.
@@ -95,7 +134,6 @@ impl SqlBackend for SqliteBackend {
     const STRING_AGG: &'static str = "group_concat";
 
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str> = None;
-    const JOURNALS_PINGS: bool = true;
     /// SQLite has no arrays; its statement cache is in-process and cheap.
     const BINDS_ARRAYS: bool = false;
 
@@ -107,8 +145,8 @@ impl SqlBackend for SqliteBackend {
         &self.read
     }
 
-    fn write_pool(&self) -> &SqlitePool {
-        &self.write
+    fn ping_journal(&self) -> Option<&JournalDb<Sqlite>> {
+        self.journal.as_ref()
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
@@ -153,4 +191,37 @@ impl SqlBackend for SqliteBackend {
     fn read_bool(row: &SqliteRow, column: &str) -> Result<Option<bool>, sqlx::Error> {
         row.try_get(column)
     }
+}
+
+/// Where the ping journal of the database `options` opens goes, if it has
+/// a file.
+fn journal_path(options: &SqliteConnectOptions) -> Option<String> {
+    let database = options.get_filename();
+    let name = database.to_str()?;
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:sqlx-in-memory") {
+        return None;
+    }
+    SqliteBackend::journal_path_of(database)
+        .to_str()
+        .map(str::to_owned)
+}
+
+/// Opens (creating if needed) the ping journal at `path`, with the main
+/// database's settings, and applies its migrations. Its one connection is
+/// the journal's writer; its commits are as durable as the main file's
+/// (WAL, `synchronous = NORMAL`).
+async fn open_journal(
+    options: &SqliteConnectOptions,
+    path: &str,
+) -> Result<(JournalDb<Sqlite>, String), sqlx::Error> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .connect_with(options.clone().filename(path))
+        .await?;
+    JOURNAL_MIGRATOR.run(&pool).await?;
+    let id: String = sqlx::query_scalar("SELECT id FROM journal_identity")
+        .fetch_one(&pool)
+        .await?;
+    Ok((JournalDb { pool, id }, path.to_owned()))
 }

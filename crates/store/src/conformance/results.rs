@@ -664,8 +664,9 @@ async fn pings_read_back_whichever_way_they_were_stored(store: Arc<dyn Store>) {
     assert!(!store.claim_heartbeat_missed(&cron.id, 3_000).await.unwrap());
     assert!(store.claim_heartbeat_missed(&cron.id, 4_000).await.unwrap());
 
-    // A second later, a write first folds what has waited that long (the
-    // journal's age rule); a backend without the journal writes as ever.
+    // A second later, the journal's folding task has folded what waited
+    // that long (its age rule); a backend without the journal writes as
+    // ever.
     store
         .record_checks(&[ping(&cron, 5_000, true, None)])
         .await

@@ -42,10 +42,6 @@ pub trait SqlBackend: Send + Sync + 'static {
     /// that deleting a month of results is not cut at the bound a request
     /// needs. `None` where the backend sets no bound (SQLite).
     const LIFT_STATEMENT_TIMEOUT: Option<&'static str>;
-    /// Whether healthy heartbeat pings go through the ping journal (see
-    /// `ping_journal`): only where one process is the database's only
-    /// writer (SQLite), because the count of pings to fold is in memory.
-    const JOURNALS_PINGS: bool;
     /// Whether multi-row statements and `IN` lists bind one array per
     /// column (`unnest($1::text[], …)`, `= ANY($1::text[])`) instead of
     /// one value per cell: Postgres. The statement's text then no longer
@@ -62,9 +58,14 @@ pub trait SqlBackend: Send + Sync + 'static {
     fn push_placeholder(text: &mut String, n: usize);
 
     fn read_pool(&self) -> &Pool<Self::Db>;
-    /// The pool writes come from, for a single statement that commits by
-    /// itself (SQLite's one writer connection).
-    fn write_pool(&self) -> &Pool<Self::Db>;
+    /// The ping journal's own database, where healthy heartbeat pings are
+    /// appended (see `ping_journal`), if this backend journals them: only
+    /// where one process is the database's only writer (SQLite on a file),
+    /// because the count of pings to fold is in memory. The backend's write
+    /// connection must see the journal's table as `journal.ping_journal`.
+    fn ping_journal(&self) -> Option<&JournalDb<Self::Db>> {
+        None
+    }
     /// Starts a write transaction (SQLite takes its one writer with
     /// `BEGIN IMMEDIATE`).
     fn begin_write(
@@ -110,6 +111,13 @@ pub trait SqlBackend: Send + Sync + 'static {
         row: &<Self::Db as Database>::Row,
         column: &str,
     ) -> Result<Option<bool>, sqlx::Error>;
+}
+
+/// The ping journal's database: its own writer, and the id that tells this
+/// journal file from one made anew (see `ping_journal`).
+pub struct JournalDb<Db: Database> {
+    pub pool: Pool<Db>,
+    pub id: String,
 }
 
 /// One bound value. The shared SQL binds only these kinds.
@@ -240,8 +248,7 @@ impl<B: SqlBackend> Tx<B> {
 }
 
 /// A pool of backend `B` (typed, so queries know their backend): the read
-/// pool, or the writer's for a statement that commits alone
-/// ([`super::SqlStore::write_alone`]).
+/// pool, or the ping journal's writer for an append that commits alone.
 pub struct Reader<'p, B: SqlBackend>(pub(crate) &'p Pool<B::Db>);
 
 impl<'p, B: SqlBackend> Reader<'p, B> {

@@ -26,8 +26,8 @@ mod tls;
 mod token_lookups;
 
 pub use backend::{
-    Done, Exec, FromColumn, Param, ParamColumn, Reader, Sql, SqlBackend, SqlBuilder, SqlRow, Tx,
-    ValuesRow, query,
+    Done, Exec, FromColumn, JournalDb, Param, ParamColumn, Reader, Sql, SqlBackend, SqlBuilder,
+    SqlRow, Tx, ValuesRow, query,
 };
 
 use certsentry_domain::channel::ChannelSpec;
@@ -38,18 +38,24 @@ use crate::{Page, Store, StoreError, StoreResult};
 
 /// Every store trait over one SQL backend.
 pub struct SqlStore<B: SqlBackend> {
-    backend: B,
-    pings: ping_journal::PingJournal,
+    /// Shared with the ping journal's folding task, which holds it weakly
+    /// and so ends when the store goes.
+    backend: std::sync::Arc<B>,
+    pings: std::sync::Arc<ping_journal::PingJournal>,
     heartbeat_tokens: token_lookups::TokenLookups,
 }
 
 impl<B: SqlBackend> SqlStore<B> {
+    /// Wraps `backend`; where it journals pings, this starts the task that
+    /// folds them, so it must be called on a tokio runtime.
     pub fn new(backend: B) -> Self {
-        Self {
-            backend,
-            pings: ping_journal::PingJournal::new(),
+        let store = Self {
+            backend: std::sync::Arc::new(backend),
+            pings: std::sync::Arc::new(ping_journal::PingJournal::new()),
             heartbeat_tokens: token_lookups::TokenLookups::default(),
-        }
+        };
+        store.start_folding();
+        store
     }
 
     /// The backend, for what only it offers (migrations, its pool).
@@ -59,11 +65,6 @@ impl<B: SqlBackend> SqlStore<B> {
 
     pub(crate) fn read_pool(&self) -> Reader<'_, B> {
         Reader(self.backend.read_pool())
-    }
-
-    /// The writer's pool, for one statement that commits by itself.
-    pub(crate) fn write_alone(&self) -> Reader<'_, B> {
-        Reader(self.backend.write_pool())
     }
 
     pub(crate) async fn begin_write(&self) -> Result<Tx<B>, sqlx::Error> {

@@ -1,32 +1,43 @@
-//! The ping journal: healthy heartbeat pings are appended to one table and
-//! folded into `check_results` and `heartbeats` in bulk.
+//! The ping journal: healthy heartbeat pings are appended to a database
+//! of their own and folded into `check_results` and `heartbeats` in bulk.
 //!
-//! Why: storing a ping in place touches two pages nobody else in its batch
-//! touches (the monitor's leaf of the `(monitor_id, id)` result index and
-//! its `heartbeats` row), so every ping cost about two 4 KiB WAL frames, and
-//! `perf`/`strace` of `certsentry-bench pings --store-only` showed the
-//! writer spending its time writing those frames (≈300 `pwrite`s a commit of
-//! 64 pings). An append to the journal fills pages in order, a few per
-//! batch; a fold of thousands of pings writes each touched index page and
-//! heartbeat row once.
+//! Why a journal: storing a ping in place touches two pages nobody else in
+//! its batch touches (the monitor's leaf of the `(monitor_id, id)` result
+//! index and its `heartbeats` row), so every ping cost about two 4 KiB WAL
+//! frames, and `perf`/`strace` of `certsentry-bench pings --store-only`
+//! showed the writer spending its time writing those frames (≈300
+//! `pwrite`s a commit of 64 pings). An append to the journal fills pages in
+//! order, a few per batch; a fold of thousands of pings writes each touched
+//! index page and heartbeat row once.
+//!
+//! Why a database of its own: a fold takes about 90 ms at
+//! [`FOLD_AT_ROWS`], and SQLite has one writer per database. In the main
+//! database it held that writer, so no ping was acknowledged meanwhile and
+//! the HTTP side idled for a fifth of the time under a stream of pings. In
+//! its own file the journal has its own writer: pings keep being appended
+//! while the main writer folds, on a task of its own.
 //!
 //! What stays true:
 //! - a ping is durable when its journal append commits, so a `200` still
 //!   means the ping is stored, and a journal left by a crash is folded by
-//!   the first read after start;
+//!   the first read (or the folding task) after start;
 //! - every read of results or heartbeats folds first, so nobody (the API,
 //!   the heartbeat watcher's miss claim) sees a ping missing that was
 //!   acknowledged;
+//! - a ping is folded once: the main database keeps the last journal `seq`
+//!   folded (`ping_journal_folded`), written in the fold's transaction, and
+//!   a fold takes only rows above it; the journal's delete of folded rows
+//!   comes after, and losing it to a crash costs nothing but space;
 //! - a monitor deleted meanwhile keeps no history: the fold drops pings of
 //!   monitors that no longer exist, as the direct path does;
 //! - the latest ping wins: a fold never moves `last_ping_at` backwards past
 //!   a ping written directly (a status change, which skips the journal).
 //!
-//! Only backends with one in-process writer journal ([`SqlBackend::JOURNALS_PINGS`],
-//! SQLite): the pending count lives in this process, which on a Postgres
-//! shared by several nodes would not see the others' journals.
+//! Only backends with one in-process writer journal ([`SqlBackend::ping_journal`],
+//! SQLite on a file): the pending count lives in this process, which on a
+//! Postgres shared by several nodes would not see the others' journals.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use certsentry_domain as d;
@@ -34,23 +45,32 @@ use certsentry_domain as d;
 use super::*;
 use crate::*;
 
-/// Pending pings that make the next write fold first.
+/// Pending pings that make the folding task fold.
 ///
-/// A fold holds the one writer while it runs (about 90 ms at this size in
-/// `certsentry-bench pings`), so no ping is acknowledged meanwhile; its
-/// cost per ping falls as it grows, because each index page it rewrites
-/// takes more rows (27, 15 and 10 µs a ping at 4,096, 16,384 and 65,536
-/// rows with 30,000 monitors, timed on a copy of the schema). This size
-/// keeps the stall, and a read's wait for the fold before it, under about
-/// a tenth of a second.
+/// A fold holds the main writer while it runs (about 90 ms at this size in
+/// `certsentry-bench pings`), so checks and API writes wait meanwhile, and
+/// so does a read, which folds first; its cost per ping falls as it grows,
+/// because each index page it rewrites takes more rows (27, 15 and 10 µs a
+/// ping at 4,096, 16,384 and 65,536 rows with 30,000 monitors, timed on a
+/// copy of the schema). This size keeps those waits under about a tenth of
+/// a second.
 const FOLD_AT_ROWS: u64 = 16_384;
-/// How long a ping may wait in the journal while writes keep coming.
+/// How long a ping may wait in the journal while no read folds it.
 const FOLD_AFTER: Duration = Duration::from_secs(1);
+/// How often the folding task looks at the journal's age when no append
+/// wakes it.
+const FOLD_TICK: Duration = Duration::from_millis(250);
 
 /// What this process has appended and not yet folded.
 #[derive(Debug)]
 pub(crate) struct PingJournal {
     pending: Mutex<Pending>,
+    /// Wakes the folding task when an append makes a fold due.
+    fold_wanted: tokio::sync::Notify,
+    /// Held from a fold's start until its rows are uncounted, so the
+    /// folding task and a read's fold take turns and each uncounts only
+    /// what it moved.
+    folding: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +87,8 @@ impl PingJournal {
                 rows: 1,
                 oldest: Some(Instant::now()),
             }),
+            fold_wanted: tokio::sync::Notify::new(),
+            folding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -78,33 +100,41 @@ impl PingJournal {
         self.pending().rows > 0
     }
 
-    /// Whether a write should fold before appending more.
+    /// Whether the folding task should fold now.
     fn fold_due(&self) -> bool {
         let pending = self.pending();
         pending.rows >= FOLD_AT_ROWS || pending.oldest.is_some_and(|t| t.elapsed() >= FOLD_AFTER)
     }
 
+    /// Counts `rows` whose append has committed, and wakes the folding
+    /// task if that makes a fold due.
     fn appended(&self, rows: u64) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.rows += rows;
-        pending.oldest.get_or_insert_with(Instant::now);
+        let due = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.rows += rows;
+            pending.oldest.get_or_insert_with(Instant::now);
+            pending.rows >= FOLD_AT_ROWS
+        };
+        if due {
+            self.fold_wanted.notify_one();
+        }
     }
 
     /// The rows a fold starting now will move. Taken once the fold holds
-    /// the write connection: every row counted so far was committed before
-    /// (a write counts its rows only after its commit), so the fold sees it.
+    /// the main write connection: every row counted so far was committed
+    /// before (an append counts its rows only after its commit), so the
+    /// fold, which reads the journal after this, sees it.
     fn rows_to_fold(&self) -> u64 {
         self.pending().rows
     }
 
     /// Uncounts the `rows` a committed fold moved.
     ///
-    /// Why not reset to zero: a write can commit between the fold's commit
-    /// and this call (a read's [`SqlStore::settle_pings`] folds beside the
-    /// check writer); resetting would forget its rows, and reads would then
-    /// skip folding and miss acknowledged pings. What remains counted may
-    /// also include rows the fold already moved (counted late), which only
-    /// costs an early fold.
+    /// Why not reset to zero: appends commit while a fold runs (the journal
+    /// has its own writer); resetting would forget their rows, and reads
+    /// would then skip folding and miss acknowledged pings. What remains
+    /// counted may also include rows the fold already moved (counted
+    /// late), which only costs an early fold.
     fn folded(&self, rows: u64) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.rows = pending.rows.saturating_sub(rows);
@@ -123,82 +153,111 @@ pub(crate) fn journaled(record: &CheckRecord) -> bool {
 }
 
 impl<B: SqlBackend> SqlStore<B> {
-    /// Appends journaled pings inside `tx`, folding first when the journal
-    /// is due. The caller commits, then calls [`Self::pings_committed`].
-    pub(crate) async fn append_pings(
-        &self,
-        tx: &mut Tx<B>,
-        records: &[&CheckRecord],
-    ) -> StoreResult<JournalWrite> {
-        // A backend without the journal has no table to fold (Postgres).
-        if !B::JOURNALS_PINGS {
-            return Ok(JournalWrite {
-                folded: None,
-                appended: 0,
-            });
+    /// Whether this store journals pings (see [`SqlBackend::ping_journal`]).
+    pub(crate) fn journals_pings(&self) -> bool {
+        self.backend.ping_journal().is_some()
+    }
+
+    /// Starts the task that folds the journal when enough is pending or
+    /// the oldest ping has waited [`FOLD_AFTER`]. It holds the backend
+    /// weakly and ends once the store is dropped.
+    pub(super) fn start_folding(&self) {
+        if self.journals_pings() {
+            tokio::spawn(fold_when_due(
+                Arc::downgrade(&self.backend),
+                self.pings.clone(),
+            ));
         }
-        let folded = self.pings.fold_due().then(|| self.pings.rows_to_fold());
-        if folded.is_some() {
-            fold(tx).await?;
+    }
+
+    /// Appends journaled pings to the journal and commits them there: one
+    /// statement, which SQLite commits by itself, when they fit one, else
+    /// one transaction. Never waits for a fold: that runs on the main
+    /// writer, and the journal has its own.
+    pub(crate) async fn append_pings(&self, records: &[&CheckRecord]) -> StoreResult<()> {
+        let Some(journal) = self.backend.ping_journal() else {
+            return Ok(());
+        };
+        if records.is_empty() {
+            return Ok(());
         }
-        for chunk in records.chunks(APPEND_ROWS) {
-            journal_insert::<B>(chunk.iter().copied())
+        if records.len() <= APPEND_ROWS {
+            journal_insert::<B>(records.iter().copied())
                 .build()
-                .execute(&mut *tx)
+                .execute(Reader(&journal.pool))
                 .await?;
+        } else {
+            let mut tx = Tx::<B>(journal.pool.begin().await?);
+            for chunk in records.chunks(APPEND_ROWS) {
+                journal_insert::<B>(chunk.iter().copied())
+                    .build()
+                    .execute(&mut tx)
+                    .await?;
+            }
+            tx.commit().await?;
         }
-        Ok(JournalWrite {
-            folded,
-            appended: records.len() as u64,
-        })
-    }
-
-    /// Appends `batch` as one statement outside any transaction, when it
-    /// holds journaled pings only, fits one statement, and the journal is
-    /// not due a fold: SQLite commits a lone statement by itself, so the
-    /// batch costs one round trip to SQLite's thread instead of three
-    /// (`BEGIN`, `INSERT`, `COMMIT`). Whether it did; if not, the caller
-    /// writes the batch in a transaction.
-    pub(crate) async fn append_pings_alone(&self, batch: &[CheckRecord]) -> StoreResult<bool> {
-        if !B::JOURNALS_PINGS
-            || batch.is_empty()
-            || batch.len() > APPEND_ROWS
-            || !batch.iter().all(journaled)
-            || self.pings.fold_due()
-        {
-            return Ok(false);
-        }
-        journal_insert::<B>(batch.iter())
-            .build()
-            .execute(self.write_alone())
-            .await?;
-        self.pings.appended(batch.len() as u64);
-        Ok(true)
-    }
-
-    /// Records what a committed [`Self::append_pings`] did.
-    pub(crate) fn pings_committed(&self, write: JournalWrite) {
-        if let Some(rows) = write.folded {
-            self.pings.folded(rows);
-        }
-        if write.appended > 0 {
-            self.pings.appended(write.appended);
-        }
+        self.pings.appended(records.len() as u64);
+        Ok(())
     }
 
     /// Folds the journal before a read of results or heartbeats, so every
     /// acknowledged ping is visible to it. Free when nothing is pending.
     pub(crate) async fn settle_pings(&self) -> StoreResult<()> {
-        if !B::JOURNALS_PINGS || !self.pings.has_pending() {
+        if !self.journals_pings() || !self.pings.has_pending() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
-        let rows = self.pings.rows_to_fold();
-        fold(&mut tx).await?;
-        tx.commit().await?;
-        self.pings.folded(rows);
-        Ok(())
+        fold_pending(&*self.backend, &self.pings).await
     }
+}
+
+/// The folding task: folds whenever an append makes a fold due, or the
+/// oldest pending ping has waited [`FOLD_AFTER`], until the store goes.
+async fn fold_when_due<B: SqlBackend>(backend: Weak<B>, pings: Arc<PingJournal>) {
+    loop {
+        // Woken by an append, or on the tick to look at the journal's age.
+        let _ = tokio::time::timeout(FOLD_TICK, pings.fold_wanted.notified()).await;
+        let Some(backend) = backend.upgrade() else {
+            return;
+        };
+        if !pings.fold_due() {
+            continue;
+        }
+        if let Err(e) = fold_pending(&*backend, &pings).await {
+            // Nothing is lost: the pings stay in the journal, reads fold
+            // before they read (and report the error), and the next tick
+            // tries again.
+            tracing::warn!(error = %e, "folding the ping journal failed");
+        }
+    }
+}
+
+/// Folds what is pending on the main writer, uncounts it, then deletes
+/// the folded rows from the journal.
+async fn fold_pending<B: SqlBackend>(backend: &B, pings: &PingJournal) -> StoreResult<()> {
+    let Some(journal) = backend.ping_journal() else {
+        return Ok(());
+    };
+    let _turn = pings.folding.lock().await;
+    // A fold that held the turn before may have moved everything.
+    if !pings.has_pending() {
+        return Ok(());
+    }
+    let mut tx = Tx::<B>(backend.begin_write().await?);
+    let rows = pings.rows_to_fold();
+    let upto = fold(&mut tx, &journal.id).await?;
+    tx.commit().await?;
+    pings.folded(rows);
+    if let Some(upto) = upto {
+        // Only space is at stake here: the mark already skips these rows.
+        if let Err(e) = query::<B>("DELETE FROM ping_journal WHERE seq <= $1")
+            .bind(upto)
+            .execute(Reader(&journal.pool))
+            .await
+        {
+            tracing::warn!(error = %e, "emptying the folded ping journal failed");
+        }
+    }
+    Ok(())
 }
 
 /// Journal rows per `INSERT`: 14 values each, well under SQLite's 32,766.
@@ -223,35 +282,50 @@ fn journal_insert<'r, B: SqlBackend>(
     query
 }
 
-/// What one append did, applied to the pending count after its commit.
-pub(crate) struct JournalWrite {
-    /// The rows counted when it folded, if it did.
-    folded: Option<u64>,
-    appended: u64,
-}
-
-/// Moves every journaled ping of a live monitor into `check_results` and
-/// its monitor's latest into `heartbeats`, then empties the journal.
+/// Moves every journaled ping above the fold mark of journal `journal_id`
+/// (of a live monitor) into `check_results`, and its monitor's latest into
+/// `heartbeats`, and moves the mark: all in `tx`, on the main writer, which
+/// sees the journal as `journal.ping_journal`. Returns the new mark, if
+/// there was anything to fold.
 ///
-/// A fold rides in the writer's transactions, so a row it could not move
-/// would fail every write after it: a result id already stored is skipped
-/// rather than allowed to wedge the journal.
+/// The journal is read in this transaction's snapshot of it, taken at its
+/// first read here: appends committed later wait for the next fold.
+///
+/// A result id already stored is skipped rather than allowed to fail the
+/// fold, which would fail every read after it.
 ///
 /// The results go in by monitor: each lands in the `(monitor_id, id)`
 /// index next to the one before it, so a fold reads and rewrites each
 /// index page once, where journal order (by arrival, monitors at random)
 /// sent consecutive rows to pages far apart, most of them out of the
 /// writer's 2 MiB page cache.
-async fn fold<B: SqlBackend>(tx: &mut Tx<B>) -> StoreResult<()> {
+async fn fold<B: SqlBackend>(tx: &mut Tx<B>, journal_id: &str) -> StoreResult<Option<i64>> {
+    let mark: i64 = query::<B>("SELECT seq FROM ping_journal_folded WHERE journal_id = $1")
+        .bind(journal_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.get("seq"))
+        .transpose()?
+        .unwrap_or(0);
+    let upto: Option<i64> = query::<B>("SELECT max(seq) AS upto FROM journal.ping_journal")
+        .fetch_one(&mut *tx)
+        .await?
+        .get("upto")?;
+    let Some(upto) = upto.filter(|&upto| upto > mark) else {
+        return Ok(None);
+    };
     query::<B>(
         "INSERT INTO check_results (id, org_id, monitor_id, check_type, status, degraded, \
          region, latency_ms, http_status, error, details, created_at) \
          SELECT id, org_id, monitor_id, check_type, status, degraded, region, latency_ms, \
-         http_status, error, details, created_at FROM ping_journal j \
-         WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id) \
+         http_status, error, details, created_at FROM journal.ping_journal j \
+         WHERE j.seq > $1 AND j.seq <= $2 \
+         AND EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id) \
          ORDER BY monitor_id, id \
          ON CONFLICT (id) DO NOTHING",
     )
+    .bind(mark)
+    .bind(upto)
     .execute(&mut *tx)
     .await?;
     // The latest ping per monitor: the highest last_ping_at, the later
@@ -262,18 +336,25 @@ async fn fold<B: SqlBackend>(tx: &mut Tx<B>) -> StoreResult<()> {
          SELECT monitor_id, org_id, last_ping_at, last_ping_ok, FALSE FROM \
          (SELECT monitor_id, org_id, last_ping_at, last_ping_ok, ROW_NUMBER() OVER \
          (PARTITION BY monitor_id ORDER BY last_ping_at DESC, seq DESC) AS newest \
-         FROM ping_journal) j \
+         FROM journal.ping_journal WHERE seq > $1 AND seq <= $2) j \
          WHERE newest = 1 AND EXISTS (SELECT 1 FROM monitors m WHERE m.id = j.monitor_id) \
          ON CONFLICT (monitor_id) DO UPDATE SET last_ping_at = excluded.last_ping_at, \
          last_ping_ok = excluded.last_ping_ok, missed = FALSE \
          WHERE excluded.last_ping_at >= heartbeats.last_ping_at",
     )
+    .bind(mark)
+    .bind(upto)
     .execute(&mut *tx)
     .await?;
-    query::<B>("DELETE FROM ping_journal")
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+    query::<B>(
+        "INSERT INTO ping_journal_folded (journal_id, seq) VALUES ($1, $2) \
+         ON CONFLICT (journal_id) DO UPDATE SET seq = excluded.seq",
+    )
+    .bind(journal_id)
+    .bind(upto)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Some(upto))
 }
 
 #[cfg(test)]

@@ -140,16 +140,20 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
     }
 
     async fn record_checks(&self, batch: &[CheckRecord]) -> StoreResult<()> {
-        if batch.is_empty() || self.append_pings_alone(batch).await? {
+        // Healthy pings go to the journal, whose fold checks that their
+        // monitors still exist; the rest is written in place. The journal
+        // commits on its own writer first: should the in-place write then
+        // fail, a retry appends those pings again, which a fold stores once
+        // (result ids are unique, and a heartbeat takes the latest ping).
+        let journals = self.journals_pings();
+        let (journaled, batch): (Vec<&CheckRecord>, Vec<&CheckRecord>) = batch
+            .iter()
+            .partition(|r| journals && super::ping_journal::journaled(r));
+        self.append_pings(&journaled).await?;
+        if batch.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        // Healthy pings go to the journal, whose fold checks that their
-        // monitors still exist; the rest is written in place.
-        let (journaled, batch): (Vec<&CheckRecord>, Vec<&CheckRecord>) = batch
-            .iter()
-            .partition(|r| B::JOURNALS_PINGS && super::ping_journal::journaled(r));
-        let journal_write = self.append_pings(&mut tx, &journaled).await?;
         // Outcomes of monitors deleted meanwhile are dropped, so
         // no history outlives its monitor.
         let mut ids: Vec<&str> = batch.iter().map(|r| r.monitor_id.as_str()).collect();
@@ -192,7 +196,6 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
         let pings: Vec<&HeartbeatState> = pings.into_values().collect();
         upsert_pings(&mut tx, &pings).await?;
         tx.commit().await?;
-        self.pings_committed(journal_write);
         Ok(())
     }
 }
