@@ -75,7 +75,7 @@ impl SqliteBackend {
             Some(path) => Some(open_journal(&options, &path).await?),
             None => None,
         };
-        let attach = journal.as_ref().map(|(_, path)| path.clone());
+        let attach = journal.as_ref().map(|(_, path)| read_only_uri(path));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -206,10 +206,35 @@ fn journal_path(options: &SqliteConnectOptions) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `path` as an SQLite URI that opens it read-only.
+///
+/// Why read-only: the main writer's transactions begin with `BEGIN
+/// IMMEDIATE`, which takes the write lock of every database attached to the
+/// connection, except one attached read-only, where it begins a read. With
+/// the journal attached writable, every main write (and each fold, for its
+/// whole 90 ms) would lock the journal's writer out, which is what the
+/// journal's own file is there to avoid.
+fn read_only_uri(path: &str) -> String {
+    let mut uri = String::from("file:");
+    for c in path.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=ro");
+    uri
+}
+
 /// Opens (creating if needed) the ping journal at `path`, with the main
 /// database's settings, and applies its migrations. Its one connection is
 /// the journal's writer; its commits are as durable as the main file's
-/// (WAL, `synchronous = NORMAL`).
+/// (WAL, `synchronous = NORMAL`). Checkpoints wait for ~40 MiB of WAL, as
+/// the main writer's do: the journal reuses the same few hundred pages
+/// (appended, folded, deleted, appended again), and a checkpoint copies
+/// each page once however often it was rewritten since the last.
 async fn open_journal(
     options: &SqliteConnectOptions,
     path: &str,
@@ -217,11 +242,53 @@ async fn open_journal(
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
-        .connect_with(options.clone().filename(path))
+        .connect_with(
+            options
+                .clone()
+                .filename(path)
+                .pragma("wal_autocheckpoint", "10000"),
+        )
         .await?;
     JOURNAL_MIGRATOR.run(&pool).await?;
     let id: String = sqlx::query_scalar("SELECT id FROM journal_identity")
         .fetch_one(&pool)
         .await?;
     Ok((JournalDb { pool, id }, path.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The main writer sees the journal, and its transactions leave the
+    /// journal's writer free to append (see [`read_only_uri`]).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_main_write_leaves_the_journal_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteBackend::open(&dir.path().join("j.db")).await.unwrap();
+        let backend = store.backend_ref();
+        let mut main = backend.begin_write().await.unwrap();
+        let journaled: i64 = sqlx::query_scalar("SELECT count(*) FROM journal.ping_journal")
+            .fetch_one(&mut *main)
+            .await
+            .unwrap();
+        assert_eq!(journaled, 0);
+        // A statement that writes, on the journal's writer, while the main
+        // writer's transaction is open: with the journal attached writable
+        // it would wait out the busy timeout and fail.
+        let journal = backend.ping_journal().expect("a file database journals");
+        sqlx::query("DELETE FROM ping_journal WHERE seq < 0")
+            .execute(&journal.pool)
+            .await
+            .expect("the journal's writer is not locked out");
+        main.commit().await.unwrap();
+    }
+
+    #[test]
+    fn uri_escapes_what_sqlite_would_read_as_uri_syntax() {
+        assert_eq!(
+            read_only_uri("/data/a?b#c%d.db-pings"),
+            "file:/data/a%3fb%23c%25d.db-pings?mode=ro"
+        );
+    }
 }

@@ -120,10 +120,13 @@ impl PingJournal {
         }
     }
 
-    /// The rows a fold starting now will move. Taken once the fold holds
-    /// the main write connection: every row counted so far was committed
+    /// The rows a fold starting now will move. Taken before the fold
+    /// begins its transaction, which is when its snapshot of the journal is
+    /// taken (the main writer's `BEGIN IMMEDIATE` begins a read of the
+    /// journal, attached read-only): every row counted so far was committed
     /// before (an append counts its rows only after its commit), so the
-    /// fold, which reads the journal after this, sees it.
+    /// fold sees it. Rows committed between the two are moved and still
+    /// counted, which only costs an early fold.
     fn rows_to_fold(&self) -> u64 {
         self.pending().rows
     }
@@ -242,8 +245,8 @@ async fn fold_pending<B: SqlBackend>(backend: &B, pings: &PingJournal) -> StoreR
     if !pings.has_pending() {
         return Ok(());
     }
-    let mut tx = Tx::<B>(backend.begin_write().await?);
     let rows = pings.rows_to_fold();
+    let mut tx = Tx::<B>(backend.begin_write().await?);
     let upto = fold(&mut tx, &journal.id).await?;
     tx.commit().await?;
     pings.folded(rows);
@@ -288,8 +291,8 @@ fn journal_insert<'r, B: SqlBackend>(
 /// sees the journal as `journal.ping_journal`. Returns the new mark, if
 /// there was anything to fold.
 ///
-/// The journal is read in this transaction's snapshot of it, taken at its
-/// first read here: appends committed later wait for the next fold.
+/// The journal is read in this transaction's snapshot of it, taken when
+/// the transaction began: appends committed later wait for the next fold.
 ///
 /// A result id already stored is skipped rather than allowed to fail the
 /// fold, which would fail every read after it.
