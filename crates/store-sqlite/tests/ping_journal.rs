@@ -6,88 +6,35 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use certsentry_domain::audit::{Actor, AuditEvent};
-use certsentry_domain::check::{CheckResult, CheckStatus, CheckType};
-use certsentry_domain::monitor::{Monitor, MonitorKind, MonitorSpec};
-use certsentry_domain::org::Org;
-use certsentry_domain::time::now_ms;
-use certsentry_domain::{MonitorId, OrgId, ResultId};
-use certsentry_store::{
-    CheckRecord, CheckStore, HeartbeatState, HeartbeatStore, ResultQuery, Store,
-};
+use certsentry_domain::ResultId;
+use certsentry_domain::monitor::Monitor;
+use certsentry_store::conformance_support::{healthy_ping, heartbeat_monitor, org};
+use certsentry_store::{CheckStore, HeartbeatStore, ResultQuery, Store};
 use certsentry_store_sqlite::{MIGRATOR, SqliteBackend};
-use serde_json::json;
 use sqlx::Connection as _;
 
-fn audit(org: &OrgId, action: &str) -> AuditEvent {
-    AuditEvent::new(org, &Actor::cli(), action, "x", "x", json!({}))
+/// A heartbeat monitor in a new organization.
+async fn cron(store: &dyn Store) -> Monitor {
+    let org = org(store, "Journal").await;
+    heartbeat_monitor(store, &org.id).await
 }
 
-/// A healthy ping at `at`, which changes no state and so takes the journal.
-fn ping(org: &OrgId, monitor: &MonitorId, at: i64) -> CheckRecord {
-    CheckRecord {
-        org_id: org.clone(),
-        monitor_id: monitor.clone(),
-        results: vec![CheckResult {
-            id: ResultId::generate(),
-            org_id: org.clone(),
-            monitor_id: monitor.clone(),
-            check_type: CheckType::Heartbeat,
-            status: CheckStatus::Ok,
-            degraded: false,
-            region: None,
-            latency_ms: None,
-            http_status: None,
-            error: None,
-            details: json!({}),
-            created_at: at,
-        }],
-        state: None,
-        ping: Some(HeartbeatState {
-            monitor_id: monitor.clone(),
-            org_id: org.clone(),
-            last_ping_at: at,
-            last_ping_ok: true,
-            missed: false,
-        }),
-    }
-}
-
-/// An organization with one heartbeat monitor.
-async fn heartbeat_monitor(store: &dyn Store) -> (OrgId, MonitorId) {
-    let org = Org {
-        id: OrgId::generate(),
-        name: "journal".into(),
-        plan: "agency".into(),
-        created_at: now_ms(),
-    };
-    store
-        .create_org(&org, &audit(&org.id, "organization.create"))
-        .await
-        .unwrap();
-    let spec = MonitorSpec {
-        kind: MonitorKind::Heartbeat,
-        target: None,
-        heartbeat_interval_seconds: Some(60),
-        heartbeat_grace_seconds: Some(60),
-        ..MonitorSpec::standard("cron", "", vec!["virginia".into()])
-    };
-    let monitor = Monitor::new(org.id.clone(), spec);
-    store
-        .create_monitor(&monitor, 100, &audit(&org.id, "monitor.create"))
-        .await
-        .unwrap();
-    (org.id, monitor.id)
+/// Records `pings` (healthy, so journaled) of `monitor` at these times,
+/// then reads back the times of all its results (which folds first).
+async fn ping_then_read(store: &dyn Store, monitor: &Monitor, pings: &[i64]) -> Vec<i64> {
+    let records: Vec<_> = pings.iter().map(|&at| healthy_ping(monitor, at)).collect();
+    store.record_checks(&records).await.unwrap();
+    stored_times(store, monitor).await
 }
 
 /// The heartbeat results of `monitor`, by their times.
-async fn stored_times(store: &dyn Store, org: &OrgId, monitor: &MonitorId) -> Vec<i64> {
+async fn stored_times(store: &dyn Store, monitor: &Monitor) -> Vec<i64> {
     let all = ResultQuery {
         limit: 100,
         ..Default::default()
     };
     let mut times: Vec<i64> = store
-        .list_results(org, monitor, &all)
+        .list_results(&monitor.org_id, &monitor.id, &all)
         .await
         .unwrap()
         .items
@@ -113,9 +60,9 @@ async fn pings_reach_the_main_file_without_a_read() {
     let path = dir.path().join("j.db");
     let journal = SqliteBackend::journal_path_of(&path);
     let store = SqliteBackend::open(&path).await.unwrap();
-    let (org, monitor) = heartbeat_monitor(&store).await;
+    let monitor = cron(&store).await;
     store
-        .record_checks(&[ping(&org, &monitor, 1_000), ping(&org, &monitor, 2_000)])
+        .record_checks(&[healthy_ping(&monitor, 1_000), healthy_ping(&monitor, 2_000)])
         .await
         .unwrap();
 
@@ -145,19 +92,13 @@ async fn pings_reach_the_main_file_without_a_read() {
 async fn a_journal_file_made_anew_is_folded_from_its_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.db");
-    let (org, monitor) = {
+    let monitor = {
         let store = SqliteBackend::open(&path).await.unwrap();
-        let (org, monitor) = heartbeat_monitor(&store).await;
-        store
-            .record_checks(&[ping(&org, &monitor, 1_000), ping(&org, &monitor, 2_000)])
-            .await
-            .unwrap();
+        let monitor = cron(&store).await;
         // The read folds both: the main file's mark for this journal is 2.
-        assert_eq!(
-            stored_times(&store, &org, &monitor).await,
-            vec![1_000, 2_000]
-        );
-        (org, monitor)
+        let stored = ping_then_read(&store, &monitor, &[1_000, 2_000]).await;
+        assert_eq!(stored, vec![1_000, 2_000]);
+        monitor
     };
     // Someone deletes the journal; the next start makes a new one, whose
     // seqs start at 1 again, below the old journal's mark.
@@ -168,14 +109,8 @@ async fn a_journal_file_made_anew_is_folded_from_its_start() {
         let _ = std::fs::remove_file(PathBuf::from(file));
     }
     let store = SqliteBackend::open(&path).await.unwrap();
-    store
-        .record_checks(&[ping(&org, &monitor, 3_000)])
-        .await
-        .unwrap();
-    assert_eq!(
-        stored_times(&store, &org, &monitor).await,
-        vec![1_000, 2_000, 3_000]
-    );
+    let stored = ping_then_read(&store, &monitor, &[3_000]).await;
+    assert_eq!(stored, vec![1_000, 2_000, 3_000]);
     let states = store.list_heartbeat_states().await.unwrap();
     assert_eq!(states[0].last_ping_at, 3_000);
     drop(dir);
@@ -185,9 +120,9 @@ async fn a_journal_file_made_anew_is_folded_from_its_start() {
 async fn an_upgrade_folds_what_the_in_database_journal_held() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.db");
-    let (org, monitor) = {
+    let monitor = {
         let store = SqliteBackend::open(&path).await.unwrap();
-        heartbeat_monitor(&store).await
+        cron(&store).await
     };
     // Put the file back as a release with the journal in the main file
     // left it after a crash: the journal table holding an acknowledged
@@ -209,8 +144,8 @@ async fn an_upgrade_folds_what_the_in_database_journal_held() {
          VALUES ($1, $2, $3, 'heartbeat', 'ok', FALSE, '{}', 5000, 5000, TRUE)",
     )
     .bind(ResultId::generate().to_string())
-    .bind(org.as_str())
-    .bind(monitor.as_str())
+    .bind(monitor.org_id.as_str())
+    .bind(monitor.id.as_str())
     .execute(&mut side)
     .await
     .unwrap();
@@ -223,7 +158,7 @@ async fn an_upgrade_folds_what_the_in_database_journal_held() {
     side.close().await.unwrap();
 
     let store = SqliteBackend::open(&path).await.unwrap();
-    assert_eq!(stored_times(&store, &org, &monitor).await, vec![5_000]);
+    assert_eq!(stored_times(&store, &monitor).await, vec![5_000]);
     let states = store.list_heartbeat_states().await.unwrap();
     assert_eq!(states[0].last_ping_at, 5_000);
     let tables = count(

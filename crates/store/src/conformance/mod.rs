@@ -188,6 +188,22 @@ pub mod conformance_support_impl {
     pub fn monitor(org: &OrgId, kind: MonitorKind) -> Monitor {
         super::monitor(org, spec("fixture", kind, None))
     }
+
+    /// A new organization in `store`.
+    pub async fn org(store: &dyn Store, name: &str) -> Org {
+        new_org(store, name).await
+    }
+
+    /// A new heartbeat monitor of `org` in `store`.
+    pub async fn heartbeat_monitor(store: &dyn Store, org: &OrgId) -> Monitor {
+        add_monitor(store, org, spec("cron", MonitorKind::Heartbeat, None)).await
+    }
+
+    /// A healthy ping of `m` at `at` that changes no state, as the writer
+    /// queues it: what the ping journal takes.
+    pub fn healthy_ping(m: &Monitor, at: i64) -> crate::CheckRecord {
+        results::ping_record(m, at, true, None)
+    }
 }
 
 fn monitor(org: &OrgId, spec: MonitorSpec) -> Monitor {

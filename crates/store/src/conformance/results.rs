@@ -512,7 +512,12 @@ register!(race: domain_lookups_are_claimed_once);
 
 /// A heartbeat ping of `m` at `at` as the writer queues it, with the
 /// monitor's new state when the ping changes it.
-fn ping_record(m: &Monitor, at: i64, ok: bool, state: Option<MonitorState>) -> crate::CheckRecord {
+pub(super) fn ping_record(
+    m: &Monitor,
+    at: i64,
+    ok: bool,
+    state: Option<MonitorState>,
+) -> crate::CheckRecord {
     crate::CheckRecord {
         org_id: m.org_id.clone(),
         monitor_id: m.id.clone(),
