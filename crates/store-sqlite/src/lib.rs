@@ -71,11 +71,12 @@ impl SqliteBackend {
         // to catch a server that hung up. A SQLite connection is a file
         // handle on a thread of our own and cannot hang up, and the ping is
         // a round trip to that thread per transaction and per read.
-        let journal = match journal_path(&options) {
-            Some(path) => Some(open_journal(&options, &path).await?),
+        let journal_path = journal_path(&options);
+        let journal = match &journal_path {
+            Some(path) => Some(open_journal(&options, path).await?),
             None => None,
         };
-        let attach = journal.as_ref().map(|(_, path)| read_only_uri(path));
+        let attach = journal_path.as_deref().map(read_only_uri);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -105,7 +106,7 @@ impl SqliteBackend {
         Ok(SqlStore::new(Self {
             read,
             write,
-            journal: journal.map(|(journal, _)| journal),
+            journal,
         }))
     }
 
@@ -238,7 +239,7 @@ fn read_only_uri(path: &str) -> String {
 async fn open_journal(
     options: &SqliteConnectOptions,
     path: &str,
-) -> Result<(JournalDb<Sqlite>, String), sqlx::Error> {
+) -> Result<JournalDb<Sqlite>, sqlx::Error> {
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
@@ -253,7 +254,7 @@ async fn open_journal(
     let id: String = sqlx::query_scalar("SELECT id FROM journal_identity")
         .fetch_one(&pool)
         .await?;
-    Ok((JournalDb { pool, id }, path.to_owned()))
+    Ok(JournalDb { pool, id })
 }
 
 #[cfg(test)]
