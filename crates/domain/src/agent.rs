@@ -65,6 +65,16 @@ pub fn hash_agent_token(token: &str) -> String {
 /// daily check should not wait two days for a new holder.
 pub const MIN_LEASE_MS: Millis = 60_000;
 
+/// How long a job another agent let go (its fair share shrank when an
+/// agent joined the region) waits before anyone may claim it. The agent
+/// that lets it go learns so in the answer to its own poll, and stops
+/// checking it when it reads that answer; a newcomer polling at the same
+/// moment would otherwise start on it at once, and while the first agent's
+/// answer is still on its way (or the agent is starved of CPU), both would
+/// check the monitor in the same slot. A check or two missed during a
+/// hand-over is the cheaper mistake than two agents checking one monitor.
+pub const RELEASE_GRACE_MS: Millis = 5_000;
+
 /// The lease of a job whose check runs every `interval_seconds`: today
 /// [`MIN_LEASE_MS`] for every interval (stored per job, so it may differ).
 pub fn lease_ms(_interval_seconds: u32) -> Millis {

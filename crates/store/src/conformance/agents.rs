@@ -2,7 +2,9 @@
 //! one holder at a time, kept in step with the monitors, taken over when a
 //! lease runs out), and uploaded results stored once per key.
 
-use certsentry_domain::agent::{MIN_LEASE_MS, hash_agent_token, new_agent_token};
+use certsentry_domain::agent::{
+    MIN_LEASE_MS, RELEASE_GRACE_MS, hash_agent_token, new_agent_token,
+};
 use certsentry_domain::check::CheckResult;
 
 use crate::{JobClaim, KeyedResult};
@@ -210,7 +212,8 @@ async fn a_job_is_claimed_by_one_holder(store: Arc<dyn Store>, twin: Arc<dyn Sto
 register!(race: a_job_is_claimed_by_one_holder);
 
 /// A second agent of the region takes its fair share: the first lets its
-/// excess go at its next claim, and the newcomer picks it up.
+/// excess go at its next claim, and the newcomer picks it up once the
+/// first has had [`RELEASE_GRACE_MS`] to stop checking it.
 async fn agents_of_a_region_share_its_jobs(store: Arc<dyn Store>) {
     let org = new_org(&*store, "Sharing").await;
     for i in 0..10 {
@@ -236,8 +239,20 @@ async fn agents_of_a_region_share_its_jobs(store: Arc<dyn Store>) {
     let first = store.claim_jobs(&two("a")).await.unwrap();
     assert_eq!(first.jobs.len(), 5, "a keeps its share");
     let newcomer = store.claim_jobs(&two("b")).await.unwrap();
+    assert!(
+        newcomer.jobs.is_empty(),
+        "a may still be checking what it let go a moment ago"
+    );
+    let after_grace = JobClaim {
+        sharers: 2,
+        ..claim("virginia", "b", now + 1_000 + RELEASE_GRACE_MS, 100)
+    };
+    let newcomer = store.claim_jobs(&after_grace).await.unwrap();
     assert_eq!(newcomer.jobs.len(), 5, "b takes what a let go");
-    let counts = store.held_job_counts(now + 1_000).await.unwrap();
+    let counts = store
+        .held_job_counts(now + 1_000 + RELEASE_GRACE_MS)
+        .await
+        .unwrap();
     assert_eq!(counts, vec![("a".to_string(), 5), ("b".to_string(), 5)]);
     let mut all = ids(&first);
     all.extend(ids(&newcomer));

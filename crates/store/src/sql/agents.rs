@@ -188,9 +188,10 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
         let sharers = i64::from(claim.sharers.max(1));
         let fair = (total + sharers - 1) / sharers;
         if held > fair {
-            // Let the excess go to the region's newer agents.
+            // Let the excess go to the region's newer agents, once this
+            // one has had time to stop checking it (RELEASE_GRACE_MS).
             let sql = format!(
-                "UPDATE check_jobs SET holder = NULL, lease_until = 0 WHERE region = $1 \
+                "UPDATE check_jobs SET holder = NULL, lease_until = $4 WHERE region = $1 \
                  AND monitor_id IN (SELECT monitor_id FROM check_jobs WHERE region = $1 \
                  AND holder = $2 ORDER BY monitor_id DESC LIMIT $3{})",
                 B::CLAIM_LOCK
@@ -199,6 +200,7 @@ impl<B: SqlBackend> AgentStore for SqlStore<B> {
                 .bind(claim.region)
                 .bind(claim.holder)
                 .bind(held - fair)
+                .bind(claim.now + d::agent::RELEASE_GRACE_MS)
                 .execute(&mut tx)
                 .await?;
         }
