@@ -2,9 +2,7 @@
 //! one holder at a time, kept in step with the monitors, taken over when a
 //! lease runs out), and uploaded results stored once per key.
 
-use certsentry_domain::agent::{
-    MIN_LEASE_MS, RELEASE_GRACE_MS, hash_agent_token, new_agent_token,
-};
+use certsentry_domain::agent::{MIN_LEASE_MS, RELEASE_GRACE_MS, hash_agent_token, new_agent_token};
 use certsentry_domain::check::CheckResult;
 
 use crate::{JobClaim, KeyedResult};
