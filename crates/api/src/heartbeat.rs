@@ -3,6 +3,7 @@
 //! secret. Each token has its own request budget.
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,6 @@ use certsentry_store::{CheckRecord, HeartbeatState, MonitorState};
 use crate::error::ApiError;
 use crate::ratelimit::Class;
 use crate::state::AppState;
-use crate::views::OkBody;
 
 /// Pings one token may send per minute; a cron job needs far fewer.
 pub const PINGS_PER_MINUTE: u32 = 60;
@@ -124,13 +124,32 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
             })
             .await?;
     }
-    let mut response = OkBody::new().into_response();
-    response.headers_mut().insert(
+    let mut response = Response::new(Body::from(Bytes::from_static(OK_BODY)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
         "x-ratelimit-remaining",
         HeaderValue::from(decision.remaining),
     );
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// A ping's answer, `OkBody` as the API writes it, written out once
+/// rather than serialized per ping (1.4% of a ping's CPU under `perf`).
+const OK_BODY: &[u8] = br#"{"ok":true}"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::OkBody;
+
+    #[test]
+    fn the_written_out_answer_is_what_the_api_serializes() {
+        let serialized = serde_json::to_vec(&OkBody { ok: true }).unwrap();
+        assert_eq!(OK_BODY, serialized.as_slice());
+    }
 }
