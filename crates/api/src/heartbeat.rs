@@ -3,7 +3,7 @@
 //! secret. Each token has its own request budget.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,7 @@ use certsentry_domain::time::now_ms;
 use certsentry_store::{CheckRecord, HeartbeatState, MonitorState};
 
 use crate::error::ApiError;
+use crate::monitor_json::json_response;
 use crate::ratelimit::Class;
 use crate::state::AppState;
 
@@ -124,12 +125,8 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
             })
             .await?;
     }
-    let mut response = Response::new(Body::from(Bytes::from_static(OK_BODY)));
+    let mut response = json_response(Bytes::from_static(OK_BODY));
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     headers.insert(
         "x-ratelimit-remaining",
         HeaderValue::from(decision.remaining),

@@ -169,7 +169,8 @@ fn append_views<'a>(body: &mut Vec<u8>, views: impl Iterator<Item = &'a [u8]>) {
     }
 }
 
-fn json_response(body: impl IntoResponse) -> Response {
+/// `body`, already JSON, as a response with its content type.
+pub(crate) fn json_response(body: impl IntoResponse) -> Response {
     (
         [(
             header::CONTENT_TYPE,
