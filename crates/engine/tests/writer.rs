@@ -154,6 +154,22 @@ const TABLES_AWAY: [(bool, &str, &str); 2] = [
     ),
 ];
 
+/// Runs each statement on the file its table is in (`true`: the journal's).
+async fn run_each(
+    main: &mut sqlx::SqliteConnection,
+    journal: &mut sqlx::SqliteConnection,
+    statements: [(bool, &'static str); 2],
+) {
+    for (in_journal, statement) in statements {
+        let side = if in_journal {
+            &mut *journal
+        } else {
+            &mut *main
+        };
+        sqlx::query(statement).execute(side).await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     use sqlx::Connection as _;
@@ -182,14 +198,12 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     };
     let mut main_side = side_on(path.clone()).await;
     let mut journal_side = side_on(SqliteBackend::journal_path_of(&path)).await;
-    for (in_journal, take_away, _) in TABLES_AWAY {
-        let side = if in_journal {
-            &mut journal_side
-        } else {
-            &mut main_side
-        };
-        sqlx::query(take_away).execute(side).await.unwrap();
-    }
+    run_each(
+        &mut main_side,
+        &mut journal_side,
+        TABLES_AWAY.map(|(in_journal, take_away, _)| (in_journal, take_away)),
+    )
+    .await;
     for at in [1_000, 2_000] {
         let refused = writer.write(ping(&org.id, &monitor.id, at)).await;
         assert!(
@@ -199,14 +213,12 @@ async fn writes_that_cannot_be_stored_are_refused_and_counted() {
     }
     assert_eq!(failed_total(&registry), Some(2));
 
-    for (in_journal, _, bring_back) in TABLES_AWAY {
-        let side = if in_journal {
-            &mut journal_side
-        } else {
-            &mut main_side
-        };
-        sqlx::query(bring_back).execute(side).await.unwrap();
-    }
+    run_each(
+        &mut main_side,
+        &mut journal_side,
+        TABLES_AWAY.map(|(in_journal, _, bring_back)| (in_journal, bring_back)),
+    )
+    .await;
     writer
         .write(ping(&org.id, &monitor.id, 3_000))
         .await
