@@ -3,10 +3,11 @@
 //! (which also holds the outbox's and CT's families). `/metrics` encodes
 //! that registry; no text is written by hand.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -16,15 +17,15 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -36,6 +37,34 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Every route pattern seen, kept for the life of the process so that
+    /// labels borrow it instead of copying it twice per request. Bounded:
+    /// patterns come from the router (plus `unmatched`), never from paths.
+    routes: RwLock<HashSet<&'static str>>,
+}
+
+/// The method as a label. Methods outside the standard ones are all
+/// `OTHER`: a client can send any token as a method, and each distinct
+/// label set is a series kept for the life of the process.
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const NAMES: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .position(|known| known == method)
+        .map_or("OTHER", |i| NAMES[i])
 }
 
 impl Metrics {
@@ -59,22 +88,45 @@ impl Metrics {
             registry,
             requests,
             latency,
+            routes: RwLock::default(),
         }
     }
 
-    pub(crate) fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    /// The route pattern as a `'static` label (see [`Metrics::routes`]).
+    pub(crate) fn route_label(&self, route: &str) -> &'static str {
+        if let Some(known) = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(route)
+        {
+            return known;
+        }
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = routes.get(route) {
+            return known;
+        }
+        let leaked: &'static str = Box::leak(route.into());
+        routes.insert(leaked);
+        leaked
+    }
+
+    pub(crate) fn observe(
+        &self,
+        method: &'static str,
+        route: &'static str,
+        status: u16,
+        seconds: f64,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.into(),
-                route: route.into(),
+                method,
+                route,
                 status,
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                method: method.into(),
-                route: route.into(),
-            })
+            .get_or_create(&RouteLabels { method, route })
             .observe(seconds);
     }
 
@@ -94,4 +146,31 @@ pub async fn render(State(metrics): State<Arc<Metrics>>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_bounded_and_routes_are_kept_once() {
+        let metrics = Metrics::new(Registry::default());
+        let first = metrics.route_label(&String::from("/api/v1/monitors/{id}"));
+        let again = metrics.route_label(&String::from("/api/v1/monitors/{id}"));
+        assert!(std::ptr::eq(first, again), "one copy per route pattern");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "OTHER");
+
+        metrics.observe(method_label(&invented), first, 404, 0.001);
+        metrics.observe("GET", first, 200, 0.001);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"http_requests_total{method="OTHER",route="/api/v1/monitors/{id}",status="404"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("BREW"), "{text}");
+    }
 }

@@ -24,7 +24,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, method_label};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -55,24 +55,25 @@ pub async fn observe(
         .cloned()
         .unwrap_or_else(new_request_id);
     request.headers_mut().insert(X_REQUEST_ID, id.clone());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_string();
-    let method = request.method().clone();
+    let route = metrics.route_label(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str),
+    );
+    let method = method_label(request.method());
     let span = tracing::info_span!(
         "request",
         request_id = id.to_str().unwrap_or_default(),
-        method = %method,
-        route = %route,
+        method,
+        route,
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
     metrics.observe(
-        method.as_str(),
-        &route,
+        method,
+        route,
         status.as_u16(),
         started.elapsed().as_secs_f64(),
     );
