@@ -76,10 +76,11 @@ fn classify(state: &AppState, key: ApiKey, org: Org) -> Lookup {
 }
 
 async fn lookup(state: &AppState, token: &str) -> Result<Lookup, ApiError> {
-    let hash = apikey::hash_key(token);
-    if let Some(hit) = state.keys.get_fresh(&hash) {
+    let digest = apikey::key_digest(token);
+    if let Some(hit) = state.keys.get_fresh(&digest) {
         return Ok(hit);
     }
+    let hash = apikey::digest_hex(&digest);
     let lookup = match state.store.find_api_key_by_hash(&hash).await? {
         None => Lookup::Rejected("Unknown API key."),
         Some(key) if key.revoked_at.is_some() => Lookup::Rejected("This API key has been revoked."),
@@ -88,7 +89,7 @@ async fn lookup(state: &AppState, token: &str) -> Result<Lookup, ApiError> {
             None => Lookup::Rejected("Unknown API key."),
         },
     };
-    state.keys.put(hash, lookup.clone());
+    state.keys.put(digest, lookup.clone());
     Ok(lookup)
 }
 
@@ -103,11 +104,11 @@ fn class_of(method: &Method) -> Class {
 /// Middleware for `/api/v1`: authenticate, authorize, rate-limit, then
 /// stamp the rate-limit headers on whatever the handler answers.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let token = match bearer_token(req.headers()) {
-        Ok(token) => token.to_string(),
+    let looked_up = match bearer_token(req.headers()) {
+        Ok(token) => lookup(&state, token).await,
         Err(e) => return e.into_response(),
     };
-    let (caller, read_only) = match lookup(&state, &token).await {
+    let (caller, read_only) = match looked_up {
         Ok(Lookup::Valid { caller, read_only }) => (caller, read_only),
         Ok(Lookup::Rejected(why)) => return ApiError::Unauthorized(why.into()).into_response(),
         Ok(Lookup::Forbidden(why)) => return ApiError::Forbidden(why.to_string()).into_response(),

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[cfg(doc)]
+use certsentry_domain::apikey;
 use certsentry_domain::audit::Actor;
 use certsentry_domain::org::Org;
 use certsentry_domain::plan::Plan;
@@ -63,7 +65,8 @@ struct CachedLookup {
 
 #[derive(Default)]
 pub struct KeyCache {
-    entries: DashMap<String, CachedLookup>,
+    /// By the key's SHA-256 ([`apikey::key_digest`]).
+    entries: DashMap<[u8; 32], CachedLookup>,
     /// Last-use times not yet written.
     pending_touches: DashMap<ApiKeyId, i64>,
     /// Held while touches are drained and written, so that a flush returns
@@ -72,19 +75,19 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    pub(crate) fn get_fresh(&self, hash: &str) -> Option<Lookup> {
-        let entry = self.entries.get(hash)?;
+    pub(crate) fn get_fresh(&self, digest: &[u8; 32]) -> Option<Lookup> {
+        let entry = self.entries.get(digest)?;
         (entry.fetched.elapsed() < KEY_CACHE_TTL).then(|| entry.lookup.clone())
     }
 
-    pub(crate) fn put(&self, hash: String, lookup: Lookup) {
+    pub(crate) fn put(&self, digest: [u8; 32], lookup: Lookup) {
         if self.entries.len() >= MAX_CACHED_KEYS {
             // Random bad keys must not grow memory without bound.
             self.entries
                 .retain(|_, v| matches!(v.lookup, Lookup::Valid { .. }));
         }
         self.entries.insert(
-            hash,
+            digest,
             CachedLookup {
                 lookup,
                 fetched: Instant::now(),

@@ -36,7 +36,19 @@ pub fn generate_with_prefix(prefix: &str) -> GeneratedKey {
 
 /// Lowercase hex SHA-256 of the whole key string.
 pub fn hash_key(plaintext: &str) -> String {
-    hex::encode(Sha256::digest(plaintext.as_bytes()))
+    digest_hex(&key_digest(plaintext))
+}
+
+/// [`hash_key`] from a digest already computed.
+pub fn digest_hex(digest: &[u8; 32]) -> String {
+    hex::encode(digest)
+}
+
+/// The SHA-256 behind [`hash_key`], unencoded: what an in-memory cache of
+/// verified keys is keyed by, so that a request with a known key never
+/// formats the hash as text.
+pub fn key_digest(plaintext: &str) -> [u8; 32] {
+    Sha256::digest(plaintext.as_bytes()).into()
 }
 
 /// Whether a bearer token could be one of our keys (cheap pre-check before hashing).
