@@ -1,6 +1,7 @@
 //! Heartbeat pings: `GET|POST|HEAD /api/ping/<token>` records success,
 //! `/api/ping/<token>/fail` an explicit failure. Anonymous: the token is the
-//! secret. Each token has its own request budget.
+//! secret. Each monitor (so each token) has its own request budget,
+//! counted once the token is found.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,7 +17,6 @@ use certsentry_store::{CheckRecord, HeartbeatState, MonitorState};
 
 use crate::error::ApiError;
 use crate::monitor_json::json_response;
-use crate::ratelimit::Class;
 use crate::state::AppState;
 
 /// Pings one token may send per minute; a cron job needs far fewer.
@@ -47,15 +47,6 @@ async fn failure(State(state): State<AppState>, Path(token): Path<String>) -> Re
 }
 
 async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Response, ApiError> {
-    let decision =
-        state
-            .limiter
-            .check_named(&format!("ping:{token}"), Class::Write, PINGS_PER_MINUTE);
-    if !decision.allowed {
-        return Err(ApiError::RateLimited {
-            retry_after: decision.retry_after,
-        });
-    }
     let monitor = match state.store.find_heartbeat_monitor(token).await? {
         Some(m) if m.spec.kind == MonitorKind::Heartbeat => m,
         _ => {
@@ -64,6 +55,12 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
             ));
         }
     };
+    let decision = state.limiter.check_ping(&monitor.id, PINGS_PER_MINUTE);
+    if !decision.allowed {
+        return Err(ApiError::RateLimited {
+            retry_after: decision.retry_after,
+        });
+    }
     let now = now_ms();
     let result = CheckResult {
         status: if succeeded {

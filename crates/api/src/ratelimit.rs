@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use certsentry_domain::ApiKeyId;
+use certsentry_domain::{ApiKeyId, MonitorId};
 use dashmap::DashMap;
 
 const WINDOW_MS: u64 = 60_000;
@@ -42,7 +42,13 @@ struct KeyWindows {
 pub struct RateLimiter {
     started: Instant,
     started_unix_ms: u64,
+    /// By API key id. Only verified keys get here, so it is bounded by the
+    /// keys that exist.
     keys: DashMap<String, Arc<KeyWindows>>,
+    /// Heartbeat pings, by monitor id (a monitor has one ping token), for
+    /// the same reason: a token that matches no monitor is answered before
+    /// it is counted, and a flood of invented tokens adds nothing here.
+    pings: DashMap<String, Arc<KeyWindows>>,
 }
 
 impl Default for RateLimiter {
@@ -61,30 +67,39 @@ impl RateLimiter {
             started: Instant::now(),
             started_unix_ms,
             keys: DashMap::new(),
+            pings: DashMap::new(),
         }
     }
 
-    fn windows(&self, key: &str) -> Arc<KeyWindows> {
-        if let Some(found) = self.keys.get(key) {
+    fn windows(budgets: &DashMap<String, Arc<KeyWindows>>, key: &str) -> Arc<KeyWindows> {
+        if let Some(found) = budgets.get(key) {
             return found.clone();
         }
-        self.keys.entry(key.to_string()).or_default().clone()
+        budgets.entry(key.to_string()).or_default().clone()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64 + 1
     }
 
     /// Counts one request against the key's budget.
     pub fn check(&self, key: &ApiKeyId, class: Class, limit: u32) -> Decision {
-        self.check_named(key.as_str(), class, limit)
+        self.check_at(key.as_str(), class, limit, self.now_ms())
     }
 
-    /// Like [`check`](Self::check) for budgets that are not API keys (`ping:<token>`).
-    pub fn check_named(&self, key: &str, class: Class, limit: u32) -> Decision {
-        let now = self.started.elapsed().as_millis() as u64 + 1;
-        self.check_at(key, class, limit, now)
+    /// Counts one heartbeat ping against its monitor's budget.
+    pub fn check_ping(&self, monitor: &MonitorId, limit: u32) -> Decision {
+        let windows = Self::windows(&self.pings, monitor.as_str());
+        self.count(&windows, Class::Write, limit, self.now_ms())
     }
 
     /// `now_ms` is milliseconds since the limiter started (>0); split out for tests.
     fn check_at(&self, key: &str, class: Class, limit: u32, now_ms: u64) -> Decision {
-        let windows = self.windows(key);
+        let windows = Self::windows(&self.keys, key);
+        self.count(&windows, class, limit, now_ms)
+    }
+
+    fn count(&self, windows: &KeyWindows, class: Class, limit: u32, now_ms: u64) -> Decision {
         let cell = match class {
             Class::Read => &windows.read,
             Class::Write => &windows.write,
@@ -139,6 +154,22 @@ mod tests {
         assert!(limiter.check_at(key, Class::Read, 120, 2_000).allowed);
         // A new window opens a minute after the first request.
         assert!(limiter.check_at(key, Class::Write, 30, 61_000).allowed);
+    }
+
+    #[test]
+    fn a_monitors_pings_have_their_own_budget() {
+        let limiter = RateLimiter::new();
+        let monitor = MonitorId::from_string("same-id".to_string());
+        let key = ApiKeyId::from_string("same-id".to_string());
+        for _ in 0..3 {
+            limiter.check(&key, Class::Write, 2);
+        }
+        assert!(!limiter.check(&key, Class::Write, 2).allowed);
+        let decisions: Vec<bool> = (0..3)
+            .map(|_| limiter.check_ping(&monitor, 2).allowed)
+            .collect();
+        assert_eq!(decisions, [true, true, false]);
+        assert_eq!(limiter.pings.len(), 1);
     }
 
     #[test]
