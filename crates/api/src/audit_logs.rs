@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::views::{AuditLogList, AuditLogView, ErrorBody};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit-logs", get(list))
+    Router::new().route("/api/v1/audit-logs", get(list))
 }
 
 /// List audit events, newest first.

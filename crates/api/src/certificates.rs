@@ -18,7 +18,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/certificates", get(list))
+    Router::new().route("/api/v1/certificates", get(list))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -31,16 +31,16 @@ const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/notification-channels", get(list).post(create))
+        .route("/api/v1/notification-channels", get(list).post(create))
         .route(
-            "/notification-channels/{id}",
+            "/api/v1/notification-channels/{id}",
             get(retrieve).patch(update).delete(remove),
         )
         .route(
-            "/notification-channels/{id}/rotate-secret",
+            "/api/v1/notification-channels/{id}/rotate-secret",
             post(rotate_secret),
         )
-        .route("/notification-channels/{id}/test", post(send_test))
+        .route("/api/v1/notification-channels/{id}/test", post(send_test))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

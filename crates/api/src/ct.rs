@@ -29,10 +29,13 @@ use crate::views::{ErrorBody, OkBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/ct/certificates", get(list_certificates))
-        .route("/ct/certificates/{id}", get(retrieve_certificate))
-        .route("/ct/known-certificates", get(list_known).post(create_known))
-        .route("/ct/known-certificates/{id}", delete(remove_known))
+        .route("/api/v1/ct/certificates", get(list_certificates))
+        .route("/api/v1/ct/certificates/{id}", get(retrieve_certificate))
+        .route(
+            "/api/v1/ct/known-certificates",
+            get(list_known).post(create_known),
+        )
+        .route("/api/v1/ct/known-certificates/{id}", delete(remove_known))
 }
 
 /// A certificate logged for a watched domain.

@@ -22,8 +22,8 @@ use crate::views::{EnvironmentEnvelope, EnvironmentList, EnvironmentView, ErrorB
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/environments", get(list).post(create))
-        .route("/environments/{id}", delete(remove))
+        .route("/api/v1/environments", get(list).post(create))
+        .route("/api/v1/environments/{id}", delete(remove))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -21,9 +21,9 @@ use crate::views::{ErrorBody, OkBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/events", get(list_events))
-        .route("/deliveries", get(list_deliveries))
-        .route("/deliveries/{id}/redeliver", post(redeliver))
+        .route("/api/v1/events", get(list_events))
+        .route("/api/v1/deliveries", get(list_deliveries))
+        .route("/api/v1/deliveries/{id}/redeliver", post(redeliver))
 }
 
 /// An event: the webhook payload's fields plus its id.

@@ -64,6 +64,9 @@ pub fn app(state: AppState) -> Router {
 /// The application with the web pages (`certsentry-web`'s router) beside
 /// the API, sharing its body limit, metrics and 404/405 answers.
 pub fn app_with_pages(state: AppState, pages: Router) -> Router {
+    // Each module's routes carry the whole `/api/v1/…` path and are merged,
+    // not nested: axum gives every route under `nest` two more layers that
+    // rewrite the request's URI and record the nest's path, on every call.
     let v1 = Router::new()
         .merge(monitors::router())
         .merge(results::router())
@@ -89,7 +92,7 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve_document))
-        .nest("/api/v1", v1)
+        .merge(v1)
         .merge(heartbeat::router())
         .merge(agents::router(state.clone()))
         .with_state(state)

@@ -29,8 +29,11 @@ use crate::views::{ErrorBody, MonitorEnvelope, MonitorList, MonitorView, OkBody}
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/monitors", get(list).post(create))
-        .route("/monitors/{id}", get(retrieve).patch(update).delete(remove))
+        .route("/api/v1/monitors", get(list).post(create))
+        .route(
+            "/api/v1/monitors/{id}",
+            get(retrieve).patch(update).delete(remove),
+        )
 }
 
 /// Runs every rule on a monitor definition, the ones needing I/O included

@@ -12,7 +12,7 @@ use crate::views::ErrorBody;
 use crate::{ApiResult, AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/regions", get(list))
+    Router::new().route("/api/v1/regions", get(list))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -19,8 +19,8 @@ use crate::views::{ErrorBody, MonitorView};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/monitors/{id}/results", get(list))
-        .route("/monitors/{id}/check", post(check_now))
+        .route("/api/v1/monitors/{id}/results", get(list))
+        .route("/api/v1/monitors/{id}/check", post(check_now))
 }
 
 /// One check result, with the reference's fields plus check-specific `details`

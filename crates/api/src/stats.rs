@@ -21,7 +21,7 @@ pub const MAX_DAYS: i64 = 90;
 const DEFAULT_DAYS: i64 = 30;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/monitors/{id}/stats", get(stats))
+    Router::new().route("/api/v1/monitors/{id}/stats", get(stats))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

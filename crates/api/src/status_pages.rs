@@ -25,9 +25,9 @@ use crate::views::{ErrorBody, OkBody, StatusPageEnvelope, StatusPageList, Status
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/status-pages", get(list).post(create))
+        .route("/api/v1/status-pages", get(list).post(create))
         .route(
-            "/status-pages/{id}",
+            "/api/v1/status-pages/{id}",
             get(retrieve).patch(update).delete(remove),
         )
 }

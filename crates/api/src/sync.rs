@@ -32,7 +32,7 @@ use crate::views::{ErrorBody, SyncResult};
 pub const MAX_SYNC_MONITORS: usize = 250;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/monitors/sync", put(sync))
+    Router::new().route("/api/v1/monitors/sync", put(sync))
 }
 
 /// The sync request. Items are kept as raw JSON so that a malformed item is

@@ -25,8 +25,8 @@ use crate::views::ErrorBody;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/monitors/{id}/tls", get(monitor_tls))
-        .route("/tls-scans", get(endpoint_tls))
+        .route("/api/v1/monitors/{id}/tls", get(monitor_tls))
+        .route("/api/v1/tls-scans", get(endpoint_tls))
 }
 
 /// One reason behind the grade.

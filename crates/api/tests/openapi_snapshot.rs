@@ -51,14 +51,10 @@ fn routed_operations() -> std::collections::BTreeSet<(String, String)> {
                         .last()
                         .is_some_and(|c| c.is_alphanumeric() || c == '_')
                 });
-                // The agents' protocol is routed at its own prefix.
-                let full = if route.starts_with("/agent/") {
-                    route.to_string()
-                } else {
-                    format!("/api/v1{route}")
-                };
+                // Routes are written with their whole path (the API's
+                // under `/api/v1`, the agents' protocol under `/agent/v1`).
                 if called {
-                    routes.insert((full, method.to_string()));
+                    routes.insert((route.to_string(), method.to_string()));
                 }
             }
         }

@@ -35,20 +35,23 @@ pub const MAX_REPORT_BYTES: usize = 25 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/dmarc/domains", get(list).post(create))
+        .route("/api/v1/dmarc/domains", get(list).post(create))
         .route(
-            "/dmarc/domains/{id}",
+            "/api/v1/dmarc/domains/{id}",
             get(retrieve).patch(update).delete(remove),
         )
-        .route("/dmarc/domains/{id}/rotate-token", post(rotate_token))
         .route(
-            "/dmarc/domains/{id}/reports",
+            "/api/v1/dmarc/domains/{id}/rotate-token",
+            post(rotate_token),
+        )
+        .route(
+            "/api/v1/dmarc/domains/{id}/reports",
             get(list_reports)
                 .post(upload)
                 .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES)),
         )
-        .route("/dmarc/domains/{id}/sources", get(list_sources))
-        .route("/dmarc/imports", get(list_imports))
+        .route("/api/v1/dmarc/domains/{id}/sources", get(list_sources))
+        .route("/api/v1/dmarc/imports", get(list_imports))
 }
 
 fn audit(caller: &Caller, action: &str, domain: &DmarcDomain) -> AuditEvent {

@@ -41,20 +41,23 @@ pub use views::*;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/status-pages/{id}/incidents",
+            "/api/v1/status-pages/{id}/incidents",
             get(list_incidents).post(create_incident),
         )
-        .route("/status-pages/{id}/incidents/{iid}", get(retrieve_incident))
         .route(
-            "/status-pages/{id}/incidents/{iid}/updates",
+            "/api/v1/status-pages/{id}/incidents/{iid}",
+            get(retrieve_incident),
+        )
+        .route(
+            "/api/v1/status-pages/{id}/incidents/{iid}/updates",
             post(add_update),
         )
         .route(
-            "/status-pages/{id}/maintenance",
+            "/api/v1/status-pages/{id}/maintenance",
             get(list_maintenance).post(create_maintenance),
         )
         .route(
-            "/status-pages/{id}/maintenance/{mid}",
+            "/api/v1/status-pages/{id}/maintenance/{mid}",
             get(retrieve_maintenance)
                 .patch(update_maintenance)
                 .delete(remove_maintenance),
