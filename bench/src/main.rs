@@ -318,6 +318,12 @@ pub(crate) fn row(name: &str, report: &load::Report, baseline: Option<f64>) {
 fn main() -> anyhow::Result<()> {
     // The server's allocator settings, so that memory figures are the server's.
     certsentry::memory::tune_allocator();
+    // `CERTSENTRY_BENCH_LOG=info` installs the server's log subscriber at
+    // that level, as `serve` does (its default is `info`), so that the
+    // per-request span is paid for as it is in production.
+    if let Ok(level) = std::env::var("CERTSENTRY_BENCH_LOG") {
+        certsentry::logging::init(&level, certsentry::config::LogFormat::Text);
+    }
     match Bench::parse() {
         Bench::All(args) => all::run(args),
         Bench::Api(args) => api(args),
