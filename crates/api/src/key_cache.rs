@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[cfg(doc)]
-use certsentry_domain::apikey;
 use certsentry_domain::audit::Actor;
 use certsentry_domain::org::Org;
 use certsentry_domain::plan::Plan;
@@ -65,7 +63,7 @@ struct CachedLookup {
 
 #[derive(Default)]
 pub struct KeyCache {
-    /// By the key's SHA-256 ([`apikey::key_digest`]).
+    /// By the key's SHA-256 ([`certsentry_domain::apikey::key_digest`]).
     entries: DashMap<[u8; 32], CachedLookup>,
     /// Last-use times not yet written.
     pending_touches: DashMap<ApiKeyId, i64>,

@@ -62,10 +62,12 @@ pub async fn observe(
             .map_or("unmatched", MatchedPath::as_str),
     );
     let method = method_label(request.method());
+    // The log line names the method as sent; only the metric label is
+    // bounded to the standard ones.
     let span = tracing::info_span!(
         "request",
         request_id = id.to_str().unwrap_or_default(),
-        method,
+        method = %request.method(),
         route,
     );
     let started = Instant::now();
