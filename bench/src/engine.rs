@@ -49,7 +49,32 @@ pub struct EngineArgs {
 /// User+system CPU seconds this process has used.
 pub(crate) fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    stat_cpu_seconds(stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or(""))
+}
+
+/// The name of the loopback targets' threads, so that their CPU can be
+/// told apart from the prober's: a node checking real sites never pays it.
+const TARGET_THREADS: &str = "bench-target";
+
+/// User+system CPU seconds of this process's threads named `name`.
+fn threads_cpu_seconds(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter_map(|stat| {
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1;
+            (comm == name).then(|| stat_cpu_seconds(rest))
+        })
+        .sum()
+}
+
+/// User+system CPU seconds from the fields after the command name of a
+/// `/proc/…/stat` line (fields 14 and 15; 100 ticks a second on Linux).
+fn stat_cpu_seconds(after_name: &str) -> f64 {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks = |i: usize| {
         fields
@@ -57,8 +82,35 @@ pub(crate) fn cpu_seconds() -> f64 {
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    // Fields 14 and 15 of /proc/PID/stat, counted after the command name; 100 ticks/s on Linux.
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds so far: the whole process, and the loopback targets' share.
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    all: f64,
+    targets: f64,
+}
+
+impl Cpu {
+    fn now() -> Self {
+        Self {
+            all: cpu_seconds(),
+            targets: threads_cpu_seconds(TARGET_THREADS),
+        }
+    }
+
+    /// What was spent since `earlier`: (all, the prober's side alone).
+    fn since(self, earlier: Cpu) -> (f64, f64) {
+        let all = self.all - earlier.all;
+        (all, all - (self.targets - earlier.targets))
+    }
+}
+
+/// CPU seconds per iteration, of (all, the prober's side alone).
+fn per((all, prober): (f64, f64), iterations: u64) -> (f64, f64) {
+    let n = iterations.max(1) as f64;
+    (all / n, prober / n)
 }
 
 /// Peak resident set size, MiB.
@@ -155,7 +207,13 @@ fn monitor(org: &OrgId, port: u16, interval: u32, ssl: bool, i: usize) -> Monito
 }
 
 pub fn run(args: EngineArgs) -> anyhow::Result<()> {
-    let servers = crate::server_runtime();
+    // The loopback targets run on threads of their own name, so that the
+    // prober's side can be measured without them.
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(TARGET_THREADS)
+        .enable_all()
+        .build()?;
     let node = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -173,7 +231,7 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
 
     // Baseline: bare handshake + GET, client and server in this process.
     let tls = crate::client_trusting(pki.root_der())?;
-    let cpu_before = cpu_seconds();
+    let cpu_before = Cpu::now();
     let started = Instant::now();
     let iterations = node.block_on(bare_loop(
         port,
@@ -181,17 +239,17 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
         args.concurrency,
         Duration::from_secs(args.baseline_seconds),
     ));
-    let baseline_cpu = (cpu_seconds() - cpu_before) / iterations as f64;
+    let (baseline_cpu, baseline_client_cpu) = per(Cpu::now().since(cpu_before), iterations);
     let baseline_rate = iterations as f64 / started.elapsed().as_secs_f64();
     let checks_per_second = args.monitors as f64 / f64::from(args.interval);
-    let cpu_before = cpu_seconds();
+    let cpu_before = Cpu::now();
     let paced_iterations = node.block_on(paced_loop(
         port,
         crate::client_trusting(pki.root_der())?,
         checks_per_second,
         Duration::from_secs(args.baseline_seconds),
     ));
-    let paced_cpu = (cpu_seconds() - cpu_before) / paced_iterations.max(1) as f64;
+    let (paced_cpu, paced_client_cpu) = per(Cpu::now().since(cpu_before), paced_iterations);
 
     // The engine: monitors in SQLite behind the cache, scheduled and checked.
     let rss_before = peak_rss_mib();
@@ -220,25 +278,26 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
             SchedulerConfig::default(),
         );
         let stats = scheduler.stats.clone();
-        let cpu_start = cpu_seconds();
+        let cpu_start = Cpu::now();
         let task = tokio::spawn(scheduler.run());
         // The first interval is every monitor's first check; what follows
         // is the steady state a node carries.
         let first = Duration::from_secs(args.seconds.min(args.interval.into()));
         tokio::time::sleep(first).await;
         let first_checks = stats.runs_completed.load(Ordering::Relaxed);
-        let cpu_first = cpu_seconds() - cpu_start;
+        let cpu_first = Cpu::now();
         tokio::time::sleep(Duration::from_secs(args.seconds) - first).await;
         task.abort();
-        let cpu = cpu_seconds() - cpu_start;
+        let cpu = Cpu::now();
         let completed = stats.runs_completed.load(Ordering::Relaxed);
-        anyhow::Ok((stats, (completed, cpu, first_checks, cpu_first)))
+        anyhow::Ok((stats, (completed, cpu_start, cpu, first_checks, cpu_first)))
     })?;
-    let (checks, cpu, first_checks, cpu_first) = completed;
-    let cpu_per_check = cpu / checks.max(1) as f64;
-    let cpu_per_first_check = cpu_first / first_checks.max(1) as f64;
+    let (checks, cpu_start, cpu, first_checks, cpu_first) = completed;
+    let (cpu_per_check, _) = per(cpu.since(cpu_start), checks);
+    let (cpu_per_first_check, _) = per(cpu_first.since(cpu_start), first_checks);
     let steady_checks = checks.saturating_sub(first_checks);
-    let cpu_per_steady_check = (cpu - cpu_first) / steady_checks.max(1) as f64;
+    let (cpu_per_steady_check, prober_cpu_per_steady_check) =
+        per(cpu.since(cpu_first), steady_checks);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
 
     println!("| measure | value |");
@@ -274,8 +333,19 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
         cpu_per_steady_check / paced_cpu
     );
     println!(
-        "| start lag p99 (bucket bound) | {} ms |",
-        scheduler_stats.lag_quantile_ms(0.99).unwrap_or(0)
+        "| the prober's side alone (the loopback targets' threads left out) | {:.0} µs per check = **{:.2}x** the bare client's {:.0} µs, {:.2}x at the same rate ({:.0} µs) |",
+        prober_cpu_per_steady_check * 1e6,
+        prober_cpu_per_steady_check / baseline_client_cpu,
+        baseline_client_cpu * 1e6,
+        prober_cpu_per_steady_check / paced_client_cpu,
+        paced_client_cpu * 1e6
+    );
+    println!(
+        "| start lag p99 (bucket bound) | {} |",
+        match scheduler_stats.lag_quantile_ms(0.99) {
+            Some(u64::MAX) => "beyond the last bucket (10 s)".to_string(),
+            lag => format!("{} ms", lag.unwrap_or(0)),
+        }
     );
     println!(
         "| start lag max | {} ms |",
@@ -286,9 +356,9 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
         peak_rss_mib()
     );
     println!(
-        "| monitors a node can carry at {} s ({cores} cores, CPU-bound estimate) | {:.0} |",
+        "| monitors a node can carry at {} s ({cores} cores, CPU-bound estimate, the prober's side alone) | {:.0} |",
         args.interval,
-        cores * f64::from(args.interval) / cpu_per_steady_check
+        cores * f64::from(args.interval) / prober_cpu_per_steady_check
     );
     let store = args.database.name();
     // What a node carries is the steady state; the first checks (each
@@ -310,6 +380,15 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
     crate::figures::report(&[
         cpu_per_check_against("", baseline_cpu, iterations),
         cpu_per_check_against(" at the same rate", paced_cpu, paced_iterations),
+        crate::figures::Figure {
+            path: format!(
+                "CPU per HTTPS check{}, steady state, the prober's side alone (x the bare client's side)",
+                if args.ssl { " with its SSL check" } else { "" }
+            ),
+            value: prober_cpu_per_steady_check * 1e6,
+            baseline: Some(baseline_client_cpu * 1e6),
+            ..cpu_per_check_against("", baseline_cpu, iterations)
+        },
         crate::figures::Figure {
             path: format!("peak RSS, {} HTTPS monitors checked", args.monitors),
             store: store.into(),
