@@ -26,23 +26,6 @@ pub struct FootprintArgs {
     seconds: u64,
 }
 
-/// `utime + stime` of a process, in clock ticks (100 a second on Linux).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command's closing parenthesis.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 pub fn run(args: FootprintArgs) -> anyhow::Result<()> {
     let binary = std::env::current_exe()?.with_file_name("certsentry");
     anyhow::ensure!(
@@ -105,16 +88,20 @@ pub fn run(args: FootprintArgs) -> anyhow::Result<()> {
         .spawn()?;
     let pid = agent.id();
     std::thread::sleep(Duration::from_secs(20));
-    let (ticks_before, hits_before) = (cpu_ticks(pid).unwrap_or(0), hits.load(Ordering::Relaxed));
+    let process = pid.to_string();
+    let (cpu_before, hits_before) = (
+        crate::procfs::cpu_seconds_of(&process),
+        hits.load(Ordering::Relaxed),
+    );
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(args.seconds));
     let elapsed = started.elapsed().as_secs_f64();
-    let ticks = cpu_ticks(pid).unwrap_or(0) - ticks_before;
+    let cpu = crate::procfs::cpu_seconds_of(&process) - cpu_before;
     let checks = hits.load(Ordering::Relaxed) - hits_before;
-    let rss = peak_rss_kib(pid).unwrap_or(0);
+    let rss = crate::procfs::status_kib_of(&process, "VmHWM").unwrap_or(0);
     let _ = agent.kill();
     let _ = agent.wait();
-    let cpu_share = ticks as f64 / 100.0 / elapsed;
+    let cpu_share = cpu / elapsed;
     println!("| measure | figure | goal |");
     println!("|---|---|---|");
     println!(
@@ -124,7 +111,7 @@ pub fn run(args: FootprintArgs) -> anyhow::Result<()> {
     println!(
         "| CPU | {:.1} % of one core ({:.2} ms per check) | one core |",
         cpu_share * 100.0,
-        ticks as f64 * 10.0 / checks.max(1) as f64
+        cpu * 1000.0 / checks.max(1) as f64
     );
     println!("| peak RSS | {:.1} MiB | < 40 MiB |", rss as f64 / 1024.0);
     Ok(())

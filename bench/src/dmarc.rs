@@ -187,7 +187,7 @@ fn upload(rows: usize, sources: usize) -> anyhow::Result<()> {
     let compressed_mb = body.len() as f64 / 1e6;
     // The peak so far is the report's generation; measure from here.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let rss_before = crate::proc_status_kib("VmRSS").unwrap_or(0);
+    let rss_before = crate::procfs::status_kib("VmRSS").unwrap_or(0);
     let started = Instant::now();
     let answer: Value = servers.block_on(async {
         reqwest::Client::new()
@@ -201,7 +201,7 @@ fn upload(rows: usize, sources: usize) -> anyhow::Result<()> {
             .await
     })?;
     let seconds = started.elapsed().as_secs_f64();
-    let peak_growth_mb = crate::proc_status_kib("VmHWM")
+    let peak_growth_mb = crate::procfs::status_kib("VmHWM")
         .unwrap_or(0)
         .saturating_sub(rss_before) as f64
         / 1024.0;

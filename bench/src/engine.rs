@@ -15,6 +15,8 @@ use certsentry_engine::scheduler::{LAG_BUCKETS_MS, Scheduler, SchedulerConfig, S
 use certsentry_probes::testing::{Pki, https_server};
 use certsentry_probes::{ProbeConfig, Prober};
 use certsentry_store::{Store, SyncChanges};
+
+use crate::procfs::{cpu_seconds, threads_cpu_seconds};
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
@@ -46,44 +48,9 @@ pub struct EngineArgs {
     database: crate::Database,
 }
 
-/// User+system CPU seconds this process has used.
-pub(crate) fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    stat_cpu_seconds(stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or(""))
-}
-
 /// The name of the loopback targets' threads, so that their CPU can be
 /// told apart from the prober's: a node checking real sites never pays it.
 const TARGET_THREADS: &str = "bench-target";
-
-/// User+system CPU seconds of this process's threads named `name`.
-fn threads_cpu_seconds(name: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
-        .filter_map(|stat| {
-            let (head, rest) = stat.rsplit_once(')')?;
-            let comm = head.split_once('(')?.1;
-            (comm == name).then(|| stat_cpu_seconds(rest))
-        })
-        .sum()
-}
-
-/// User+system CPU seconds from the fields after the command name of a
-/// `/proc/…/stat` line (fields 14 and 15; 100 ticks a second on Linux).
-fn stat_cpu_seconds(after_name: &str) -> f64 {
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// CPU seconds so far: the whole process, and the loopback targets' share.
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +82,7 @@ fn per((all, prober): (f64, f64), iterations: u64) -> (f64, f64) {
 
 /// Peak resident set size, MiB.
 fn peak_rss_mib() -> f64 {
-    crate::proc_status_kib("VmHWM").map_or(f64::NAN, |kib| kib as f64 / 1024.0)
+    crate::procfs::status_kib("VmHWM").map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
 /// One bare iteration: connect, a full handshake, `GET /`, the body read.

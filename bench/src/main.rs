@@ -17,6 +17,7 @@ mod engine;
 mod figures;
 mod load;
 mod pings;
+mod procfs;
 mod status_page;
 mod tls_grade;
 
@@ -241,15 +242,6 @@ pub(crate) fn bench_plans(plan: Plan) -> Plans {
     );
     plans.set_rate_limits(u32::MAX / 2, u32::MAX / 2);
     plans
-}
-
-/// A `kB` field of `/proc/self/status` (`VmRSS`, `VmHWM`), in KiB.
-pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A rustls client (ring) that trusts only `root`: the bare baselines'.

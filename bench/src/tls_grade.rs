@@ -13,7 +13,7 @@ use certsentry_probes::testing::{Pki, https_server};
 use certsentry_probes::tls_scan::{ScanConfig, judge_certificate, scan};
 use rustls::pki_types::ServerName;
 
-use crate::engine::cpu_seconds;
+use crate::procfs::cpu_seconds;
 
 #[derive(Debug, clap::Args)]
 pub struct TlsGradeArgs {
