@@ -310,9 +310,9 @@ pub fn run(args: EngineArgs) -> anyhow::Result<()> {
     println!(
         "| start lag p99 (bucket bound) | {} |",
         match scheduler_stats.lag_quantile_ms(0.99) {
-            // The last bucket is the overflow, bounded by u64::MAX.
-            Some(u64::MAX) => format!(
-                "beyond the last bound ({} ms)",
+            // Past the last bound the scheduler reports the largest lag seen.
+            Some(lag) if lag > LAG_BUCKETS_MS[LAG_BUCKETS_MS.len() - 2] => format!(
+                "beyond the last bound ({} ms): at most {lag} ms",
                 LAG_BUCKETS_MS[LAG_BUCKETS_MS.len() - 2]
             ),
             lag => format!("{} ms", lag.unwrap_or(0)),

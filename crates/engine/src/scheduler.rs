@@ -175,6 +175,11 @@ impl SchedulerStats {
     }
 
     /// The bucket bound under which `quantile` of the start lags fall.
+    ///
+    /// The overflow bucket has no bound of its own, so a quantile that lands
+    /// there is reported as the largest lag seen: still an upper bound, and
+    /// a number a health check can compare, where the bucket's `u64::MAX`
+    /// would read as 18446744073709551615 ms.
     pub fn lag_quantile_ms(&self, quantile: f64) -> Option<u64> {
         let counts: Vec<u64> = self
             .lag_buckets
@@ -187,13 +192,18 @@ impl SchedulerStats {
         }
         let wanted = (total as f64 * quantile).ceil() as u64;
         let mut seen = 0;
-        for (count, bound) in counts.iter().zip(LAG_BUCKETS_MS) {
-            seen += count;
-            if seen >= wanted {
-                return Some(bound);
-            }
+        let bound = counts
+            .iter()
+            .zip(LAG_BUCKETS_MS)
+            .find_map(|(count, bound)| {
+                seen += count;
+                (seen >= wanted).then_some(bound)
+            })
+            .unwrap_or(u64::MAX);
+        if bound == u64::MAX {
+            return Some(self.max_start_lag_ms.load(Ordering::Relaxed));
         }
-        LAG_BUCKETS_MS.last().copied()
+        Some(bound)
     }
 }
 

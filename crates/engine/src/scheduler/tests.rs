@@ -150,6 +150,20 @@ fn lag_quantiles_come_from_the_buckets() {
 }
 
 #[test]
+fn a_quantile_in_the_overflow_bucket_is_the_largest_lag_seen() {
+    let stats = SchedulerStats::default();
+    for _ in 0..97 {
+        stats.record_lag(0);
+    }
+    stats.record_lag(12_000);
+    stats.record_lag(25_000);
+    stats.record_lag(31_000);
+    assert_eq!(stats.lag_quantile_ms(0.97), Some(1));
+    assert_eq!(stats.lag_quantile_ms(0.99), Some(31_000));
+    assert_eq!(stats.lag_quantile_ms(1.0), Some(31_000));
+}
+
+#[test]
 fn phases_are_stable_and_inside_the_interval() {
     let id = MonitorId::generate();
     let interval = Duration::from_secs(300);
