@@ -189,6 +189,7 @@ pub fn store_only(
                             last_ping_ok: true,
                             missed: false,
                         }),
+                        certificate: None,
                     }
                 })
                 .collect();

@@ -100,6 +100,7 @@ async fn record(state: &AppState, token: &str, succeeded: bool) -> Result<Respon
             results: vec![result],
             state: next,
             ping: Some(ping),
+            certificate: None,
         })
         .await?;
     // A failure, or the first ping after a miss or failure, may fire an

@@ -96,6 +96,7 @@ impl Checker {
                             domain_expiry: monitor.domain_expiry,
                         }),
                         ping: None,
+                        certificate: None,
                     })
                     .await?;
             }

@@ -13,7 +13,9 @@ use certsentry_domain::registration::registrable_domain;
 use certsentry_domain::time::{Millis, now_ms};
 use certsentry_probes::Prober;
 use certsentry_probes::http::HttpCheck;
-use certsentry_store::{CheckRecord, DomainRegistration, MonitorState, Store, StoreResult};
+use certsentry_store::{
+    CertificateSeen, CheckRecord, DomainRegistration, MonitorState, Store, StoreResult,
+};
 
 use crate::alerts::Alerter;
 use crate::grading::{Grader, Seen};
@@ -192,16 +194,14 @@ impl Checker {
             results: out.clone(),
             state: changed.then(|| state.clone()),
             ping: None,
+            certificate: certificate.as_ref().map(|seen| {
+                let (verdict, served) = results::certificate_records(monitor, seen);
+                CertificateSeen { verdict, served }
+            }),
         };
         match trigger {
             Trigger::Scheduler => self.writer.write_unattended(record).await?,
             Trigger::Caller | Trigger::Person => self.writer.write(record).await?,
-        }
-        if let Some(seen) = &certificate {
-            let (record, served) = results::certificate_records(monitor, seen);
-            self.store
-                .record_certificate(&record, served.as_ref())
-                .await?;
         }
         self.raise_alerts(monitor, &out, &state, certificate.as_ref(), dns_change)
             .await?;

@@ -185,6 +185,7 @@ mod tests {
             results: vec![],
             state: None,
             ping: None,
+            certificate: None,
         };
         (record, linger, oneshot::channel().0)
     }

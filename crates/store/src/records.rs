@@ -111,4 +111,20 @@ pub struct CheckRecord {
     pub state: Option<crate::MonitorState>,
     /// A heartbeat ping to record (and clear any recorded miss).
     pub ping: Option<HeartbeatState>,
+    /// What an SSL check saw, written in the batch's transaction rather
+    /// than one of its own (see [`CertificateSeen`]).
+    pub certificate: Option<CertificateSeen>,
+}
+
+/// An SSL check's verdict on the monitor's certificate, and the leaf for
+/// the organization's inventory of served certificates.
+///
+/// Why it rides in the check's record: written alone it was a transaction
+/// per SSL check, the largest part of what an SSL check added to a
+/// check's CPU (`certsentry-bench engine --ssl`); in the writer's batch it
+/// shares the commit of the checks around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSeen {
+    pub verdict: MonitorCertificate,
+    pub served: Option<ServedCertificate>,
 }

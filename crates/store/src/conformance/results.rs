@@ -530,6 +530,7 @@ pub(super) fn ping_record(
             last_ping_ok: ok,
             missed: false,
         }),
+        certificate: None,
     }
 }
 
@@ -555,6 +556,7 @@ async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
                 .collect(),
             state: Some(down.clone()),
             ping: None,
+            certificate: None,
         },
         // Two pings of one monitor in one batch: the latest wins.
         ping(1_000, true),
@@ -565,6 +567,7 @@ async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
             results: vec![result(&gone, CheckType::Uptime, CheckStatus::Ok, 1_000)],
             state: Some(down.clone()),
             ping: None,
+            certificate: None,
         },
     ];
     store.record_checks(&batch).await.unwrap();
@@ -601,6 +604,82 @@ async fn batches_write_many_monitors_at_once(store: Arc<dyn Store>) {
     store.record_checks(&[]).await.unwrap();
 }
 register!(batches_write_many_monitors_at_once);
+
+/// SSL checks' certificates ride in the writer's batch: each live
+/// monitor's verdict is stored, one served certificate seen by two
+/// monitors enters the inventory once, and a deleted monitor's is dropped.
+async fn batched_checks_carry_their_certificates(store: Arc<dyn Store>) {
+    let org = new_org(&*store, "Batched certs").await;
+    let shop = add_monitor(&*store, &org.id, spec("shop", MonitorKind::Standard, None)).await;
+    let blog = add_monitor(&*store, &org.id, spec("blog", MonitorKind::Standard, None)).await;
+    let gone = add_monitor(&*store, &org.id, spec("gone", MonitorKind::Standard, None)).await;
+    delete_monitor(&*store, &org.id, &gone.id).await.unwrap();
+    let wildcard = ServedCertificate {
+        sha256: "dd".repeat(32),
+        tbs_sha256: None,
+        spki_sha256: "ee".repeat(32),
+        not_after: 9_000,
+        first_seen_at: 30,
+        last_seen_at: 30,
+    };
+    let checked = |m: &Monitor, valid: bool| crate::CheckRecord {
+        org_id: org.id.clone(),
+        monitor_id: m.id.clone(),
+        results: vec![result(m, CheckType::Ssl, CheckStatus::Ok, 30)],
+        state: None,
+        ping: None,
+        certificate: Some(crate::CertificateSeen {
+            verdict: MonitorCertificate {
+                monitor_id: m.id.clone(),
+                org_id: org.id.clone(),
+                valid,
+                error: (!valid).then(|| "expired".to_string()),
+                issuer: Some("R11".into()),
+                not_after: Some(9_000),
+                sha256: Some(wildcard.sha256.clone()),
+                checked_at: 30,
+            },
+            served: Some(wildcard.clone()),
+        }),
+    };
+    let batch = [
+        checked(&shop, true),
+        checked(&gone, true),
+        checked(&blog, true),
+    ];
+    store.record_checks(&batch).await.unwrap();
+    let verdicts = |store: Arc<dyn Store>| {
+        let org = org.id.clone();
+        async move {
+            let mut found = store.list_monitor_certificates(&org).await.unwrap();
+            found.sort_by(|a, b| a.monitor_id.as_str().cmp(b.monitor_id.as_str()));
+            found
+        }
+    };
+    let mut expected = vec![
+        batch[0].certificate.clone().unwrap().verdict,
+        batch[2].certificate.clone().unwrap().verdict,
+    ];
+    expected.sort_by(|a, b| a.monitor_id.as_str().cmp(b.monitor_id.as_str()));
+    assert_eq!(verdicts(store.clone()).await, expected);
+    assert!(
+        store
+            .is_served_certificate(&org.id, &wildcard.sha256)
+            .await
+            .unwrap()
+    );
+
+    // The next batch replaces the verdict, as a direct write does.
+    let expired = checked(&shop, false);
+    store
+        .record_checks(std::slice::from_ref(&expired))
+        .await
+        .unwrap();
+    let stored = verdicts(store.clone()).await;
+    assert!(stored.contains(&expired.certificate.unwrap().verdict));
+    assert_eq!(stored.len(), 2);
+}
+register!(batched_checks_carry_their_certificates);
 
 /// Healthy pings take the ping journal on SQLite (a fold moves them into
 /// place later); whatever the path, every read sees each acknowledged ping,

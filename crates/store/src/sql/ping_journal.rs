@@ -151,6 +151,7 @@ impl PingJournal {
 /// changes no monitor state, with its one result.
 pub(crate) fn journaled(record: &CheckRecord) -> bool {
     record.state.is_none()
+        && record.certificate.is_none()
         && record.ping.is_some()
         && matches!(record.results.as_slice(), [r] if r.check_type == d::check::CheckType::Heartbeat)
 }

@@ -124,6 +124,83 @@ pub(super) async fn update_state<B: SqlBackend>(
     Ok(())
 }
 
+/// Stores an SSL check's verdict as the monitor's certificate.
+async fn upsert_verdict<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    cert: &MonitorCertificate,
+) -> StoreResult<()> {
+    query::<B>(
+        "INSERT INTO monitor_certificates (monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (monitor_id) DO UPDATE SET valid = excluded.valid, error = excluded.error, \
+         issuer = excluded.issuer, not_after = excluded.not_after, sha256 = excluded.sha256, \
+         checked_at = excluded.checked_at",
+    )
+    .bind(cert.monitor_id.as_str())
+    .bind(cert.org_id.as_str())
+    .bind(cert.valid)
+    .bind(cert.error.as_deref())
+    .bind(cert.issuer.as_deref())
+    .bind(cert.not_after)
+    .bind(cert.sha256.as_deref())
+    .bind(cert.checked_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds a served certificate to the organization's inventory, or moves
+/// its last sighting.
+async fn upsert_served<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    org: &d::OrgId,
+    served: &ServedCertificate,
+) -> StoreResult<()> {
+    query::<B>(
+        "INSERT INTO served_certificates (org_id, sha256, spki_sha256, not_after, first_seen_at, last_seen_at, tbs_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (org_id, sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
+         tbs_sha256 = COALESCE(served_certificates.tbs_sha256, excluded.tbs_sha256)",
+    )
+    .bind(org.as_str())
+    .bind(&served.sha256)
+    .bind(&served.spki_sha256)
+    .bind(served.not_after)
+    .bind(served.first_seen_at)
+    .bind(served.last_seen_at)
+    .bind(served.tbs_sha256.as_deref())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes the certificates SSL checks saw in a batch of `records` (already
+/// in monitor order): the verdicts in that order, then the inventory in
+/// (organization, fingerprint) order, so that two batches sharing a
+/// certificate (on Postgres, two nodes' writers) lock its row in the same
+/// order and cannot deadlock.
+async fn record_seen_certificates<B: SqlBackend>(
+    tx: &mut Tx<B>,
+    records: &[&CheckRecord],
+) -> StoreResult<()> {
+    let seen: Vec<&CertificateSeen> = records
+        .iter()
+        .filter_map(|r| r.certificate.as_ref())
+        .collect();
+    for certificate in &seen {
+        upsert_verdict(tx, &certificate.verdict).await?;
+    }
+    let mut served: Vec<(&d::OrgId, &ServedCertificate)> = seen
+        .iter()
+        .filter_map(|c| c.served.as_ref().map(|s| (&c.verdict.org_id, s)))
+        .collect();
+    served.sort_by(|a, b| (a.0.as_str(), &a.1.sha256).cmp(&(b.0.as_str(), &b.1.sha256)));
+    for (org, certificate) in served {
+        upsert_served(tx, org, certificate).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl<B: SqlBackend> CheckStore for SqlStore<B> {
     async fn record_check(
@@ -184,6 +261,7 @@ impl<B: SqlBackend> CheckStore for SqlStore<B> {
                 update_state(&mut tx, &record.org_id, &record.monitor_id, state).await?;
             }
         }
+        record_seen_certificates(&mut tx, &kept).await?;
         // The latest ping per monitor wins; the map keeps monitor order.
         let mut pings: ::std::collections::BTreeMap<&str, &HeartbeatState> =
             ::std::collections::BTreeMap::new();
@@ -411,41 +489,9 @@ impl<B: SqlBackend> CertificateStore for SqlStore<B> {
         served: Option<&ServedCertificate>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        query::<B>(
-            "INSERT INTO monitor_certificates (monitor_id, org_id, valid, error, issuer, not_after, sha256, checked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (monitor_id) DO UPDATE SET valid = excluded.valid, error = excluded.error, \
-             issuer = excluded.issuer, not_after = excluded.not_after, sha256 = excluded.sha256, \
-             checked_at = excluded.checked_at",
-        )
-        .bind(cert.monitor_id.as_str())
-        .bind(cert.org_id.as_str())
-        .bind(cert.valid)
-        .bind(cert.error.as_deref())
-        .bind(cert.issuer.as_deref())
-        .bind(cert.not_after)
-        .bind(cert.sha256.as_deref())
-        .bind(cert.checked_at)
-        .execute(&mut tx)
-        .await
-        ?;
+        upsert_verdict(&mut tx, cert).await?;
         if let Some(served) = served {
-            query::<B>(
-                "INSERT INTO served_certificates (org_id, sha256, spki_sha256, not_after, first_seen_at, last_seen_at, tbs_sha256) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (org_id, sha256) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
-                 tbs_sha256 = COALESCE(served_certificates.tbs_sha256, excluded.tbs_sha256)",
-            )
-            .bind(cert.org_id.as_str())
-            .bind(&served.sha256)
-            .bind(&served.spki_sha256)
-            .bind(served.not_after)
-            .bind(served.first_seen_at)
-            .bind(served.last_seen_at)
-            .bind(served.tbs_sha256.as_deref())
-            .execute(&mut tx)
-            .await
-            ?;
+            upsert_served(&mut tx, &cert.org_id, served).await?;
         }
         tx.commit().await.map_err(StoreError::from)
     }
