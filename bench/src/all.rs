@@ -54,6 +54,18 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
                 "--baseline-seconds",
                 "1",
             ]),
+            strings(&[
+                "engine",
+                "--monitors",
+                "100",
+                "--interval",
+                "2",
+                "--seconds",
+                "5",
+                "--baseline-seconds",
+                "1",
+                "--ssl",
+            ]),
         ]
     } else {
         vec![
@@ -61,6 +73,20 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
             strings(&["pings", "--connections", "128"]),
             strings(&["deliveries"]),
             strings(&["engine", "--seconds", "90"]),
+            // Monitors with their SSL check, as the API reference's all
+            // have: shorter, at the same 167 checks/s.
+            strings(&[
+                "engine",
+                "--monitors",
+                "2000",
+                "--interval",
+                "12",
+                "--seconds",
+                "40",
+                "--baseline-seconds",
+                "5",
+                "--ssl",
+            ]),
         ]
     };
     if let Some(url) = database_url {

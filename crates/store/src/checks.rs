@@ -111,7 +111,10 @@ pub trait StatsStore: Send + Sync {
 #[async_trait]
 pub trait CertificateStore: Send + Sync {
     /// Replaces a monitor's certificate verdict and adds the served chain's
-    /// leaf (if any) to the organization's inventory.
+    /// leaf (if any) to the organization's inventory, in a transaction of
+    /// its own. Checks do not call this: their certificates ride in their
+    /// `CheckRecord` and share the batch's transaction (see
+    /// [`crate::CertificateSeen`]).
     async fn record_certificate(
         &self,
         cert: &MonitorCertificate,
