@@ -29,8 +29,25 @@ pub struct AllArgs {
 /// The benchmarks `all` runs, as their command lines (full, then quick).
 fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
     let strings = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    // A benchmark's command line again, with its monitors' SSL checks on.
+    let with_ssl = |command: &Vec<String>| {
+        let mut command = command.clone();
+        command.push("--ssl".to_string());
+        command
+    };
     // The store-backed paths (on SQLite, then on PostgreSQL if asked), then CT.
     let mut commands: Vec<Vec<String>> = if quick {
+        let engine = strings(&[
+            "engine",
+            "--monitors",
+            "100",
+            "--interval",
+            "2",
+            "--seconds",
+            "5",
+            "--baseline-seconds",
+            "1",
+        ]);
         vec![
             strings(&[
                 "api",
@@ -43,29 +60,8 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
             ]),
             strings(&["pings", "--monitors", "2000", "--seconds", "1"]),
             strings(&["deliveries", "--events", "1000", "--seconds", "1"]),
-            strings(&[
-                "engine",
-                "--monitors",
-                "100",
-                "--interval",
-                "2",
-                "--seconds",
-                "5",
-                "--baseline-seconds",
-                "1",
-            ]),
-            strings(&[
-                "engine",
-                "--monitors",
-                "100",
-                "--interval",
-                "2",
-                "--seconds",
-                "5",
-                "--baseline-seconds",
-                "1",
-                "--ssl",
-            ]),
+            engine.clone(),
+            with_ssl(&engine),
         ]
     } else {
         vec![
@@ -75,7 +71,7 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
             strings(&["engine", "--seconds", "90"]),
             // Monitors with their SSL check, as the API reference's all
             // have: shorter, at the same 167 checks/s.
-            strings(&[
+            with_ssl(&strings(&[
                 "engine",
                 "--monitors",
                 "2000",
@@ -85,8 +81,7 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
                 "40",
                 "--baseline-seconds",
                 "5",
-                "--ssl",
-            ]),
+            ])),
         ]
     };
     if let Some(url) = database_url {
