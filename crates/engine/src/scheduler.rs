@@ -149,8 +149,11 @@ pub const LAG_BUCKETS_MS: [u64; 14] = [
     2_000,
     5_000,
     10_000,
-    u64::MAX,
+    OVERFLOW_BOUND,
 ];
+
+/// The last bucket's "bound": lags beyond 10 s, which has no real bound.
+const OVERFLOW_BOUND: u64 = u64::MAX;
 
 /// Counters for `/metrics` and the benchmark.
 #[derive(Debug, Default)]
@@ -198,12 +201,11 @@ impl SchedulerStats {
             .find_map(|(count, bound)| {
                 seen += count;
                 (seen >= wanted).then_some(bound)
-            })
-            .unwrap_or(u64::MAX);
-        if bound == u64::MAX {
-            return Some(self.max_start_lag_ms.load(Ordering::Relaxed));
+            });
+        match bound {
+            Some(bound) if bound != OVERFLOW_BOUND => Some(bound),
+            _ => Some(self.max_start_lag_ms.load(Ordering::Relaxed)),
         }
-        Some(bound)
     }
 }
 

@@ -107,19 +107,12 @@ pub trait StatsStore: Send + Sync {
     async fn finalize_daily_stats(&self, today: &str) -> StoreResult<u64>;
 }
 
-/// The certificates monitors see served, and the organization's inventory of them.
+/// The certificates monitors see served, and the organization's inventory
+/// of them. They are written by [`CheckStore::record_checks`], in the
+/// check's record (see [`crate::CertificateSeen`]), so that a check's
+/// certificate shares its batch's transaction.
 #[async_trait]
 pub trait CertificateStore: Send + Sync {
-    /// Replaces a monitor's certificate verdict and adds the served chain's
-    /// leaf (if any) to the organization's inventory, in a transaction of
-    /// its own. Checks do not call this: their certificates ride in their
-    /// `CheckRecord` and share the batch's transaction (see
-    /// [`crate::CertificateSeen`]).
-    async fn record_certificate(
-        &self,
-        cert: &MonitorCertificate,
-        served: Option<&ServedCertificate>,
-    ) -> StoreResult<()>;
     async fn list_monitor_certificates(&self, org: &OrgId) -> StoreResult<Vec<MonitorCertificate>>;
     /// Whether a certificate with this SHA-256 was ever seen served for the organization.
     async fn is_served_certificate(&self, org: &OrgId, sha256: &str) -> StoreResult<bool>;

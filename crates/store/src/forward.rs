@@ -149,13 +149,6 @@ impl<F: Forward> StatsStore for F {
 
 #[async_trait]
 impl<F: Forward> CertificateStore for F {
-    async fn record_certificate(
-        &self,
-        cert: &MonitorCertificate,
-        served: Option<&ServedCertificate>,
-    ) -> StoreResult<()> {
-        self.inner().record_certificate(cert, served).await
-    }
     async fn list_monitor_certificates(&self, org: &OrgId) -> StoreResult<Vec<MonitorCertificate>> {
         self.inner().list_monitor_certificates(org).await
     }

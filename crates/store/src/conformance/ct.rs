@@ -50,29 +50,28 @@ async fn ct_findings_dedupe_and_decide_once(store: Arc<dyn Store>) {
             .unwrap(),
         "inventories are per organization"
     );
-    store
-        .record_certificate(
-            &MonitorCertificate {
-                monitor_id: m.id.clone(),
-                org_id: org.id.clone(),
-                valid: true,
-                error: None,
-                issuer: None,
-                not_after: Some(1),
-                sha256: Some("22".repeat(32)),
-                checked_at: 1,
-            },
-            Some(&ServedCertificate {
-                sha256: "22".repeat(32),
-                tbs_sha256: Some("33".repeat(32)),
-                spki_sha256: "44".repeat(32),
-                not_after: 1,
-                first_seen_at: 1,
-                last_seen_at: 1,
-            }),
-        )
-        .await
-        .unwrap();
+    record_seen_certificate(
+        &*store,
+        &MonitorCertificate {
+            monitor_id: m.id.clone(),
+            org_id: org.id.clone(),
+            valid: true,
+            error: None,
+            issuer: None,
+            not_after: Some(1),
+            sha256: Some("22".repeat(32)),
+            checked_at: 1,
+        },
+        Some(&ServedCertificate {
+            sha256: "22".repeat(32),
+            tbs_sha256: Some("33".repeat(32)),
+            spki_sha256: "44".repeat(32),
+            not_after: 1,
+            first_seen_at: 1,
+            last_seen_at: 1,
+        }),
+    )
+    .await;
     assert!(
         store
             .is_known_issuance(&org.id, "x", &"33".repeat(32))

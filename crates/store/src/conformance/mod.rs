@@ -243,6 +243,27 @@ fn result(m: &Monitor, check_type: CheckType, status: CheckStatus, created_at: i
     }
 }
 
+/// Stores an SSL check's certificate the way the checker does: in a
+/// check's record, through the writer's batch.
+async fn record_seen_certificate(
+    store: &dyn Store,
+    verdict: &MonitorCertificate,
+    served: Option<&ServedCertificate>,
+) {
+    let record = crate::CheckRecord {
+        org_id: verdict.org_id.clone(),
+        monitor_id: verdict.monitor_id.clone(),
+        results: Vec::new(),
+        state: None,
+        ping: None,
+        certificate: Some(crate::CertificateSeen {
+            verdict: verdict.clone(),
+            served: served.cloned(),
+        }),
+    };
+    store.record_checks(&[record]).await.unwrap();
+}
+
 /// A webhook channel routed by `events`, stored with its audit entry.
 async fn add_channel(
     store: &dyn Store,

@@ -217,10 +217,7 @@ async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
         first_seen_at: 10,
         last_seen_at: 10,
     };
-    store
-        .record_certificate(&first, Some(&served))
-        .await
-        .unwrap();
+    record_seen_certificate(&*store, &first, Some(&served)).await;
     let renewed = MonitorCertificate {
         valid: true,
         error: None,
@@ -235,10 +232,7 @@ async fn certificates_upsert_and_inventory(store: Arc<dyn Store>) {
         last_seen_at: 20,
         ..served.clone()
     };
-    store
-        .record_certificate(&renewed, Some(&served_again))
-        .await
-        .unwrap();
+    record_seen_certificate(&*store, &renewed, Some(&served_again)).await;
     assert_eq!(
         store.list_monitor_certificates(&org.id).await.unwrap(),
         vec![renewed.clone()],

@@ -483,19 +483,6 @@ impl<B: SqlBackend> RegistrationStore for SqlStore<B> {
 
 #[async_trait::async_trait]
 impl<B: SqlBackend> CertificateStore for SqlStore<B> {
-    async fn record_certificate(
-        &self,
-        cert: &MonitorCertificate,
-        served: Option<&ServedCertificate>,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        upsert_verdict(&mut tx, cert).await?;
-        if let Some(served) = served {
-            upsert_served(&mut tx, &cert.org_id, served).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)
-    }
-
     async fn list_monitor_certificates(
         &self,
         org: &d::OrgId,
