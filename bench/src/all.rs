@@ -35,19 +35,24 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
         command.push("--ssl".to_string());
         command
     };
-    // The store-backed paths (on SQLite, then on PostgreSQL if asked), then CT.
-    let mut commands: Vec<Vec<String>> = if quick {
-        let engine = strings(&[
+    // An engine run: `monitors` checked every `interval` s for `seconds`,
+    // after `baseline_seconds` of each bare loop.
+    let engine = |monitors: u32, interval: u32, seconds: u32, baseline_seconds: u32| {
+        strings(&[
             "engine",
             "--monitors",
-            "100",
+            &monitors.to_string(),
             "--interval",
-            "2",
+            &interval.to_string(),
             "--seconds",
-            "5",
+            &seconds.to_string(),
             "--baseline-seconds",
-            "1",
-        ]);
+            &baseline_seconds.to_string(),
+        ])
+    };
+    // The store-backed paths (on SQLite, then on PostgreSQL if asked), then CT.
+    let mut commands: Vec<Vec<String>> = if quick {
+        let engine = engine(100, 2, 5, 1);
         vec![
             strings(&[
                 "api",
@@ -71,32 +76,12 @@ fn plan(quick: bool, database_url: Option<&str>) -> Vec<Vec<String>> {
             strings(&["engine", "--seconds", "90"]),
             // Monitors with their SSL check, as the API reference's all
             // have: shorter, at the same 167 checks/s.
-            with_ssl(&strings(&[
-                "engine",
-                "--monitors",
-                "2000",
-                "--interval",
-                "12",
-                "--seconds",
-                "40",
-                "--baseline-seconds",
-                "5",
-            ])),
+            with_ssl(&engine(2000, 12, 40, 5)),
             // At load: 1,500 checks/s, the most SQLite keeps up with on
             // this 2-core machine with the loopback targets on the same
             // cores, against the bare loop, which is measured saturated.
             // The goal's own point, 150,000 monitors at 60 s, is 2,500/s.
-            strings(&[
-                "engine",
-                "--monitors",
-                "3000",
-                "--interval",
-                "2",
-                "--seconds",
-                "20",
-                "--baseline-seconds",
-                "5",
-            ]),
+            engine(3000, 2, 20, 5),
         ]
     };
     if let Some(url) = database_url {
