@@ -156,7 +156,7 @@ async fn domains_uploads_sources_and_alerts() {
             .await;
         assert_eq!(wave.status, 201, "[{backend}] {}", wave.body);
         assert_eq!(wave.body["reports"][0]["failCount"], 10);
-        let delivered = delivered(&receiver, 2).await;
+        let delivered = h.delivered(&receiver, 2).await;
         let events: BTreeSet<String> = delivered
             .iter()
             .map(|r| {

@@ -295,22 +295,30 @@ pub fn with(mut base: Value, key: &str, value: Value) -> Value {
     base
 }
 
-/// The requests `receiver` got, once it has at least `n` of them.
-pub async fn delivered(
-    receiver: &certsentry_probes::testing::WebhookReceiver,
-    n: usize,
-) -> Vec<certsentry_probes::testing::ReceivedRequest> {
-    for _ in 0..400 {
-        if receiver.len() >= n {
-            break;
+impl Harness {
+    /// The requests `receiver` got, once it has at least `n` of them. If
+    /// they do not come within 10 seconds, the failure shows the org's
+    /// events and delivery log, so that a missing delivery says whether it
+    /// was never queued, is still pending, or failed (and with what error).
+    pub async fn delivered(
+        &self,
+        receiver: &certsentry_probes::testing::WebhookReceiver,
+        n: usize,
+    ) -> Vec<certsentry_probes::testing::ReceivedRequest> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while receiver.len() < n && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        let requests = receiver.requests();
+        if requests.len() < n {
+            let events = self.get("events").await.body;
+            let deliveries = self.get("deliveries").await.body;
+            panic!(
+                "[{}] {} of {n} requests arrived\nevents: {events}\ndeliveries: {deliveries}",
+                self.backend,
+                requests.len()
+            );
+        }
+        requests
     }
-    let requests = receiver.requests();
-    assert!(
-        requests.len() >= n,
-        "{} of {n} requests arrived",
-        requests.len()
-    );
-    requests
 }
