@@ -122,6 +122,44 @@ pub async fn closed_loop(
     merge(tasks, started).await
 }
 
+/// Closed loops against each of `targets` in turn, `slice` at a time,
+/// until each has run for `duration`; one report per target, in order.
+///
+/// Loops run one after the other are each measured on a different machine
+/// when the machine is shared and its speed drifts; taking turns gives the
+/// baseline and the paths the same conditions, so their ratio holds still.
+pub async fn interleaved(
+    targets: &[(SocketAddr, PathFn)],
+    auth: &str,
+    connections: usize,
+    duration: Duration,
+    slice: Duration,
+) -> anyhow::Result<Vec<Report>> {
+    let slice = slice.min(duration);
+    let mut reports: Vec<Report> = targets
+        .iter()
+        .map(|_| Report {
+            requests: 0,
+            errors: 0,
+            seconds: 0.0,
+            latencies_us: Vec::new(),
+        })
+        .collect();
+    while reports.iter().any(|r| r.seconds < duration.as_secs_f64()) {
+        for ((addr, path), report) in targets.iter().zip(&mut reports) {
+            let turn = closed_loop(*addr, auth, path.clone(), connections, slice).await?;
+            report.requests += turn.requests;
+            report.errors += turn.errors;
+            report.seconds += turn.seconds;
+            report.latencies_us.extend(turn.latencies_us);
+        }
+    }
+    for report in &mut reports {
+        report.latencies_us.sort_unstable();
+    }
+    Ok(reports)
+}
+
 /// Open loop: requests are scheduled at `rate` per second; latency runs from
 /// the scheduled time, so a stall is charged to every request it delays.
 pub async fn open_loop(

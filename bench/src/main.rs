@@ -407,21 +407,28 @@ fn api(args: Args) -> anyhow::Result<()> {
             Duration::from_secs(1),
         )
         .await?;
-        let baseline = load::closed_loop(
-            baseline_addr,
+        // The baseline and the two paths take turns, a second at a time.
+        let mut reports = load::interleaved(
+            &[
+                (baseline_addr, bare.clone()),
+                (api_addr, by_id.clone()),
+                (api_addr, pages.clone()),
+            ],
             &auth,
-            bare.clone(),
             args.connections,
             duration,
+            Duration::from_secs(1),
         )
-        .await?;
+        .await?
+        .into_iter();
+        let (baseline, get_one, list) = (
+            reports.next().expect("three reports"),
+            reports.next().expect("three reports"),
+            reports.next().expect("three reports"),
+        );
         row("bare axum handler (baseline)", &baseline, None);
         let base = baseline.rate();
-        let get_one =
-            load::closed_loop(api_addr, &auth, by_id.clone(), args.connections, duration).await?;
         row("GET /monitors/:id", &get_one, Some(base));
-        let list =
-            load::closed_loop(api_addr, &auth, pages.clone(), args.connections, duration).await?;
         row("GET /monitors?limit=100", &list, Some(base));
         let paced =
             load::open_loop(api_addr, &auth, by_id.clone(), 64, args.rate, duration).await?;

@@ -43,6 +43,19 @@ fn stat_cpu_seconds(after_name: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Time the calling thread has spent on a CPU, in nanoseconds, from the
+/// scheduler's own accounting (`/proc/thread-self/schedstat`): exact, where
+/// the `stat` ticks above are a hundredth of a second. `None` when the
+/// kernel does not expose it.
+pub(crate) fn thread_on_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// A `kB` field of `/proc/<process>/status` (`VmRSS`, `VmHWM`).
 pub(crate) fn status_kib_of(process: &str, field: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{process}/status"))
@@ -74,5 +87,11 @@ mod tests {
         assert!(cpu_seconds() > 0.0);
         assert!(cpu_seconds_of(&std::process::id().to_string()) > 0.0);
         assert_eq!(threads_cpu_seconds("no-such-thread"), 0.0);
+        let before = thread_on_cpu_ns().expect("schedstat");
+        let busy = std::time::Instant::now();
+        while busy.elapsed() < std::time::Duration::from_millis(20) {
+            std::hint::black_box(busy.elapsed());
+        }
+        assert!(thread_on_cpu_ns().expect("schedstat") > before);
     }
 }
