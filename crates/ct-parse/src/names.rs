@@ -8,6 +8,29 @@ pub fn normalize(name: &str) -> Option<String> {
     if let Some(plain) = plain_ascii(name) {
         return Some(plain);
     }
+    if has_stray_ascii(name) {
+        return None;
+    }
+    full_path(name)
+}
+
+/// Whether `name` holds an ASCII character that no DNS name keeps: not a
+/// letter, digit, `-`, `_`, `.` or `*`, nor `%` (which URL host parsing
+/// decodes). IDNA processing leaves such a character in place, so the full
+/// path would refuse the name anyway; refusing it here skips that work. It
+/// is the common case of a subject common name that is no name at all
+/// ("Fortinet Self Signed", "rcgen self signed cert"), read for every CT
+/// entry that carries one.
+fn has_stray_ascii(name: &str) -> bool {
+    name.bytes().any(|b| {
+        b.is_ascii()
+            && !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'*' | b'%'))
+    })
+}
+
+/// Normalizes what [`plain_ascii`] could not decide: IDNs, punycode,
+/// percent-escapes, addresses.
+fn full_path(name: &str) -> Option<String> {
     let (wildcard, rest) = match name.strip_prefix("*.") {
         Some(rest) => (true, rest),
         None => (false, name),
@@ -103,5 +126,32 @@ mod tests {
         );
         assert_eq!(normalize(&format!("{}.example", "a".repeat(64))), None);
         assert_eq!(normalize("*.*.example"), None);
+    }
+
+    /// Every name the shortcut refuses, the full path refuses too: each
+    /// ASCII character, alone and among letters, with and without IDN and
+    /// wildcard company.
+    #[test]
+    fn stray_ascii_is_refused_as_the_full_path_refuses_it() {
+        let mut refused = 0;
+        for byte in 0u8..0x80 {
+            let c = byte as char;
+            for name in [
+                format!("a{c}b.example"),
+                format!("{c}.example"),
+                format!("*.bü{c}cher.example"),
+                format!("Fortinet{c}Self Signed"),
+                format!("example.org{c}"),
+            ] {
+                let name = name.trim().trim_end_matches('.');
+                if super::has_stray_ascii(name) {
+                    refused += 1;
+                    assert_eq!(super::full_path(name), None, "{name:?}");
+                    assert_eq!(normalize(name), None, "{name:?}");
+                }
+            }
+        }
+        assert!(refused > 300, "{refused}");
+        assert_eq!(normalize("exa%6Dple.org").as_deref(), Some("example.org"));
     }
 }
