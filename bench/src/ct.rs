@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use bytes::Bytes;
 use certsentry_ct::issuance::{parse_log_entry, parse_stream_entry};
 use certsentry_ct::pipeline::{Watcher, match_names};
 use certsentry_ct::testing::FakeEntry;
@@ -44,12 +45,15 @@ pub struct CtArgs {
 }
 
 /// An RFC 6962 x509 entry for `der`, without a chain: (leaf_input, extra_data).
-fn log_entry(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+fn log_entry(der: &[u8]) -> (Bytes, Bytes) {
     let entry = FakeEntry::X509 {
         certificate: der.to_vec(),
         chain: Vec::new(),
     };
-    (entry.leaf_input(1_795_000_000_000), entry.extra_data())
+    (
+        entry.leaf_input(1_795_000_000_000).into(),
+        entry.extra_data().into(),
+    )
 }
 
 fn stream_message(der: &[u8], names: &[String], i: usize) -> String {
@@ -123,7 +127,8 @@ fn interleaved(seconds: u64, passes: &mut [Pass<'_>]) -> Vec<f64> {
 /// watched client domain), as log entries and as certstream messages.
 pub(crate) struct Corpus {
     pub ders: Vec<Vec<u8>>,
-    pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// As a log source holds them once decoded.
+    pub entries: Vec<(Bytes, Bytes)>,
     pub messages: Vec<String>,
 }
 
@@ -198,7 +203,7 @@ pub fn run(args: CtArgs) -> anyhow::Result<()> {
     // The raw loop adds to the dedupe set; the certstream loop looks in it.
     let seen: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
     let matched = std::cell::Cell::new(0u64);
-    let raw = pass_over(&entries, |(leaf, extra): &(Vec<u8>, Vec<u8>)| {
+    let raw = pass_over(&entries, |(leaf, extra): &(Bytes, Bytes)| {
         let Ok(entry) = certsentry_ct::leaf::parse_entry(leaf, extra) else {
             return;
         };

@@ -7,7 +7,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(0, |b| *b as usize).min(data.len());
     let (leaf, extra) = data.split_at(split);
-    if let Ok(entry) = certsentry_ct_parse::leaf::parse_entry(leaf, extra) {
+    let (leaf, extra) = (
+        bytes::Bytes::copy_from_slice(leaf),
+        bytes::Bytes::copy_from_slice(extra),
+    );
+    if let Ok(entry) = certsentry_ct_parse::leaf::parse_entry(&leaf, &extra) {
         if let Ok(parsed) = certsentry_ct_parse::issuance::parse_log_entry(&entry) {
             let _ = certsentry_ct_parse::issuance::Issuance::from_log_entry(
                 &entry,

@@ -117,7 +117,7 @@ impl Issuance {
             parsed,
             description.ok(),
             entry.logged_der().map(<[u8]>::to_vec),
-            issuer_der.map(Vec::as_slice),
+            issuer_der.map(|der| &der[..]),
             provenance,
         )
     }

@@ -219,7 +219,7 @@ fn decode_hash(b64: &str, what: &str) -> Result<Hash, LogError> {
 /// part of the tree).
 #[derive(Debug)]
 pub struct RawLeaf {
-    pub leaf_input: Vec<u8>,
+    pub leaf_input: bytes::Bytes,
     pub entry: Result<LogEntry, crate::leaf::LeafError>,
 }
 
@@ -284,9 +284,13 @@ impl LogSource for LogClient {
             .get_entries(start, end)
             .await?
             .into_iter()
-            .map(|(leaf, extra)| RawLeaf {
-                entry: parse_entry(&leaf, &extra),
-                leaf_input: leaf,
+            .map(|(leaf, extra)| {
+                // The entry's certificates are views of these buffers.
+                let (leaf, extra) = (bytes::Bytes::from(leaf), bytes::Bytes::from(extra));
+                RawLeaf {
+                    entry: parse_entry(&leaf, &extra),
+                    leaf_input: leaf,
+                }
             })
             .collect())
     }

@@ -16,10 +16,11 @@
 //! collapsed tree verifies the checkpoint's root.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
+use bytes::Bytes;
 
 use crate::leaf::{EntryKind, LeafError, LogEntry, parse_entry};
 use crate::log::{LogError, LogSource, Pacer, RawLeaf, SignedTreeHead, paced_get};
@@ -92,7 +93,7 @@ pub fn parse_checkpoint(text: &str) -> Result<SignedTreeHead, LogError> {
 /// One leaf of a data tile: the Merkle leaf input, the entry (chain still
 /// as fingerprints), and where the next leaf starts.
 struct TileLeaf {
-    leaf_input: Vec<u8>,
+    leaf_input: Bytes,
     entry: Result<LogEntry, LeafError>,
     fingerprints: Vec<[u8; 32]>,
 }
@@ -138,7 +139,7 @@ fn read_tile_leaf(tile: &[u8], at: &mut usize) -> Result<TileLeaf, LeafError> {
     // The extra data: a precert's precertificate, then the fingerprints.
     let precertificate = if entry_type == 1 {
         let len = uint(tile, at, 3)?;
-        Some(take(tile, at, len)?.to_vec())
+        Some(Bytes::copy_from_slice(take(tile, at, len)?))
     } else {
         None
     };
@@ -153,8 +154,9 @@ fn read_tile_leaf(tile: &[u8], at: &mut usize) -> Result<TileLeaf, LeafError> {
         .collect();
     // Parse the leaf as RFC 6962 does; the chain is filled in by the caller.
     // An empty chain (and, for a precert, an empty precertificate slot).
-    let no_chain: &[u8] = if entry_type == 1 { &[0; 6] } else { &[0; 3] };
-    let entry = parse_entry(&leaf_input, no_chain).map(|mut e| {
+    let no_chain = Bytes::from_static(if entry_type == 1 { &[0; 6] } else { &[0; 3] });
+    let leaf_input = Bytes::from(leaf_input);
+    let entry = parse_entry(&leaf_input, &no_chain).map(|mut e| {
         if let (EntryKind::Precert { .. }, Some(pre)) = (&e.kind, precertificate) {
             e.chain = vec![pre];
         }
@@ -175,7 +177,7 @@ pub struct TiledClient {
     pacer: Pacer,
     /// The last head read, so entries know whether a tile is partial.
     head_size: Mutex<u64>,
-    issuers: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
+    issuers: Mutex<HashMap<[u8; 32], Bytes>>,
 }
 
 impl TiledClient {
@@ -203,11 +205,12 @@ impl TiledClient {
     }
 
     /// The issuer certificate with this fingerprint (cached).
-    async fn issuer(&self, fingerprint: &[u8; 32]) -> Result<Arc<Vec<u8>>, LogError> {
+    /// A `Bytes` so that each entry's chain shares the cached DER.
+    async fn issuer(&self, fingerprint: &[u8; 32]) -> Result<Bytes, LogError> {
         if let Some(der) = self.issuers.lock().expect("issuer cache").get(fingerprint) {
             return Ok(der.clone());
         }
-        let der = Arc::new(
+        let der = Bytes::from(
             self.fetch(&format!("issuer/{}", hex::encode(fingerprint)))
                 .await?,
         );
@@ -296,7 +299,7 @@ impl LogSource for TiledClient {
             let mut entry = leaf.entry;
             if let Ok(e) = entry.as_mut() {
                 for fingerprint in &leaf.fingerprints {
-                    e.chain.push(self.issuer(fingerprint).await?.to_vec());
+                    e.chain.push(self.issuer(fingerprint).await?);
                 }
             }
             out.push(RawLeaf {
