@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 /// Produces the path of each request.
 pub type PathFn = Arc<dyn Fn() -> String + Send + Sync>;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     pub requests: u64,
     pub errors: u64,
@@ -73,12 +73,7 @@ type ConnectionTask = tokio::task::JoinHandle<anyhow::Result<(u64, u64, Vec<u32>
 
 /// Sums the per-connection counts into one report.
 async fn merge(tasks: Vec<ConnectionTask>, started: Instant) -> anyhow::Result<Report> {
-    let mut report = Report {
-        requests: 0,
-        errors: 0,
-        seconds: 0.0,
-        latencies_us: Vec::new(),
-    };
+    let mut report = Report::default();
     for task in tasks {
         let (ok, errors, latencies) = task.await??;
         report.requests += ok;
@@ -136,15 +131,7 @@ pub async fn interleaved(
     slice: Duration,
 ) -> anyhow::Result<Vec<Report>> {
     let slice = slice.min(duration);
-    let mut reports: Vec<Report> = targets
-        .iter()
-        .map(|_| Report {
-            requests: 0,
-            errors: 0,
-            seconds: 0.0,
-            latencies_us: Vec::new(),
-        })
-        .collect();
+    let mut reports = vec![Report::default(); targets.len()];
     while reports.iter().any(|r| r.seconds < duration.as_secs_f64()) {
         for ((addr, path), report) in targets.iter().zip(&mut reports) {
             let turn = closed_loop(*addr, auth, path.clone(), connections, slice).await?;

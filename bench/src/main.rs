@@ -408,7 +408,7 @@ fn api(args: Args) -> anyhow::Result<()> {
         )
         .await?;
         // The baseline and the two paths take turns, a second at a time.
-        let mut reports = load::interleaved(
+        let [baseline, get_one, list]: [load::Report; 3] = load::interleaved(
             &[
                 (baseline_addr, bare.clone()),
                 (api_addr, by_id.clone()),
@@ -420,12 +420,8 @@ fn api(args: Args) -> anyhow::Result<()> {
             Duration::from_secs(1),
         )
         .await?
-        .into_iter();
-        let (baseline, get_one, list) = (
-            reports.next().expect("three reports"),
-            reports.next().expect("three reports"),
-            reports.next().expect("three reports"),
-        );
+        .try_into()
+        .expect("one report per target");
         row("bare axum handler (baseline)", &baseline, None);
         let base = baseline.rate();
         row("GET /monitors/:id", &get_one, Some(base));

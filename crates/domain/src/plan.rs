@@ -146,6 +146,14 @@ impl Plans {
             plan.writes_per_minute = writes_per_minute;
         }
     }
+
+    /// Sets every plan's DMARC report retention (tests that import old
+    /// real reports, which the retention pass would otherwise prune).
+    pub fn set_dmarc_retention_days(&mut self, days: u32) {
+        for plan in self.0.values_mut() {
+            plan.dmarc_retention_days = days;
+        }
+    }
 }
 
 #[cfg(test)]
