@@ -1,5 +1,7 @@
 //! RFC 6962 entries: any `leaf_input`/`extra_data` split must parse or be
-//! refused, never panic; certificate facts likewise for any DER.
+//! refused, never panic; certificate facts likewise for any DER. Facts read
+//! from a TBSCertificate walked for its two name fields are those of
+//! x509-parser's whole parse whenever that parse succeeds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +23,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = certsentry_ct_parse::facts::facts(data);
-    let _ = certsentry_ct_parse::facts::tbs_facts(data);
-    let _ = certsentry_ct_parse::tbs::tbs_sha256(data);
+    let walked = certsentry_ct_parse::facts::tbs_facts(data);
+    let hashed = certsentry_ct_parse::tbs::tbs_sha256(data);
+    if let (Ok(full), Some(_)) = (certsentry_ct_parse::facts::describe_tbs_der(data), hashed) {
+        let walked = walked.expect("x509-parser read this TBSCertificate; the walk must too");
+        assert_eq!(walked.dns_names, full.dns_names);
+        assert_eq!(walked.is_precert, full.is_precert);
+    }
 });

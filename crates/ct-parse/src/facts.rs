@@ -5,9 +5,7 @@
 //! certificate that even it rejects is an error, never a panic.
 
 use sha2::{Digest, Sha256};
-use x509_parser::certificate::TbsCertificateParser;
 use x509_parser::extensions::SubjectAlternativeName;
-use x509_parser::nom::Parser as _;
 use x509_parser::prelude::*;
 
 use crate::names::normalize;
@@ -79,12 +77,36 @@ pub fn facts(der: &[u8]) -> Result<CertFacts, FactsError> {
 }
 
 /// Facts of a bare TBSCertificate (DER), as a precert log entry carries it.
+///
+/// x509-parser reads the two fields the facts come from, the subject and
+/// the subjectAltName; the rest of the TBSCertificate is only walked as DER
+/// ([`crate::tbs::name_fields`]). Whenever x509-parser parses the whole of
+/// it, the facts are the same ([`describe`]'s; the `ct_entry` fuzz target
+/// and a test check it). A certificate malformed elsewhere still gives its
+/// names, and is read in full ([`describe_der`]) only if it matches.
 pub fn tbs_facts(tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
-    let (_, tbs) = TbsCertificateParser::new()
-        .with_deep_parse_extensions(false)
-        .parse(tbs_der)
-        .map_err(|e| FactsError(e.to_string()))?;
-    of_tbs(&tbs, tbs_der)
+    let fields = crate::tbs::name_fields(tbs_der)
+        .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
+    let (_, subject) = X509Name::from_der(fields.subject).map_err(|e| FactsError(e.to_string()))?;
+    let mut is_precert = false;
+    let mut san = None;
+    for extension in fields.extensions {
+        match crate::tbs::extension_oid(extension) {
+            Some(oid) if oid == POISON_OID_DER => is_precert = true,
+            Some(oid) if oid == SUBJECT_ALT_NAME_OID_DER && san.is_none() => {
+                san = crate::tbs::extension_value(extension);
+            }
+            Some(_) => {}
+            None => return Err(FactsError("an extension without its OID".into())),
+        }
+    }
+    let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
+        .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
+    Ok(CertFacts {
+        dns_names: dns_names(san, &subject),
+        is_precert,
+        tbs_sha256: hex_of_sha256(&tbs_sha256),
+    })
 }
 
 fn first_string<'a>(
@@ -129,8 +151,13 @@ impl Description {
 
 /// Describes a parsed TBSCertificate.
 pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
+    let san = tbs
+        .extensions()
+        .iter()
+        .find(|e| e.oid.as_bytes() == SUBJECT_ALT_NAME_OID_DER)
+        .map(|e| e.value);
     Description {
-        dns_names: dns_names(tbs),
+        dns_names: dns_names(san, tbs.subject()),
         pubkey_sha256: sha256_hex(tbs.subject_pki.raw),
         issuer_dn: tbs.issuer().to_string(),
         issuer_organization: first_string(tbs.issuer().iter_organization()),
@@ -155,18 +182,15 @@ fn is_precert(tbs: &TbsCertificate<'_>) -> bool {
         .any(|e| e.oid.as_bytes() == POISON_OID_DER)
 }
 
-/// The SAN's DNS names and the subject's common names, normalized, sorted,
-/// deduplicated.
-fn dns_names(tbs: &TbsCertificate<'_>) -> Vec<String> {
+/// The DNS names of the subjectAltName (its `extnValue`'s content, when
+/// there is one) and the subject's common names, normalized, sorted,
+/// deduplicated. A SAN that does not parse gives no names, as if absent.
+fn dns_names(san: Option<&[u8]>, subject: &X509Name<'_>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    // The SAN read from its raw value: the hot path parses certificates
-    // without their extensions' contents (`with_deep_parse_extensions(false)`),
-    // since it needs this one extension of the ten a certificate carries.
-    let san = tbs
-        .extensions()
-        .iter()
-        .find(|e| e.oid.as_bytes() == SUBJECT_ALT_NAME_OID_DER)
-        .and_then(|e| SubjectAlternativeName::from_der(e.value).ok());
+    // The SAN read from its raw value: the hot path does not parse
+    // extensions' contents, since it needs this one of the ten a
+    // certificate carries.
+    let san = san.and_then(|value| SubjectAlternativeName::from_der(value).ok());
     let san_names: Vec<&str> = match &san {
         Some((_, san)) => san
             .general_names
@@ -179,7 +203,7 @@ fn dns_names(tbs: &TbsCertificate<'_>) -> Vec<String> {
         None => Vec::new(),
     };
     names.extend(san_names.iter().filter_map(|dns| normalize(dns)));
-    for cn in tbs.subject().iter_common_name() {
+    for cn in subject.iter_common_name() {
         // The common name nearly always repeats a SAN name: skip the work.
         if let Ok(value) = cn.as_str()
             && !san_names.iter().any(|dns| dns.eq_ignore_ascii_case(value))
@@ -191,16 +215,6 @@ fn dns_names(tbs: &TbsCertificate<'_>) -> Vec<String> {
     names.sort_unstable();
     names.dedup();
     names
-}
-
-fn of_tbs(tbs: &TbsCertificate<'_>, tbs_der: &[u8]) -> Result<CertFacts, FactsError> {
-    let tbs_sha256 = crate::tbs::tbs_sha256(tbs_der)
-        .ok_or_else(|| FactsError("the TBSCertificate is not DER".into()))?;
-    Ok(CertFacts {
-        dns_names: dns_names(tbs),
-        is_precert: is_precert(tbs),
-        tbs_sha256: hex_of_sha256(&tbs_sha256),
-    })
 }
 
 /// The certificate SHA-256 and `tbs_sha256` of a PEM certificate (for the
@@ -291,5 +305,96 @@ mod tests {
         assert!(f.is_precert && describe_der(&precert).unwrap().is_precert);
         assert_eq!(hex_of_sha256(&[0xab; 32]), "ab".repeat(32));
         assert_eq!(f.tbs_sha256, plain_hash, "precert and final hash the same");
+    }
+
+    /// Certificates with every kind of name in both places facts come from.
+    fn varied_certificates() -> Vec<Vec<u8>> {
+        use rcgen::{DnType, SanType};
+        let key = KeyPair::generate().unwrap();
+        let mut out = Vec::new();
+        let mut with_everything = CertificateParams::new(vec![
+            "Shop.Example.ORG".into(),
+            "*.example.org".into(),
+            "www.example.org".into(),
+        ])
+        .unwrap();
+        with_everything.subject_alt_names.extend([
+            SanType::IpAddress("192.0.2.1".parse().unwrap()),
+            SanType::Rfc822Name("ops@example.org".try_into().unwrap()),
+            SanType::URI("https://example.org/".try_into().unwrap()),
+        ]);
+        with_everything
+            .distinguished_name
+            .push(DnType::CommonName, "Bücher.Example");
+        with_everything
+            .distinguished_name
+            .push(DnType::OrganizationName, "Example Ltd");
+        out.push(with_everything.self_signed(&key).unwrap().der().to_vec());
+        let mut no_san = CertificateParams::default();
+        no_san
+            .distinguished_name
+            .push(DnType::CommonName, "Legacy.Example.COM");
+        out.push(no_san.self_signed(&key).unwrap().der().to_vec());
+        let mut poison = CustomExtension::from_oid_content(&oid(POISON_OID), vec![0x05, 0x00]);
+        poison.set_criticality(true);
+        out.push(pair(&key, Some(poison)));
+        out.push(pair(
+            &key,
+            Some(CustomExtension::from_oid_content(
+                &oid("1.3.6.1.4.1.11129.2.4.2"),
+                vec![0x04; 200],
+            )),
+        ));
+        out
+    }
+
+    /// The hot path reads two fields and walks the rest; x509-parser reads
+    /// them all. Over varied certificates and every one-byte change to
+    /// them, whenever x509-parser accepts the whole TBSCertificate (and it
+    /// hashes), both give the same names and precert flag.
+    #[test]
+    fn the_walked_facts_are_the_fully_parsed_ones() {
+        let mut compared = 0;
+        let mut names_seen = 0;
+        for der in varied_certificates() {
+            let tbs = crate::tbs::certificate_tbs(&der).unwrap().to_vec();
+            for at in 0..=tbs.len() {
+                for flip in [0x00u8, 0x01, 0x20, 0x80, 0xff] {
+                    let mut changed = tbs.clone();
+                    if at < tbs.len() {
+                        changed[at] ^= flip;
+                    } else if flip != 0 {
+                        continue;
+                    }
+                    let Ok(full) = describe_tbs_der(&changed) else {
+                        continue;
+                    };
+                    if crate::tbs::tbs_sha256(&changed).is_none() {
+                        continue;
+                    }
+                    let walked = tbs_facts(&changed)
+                        .unwrap_or_else(|e| panic!("byte {at} ^ {flip:#x}: {e}"));
+                    assert_eq!(walked.dns_names, full.dns_names, "byte {at} ^ {flip:#x}");
+                    assert_eq!(walked.is_precert, full.is_precert, "byte {at} ^ {flip:#x}");
+                    compared += 1;
+                    names_seen += usize::from(!walked.dns_names.is_empty());
+                }
+            }
+        }
+        assert!(compared > 1_000, "{compared}");
+        assert!(names_seen > 1_000, "{names_seen}");
+        let facts_of = |der: &[u8]| facts(der).unwrap().dns_names;
+        let certificates = varied_certificates();
+        assert_eq!(
+            facts_of(&certificates[0]),
+            [
+                "*.example.org",
+                "shop.example.org",
+                "www.example.org",
+                "xn--bcher-kva.example"
+            ]
+        );
+        assert_eq!(facts_of(&certificates[1]), ["legacy.example.com"]);
+        assert!(facts(&certificates[2]).unwrap().is_precert);
     }
 }

@@ -18,8 +18,27 @@ const SCT_LIST_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x
 const POISON_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x03];
 
 const SEQUENCE: u8 = 0x30;
+const BOOLEAN: u8 = 0x01;
+const INTEGER: u8 = 0x02;
+const OCTET_STRING: u8 = 0x04;
 const OID: u8 = 0x06;
 const EXTENSIONS: u8 = 0xa3; // [3] EXPLICIT, constructed
+/// The TBSCertificate's fields by tag number alone: `[0]` version, `[1]`
+/// and `[2]` unique identifiers, `[3]` extensions.
+const VERSION: u8 = 0;
+const ISSUER_UID: u8 = 1;
+const SUBJECT_UID: u8 = 2;
+const EXTENSIONS_NUMBER: u8 = 3;
+/// The bits of a (one-byte) tag that hold its number.
+const TAG_NUMBER: u8 = 0x1f;
+
+/// Whether `field`'s tag has `tag`'s number. x509-parser checks no more of
+/// a field's tag than that (not its class, nor whether it is
+/// constructed), and the facts read here must not refuse a certificate it
+/// reads.
+fn is(field: &[u8], tag: u8) -> bool {
+    field[0] & TAG_NUMBER == tag & TAG_NUMBER
+}
 
 /// One TLV at the start of `bytes`: (tag, header length, content length).
 fn tlv(bytes: &[u8]) -> Option<(u8, usize, usize)> {
@@ -58,7 +77,7 @@ fn children(bytes: &[u8]) -> Option<Children<'_>> {
 /// iterator rather than a `Vec`: this runs for every CT entry, and the
 /// allocations were a tenth of its cost.
 #[derive(Clone)]
-struct Children<'a>(&'a [u8]);
+pub(crate) struct Children<'a>(&'a [u8]);
 
 impl<'a> Iterator for Children<'a> {
     type Item = &'a [u8];
@@ -116,6 +135,74 @@ fn is_ct_extension(extension: &[u8]) -> bool {
             Some(tag == OID && matches!(&c[header..header + len], SCT_LIST_OID | POISON_OID))
         })
         .unwrap_or(false)
+}
+
+/// The content octets of an Extension's `extnID`, its first field. Like
+/// x509-parser, this looks neither at that field's tag nor past the fields
+/// it reads.
+pub(crate) fn extension_oid(extension: &[u8]) -> Option<&[u8]> {
+    content(Children(content(extension)?).next()?)
+}
+
+/// The content octets of an Extension's `extnValue`: the OCTET STRING after
+/// the OID and the optional `critical` BOOLEAN.
+pub(crate) fn extension_value(extension: &[u8]) -> Option<&[u8]> {
+    let mut fields = Children(content(extension)?).skip(1).peekable();
+    fields.next_if(|critical| is(critical, BOOLEAN));
+    fields
+        .next()
+        .filter(|value| is(value, OCTET_STRING))
+        .and_then(content)
+}
+
+/// The two fields of a TBSCertificate that every CT entry needs read, found
+/// by walking its TLVs.
+pub(crate) struct NameFields<'a> {
+    /// The subject Name, a whole TLV.
+    pub subject: &'a [u8],
+    /// Each Extension, a whole TLV; none for a certificate without them.
+    pub extensions: Children<'a>,
+}
+
+/// Finds the subject and the extensions of a TBSCertificate TLV, checking
+/// that the whole of it is well-formed DER TLVs and that its fields come
+/// with the tags and in the order RFC 5280 gives them. It does not read the
+/// other fields' contents (issuer, validity, key): for the entries that
+/// match nothing, almost all of a log, nothing else is used, and parsing
+/// them was a third of an entry's cost.
+pub(crate) fn name_fields(tbs: &[u8]) -> Option<NameFields<'_>> {
+    let (tag, _, _) = tlv(tbs)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let mut fields = children(content(tbs)?)?.peekable();
+    fields.next_if(|version| is(version, VERSION));
+    let mut next_with = |tag: u8| fields.next().filter(|field| is(field, tag));
+    next_with(INTEGER)?; // serialNumber
+    next_with(SEQUENCE)?; // signature
+    next_with(SEQUENCE)?; // issuer
+    next_with(SEQUENCE)?; // validity
+    let subject = next_with(SEQUENCE)?;
+    next_with(SEQUENCE)?; // subjectPublicKeyInfo
+    let mut extensions = Children(&[]);
+    for field in fields {
+        match field[0] & TAG_NUMBER {
+            ISSUER_UID | SUBJECT_UID => {}
+            EXTENSIONS_NUMBER => {
+                let list = content(field)?;
+                let (tag, header, len) = tlv(list)?;
+                if tag != SEQUENCE || header + len != list.len() {
+                    return None;
+                }
+                extensions = children(content(list)?)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(NameFields {
+        subject,
+        extensions,
+    })
 }
 
 /// The TBSCertificate TLV of a certificate's DER.
