@@ -105,3 +105,32 @@ fn webhook_channels_refuse_email_fields() {
         assert_eq!(errors.get(field), Some("applies only to email channels"));
     }
 }
+
+/// Telegram's chat id as a number, a string, or a number with a zero
+/// fraction (an integer to JSON Schema, as schemathesis sends it); a real
+/// fraction or another type is refused.
+#[test]
+fn telegram_chat_ids_are_integers_as_json_schema_reads_them() {
+    let chat = |value: serde_json::Value| {
+        serde_json::from_value::<ChannelInput>(serde_json::json!({
+            "name": "ops", "type": "telegram", "chatId": value
+        }))
+        .map(|i| i.chat_id)
+    };
+    assert_eq!(
+        chat(serde_json::json!(-1001234)).unwrap().as_deref(),
+        Some("-1001234")
+    );
+    assert_eq!(chat(serde_json::json!(0.0)).unwrap().as_deref(), Some("0"));
+    assert_eq!(
+        chat(serde_json::json!(-100.0)).unwrap().as_deref(),
+        Some("-100")
+    );
+    assert_eq!(
+        chat(serde_json::json!("@ops_room")).unwrap().as_deref(),
+        Some("@ops_room")
+    );
+    let refused = chat(serde_json::json!(1.5)).unwrap_err().to_string();
+    assert!(refused.contains("is not a chat id"), "{refused}");
+    assert!(chat(serde_json::json!(true)).is_err());
+}

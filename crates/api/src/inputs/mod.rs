@@ -268,12 +268,20 @@ impl From<ChannelInput> for ChannelDraft {
 }
 
 /// Telegram's `chat_id` is a number or a string (`@channelname`); both
-/// are taken and kept as text.
+/// are taken and kept as text. A number written with a zero fraction
+/// (`-100.0`) is an integer to JSON Schema, and so to the API document.
 fn chat_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match Option::<serde_json::Value>::deserialize(d)? {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s)),
         Some(serde_json::Value::Number(n)) if n.is_i64() => Ok(Some(n.to_string())),
+        Some(serde_json::Value::Number(n))
+            if n.as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e18) =>
+        {
+            // Exact: an f64 with no fraction below 1e18 is an i64's value.
+            Ok(n.as_f64().map(|f| (f as i64).to_string()))
+        }
         Some(other) => Err(serde::de::Error::custom(format!(
             "{other} is not a chat id (a number or @channelname)"
         ))),
