@@ -22,23 +22,10 @@ const BOOLEAN: u8 = 0x01;
 const INTEGER: u8 = 0x02;
 const OCTET_STRING: u8 = 0x04;
 const OID: u8 = 0x06;
-const EXTENSIONS: u8 = 0xa3; // [3] EXPLICIT, constructed
-/// The TBSCertificate's fields by tag number alone: `[0]` version, `[1]`
-/// and `[2]` unique identifiers, `[3]` extensions.
-const VERSION: u8 = 0;
-const ISSUER_UID: u8 = 1;
-const SUBJECT_UID: u8 = 2;
-const EXTENSIONS_NUMBER: u8 = 3;
-/// The bits of a (one-byte) tag that hold its number.
-const TAG_NUMBER: u8 = 0x1f;
-
-/// Whether `field`'s tag has `tag`'s number. x509-parser checks no more of
-/// a field's tag than that (not its class, nor whether it is
-/// constructed), and the facts read here must not refuse a certificate it
-/// reads.
-fn is(field: &[u8], tag: u8) -> bool {
-    field[0] & TAG_NUMBER == tag & TAG_NUMBER
-}
+const VERSION: u8 = 0xa0; // [0] EXPLICIT
+const ISSUER_UID: u8 = 0x81; // [1] IMPLICIT BIT STRING
+const SUBJECT_UID: u8 = 0x82; // [2] IMPLICIT BIT STRING
+const EXTENSIONS: u8 = 0xa3; // [3] EXPLICIT
 
 /// One TLV at the start of `bytes`: (tag, header length, content length).
 fn tlv(bytes: &[u8]) -> Option<(u8, usize, usize)> {
@@ -137,22 +124,21 @@ fn is_ct_extension(extension: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
-/// The content octets of an Extension's `extnID`, its first field. Like
-/// x509-parser, this looks neither at that field's tag nor past the fields
-/// it reads.
-pub(crate) fn extension_oid(extension: &[u8]) -> Option<&[u8]> {
-    content(Children(content(extension)?).next()?)
-}
-
-/// The content octets of an Extension's `extnValue`: the OCTET STRING after
-/// the OID and the optional `critical` BOOLEAN.
-pub(crate) fn extension_value(extension: &[u8]) -> Option<&[u8]> {
-    let mut fields = Children(content(extension)?).skip(1).peekable();
-    fields.next_if(|critical| is(critical, BOOLEAN));
-    fields
+/// The `extnID` and `extnValue` content octets of an Extension in strict
+/// DER: an OID, an optional `critical` BOOLEAN and an OCTET STRING, nothing
+/// else.
+pub(crate) fn extension_parts(extension: &[u8]) -> Option<(&[u8], &[u8])> {
+    if extension[0] != SEQUENCE {
+        return None;
+    }
+    let mut fields = children(content(extension)?)?.peekable();
+    let oid = fields.next().filter(|f| f[0] == OID).and_then(content)?;
+    fields.next_if(|critical| critical[0] == BOOLEAN);
+    let value = fields
         .next()
-        .filter(|value| is(value, OCTET_STRING))
-        .and_then(content)
+        .filter(|f| f[0] == OCTET_STRING)
+        .and_then(content)?;
+    fields.next().is_none().then_some((oid, value))
 }
 
 /// The two fields of a TBSCertificate that every CT entry needs read, found
@@ -166,40 +152,40 @@ pub(crate) struct NameFields<'a> {
 
 /// Finds the subject and the extensions of a TBSCertificate TLV, checking
 /// that the whole of it is well-formed DER TLVs and that its fields come
-/// with the tags and in the order RFC 5280 gives them. It does not read the
-/// other fields' contents (issuer, validity, key): for the entries that
-/// match nothing, almost all of a log, nothing else is used, and parsing
-/// them was a third of an entry's cost.
+/// with the tags and in the order RFC 5280 gives them, and nothing after;
+/// `None` for anything else. It does not read the other fields' contents
+/// (issuer, validity, key): for the entries that match nothing, almost all
+/// of a log, nothing else is used, and parsing them was a third of an
+/// entry's cost.
 pub(crate) fn name_fields(tbs: &[u8]) -> Option<NameFields<'_>> {
     let (tag, _, _) = tlv(tbs)?;
     if tag != SEQUENCE {
         return None;
     }
     let mut fields = children(content(tbs)?)?.peekable();
-    fields.next_if(|version| is(version, VERSION));
-    let mut next_with = |tag: u8| fields.next().filter(|field| is(field, tag));
+    fields.next_if(|version| version[0] == VERSION);
+    let mut next_with = |tag: u8| fields.next().filter(|field| field[0] == tag);
     next_with(INTEGER)?; // serialNumber
     next_with(SEQUENCE)?; // signature
     next_with(SEQUENCE)?; // issuer
     next_with(SEQUENCE)?; // validity
     let subject = next_with(SEQUENCE)?;
     next_with(SEQUENCE)?; // subjectPublicKeyInfo
-    let mut extensions = Children(&[]);
-    for field in fields {
-        match field[0] & TAG_NUMBER {
-            ISSUER_UID | SUBJECT_UID => {}
-            EXTENSIONS_NUMBER => {
-                let list = content(field)?;
-                let (tag, header, len) = tlv(list)?;
-                if tag != SEQUENCE || header + len != list.len() {
-                    return None;
-                }
-                extensions = children(content(list)?)?;
+    fields.next_if(|uid| uid[0] == ISSUER_UID);
+    fields.next_if(|uid| uid[0] == SUBJECT_UID);
+    let extensions = match fields.next() {
+        None => Children(&[]),
+        Some(field) if field[0] == EXTENSIONS => {
+            let list = content(field)?;
+            let (tag, header, len) = tlv(list)?;
+            if tag != SEQUENCE || header + len != list.len() {
+                return None;
             }
-            _ => return None,
+            children(content(list)?)?
         }
-    }
-    Some(NameFields {
+        Some(_) => return None,
+    };
+    fields.next().is_none().then_some(NameFields {
         subject,
         extensions,
     })
