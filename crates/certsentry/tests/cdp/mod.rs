@@ -105,6 +105,13 @@ impl Browser {
 
     /// Sends one command and waits for its answer (events are skipped).
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        let answer = self.answer(method, params).await;
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    /// Sends one command and returns its whole answer, an error included.
+    async fn answer(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         let message = json!({"id": id, "method": method, "params": params}).to_string();
@@ -118,8 +125,7 @@ impl Browser {
             let Message::Text(text) = frame else { continue };
             let value: Value = serde_json::from_str(&text).unwrap();
             if value["id"] == id {
-                assert!(value.get("error").is_none(), "{method}: {value}");
-                return value["result"].clone();
+                return value;
             }
         }
     }
@@ -139,11 +145,32 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
+    /// Evaluates `expression` while the page may be navigating: an
+    /// evaluation the navigation cut off ("Inspected target navigated or
+    /// closed") reads as `null`, for the caller to ask again.
+    async fn poll(&mut self, expression: &str) -> Value {
+        let answer = self
+            .answer(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true}),
+            )
+            .await;
+        if let Some(error) = answer.get("error") {
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("navigated") || message.contains("context"),
+                "{expression}: {answer}"
+            );
+            return Value::Null;
+        }
+        answer["result"]["result"]["value"].clone()
+    }
+
     /// Waits until the page is loaded and its path is `path`.
     pub async fn wait_for_path(&mut self, path: &str) {
         for _ in 0..200 {
             let here = self
-                .eval("document.readyState === 'complete' ? location.pathname : ''")
+                .poll("document.readyState === 'complete' ? location.pathname : ''")
                 .await;
             if here == path {
                 return;
@@ -189,7 +216,7 @@ impl Browser {
     pub async fn wait_for_new_page(&mut self) {
         for _ in 0..200 {
             let loaded = self
-                .eval("document.readyState === 'complete' && !window.__certsentry_old_page")
+                .poll("document.readyState === 'complete' && !window.__certsentry_old_page")
                 .await;
             if loaded == json!(true) {
                 return;
