@@ -120,8 +120,8 @@ fn walked_names(tbs_der: &[u8]) -> Option<(Vec<String>, bool)> {
 }
 
 /// The names and precert flag from x509-parser's whole parse, which reads
-/// some of what strict DER refuses (BER booleans, a field's tag by its
-/// number alone).
+/// some of what the walk refuses (a field's tag by its number alone,
+/// extensions past the `[3]` field's length).
 fn parsed_names(tbs_der: &[u8]) -> Result<(Vec<String>, bool), FactsError> {
     let (_, tbs) = TbsCertificateParser::new()
         .with_deep_parse_extensions(false)
