@@ -115,13 +115,16 @@ impl Header {
     }
 }
 
+/// The content octets of an Extension's first field when that is an OID,
+/// its `extnID`. Lenient: [`tbs_sha256`] hashes whatever TLVs it is given.
+fn extension_id(extension: &[u8]) -> Option<&[u8]> {
+    let id = content(extension)?;
+    let (tag, header, len) = tlv(id)?;
+    (tag == OID).then(|| &id[header..header + len])
+}
+
 fn is_ct_extension(extension: &[u8]) -> bool {
-    content(extension)
-        .and_then(|c| {
-            let (tag, header, len) = tlv(c)?;
-            Some(tag == OID && matches!(&c[header..header + len], SCT_LIST_OID | POISON_OID))
-        })
-        .unwrap_or(false)
+    matches!(extension_id(extension), Some(SCT_LIST_OID | POISON_OID))
 }
 
 /// The `extnID` and `extnValue` content octets of an Extension in strict
@@ -131,8 +134,8 @@ pub(crate) fn extension_parts(extension: &[u8]) -> Option<(&[u8], &[u8])> {
     if extension[0] != SEQUENCE {
         return None;
     }
-    let mut fields = children(content(extension)?)?.peekable();
-    let oid = fields.next().filter(|f| f[0] == OID).and_then(content)?;
+    let oid = extension_id(extension)?;
+    let mut fields = children(content(extension)?)?.skip(1).peekable();
     fields.next_if(|critical| critical[0] == BOOLEAN);
     let value = fields
         .next()
@@ -142,12 +145,32 @@ pub(crate) fn extension_parts(extension: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// The two fields of a TBSCertificate that every CT entry needs read, found
-/// by walking its TLVs.
+/// by walking its TLVs, and what its `tbs_sha256` needs of the walk.
 pub(crate) struct NameFields<'a> {
     /// The subject Name, a whole TLV.
     pub subject: &'a [u8],
     /// Each Extension, a whole TLV; none for a certificate without them.
     pub extensions: Children<'a>,
+    /// The whole TBSCertificate TLV.
+    tbs: &'a [u8],
+    /// Its content up to the `[3]` field (all of it without one).
+    before_extensions: &'a [u8],
+}
+
+impl NameFields<'_> {
+    /// [`tbs_sha256`] of the walked TBSCertificate, from this walk rather
+    /// than another one: the same bytes, since a walked TBSCertificate ends
+    /// with its `[3]` field.
+    pub(crate) fn tbs_sha256(&self) -> [u8; 32] {
+        if !self.extensions.clone().any(is_ct_extension) {
+            return Sha256::digest(self.tbs).into();
+        }
+        spliced_sha256(
+            self.before_extensions,
+            self.extensions.clone().filter(|e| !is_ct_extension(e)),
+            &[],
+        )
+    }
 }
 
 /// Finds the subject and the extensions of a TBSCertificate TLV, checking
@@ -162,7 +185,8 @@ pub(crate) fn name_fields(tbs: &[u8]) -> Option<NameFields<'_>> {
     if tag != SEQUENCE {
         return None;
     }
-    let mut fields = children(content(tbs)?)?.peekable();
+    let fields_content = content(tbs)?;
+    let mut fields = children(fields_content)?.peekable();
     fields.next_if(|version| version[0] == VERSION);
     let mut next_with = |tag: u8| fields.next().filter(|field| field[0] == tag);
     next_with(INTEGER)?; // serialNumber
@@ -173,6 +197,10 @@ pub(crate) fn name_fields(tbs: &[u8]) -> Option<NameFields<'_>> {
     next_with(SEQUENCE)?; // subjectPublicKeyInfo
     fields.next_if(|uid| uid[0] == ISSUER_UID);
     fields.next_if(|uid| uid[0] == SUBJECT_UID);
+    // Only the `[3]` field may follow, checked below: what comes before it
+    // is the content but that field.
+    let rest = fields.peek().map_or(0, |field| field.len());
+    let before_extensions = &fields_content[..fields_content.len() - rest];
     let extensions = match fields.next() {
         None => Children(&[]),
         Some(field) if field[0] == EXTENSIONS => {
@@ -188,6 +216,8 @@ pub(crate) fn name_fields(tbs: &[u8]) -> Option<NameFields<'_>> {
     fields.next().is_none().then_some(NameFields {
         subject,
         extensions,
+        tbs,
+        before_extensions,
     })
 }
 
@@ -209,46 +239,57 @@ pub fn tbs_sha256(tbs: &[u8]) -> Option<[u8; 32]> {
     if tag != SEQUENCE {
         return None;
     }
-    let fields = children(content(tbs)?)?;
-    let mut hasher = Sha256::new();
-    let Some(at) = fields.clone().position(|f| f[0] == EXTENSIONS) else {
-        hasher.update(tbs);
-        return Some(hasher.finalize().into());
+    let fields_content = content(tbs)?;
+    let mut fields = children(fields_content)?;
+    let mut before = 0;
+    let extensions_field = loop {
+        let Some(field) = fields.next() else {
+            return Some(Sha256::digest(tbs).into());
+        };
+        if field[0] == EXTENSIONS {
+            break field;
+        }
+        before += field.len();
     };
-    let list = content(fields.clone().nth(at)?)?;
+    let list = content(extensions_field)?;
     let (tag, _, _) = tlv(list)?;
     if tag != SEQUENCE {
         return None;
     }
     let extensions = children(content(list)?)?;
     if !extensions.clone().any(is_ct_extension) {
-        hasher.update(tbs);
-        return Some(hasher.finalize().into());
+        return Some(Sha256::digest(tbs).into());
     }
-    let kept = extensions.filter(|e| !is_ct_extension(e));
+    Some(spliced_sha256(
+        &fields_content[..before],
+        extensions.filter(|e| !is_ct_extension(e)),
+        &fields_content[before + extensions_field.len()..],
+    ))
+}
+
+/// SHA-256 of a TBSCertificate rebuilt from the fields `before` its `[3]`
+/// field, that field holding only the `kept` extensions, and the fields
+/// `after` it: the three enclosing headers are written anew, every other
+/// byte is hashed as it was.
+fn spliced_sha256<'a>(
+    before: &[u8],
+    kept: impl Iterator<Item = &'a [u8]> + Clone,
+    after: &[u8],
+) -> [u8; 32] {
     let list_len: usize = kept.clone().map(<[u8]>::len).sum();
     let list_header = header(SEQUENCE, list_len);
     let explicit_header = header(EXTENSIONS, list_header.len + list_len);
-    let others: usize = fields
-        .clone()
-        .enumerate()
-        .filter(|(i, _)| *i != at)
-        .map(|(_, f)| f.len())
-        .sum();
-    let tbs_len = others + explicit_header.len + list_header.len + list_len;
+    let tbs_len = before.len() + explicit_header.len + list_header.len + list_len + after.len();
+    let mut hasher = Sha256::new();
     hasher.update(header(SEQUENCE, tbs_len).as_slice());
-    for field in fields.clone().take(at) {
-        hasher.update(field);
-    }
+    hasher.update(before);
     hasher.update(explicit_header.as_slice());
     hasher.update(list_header.as_slice());
     for extension in kept {
         hasher.update(extension);
     }
-    for field in fields.skip(at + 1) {
-        hasher.update(field);
-    }
-    Some(hasher.finalize().into())
+    hasher.update(after);
+    hasher.finalize().into()
 }
 
 #[cfg(test)]
