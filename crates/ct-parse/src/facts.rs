@@ -191,9 +191,8 @@ pub fn describe(tbs: &TbsCertificate<'_>) -> Description {
     }
 }
 
-/// The DER content of [`POISON_OID`], compared as bytes: formatting every
-/// extension's OID as text cost an allocation each.
-const POISON_OID_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0xD6, 0x79, 0x02, 0x04, 0x03];
+/// The DER content of [`POISON_OID`].
+const POISON_OID_DER: &[u8] = crate::tbs::POISON_OID;
 
 /// The DER content of the subjectAltName OID, 2.5.29.17.
 const SUBJECT_ALT_NAME_OID_DER: [u8; 3] = [0x55, 0x1D, 0x11];
