@@ -136,8 +136,8 @@ pub(crate) fn extension_parts(extension: &[u8]) -> Option<(&[u8], &[u8])> {
     if extension[0] != SEQUENCE {
         return None;
     }
-    let oid = extension_id(extension)?;
-    let mut fields = children(content(extension)?)?.skip(1).peekable();
+    let mut fields = children(content(extension)?)?.peekable();
+    let oid = fields.next().filter(|id| id[0] == OID).and_then(content)?;
     fields.next_if(|critical| critical[0] == BOOLEAN);
     let value = fields
         .next()
