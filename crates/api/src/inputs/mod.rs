@@ -275,17 +275,19 @@ fn chat_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s)),
         Some(serde_json::Value::Number(n)) if n.is_i64() => Ok(Some(n.to_string())),
-        Some(serde_json::Value::Number(n))
-            if n.as_f64()
-                .is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e18) =>
-        {
+        Some(serde_json::Value::Number(n)) => match n.as_f64() {
             // Exact: an f64 with no fraction below 1e18 is an i64's value.
-            Ok(n.as_f64().map(|f| (f as i64).to_string()))
-        }
-        Some(other) => Err(serde::de::Error::custom(format!(
-            "{other} is not a chat id (a number or @channelname)"
-        ))),
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e18 => Ok(Some((f as i64).to_string())),
+            _ => Err(not_a_chat_id(n)),
+        },
+        Some(other) => Err(not_a_chat_id(other)),
     }
+}
+
+fn not_a_chat_id<E: serde::de::Error>(value: impl std::fmt::Display) -> E {
+    E::custom(format!(
+        "{value} is not a chat id (a number or @channelname)"
+    ))
 }
 
 #[derive(ToSchema, Debug, Clone, Deserialize)]

@@ -130,14 +130,20 @@ impl Browser {
         }
     }
 
+    /// Sends `Runtime.evaluate` for `expression`; its whole answer.
+    async fn evaluate(&mut self, expression: &str) -> Value {
+        self.answer(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+        )
+        .await
+    }
+
     /// Evaluates `expression` in the page and returns its value.
     pub async fn eval(&mut self, expression: &str) -> Value {
-        let result = self
-            .call(
-                "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-            )
-            .await;
+        let answer = self.evaluate(expression).await;
+        assert!(answer.get("error").is_none(), "{expression}: {answer}");
+        let result = &answer["result"];
         assert!(
             result.get("exceptionDetails").is_none(),
             "{expression}: {result}"
@@ -149,12 +155,7 @@ impl Browser {
     /// evaluation the navigation cut off ("Inspected target navigated or
     /// closed") reads as `null`, for the caller to ask again.
     async fn poll(&mut self, expression: &str) -> Value {
-        let answer = self
-            .answer(
-                "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true}),
-            )
-            .await;
+        let answer = self.evaluate(expression).await;
         if let Some(error) = answer.get("error") {
             let message = error["message"].as_str().unwrap_or_default();
             assert!(
@@ -166,19 +167,25 @@ impl Browser {
         answer["result"]["result"]["value"].clone()
     }
 
-    /// Waits until the page is loaded and its path is `path`.
-    pub async fn wait_for_path(&mut self, path: &str) {
+    /// Polls `expression` every 50 ms, for up to ten seconds, until it
+    /// evaluates to `expected`; whether it did.
+    async fn wait_until(&mut self, expression: &str, expected: Value) -> bool {
         for _ in 0..200 {
-            let here = self
-                .poll("document.readyState === 'complete' ? location.pathname : ''")
-                .await;
-            if here == path {
-                return;
+            if self.poll(expression).await == expected {
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let body = self.text().await;
-        panic!("never reached {path}; the page says: {body}");
+        false
+    }
+
+    /// Waits until the page is loaded and its path is `path`.
+    pub async fn wait_for_path(&mut self, path: &str) {
+        let here = "document.readyState === 'complete' ? location.pathname : ''";
+        if !self.wait_until(here, json!(path)).await {
+            let body = self.text().await;
+            panic!("never reached {path}; the page says: {body}");
+        }
     }
 
     pub async fn goto(&mut self, url: &str) {
@@ -214,16 +221,11 @@ impl Browser {
 
     /// Waits for a new document after the old one was marked.
     pub async fn wait_for_new_page(&mut self) {
-        for _ in 0..200 {
-            let loaded = self
-                .poll("document.readyState === 'complete' && !window.__certsentry_old_page")
-                .await;
-            if loaded == json!(true) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no new page loaded");
+        let loaded = "document.readyState === 'complete' && !window.__certsentry_old_page";
+        assert!(
+            self.wait_until(loaded, json!(true)).await,
+            "no new page loaded"
+        );
     }
 
     /// Clicks the element `selector`.
