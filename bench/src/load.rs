@@ -69,16 +69,36 @@ async fn send(
     Ok(ok)
 }
 
-type ConnectionTask = tokio::task::JoinHandle<anyhow::Result<(u64, u64, Vec<u32>)>>;
+/// One connection's answers: successes, failures, and each latency.
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    errors: u64,
+    latencies_us: Vec<u32>,
+}
+
+impl Tally {
+    /// Counts one answer, its latency running from `since`.
+    fn add(&mut self, ok: bool, since: Instant) {
+        if ok {
+            self.ok += 1;
+        } else {
+            self.errors += 1;
+        }
+        self.latencies_us.push(since.elapsed().as_micros() as u32);
+    }
+}
+
+type ConnectionTask = tokio::task::JoinHandle<anyhow::Result<Tally>>;
 
 /// Sums the per-connection counts into one report.
 async fn merge(tasks: Vec<ConnectionTask>, started: Instant) -> anyhow::Result<Report> {
     let mut report = Report::default();
     for task in tasks {
-        let (ok, errors, latencies) = task.await??;
-        report.requests += ok;
-        report.errors += errors;
-        report.latencies_us.extend(latencies);
+        let tally = task.await??;
+        report.requests += tally.ok;
+        report.errors += tally.errors;
+        report.latencies_us.extend(tally.latencies_us);
     }
     report.seconds = started.elapsed().as_secs_f64();
     report.latencies_us.sort_unstable();
@@ -101,17 +121,40 @@ pub async fn closed_loop(
         let auth = auth.to_string();
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(addr).await?;
-            let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
+            let mut tally = Tally::default();
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                if send(&mut sender, addr, &path(), &auth).await? {
-                    ok += 1;
-                } else {
-                    errors += 1;
-                }
-                latencies.push(sent.elapsed().as_micros() as u32);
+                let ok = send(&mut sender, addr, &path(), &auth).await?;
+                tally.add(ok, sent);
             }
-            anyhow::Ok((ok, errors, latencies))
+            anyhow::Ok(tally)
+        }));
+    }
+    merge(tasks, started).await
+}
+
+/// Closed loop over a fixed list: `connections` clients take the next of
+/// `paths` until each has been requested once.
+pub async fn each_once(
+    addr: SocketAddr,
+    auth: &str,
+    paths: Arc<Vec<String>>,
+    connections: usize,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (paths, next, auth) = (paths.clone(), next.clone(), auth.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let mut tally = Tally::default();
+            while let Some(path) = paths.get(next.fetch_add(1, Ordering::Relaxed) as usize) {
+                let sent = Instant::now();
+                let ok = send(&mut sender, addr, path, &auth).await?;
+                tally.add(ok, sent);
+            }
+            anyhow::Ok(tally)
         }));
     }
     merge(tasks, started).await
@@ -168,7 +211,7 @@ pub async fn open_loop(
         let next = next.clone();
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(addr).await?;
-            let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
+            let mut tally = Tally::default();
             loop {
                 let slot = next.fetch_add(1, Ordering::Relaxed);
                 if slot >= total {
@@ -176,14 +219,10 @@ pub async fn open_loop(
                 }
                 let scheduled = started + interval * slot as u32;
                 tokio::time::sleep_until(scheduled.into()).await;
-                if send(&mut sender, addr, &path(), &auth).await? {
-                    ok += 1;
-                } else {
-                    errors += 1;
-                }
-                latencies.push(scheduled.elapsed().as_micros() as u32);
+                let ok = send(&mut sender, addr, &path(), &auth).await?;
+                tally.add(ok, scheduled);
             }
-            anyhow::Ok((ok, errors, latencies))
+            anyhow::Ok(tally)
         }));
     }
     merge(tasks, started).await
