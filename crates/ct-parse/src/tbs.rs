@@ -120,9 +120,13 @@ impl Header {
 /// The content octets of an Extension's first field when that is an OID,
 /// its `extnID`. Lenient: [`tbs_sha256`] hashes whatever TLVs it is given.
 fn extension_id(extension: &[u8]) -> Option<&[u8]> {
-    let id = content(extension)?;
-    let (tag, header, len) = tlv(id)?;
-    (tag == OID).then(|| &id[header..header + len])
+    oid_content(content(extension)?)
+}
+
+/// The content octets of the first TLV of `bytes` when it is an OID.
+fn oid_content(bytes: &[u8]) -> Option<&[u8]> {
+    let (tag, header, len) = tlv(bytes)?;
+    (tag == OID).then(|| &bytes[header..header + len])
 }
 
 fn is_ct_extension(extension: &[u8]) -> bool {
@@ -137,7 +141,7 @@ pub(crate) fn extension_parts(extension: &[u8]) -> Option<(&[u8], &[u8])> {
         return None;
     }
     let mut fields = children(content(extension)?)?.peekable();
-    let oid = fields.next().filter(|id| id[0] == OID).and_then(content)?;
+    let oid = fields.next().and_then(oid_content)?;
     fields.next_if(|critical| critical[0] == BOOLEAN);
     let value = fields
         .next()
