@@ -16,6 +16,12 @@ use tokio_tungstenite::tungstenite::Message;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// `Runtime.evaluate`'s parameters for `expression`, its value returned
+/// as JSON once any promise it gives settles.
+fn evaluation(expression: &str) -> Value {
+    json!({"expression": expression, "returnByValue": true, "awaitPromise": true})
+}
+
 pub fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser"].into_iter().find(|name| {
         Command::new(name)
@@ -130,20 +136,9 @@ impl Browser {
         }
     }
 
-    /// Sends `Runtime.evaluate` for `expression`; its whole answer.
-    async fn evaluate(&mut self, expression: &str) -> Value {
-        self.answer(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-        )
-        .await
-    }
-
     /// Evaluates `expression` in the page and returns its value.
     pub async fn eval(&mut self, expression: &str) -> Value {
-        let answer = self.evaluate(expression).await;
-        assert!(answer.get("error").is_none(), "{expression}: {answer}");
-        let result = &answer["result"];
+        let result = self.call("Runtime.evaluate", evaluation(expression)).await;
         assert!(
             result.get("exceptionDetails").is_none(),
             "{expression}: {result}"
@@ -155,7 +150,9 @@ impl Browser {
     /// evaluation the navigation cut off ("Inspected target navigated or
     /// closed") reads as `null`, for the caller to ask again.
     async fn poll(&mut self, expression: &str) -> Value {
-        let answer = self.evaluate(expression).await;
+        let answer = self
+            .answer("Runtime.evaluate", evaluation(expression))
+            .await;
         if let Some(error) = answer.get("error") {
             let message = error["message"].as_str().unwrap_or_default();
             assert!(
