@@ -5,19 +5,24 @@
 //! a known key, and a revocation takes effect within a second. Last-use
 //! times are collected in memory and written in batches by a background task.
 
+use std::convert::Infallible;
+use std::future::{Future, Ready};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use certsentry_domain::apikey::{self, ApiKey};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
 
 use crate::error::ApiError;
-use crate::ratelimit::Class;
+use crate::ratelimit::{Class, Decision};
 use crate::state::AppState;
+
+use tower::{Layer, Service, ServiceExt};
 
 use crate::key_cache::Lookup;
 pub use crate::key_cache::{Caller, KEY_CACHE_TTL, KeyCache};
@@ -75,11 +80,8 @@ fn classify(state: &AppState, key: ApiKey, org: Org) -> Lookup {
     }
 }
 
-async fn lookup(state: &AppState, token: &str) -> Result<Lookup, ApiError> {
-    let digest = apikey::key_digest(token);
-    if let Some(hit) = state.keys.get_fresh(&digest) {
-        return Ok(hit);
-    }
+/// Looks a key up in the database (not in the cache) and caches what it finds.
+async fn fetch_lookup(state: &AppState, digest: [u8; 32]) -> Result<Lookup, ApiError> {
     let hash = apikey::digest_hex(&digest);
     let lookup = match state.store.find_api_key_by_hash(&hash).await? {
         None => Lookup::Rejected("Unknown API key."),
@@ -101,22 +103,35 @@ fn class_of(method: &Method) -> Class {
     }
 }
 
-/// Middleware for `/api/v1`: authenticate, authorize, rate-limit, then
-/// stamp the rate-limit headers on whatever the handler answers.
-pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let looked_up = match bearer_token(req.headers()) {
-        Ok(token) => lookup(&state, token).await,
-        Err(e) => return e.into_response(),
-    };
+/// What the key says about a request.
+enum Admission {
+    /// Authenticated, authorized and within its budget: the caller is in
+    /// the request's extensions; the handler answers.
+    Admitted {
+        request: Request,
+        decision: Decision,
+    },
+    /// Answered here: 401, 403, or 429 (with the rate-limit headers).
+    Answered(Response),
+}
+
+/// Authorizes and rate-limits a request whose key was looked up.
+fn admit(state: &AppState, looked_up: Result<Lookup, ApiError>, mut request: Request) -> Admission {
     let (caller, read_only) = match looked_up {
         Ok(Lookup::Valid { caller, read_only }) => (caller, read_only),
-        Ok(Lookup::Rejected(why)) => return ApiError::Unauthorized(why.into()).into_response(),
-        Ok(Lookup::Forbidden(why)) => return ApiError::Forbidden(why.to_string()).into_response(),
-        Err(e) => return e.into_response(),
+        Ok(Lookup::Rejected(why)) => {
+            return Admission::Answered(ApiError::Unauthorized(why.into()).into_response());
+        }
+        Ok(Lookup::Forbidden(why)) => {
+            return Admission::Answered(ApiError::Forbidden(why.to_string()).into_response());
+        }
+        Err(e) => return Admission::Answered(e.into_response()),
     };
-    let class = class_of(req.method());
+    let class = class_of(request.method());
     if class == Class::Write && read_only {
-        return ApiError::Forbidden("This API key is read-only.".into()).into_response();
+        return Admission::Answered(
+            ApiError::Forbidden("This API key is read-only.".into()).into_response(),
+        );
     }
     state.keys.touch(&caller.key_id, now_ms());
 
@@ -125,15 +140,20 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
         Class::Write => caller.plan.writes_per_minute,
     };
     let decision = state.limiter.check(&caller.key_id, class, limit);
-    let mut response = if decision.allowed {
-        req.extensions_mut().insert(caller);
-        next.run(req).await
-    } else {
-        ApiError::RateLimited {
+    if !decision.allowed {
+        let mut refused = ApiError::RateLimited {
             retry_after: decision.retry_after,
         }
-        .into_response()
-    };
+        .into_response();
+        stamp_budget(&mut refused, &decision);
+        return Admission::Answered(refused);
+    }
+    request.extensions_mut().insert(caller);
+    Admission::Admitted { request, decision }
+}
+
+/// The `X-RateLimit-*` headers, on whatever the handler answered.
+fn stamp_budget(response: &mut Response, decision: &Decision) {
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert(
@@ -141,5 +161,128 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
         HeaderValue::from(decision.remaining),
     );
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_at));
-    response
+}
+
+/// The layer for `/api/v1` (`Router::route_layer`): authenticate,
+/// authorize, rate-limit, then stamp the rate-limit headers on whatever the
+/// handler answers.
+///
+/// A `tower::Service` written out rather than axum's `middleware::from_fn`:
+/// a known key is found in the cache without waiting, and then the request
+/// goes straight to the route, whose future is wrapped in [`KeyChecked`].
+/// `from_fn` cloned the route, boxed it again and boxed two futures on every
+/// request; only a key missing from the cache now pays a box, for its
+/// database lookup.
+#[derive(Clone)]
+pub struct RequireKeyLayer {
+    state: AppState,
+}
+
+impl RequireKeyLayer {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for RequireKeyLayer {
+    type Service = RequireKey<S>;
+
+    fn layer(&self, inner: S) -> RequireKey<S> {
+        RequireKey {
+            state: self.state.clone(),
+            inner,
+        }
+    }
+}
+
+/// A route wrapped by [`RequireKeyLayer`].
+#[derive(Clone)]
+pub struct RequireKey<S> {
+    state: AppState,
+    inner: S,
+}
+
+impl<S> Service<Request> for RequireKey<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = KeyChecked<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let digest = match bearer_token(request.headers()) {
+            Ok(token) => apikey::key_digest(token),
+            Err(e) => return KeyChecked::answered(e.into_response()),
+        };
+        if let Some(cached) = self.state.keys.get_fresh(&digest) {
+            return match admit(&self.state, Ok(cached), request) {
+                Admission::Admitted { request, decision } => KeyChecked::Passed {
+                    response: self.inner.call(request),
+                    decision,
+                },
+                Admission::Answered(response) => KeyChecked::answered(response),
+            };
+        }
+        let state = self.state.clone();
+        let inner = self.inner.clone();
+        KeyChecked::LookedUp {
+            response: Box::pin(async move {
+                let looked_up = fetch_lookup(&state, digest).await;
+                match admit(&state, looked_up, request) {
+                    Admission::Admitted { request, decision } => {
+                        let Ok(mut response) = inner.oneshot(request).await;
+                        stamp_budget(&mut response, &decision);
+                        response
+                    }
+                    Admission::Answered(response) => response,
+                }
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer to a request under `/api/v1`.
+    #[project = KeyCheckedProjection]
+    pub enum KeyChecked<F> {
+        /// A cached key: the route's own future, then the budget's headers.
+        Passed { #[pin] response: F, decision: Decision },
+        /// Refused before the route.
+        Answered { response: Ready<Response> },
+        /// A key that had to be looked up in the database first.
+        LookedUp { response: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F> KeyChecked<F> {
+    fn answered(response: Response) -> Self {
+        Self::Answered {
+            response: std::future::ready(response),
+        }
+    }
+}
+
+impl<F> Future for KeyChecked<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            KeyCheckedProjection::Passed { response, decision } => {
+                let Ok(mut response) = ready!(response.poll(cx));
+                stamp_budget(&mut response, decision);
+                Poll::Ready(Ok(response))
+            }
+            KeyCheckedProjection::Answered { response } => Pin::new(response).poll(cx).map(Ok),
+            KeyCheckedProjection::LookedUp { response } => response.as_mut().poll(cx).map(Ok),
+        }
+    }
 }

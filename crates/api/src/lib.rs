@@ -1,7 +1,7 @@
 //! CertSentry's HTTP API.
 //!
 //! Each module under `/api/v1` exposes its own `router()`; [`app`] merges
-//! them behind the key middleware and adds the anonymous endpoints
+//! them behind the key layer ([`auth::RequireKeyLayer`]) and adds the anonymous endpoints
 //! (`/healthz`, `/metrics`, `/api/v1/openapi.json`).
 
 pub mod agents;
@@ -44,7 +44,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -83,10 +83,7 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .merge(dmarc::router())
         .merge(tls::router())
         .merge(regions::router())
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_key,
-        ));
+        .route_layer(auth::RequireKeyLayer::new(state.clone()));
     let metrics = state.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
@@ -100,7 +97,7 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(metrics, observe::observe))
+        .layer(observe::ObserveLayer::new(metrics))
 }
 
 /// `GET /` of the API served alone (without the dashboard): a plain page
