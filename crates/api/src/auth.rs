@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::ratelimit::{Class, Decision};
 use crate::state::AppState;
 
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use crate::key_cache::Lookup;
 pub use crate::key_cache::{Caller, KEY_CACHE_TTL, KeyCache};
@@ -163,7 +163,7 @@ fn stamp_budget(response: &mut Response, decision: &Decision) {
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset_at));
 }
 
-/// The layer for `/api/v1` (`Router::route_layer`): authenticate,
+/// A route under `/api/v1` (`Router::route_layer`): authenticate,
 /// authorize, rate-limit, then stamp the rate-limit headers on whatever the
 /// handler answers.
 ///
@@ -174,32 +174,19 @@ fn stamp_budget(response: &mut Response, decision: &Decision) {
 /// request; only a key missing from the cache now pays a box, for its
 /// database lookup.
 #[derive(Clone)]
-pub struct RequireKeyLayer {
-    state: AppState,
-}
-
-impl RequireKeyLayer {
-    pub fn new(state: AppState) -> Self {
-        Self { state }
-    }
-}
-
-impl<S> Layer<S> for RequireKeyLayer {
-    type Service = RequireKey<S>;
-
-    fn layer(&self, inner: S) -> RequireKey<S> {
-        RequireKey {
-            state: self.state.clone(),
-            inner,
-        }
-    }
-}
-
-/// A route wrapped by [`RequireKeyLayer`].
-#[derive(Clone)]
 pub struct RequireKey<S> {
     state: AppState,
     inner: S,
+}
+
+impl<S> RequireKey<S> {
+    /// `route` behind the key check (for `tower::layer::layer_fn`).
+    pub fn new(state: AppState, route: S) -> Self {
+        Self {
+            state,
+            inner: route,
+        }
+    }
 }
 
 impl<S> Service<Request> for RequireKey<S>

@@ -1,7 +1,7 @@
 //! CertSentry's HTTP API.
 //!
 //! Each module under `/api/v1` exposes its own `router()`; [`app`] merges
-//! them behind the key layer ([`auth::RequireKeyLayer`]) and adds the anonymous endpoints
+//! them behind the key layer ([`auth::RequireKey`]) and adds the anonymous endpoints
 //! (`/healthz`, `/metrics`, `/api/v1/openapi.json`).
 
 pub mod agents;
@@ -47,6 +47,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower::layer::layer_fn;
 
 pub use error::{ApiError, ApiResult};
 pub use state::{ApiConfig, AppState};
@@ -83,7 +84,10 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .merge(dmarc::router())
         .merge(tls::router())
         .merge(regions::router())
-        .route_layer(auth::RequireKeyLayer::new(state.clone()));
+        .route_layer(layer_fn({
+            let state = state.clone();
+            move |route| auth::RequireKey::new(state.clone(), route)
+        }));
     let metrics = state.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
@@ -97,7 +101,9 @@ pub fn app_with_pages(state: AppState, pages: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(observe::ObserveLayer::new(metrics))
+        .layer(layer_fn(move |route| {
+            observe::Observe::new(metrics.clone(), route)
+        }))
 }
 
 /// `GET /` of the API served alone (without the dashboard): a plain page

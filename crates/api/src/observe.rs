@@ -29,7 +29,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
-use tower::{Layer, Service};
+use tower::Service;
 use tracing::Span;
 
 use crate::metrics::{Metrics, method_label};
@@ -50,34 +50,22 @@ fn new_request_id() -> HeaderValue {
     HeaderValue::try_from(format!("req-{}-{n:x}", *PROCESS)).expect("an ASCII id is a header value")
 }
 
-/// The layer (`Router::layer`, so that it also sees 404s and 405s).
-#[derive(Clone)]
-pub struct ObserveLayer {
-    metrics: Arc<Metrics>,
-}
-
-impl ObserveLayer {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
-    }
-}
-
-impl<S> Layer<S> for ObserveLayer {
-    type Service = Observe<S>;
-
-    fn layer(&self, inner: S) -> Observe<S> {
-        Observe {
-            metrics: self.metrics.clone(),
-            inner,
-        }
-    }
-}
-
-/// A route (or fallback) wrapped by [`ObserveLayer`].
+/// A route (or fallback) with its request observed; applied with
+/// `Router::layer`, so that it also sees 404s and 405s.
 #[derive(Clone)]
 pub struct Observe<S> {
     metrics: Arc<Metrics>,
     inner: S,
+}
+
+impl<S> Observe<S> {
+    /// `route` observed (for `tower::layer::layer_fn`).
+    pub fn new(metrics: Arc<Metrics>, route: S) -> Self {
+        Self {
+            metrics,
+            inner: route,
+        }
+    }
 }
 
 impl<S> Service<Request> for Observe<S>
@@ -219,7 +207,10 @@ mod tests {
                         .to_string()
                 }),
             )
-            .layer(ObserveLayer::new(metrics.clone()));
+            .layer(tower::layer::layer_fn({
+                let metrics = metrics.clone();
+                move |route| Observe::new(metrics.clone(), route)
+            }));
         let get = |path: &str, id: &'static str| {
             Request::get(path)
                 .header(X_REQUEST_ID, id)
