@@ -17,12 +17,11 @@ use axum::response::{IntoResponse, Response};
 use certsentry_domain::apikey::{self, ApiKey};
 use certsentry_domain::org::Org;
 use certsentry_domain::time::now_ms;
+use tower::{Service, ServiceExt};
 
 use crate::error::ApiError;
 use crate::ratelimit::{Class, Decision};
 use crate::state::AppState;
-
-use tower::{Service, ServiceExt};
 
 use crate::key_cache::Lookup;
 pub use crate::key_cache::{Caller, KEY_CACHE_TTL, KeyCache};
@@ -208,29 +207,34 @@ where
             Err(e) => return KeyChecked::answered(e.into_response()),
         };
         if let Some(cached) = self.state.keys.get_fresh(&digest) {
-            return match admit(&self.state, Ok(cached), request) {
-                Admission::Admitted { request, decision } => KeyChecked::Passed {
-                    response: self.inner.call(request),
-                    decision,
-                },
-                Admission::Answered(response) => KeyChecked::answered(response),
-            };
+            return proceed(&mut self.inner, admit(&self.state, Ok(cached), request));
         }
         let state = self.state.clone();
-        let inner = self.inner.clone();
+        let mut inner = self.inner.clone();
         KeyChecked::LookedUp {
             response: Box::pin(async move {
-                let looked_up = fetch_lookup(&state, digest).await;
-                match admit(&state, looked_up, request) {
-                    Admission::Admitted { request, decision } => {
-                        let Ok(mut response) = inner.oneshot(request).await;
-                        stamp_budget(&mut response, &decision);
-                        response
-                    }
-                    Admission::Answered(response) => response,
-                }
+                let admission = admit(&state, fetch_lookup(&state, digest).await, request);
+                let Ok(route) = inner.ready().await;
+                let Ok(response) = proceed(route, admission).await;
+                response
             }),
         }
+    }
+}
+
+/// The route's answer to an admitted request (its budget's headers stamped
+/// when it completes), or the refusal: one path whether the key was cached
+/// or just looked up.
+fn proceed<S>(route: &mut S, admission: Admission) -> KeyChecked<S::Future>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match admission {
+        Admission::Admitted { request, decision } => KeyChecked::Passed {
+            response: route.call(request),
+            decision,
+        },
+        Admission::Answered(response) => KeyChecked::answered(response),
     }
 }
 
@@ -238,11 +242,12 @@ pin_project_lite::pin_project! {
     /// The answer to a request under `/api/v1`.
     #[project = KeyCheckedProjection]
     pub enum KeyChecked<F> {
-        /// A cached key: the route's own future, then the budget's headers.
+        /// An admitted request: the route's own future, then the budget's headers.
         Passed { #[pin] response: F, decision: Decision },
         /// Refused before the route.
         Answered { response: Ready<Response> },
-        /// A key that had to be looked up in the database first.
+        /// A key that had to be looked up in the database first (then one
+        /// of the two above, boxed with the lookup).
         LookedUp { response: Pin<Box<dyn Future<Output = Response> + Send>> },
     }
 }
